@@ -1,0 +1,5 @@
+import sys
+
+from lossfilm.cli import main
+
+sys.exit(main())

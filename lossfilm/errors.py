@@ -1,0 +1,25 @@
+"""Error types for user mistakes, caught once by the CLI and printed as one line.
+
+Anything that is *not* one of these is a bug in lossfilm and keeps its
+traceback.
+"""
+
+
+class LossfilmError(Exception):
+    """Base class: a problem the user can fix (bad file, bad option)."""
+
+
+class DataError(LossfilmError):
+    """A data set file is missing, malformed or inconsistent."""
+
+
+class ArtifactError(LossfilmError):
+    """A trajectory or landscape file is missing, malformed or mismatched."""
+
+
+class ConfigError(LossfilmError):
+    """An option or argument has an impossible value."""
+
+
+class RenderError(LossfilmError):
+    """Rendering or encoding cannot proceed (no back-end, unwritable output)."""
