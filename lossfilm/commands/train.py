@@ -1,10 +1,125 @@
-"""(placeholder until this subcommand lands)"""
+"""Train the from-scratch MLP and record its parameter trajectory.
+
+Every optimizer step's parameters go into one trajectory.npz (4 bytes per
+parameter per snapshot: use --record-every on big runs). A file made with
+the same settings and data is reused unless --force is given.
+Exit status 3 means the run diverged; the finite part is still saved.
+"""
+
+import argparse
+from pathlib import Path
+
+DEFAULT_OUTPUT = "media/cache/trajectory.npz"
+DIVERGED = 3  # exit status of a run whose loss blew up
 
 
 def add_arguments(parser):
-    pass
+    from training.config import DEFAULTS  # plain data, no numpy at import time
+
+    parser.add_argument("--data", default=DEFAULTS["data"],
+                        help="data set: 'digits' (bundled 8x8), 'mnist', or a directory of MNIST idx files")
+    parser.add_argument("--hidden", action=_AppendWidths, type=_widths, metavar="WIDTHS",
+                        default=",".join(map(str, DEFAULTS["hidden"])),
+                        help="hidden layer widths: a comma list (128,64) or the option repeated")
+    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the training set")
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="images per step")
+    parser.add_argument("--optimizer", default=DEFAULTS["optimizer"],
+                        choices=("sgd", "momentum", "nesterov", "rmsprop", "adam"), help="update rule")
+    parser.add_argument("--lr", type=_lr, default="auto",
+                        help="learning rate; 'auto' is the optimizer's own default "
+                             "(sgd 0.2, momentum 0.05, nesterov 0.05, rmsprop 0.001, adam 0.001)")
+    parser.add_argument("--momentum", type=float, default=DEFAULTS["momentum"],
+                        help="momentum of the momentum and nesterov optimizers")
+    parser.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"],
+                        help="L2 penalty added to every gradient")
+    parser.add_argument("--init", default=DEFAULTS["init"], choices=("he", "xavier", "uniform"),
+                        help="weight initialisation")
+    parser.add_argument("--record-every", type=int, default=DEFAULTS["record_every"],
+                        help="a snapshot every N steps (plus the first and the last)")
+    parser.add_argument("--eval-every", type=int, default=DEFAULTS["eval_every"],
+                        help="full-train loss at every Nth snapshot (plus the first and the last); 0: never")
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
+                        help="seed of the split, the initial weights and the shuffling")
+    parser.add_argument("--test-fraction", type=float, default=DEFAULTS["test_fraction"],
+                        help="share of the images held out for testing")
+    parser.add_argument("--force", action="store_true", help="train even if the output has the same settings")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, help="trajectory file to write")
 
 
 def run(args):
-    from lossfilm.errors import ConfigError
-    raise ConfigError("'train' is not available yet")
+    import sys
+    import time
+
+    from training.config import TrainConfig
+    from training.data import load_data
+    from training.train import TrainingDiverged, cached_or_train
+
+    started = time.perf_counter()
+    config = TrainConfig(
+        data=args.data, hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay,
+        init=args.init, record_every=args.record_every, eval_every=args.eval_every, seed=args.seed,
+        test_fraction=args.test_fraction)
+    output = Path(args.output)
+    if output == Path(DEFAULT_OUTPUT):
+        output.parent.mkdir(parents=True, exist_ok=True)  # our cache; a user's own directory must exist
+    data = load_data(config.data, seed=config.seed, test_fraction=config.test_fraction)
+    try:
+        trajectory, action = cached_or_train(config, output, data=data, force=args.force,
+                                             progress=not args.quiet)
+    except TrainingDiverged as exc:
+        print(f"lossfilm train: {exc}", file=sys.stderr)
+        return DIVERGED
+    print(_summary(trajectory, output, action, time.perf_counter() - started))
+    return 0
+
+
+def _summary(trajectory, output, action, seconds):
+    """One line: what was written (or reused), how big, how good, how long."""
+    T, P = trajectory.params.shape
+    accuracy = trajectory.settings.get("final", {}).get("test_accuracy")
+    verb = "reused" if action == "reuse" else "saved"
+    hint = " (same settings; --force retrains)" if action == "reuse" else ""
+    return (f"{verb} {output}{hint}: {T:,} snapshots x {P:,} parameters, "
+            f"{_size(output.stat().st_size)}, test accuracy {accuracy:.1%}, {seconds:.1f} s")
+
+
+def _size(n_bytes):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n_bytes < 1000 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+
+
+def _widths(text):
+    """'128,64' -> (128, 64)."""
+    try:
+        widths = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma list of integers, e.g. 128,64") from None
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: layer widths must be positive integers")
+    return widths
+
+
+def _lr(text):
+    if text == "auto":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'auto'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+class _AppendWidths(argparse.Action):
+    """--hidden 128 --hidden 64 == --hidden 128,64; the first use replaces the default."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        current = getattr(namespace, self.dest)
+        if current is self.default or isinstance(current, str):
+            current = ()
+        setattr(namespace, self.dest, tuple(current) + values)
