@@ -1,10 +1,110 @@
-"""(placeholder until this subcommand lands)"""
+"""Project a trajectory on a plane and evaluate the loss grid around its path.
+
+Reads a trajectory made by ``lossfilm train``, picks a plane through the
+final parameters (PCA of the path by default), evaluates the loss and
+accuracy on a square grid over it and along the path, and writes a
+landscape file. A landscape with the same key (same trajectory and
+settings) is reused, so re-rendering never recomputes the grid. An
+interrupted run keeps its finished nodes in OUT's ``.partial.npz`` sidecar
+and resumes from it.
+
+Example: lossfilm landscape media/cache/trajectory.npz -o media/cache/landscape.npz --vts
+"""
+
+
+# "%(default).0s" prints nothing; its presence stops ArgumentDefaultsHelpFormatter from
+# appending "(default: None)" where the help already says what the default is.
+_SAID = "%(default).0s"
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train'")
+    parser.add_argument("-o", "--output", default=None,
+                        help="landscape file to write (default: landscape.npz beside the trajectory)" + _SAID)
+    parser.add_argument("--directions", choices=("pca", "random", "anchors"), default="pca",
+                        help="plane: PCA of the path, random filter-normalised directions, "
+                             "or the plane through three snapshots")
+    parser.add_argument("--anchors", nargs=3, type=int, metavar=("I", "J", "K"), default=None,
+                        help="snapshot indices of the anchors plane (origin at K; "
+                             "default: first, middle, last)" + _SAID)
+    parser.add_argument("--resolution", type=int, default=51, help="grid nodes per side")
+    parser.add_argument("--margin", type=float, default=0.3,
+                        help="room around the path, as a share of its bounding box's larger side")
+    parser.add_argument("--range", nargs=4, type=float, default=None, dest="grid_range",
+                        metavar=("A_MIN", "A_MAX", "B_MIN", "B_MAX"),
+                        help="explicit grid extent (default: a square around the path, origin on a node)" + _SAID)
+    parser.add_argument("--samples", type=int, default=10000,
+                        help="evaluate on a seeded subset of this many training samples (0: all)")
+    parser.add_argument("--max-path", type=int, default=1000,
+                        help="most path points kept for the film (evenly spaced; PCA uses all)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random directions, the PCA start and the sample subset")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="threads for the grid (default: all cores)" + _SAID)
+    parser.add_argument("--vts", action="store_true", help="also write OUT.vts (ParaView)" + _SAID)
+    parser.add_argument("--obj", action="store_true", help="also write OUT.obj (the visible surface)" + _SAID)
+    parser.add_argument("--log-z", action="store_true", help="exported heights are log10(loss)" + _SAID)
+    parser.add_argument("--force", action="store_true",
+                        help="recompute even if OUT has the same key" + _SAID)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary" + _SAID)
+    return parser
 
 
 def run(args):
-    from lossfilm.errors import ConfigError
-    raise ConfigError("'landscape' is not available yet")
+    import sys
+    from pathlib import Path
+
+    from lossfilm.artifact import read_header
+    from lossfilm.errors import ArtifactError, ConfigError
+    from training.landscape import (KIND, SCHEMA_VERSION, Landscape, checkpoint_path_for, landscape_key,
+                                    landscape_settings)
+    from training.trajectory import Trajectory
+
+    trajectory = Trajectory.load(args.trajectory)
+    out = Path(args.output) if args.output else Path(args.trajectory).with_name("landscape.npz")
+    if out.suffix != ".npz":
+        raise ConfigError(f"-o {out}: the landscape file name must end in .npz")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError(f"--workers {args.workers}: must be at least 1")
+    if trajectory.model is None:
+        raise ConfigError(f"{args.trajectory}: has no model spec (made from snapshots); the CLI evaluates "
+                          "the built-in MLP only; from Python use Landscape.from_trajectory(traj, loss_fn=...)")
+    options = dict(directions=args.directions, anchors=args.anchors, resolution=args.resolution,
+                   margin=args.margin, grid_range=args.grid_range, samples=args.samples,
+                   max_path=args.max_path, seed=args.seed)
+    key = landscape_key(trajectory.key, landscape_settings(**options))
+    landscape = None
+    if out.exists() and not args.force:
+        try:
+            header = read_header(out)
+            if (header.get("kind"), header.get("schema_version"), header.get("key")) == (KIND, SCHEMA_VERSION, key):
+                landscape = Landscape.load(out)
+        except ArtifactError:
+            landscape = None  # unreadable: recompute and replace it
+    reused = landscape is not None
+    if not reused:
+        sidecar = checkpoint_path_for(out)
+        if args.force and sidecar.exists():
+            sidecar.unlink()
+        landscape = Landscape.from_trajectory(trajectory, progress=not args.quiet, workers=args.workers,
+                                              checkpoint_path=sidecar, remove_checkpoint=False, **options)
+        landscape.save(out)
+        sidecar.unlink(missing_ok=True)
+    exports = []
+    if args.vts or args.obj:
+        from render.mesh import export_obj, export_vts
+
+        if args.vts:
+            export_vts(landscape, out.with_suffix(".vts"), log_z=args.log_z)
+            exports.append(out.with_suffix(".vts"))
+        if args.obj:
+            export_obj(landscape, out.with_suffix(".obj"), log_z=args.log_z)
+            exports.append(out.with_suffix(".obj"))
+    if not args.quiet:
+        state = "reused (same key; --force recomputes)" if reused else "written"
+        print(f"landscape {out} {state}, key {landscape.key}")
+        print(landscape.summary())
+        for path in exports:
+            print(f"export  {path}")
+    sys.stdout.flush()
+    return 0

@@ -1,0 +1,151 @@
+"""The loss grid: axes, the fast MLP path against the naive one, generic loss_fn, resume."""
+
+import concurrent.futures as cf
+
+import numpy as np
+import pytest
+
+from lossfilm.errors import ConfigError, DataError
+from training.grid import (FunctionEvaluator, MLPEvaluator, check_mlp_layout, evaluate_grid, grid_axes,
+                           loss_and_accuracy)
+from training.layout import ParamLayout
+from training.model import init_params
+from training.plane import Plane, random_plane
+
+
+def network(sizes, seed=0, n=150):
+    rng = np.random.default_rng(seed)
+    params = init_params(sizes, rng)
+    for name in params:
+        if name.startswith("b"):
+            params[name] += rng.normal(0, 0.1, params[name].shape)
+    X = rng.random((n, sizes[0]))
+    y = rng.integers(0, sizes[-1], n)
+    layout = ParamLayout.of(params)
+    plane = random_plane(layout, layout.flatten(params), seed=seed + 1, biases="filter")
+    return layout, plane, X, y
+
+
+def naive(layout, plane, X, y, coords):
+    """The per-node forward pass: form every layer's weights at (a, b), run the network."""
+    out = np.array([loss_and_accuracy(layout.unflatten(plane.point(a, b)), X, y) for a, b in coords])
+    return out[:, 0], out[:, 1]
+
+
+@pytest.mark.parametrize("sizes", [[7, 9, 4], [7, 9, 6, 4], [5, 3]], ids=["1-hidden", "2-hidden", "linear"])
+def test_fast_path_equals_naive_path(sizes):
+    layout, plane, X, y = network(sizes)
+    reach = float(np.linalg.norm(plane.origin))
+    coords = np.random.default_rng(9).uniform(-reach, reach, size=(37, 2))  # 37: batches do not divide it
+    coords[0] = 0.0
+    fast_loss, fast_acc = MLPEvaluator(plane, layout, X, y, workers=2).at(coords)
+    slow_loss, slow_acc = naive(layout, plane, X, y, coords)
+    np.testing.assert_allclose(fast_loss, slow_loss, rtol=1e-10)
+    np.testing.assert_array_equal(fast_acc, slow_acc)
+    assert len(np.unique(fast_loss)) == len(coords)  # the nodes really differ
+
+
+def test_fast_path_chunks_samples_and_batches_nodes_like_one_pass():
+    layout, plane, X, y = network([7, 9, 4], n=301)
+    evaluator = MLPEvaluator(plane, layout, X, y, workers=1)
+    evaluator.chunk, evaluator.batch_size = 16, 3  # many sample chunks and node batches
+    coords = np.random.default_rng(1).normal(size=(10, 2))
+    np.testing.assert_allclose(evaluator.at(coords)[0], naive(layout, plane, X, y, coords)[0], rtol=1e-10)
+
+
+def test_exploding_nodes_become_nan_not_errors():
+    layout, plane, X, y = network([7, 9, 4])
+    loss, accuracy = MLPEvaluator(plane, layout, X, y).at(np.array([[0.0, 0.0], [1e305, 1e305]]))
+    assert np.isfinite(loss[0]) and np.isnan(loss[1]) and np.isnan(accuracy[1])
+
+
+def test_function_evaluator_serial_and_on_an_executor_agree():
+    layout, plane, X, y = network([7, 9, 4])
+    loss_fn = lambda p: loss_and_accuracy(p, X, y)[0]  # noqa: E731
+    acc_fn = lambda p: loss_and_accuracy(p, X, y)[1]  # noqa: E731
+    coords = np.random.default_rng(2).normal(size=(9, 2))
+    serial = FunctionEvaluator(plane, layout, loss_fn, acc_fn).at(coords)
+    with cf.ThreadPoolExecutor(2) as pool:
+        pooled = FunctionEvaluator(plane, layout, loss_fn, acc_fn, executor=pool).at(coords)
+    np.testing.assert_array_equal(serial[0], pooled[0])
+    np.testing.assert_array_equal(serial[1], pooled[1])
+    np.testing.assert_allclose(serial[0], MLPEvaluator(plane, layout, X, y).at(coords)[0], rtol=1e-10)
+    assert np.isnan(FunctionEvaluator(plane, layout, loss_fn).at(coords)[1]).all()  # no acc_fn
+
+
+def test_evaluate_grid_computes_only_missing_nodes():
+    plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "random")
+    calls = []
+
+    def loss_fn(p):
+        calls.append(p["w"].copy())
+        return float(p["w"][0] + 10 * p["w"][1])
+
+    evaluator = FunctionEvaluator(plane, ParamLayout(("w",), ((2,),)), loss_fn)
+    a, b = np.arange(4.0), np.arange(3.0)
+    loss, acc, done = np.full((4, 3), np.nan), np.full((4, 3), np.nan), np.zeros((4, 3), bool)
+    done[:2] = True
+    loss[:2] = -1.0  # already computed: must be kept as it is
+    evaluate_grid(evaluator, a, b, loss, acc, done)
+    assert len(calls) == 6 and done.all()
+    np.testing.assert_array_equal(loss[:2], -1.0)
+    np.testing.assert_array_equal(loss[2:], a[2:, None] + 10 * b[None, :])
+
+
+def test_evaluate_grid_checkpoints_and_saves_on_interrupt():
+    plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "random")
+    count = {"n": 0}
+
+    def loss_fn(p):
+        count["n"] += 1
+        if count["n"] == 5:
+            raise KeyboardInterrupt
+        return 1.0
+
+    saved = []
+    loss, acc, done = np.full((3, 3), np.nan), np.full((3, 3), np.nan), np.zeros((3, 3), bool)
+    evaluator = FunctionEvaluator(plane, ParamLayout(("w",), ((2,),)), loss_fn)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_grid(evaluator, np.arange(3.0), np.arange(3.0), loss, acc, done,
+                      checkpoint=lambda: saved.append(done.sum()), every=1e9)
+    assert saved == [4]  # the interrupt saved the four finished nodes
+
+
+def test_grid_axes_square_origin_on_a_node_path_inside():
+    rng = np.random.default_rng(3)
+    alpha, beta = rng.uniform(-0.3, 5.0, 40), rng.uniform(-2.0, 0.7, 40)
+    alpha[-1] = beta[-1] = 0.0  # the final snapshot is the origin
+    for resolution in (51, 40, 3):
+        a, b = grid_axes(alpha, beta, resolution=resolution, margin=0.3)
+        step = a[1] - a[0]
+        np.testing.assert_allclose(np.diff(a), step)
+        np.testing.assert_allclose(np.diff(b), step)  # equal scale on both axes
+        assert np.abs(a).min() == 0.0 and np.abs(b).min() == 0.0  # the origin is a node
+        assert a[0] < alpha.min() and a[-1] > alpha.max() and b[0] < beta.min() and b[-1] > beta.max()
+        side, fitted = a[-1] - a[0], 1.6 * max(np.ptp(alpha), np.ptp(beta))
+        if resolution > 3:
+            assert side == pytest.approx(fitted)
+        else:  # too coarse for the margin to absorb the snap: widened until the path fits
+            assert fitted < side < 1.5 * fitted
+
+
+def test_grid_axes_range_floor_and_degenerate_path():
+    a, b = grid_axes([0.0, 1.0], [0.0, 1.0], resolution=5, grid_range=(-2, 2, 0, 1))
+    np.testing.assert_allclose(a, [-2, -1, 0, 1, 2])
+    np.testing.assert_allclose(b, [0, 0.25, 0.5, 0.75, 1])
+    a, _ = grid_axes([0.0, 0.1], [0.0, 0.0], resolution=5, min_side=8.0)
+    assert a[-1] - a[0] == pytest.approx(8.0)
+    a, b = grid_axes([0.0], [0.0], resolution=5, scale=2.0)
+    np.testing.assert_allclose(a, [-1, -0.5, 0, 0.5, 1])
+    with pytest.raises(ConfigError, match="--range"):
+        grid_axes([0.0], [0.0], grid_range=(1, 0, 0, 1))
+    with pytest.raises(ConfigError, match="--resolution"):
+        grid_axes([0.0], [0.0], resolution=2)
+
+
+def test_check_mlp_layout_rejects_other_models():
+    check_mlp_layout(ParamLayout(("W1", "b1", "W2", "b2"), ((4, 3), (1, 4), (2, 4), (1, 2))))
+    with pytest.raises(DataError, match="loss_fn"):
+        check_mlp_layout(ParamLayout(("w",), ((3,),)))
+    with pytest.raises(DataError, match="do not chain"):
+        check_mlp_layout(ParamLayout(("W1", "b1", "W2", "b2"), ((4, 3), (1, 4), (2, 5), (1, 2))))

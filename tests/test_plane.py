@@ -1,0 +1,199 @@
+"""The plane: PCA, random filter-normalised and anchor directions, and projection."""
+
+import numpy as np
+import pytest
+
+import training.plane as plane_module
+from lossfilm.errors import DataError
+from training.layout import ParamLayout
+from training.model import init_params
+from training.plane import Plane, anchors_plane, make_plane, pca_plane, random_plane, subsample_indices
+from training.trajectory import Trajectory
+
+
+def wandering_path(T=60, P=400, seed=0):
+    """A path with a dominant direction, a curve and noise, like a training run."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, T)[:, None]
+    path = (np.exp(-4 * t) * rng.normal(size=P) + 0.3 * np.sin(6 * t) * rng.normal(size=P)
+            + 0.02 * np.cumsum(rng.normal(size=(T, P)), axis=0) / np.sqrt(T) + rng.normal(size=P))
+    return path.astype(np.float32)
+
+
+def mlp_layout_and_params(seed=0):
+    params = init_params([6, 5, 3], np.random.default_rng(seed))
+    params["b1"] += 0.1
+    layout = ParamLayout.of(params)
+    return layout, layout.flatten(params)
+
+
+def svd_reference(params):
+    offsets = params.astype(np.float64) - params[-1].astype(np.float64)
+    _, sigma, Vt = np.linalg.svd(offsets, full_matrices=False)
+    return Vt[:2], sigma[:2] ** 2 / (sigma ** 2).sum()
+
+
+@pytest.mark.parametrize("kind", ["pca", "random", "anchors"])
+def test_directions_are_orthonormal(kind):
+    layout, _ = mlp_layout_and_params()
+    rng = np.random.default_rng(1)
+    params = np.cumsum(rng.normal(size=(12, layout.size)), axis=0).astype(np.float32)
+    plane = make_plane(params, kind, layout=layout, seed=3)
+    D = plane.directions.astype(np.float64)
+    assert plane.directions.dtype == np.float32 and D.shape == (2, layout.size)
+    np.testing.assert_allclose(D @ D.T, np.eye(2), atol=1e-6)
+    np.testing.assert_array_equal(plane.origin, params[-1])  # every kind sits on the final parameters
+
+
+def test_a_snapshot_in_the_plane_projects_back_exactly():
+    params = wandering_path()
+    plane = pca_plane(params)
+    inside = plane.point(0.37, -1.25)[None, :]  # float64, on the plane by construction
+    alpha, beta, residual = plane.project(inside)
+    assert alpha[0] == pytest.approx(0.37, abs=1e-12)
+    assert beta[0] == pytest.approx(-1.25, abs=1e-12)
+    assert residual[0] < 1e-12 * np.linalg.norm(inside)
+    # and one stored as float32 in a trajectory (rounded) comes back to float32 precision
+    alpha, beta, residual = plane.project(inside.astype(np.float32))
+    assert alpha[0] == pytest.approx(0.37, abs=1e-5) and beta[0] == pytest.approx(-1.25, abs=1e-5)
+    assert residual[0] < 1e-6 * np.linalg.norm(inside)
+
+
+def test_projection_of_the_origin_is_zero_and_residual_is_the_distance_from_the_plane():
+    params = wandering_path()
+    plane = pca_plane(params)
+    off_plane = plane.point(1.0, 2.0) + 0.5 * _unit_orthogonal(plane)
+    alpha, beta, residual = plane.project(np.stack([params[-1], off_plane]))
+    assert (alpha[0], beta[0], residual[0]) == (0.0, 0.0, 0.0)
+    assert (alpha[1], beta[1], residual[1]) == pytest.approx((1.0, 2.0, 0.5), abs=1e-9)
+
+
+def _unit_orthogonal(plane):
+    v = np.random.default_rng(5).normal(size=plane.origin.size)
+    D = plane.directions.astype(np.float64)
+    v -= np.linalg.lstsq(D.T, v, rcond=None)[0] @ D
+    return v / np.linalg.norm(v)
+
+
+@pytest.mark.parametrize("method", ["gram", "randomized"])
+def test_pca_matches_svd(method):
+    params = wandering_path(T=80, P=300)
+    plane = pca_plane(params, method=method, seed=7)
+    Vt, ratio = svd_reference(params)
+    cosines = np.abs(np.einsum("ij,ij->i", plane.directions.astype(np.float64), Vt))
+    np.testing.assert_allclose(cosines, 1.0, atol=1e-6)
+    np.testing.assert_allclose(plane.explained_variance, ratio, rtol=1e-6)
+    assert plane.info["method"] == method
+    alpha, beta, _ = plane.project(params[:1])  # signs: the first snapshot is in the positive quadrant
+    assert alpha[0] >= 0 and beta[0] >= 0
+
+
+def test_explained_variance_agrees_with_residuals():
+    params = wandering_path()
+    plane = pca_plane(params)
+    alpha, beta, residual = plane.project(params)
+    distance2 = ((params.astype(np.float64) - params[-1]) ** 2).sum(axis=1)
+    captured = 1.0 - (residual ** 2).sum() / distance2.sum()
+    assert captured == pytest.approx(plane.explained_variance.sum(), rel=1e-5)
+
+
+def test_pca_streams_a_memmap_loaded_trajectory(tmp_path, monkeypatch):
+    params = wandering_path(T=50, P=257)
+    traj = Trajectory.from_snapshots([{"w": row} for row in params])
+    traj.save(tmp_path / "trajectory.npz")
+    loaded = Trajectory.load(tmp_path / "trajectory.npz")
+    assert isinstance(loaded.params, np.memmap)
+    monkeypatch.setattr(plane_module, "BLOCK_BYTES", 8 * 257 * 7)  # 7 rows (or 8 x 257 columns) per block
+    for method in ("gram", "randomized"):
+        streamed = pca_plane(loaded.params, method=method)
+        in_memory = pca_plane(params, method="gram")
+        cosines = np.abs(np.einsum("ij,ij->i", streamed.directions.astype(float),
+                                   in_memory.directions.astype(float)))
+        np.testing.assert_allclose(cosines, 1.0, atol=1e-6)
+        np.testing.assert_allclose(streamed.explained_variance, in_memory.explained_variance, rtol=1e-6)
+    alpha, beta, residual = streamed.project(loaded.params)
+    ref = in_memory.project(params)
+    np.testing.assert_allclose(np.abs(alpha), np.abs(ref[0]), atol=1e-4)
+    np.testing.assert_allclose(residual, ref[2], atol=1e-4)
+
+
+def test_pca_of_identical_snapshots_or_one_snapshot_is_a_clear_error():
+    same = np.tile(np.arange(5, dtype=np.float32), (4, 1))
+    with pytest.raises(DataError, match="no PCA plane.*--directions random"):
+        pca_plane(same)
+    with pytest.raises(DataError, match="no PCA plane.*single snapshot.*--directions random"):
+        pca_plane(same[:1])
+
+
+def test_pca_of_a_straight_path_completes_the_plane():
+    layout, origin = mlp_layout_and_params()
+    direction = np.random.default_rng(2).normal(size=layout.size)
+    params = (origin + np.linspace(1, 0, 10)[:, None] * direction).astype(np.float32)
+    plane = pca_plane(params, layout=layout)
+    np.testing.assert_allclose(plane.explained_variance, [1.0, 0.0], atol=1e-9)
+    assert "straight line" in plane.info["pc2"]
+    assert plane.project(params)[2].max() < 1e-5 * np.linalg.norm(direction)
+
+
+def test_random_directions_are_filter_normalised_seeded_and_leave_biases():
+    layout, origin = mlp_layout_and_params()
+    plane = random_plane(layout, origin, seed=4)
+    d1 = layout.unflatten(plane.directions[0].astype(np.float64))
+    weights = layout.unflatten(origin.astype(np.float64))
+    # d1 is the filter-normalised draw scaled to unit length: every neuron's row keeps the
+    # same ratio to the corresponding row of the weights
+    ratios = np.concatenate([np.linalg.norm(d1[n], axis=1) / np.linalg.norm(weights[n], axis=1)
+                             for n in ("W1", "W2")])
+    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-5)
+    for name in ("b1", "b2"):
+        assert not layout.unflatten(plane.directions[1])[name].any()
+    np.testing.assert_array_equal(random_plane(layout, origin, seed=4).directions, plane.directions)
+    assert not np.array_equal(random_plane(layout, origin, seed=5).directions, plane.directions)
+    filtered = random_plane(layout, origin, seed=4, biases="filter")
+    assert layout.unflatten(filtered.directions[0])["b1"].any()
+
+
+def test_random_plane_of_zero_weights_is_an_error():
+    layout, origin = mlp_layout_and_params()
+    with pytest.raises(DataError, match="no random plane"):
+        random_plane(layout, np.zeros_like(origin))
+
+
+def test_anchors_put_their_three_snapshots_on_the_plane():
+    params = wandering_path(T=30)
+    for anchors in (None, (3, 17, 25)):
+        plane = anchors_plane(params, anchors)
+        chosen = plane.info["anchors"]
+        assert chosen == ([0, 15, 29] if anchors is None else [3, 17, 25])
+        np.testing.assert_array_equal(plane.origin, params[chosen[2]])
+        _, _, residual = plane.project(params[chosen])
+        scale = np.linalg.norm(params[chosen] - params[chosen[2]], axis=1).max()
+        assert residual.max() < 1e-6 * scale
+        assert plane.project(params)[2].max() > 1e-3 * scale  # other snapshots are off the plane
+
+
+def test_anchors_errors():
+    params = wandering_path(T=10)
+    with pytest.raises(DataError, match="three different snapshots"):
+        anchors_plane(params, (1, 1, 9))
+    with pytest.raises(DataError, match="indices must lie in 0..9"):
+        anchors_plane(params, (0, 5, 10))
+    line = np.outer(np.arange(5.0), np.ones(4)).astype(np.float32)
+    with pytest.raises(DataError, match="on one line"):
+        anchors_plane(line)
+
+
+def test_subsample_indices_keep_first_and_last_evenly():
+    keep = subsample_indices(10_001, 1000)
+    assert len(keep) == 1000 and keep[0] == 0 and keep[-1] == 10_000
+    gaps = np.diff(keep)
+    assert gaps.min() >= 10 and gaps.max() <= 11
+    np.testing.assert_array_equal(subsample_indices(7, 1000), np.arange(7))
+    np.testing.assert_array_equal(subsample_indices(5, 2), [0, 4])
+
+
+def test_plane_point_and_project_are_inverse():
+    plane = Plane(np.ones(3, np.float32), np.eye(3, dtype=np.float32)[[0, 2]], "random")
+    np.testing.assert_array_equal(plane.point(2.0, 3.0), [3.0, 1.0, 4.0])
+    alpha, beta, residual = plane.project(plane.point(2.0, 3.0)[None])
+    assert (alpha[0], beta[0], residual[0]) == (2.0, 3.0, 0.0)

@@ -1,0 +1,441 @@
+"""The plane: an origin and two orthonormal directions through parameter space.
+
+Three ways to choose it, all with the origin at the final parameters:
+
+- ``pca_plane``: the two leading principal directions of the snapshot offsets
+  ``theta_t - theta_final`` (Li et al. 2018), found by streaming the
+  snapshots in blocks, never forming a P x P matrix.
+- ``random_plane``: seeded Gaussian directions, filter-normalised (Li et al.),
+  then made orthonormal.
+- ``anchors_plane``: the plane through three chosen snapshots.
+
+Point ``(alpha, beta)`` of a plane is ``origin + alpha * d1 + beta * d2``;
+coordinates are distances in parameter space along the unit directions.
+The origin and directions are rounded to float32 once, when the plane is
+made, and everything downstream uses those rounded values, so a landscape
+file is self-consistent: its losses are exactly at the points it stores.
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> params = np.cumsum(rng.normal(size=(20, 50)), axis=0).astype(np.float32)
+>>> plane = pca_plane(params)
+>>> bool(np.allclose(plane.directions @ plane.directions.T, np.eye(2), atol=1e-6))
+True
+>>> alpha, beta, residual = plane.project(params)
+>>> float(alpha[-1]), float(beta[-1]), float(residual[-1])
+(0.0, 0.0, 0.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from lossfilm.errors import DataError
+
+BLOCK_BYTES = 1 << 25  # 32 MiB of float64 per streamed block: large GEMMs, bounded memory
+GRAM_MAX_SNAPSHOTS = 256  # above this the T x T Gram matrix costs more than subspace iteration
+DIRECTIONS = ("pca", "random", "anchors")
+
+
+@dataclass(frozen=True)
+class Plane:
+    """A 2D plane through parameter space.
+
+    Attributes
+    ----------
+    origin : ndarray, shape (P,), float32
+    directions : ndarray, shape (2, P), float32
+        Orthonormal (to float32 rounding) unit directions ``d1``, ``d2``.
+    kind : str
+        ``"pca"``, ``"random"`` or ``"anchors"``.
+    explained_variance : ndarray, shape (2,)
+        Share of the offsets' total variance along each direction (PCA);
+        NaN for the other kinds.
+    info : dict
+        JSON-able record of what produced the plane (method, seed, anchors).
+    """
+
+    origin: np.ndarray
+    directions: np.ndarray
+    kind: str
+    explained_variance: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
+    info: dict = field(default_factory=dict)
+
+    def point(self, alpha, beta):
+        """The parameter vector (P,) float64 at plane coordinates ``(alpha, beta)``.
+
+        Examples
+        --------
+        >>> plane = Plane(np.zeros(3, np.float32), np.eye(3, dtype=np.float32)[:2], "random")
+        >>> plane.point(2.0, -1.0).tolist()
+        [2.0, -1.0, 0.0]
+        """
+        d1, d2 = self.directions.astype(np.float64)
+        return self.origin.astype(np.float64) + alpha * d1 + beta * d2
+
+    def project(self, params):
+        """Coordinates and distance from the plane of each row of ``params``.
+
+        Rows are streamed in blocks, so ``params`` may be a large memmap.
+        The projection is the exact least-squares one onto the stored
+        float32 directions (their 2x2 Gram matrix is inverted, not assumed
+        to be the identity).
+
+        Parameters
+        ----------
+        params : array_like, shape (T, P)
+
+        Returns
+        -------
+        alpha, beta, residual : ndarray, shape (T,) each, float64
+            ``residual[t] = ||theta_t - (origin + alpha_t d1 + beta_t d2)||``.
+
+        Examples
+        --------
+        >>> plane = Plane(np.zeros(3, np.float32), np.eye(3, dtype=np.float32)[:2], "random")
+        >>> a, b, r = plane.project(np.array([[1.0, 2.0, 2.0]]))
+        >>> a.tolist(), b.tolist(), r.tolist()
+        ([1.0], [2.0], [2.0])
+        """
+        params = _rows(params, self.origin.size, "params")
+        origin = self.origin.astype(np.float64)
+        D = self.directions.astype(np.float64)  # (2,P)
+        gram_inv = np.linalg.inv(D @ D.T)  # (2,2), the identity up to float32 rounding
+        coords = np.empty((len(params), 2))
+        residual = np.empty(len(params))
+        for start, block in _row_blocks(params):
+            offsets = block - origin  # (b,P)
+            c = (offsets @ D.T) @ gram_inv  # (b,P)@(P,2) -> (b,2)
+            offsets -= c @ D
+            coords[start:start + len(block)] = c
+            residual[start:start + len(block)] = np.sqrt(np.einsum("ij,ij->i", offsets, offsets))
+        bad = np.flatnonzero(~np.isfinite(residual))
+        if bad.size:
+            raise DataError(f"snapshot {bad[0]}: parameters contain NaN or inf; cannot project it")
+        return coords[:, 0], coords[:, 1], residual
+
+
+def make_plane(params, directions="pca", *, layout=None, seed=0, anchors=None, biases="zero"):
+    """The plane of kind ``directions`` for snapshots ``params`` (T, P).
+
+    Examples
+    --------
+    >>> params = np.random.default_rng(1).normal(size=(5, 8)).astype(np.float32)
+    >>> make_plane(params, "anchors").info["anchors"]
+    [0, 2, 4]
+    """
+    if directions == "pca":
+        return pca_plane(params, layout=layout, seed=seed)
+    if directions == "random":
+        if layout is None:
+            raise DataError("random directions need the parameter layout (which arrays are weights)")
+        return random_plane(layout, np.asarray(params[-1]), seed=seed, biases=biases)
+    if directions == "anchors":
+        return anchors_plane(params, anchors)
+    raise DataError(f"unknown directions {directions!r}; choose one of {', '.join(DIRECTIONS)}")
+
+
+def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
+    """The plane of the two leading principal directions of the path.
+
+    The origin is the final snapshot; the directions are the top two right
+    singular vectors of the offsets ``A[t] = theta_t - theta_final``. The
+    offsets are not mean-centred (Li et al.'s code centres them): the plane
+    passes through the origin, and the uncentred directions are the ones that
+    minimise the snapshots' total squared distance from *that* plane, so
+    ``explained_variance`` and the projection residuals tell the same story:
+    ``sum(residual**2) = (1 - sum(explained_variance)) * sum(||A[t]||**2)``.
+
+    Signs are chosen so that the first snapshot has non-negative coordinates.
+
+    Parameters
+    ----------
+    params : array_like, shape (T, P)
+        Snapshots, e.g. a trajectory's memmap; read in row or column blocks.
+    layout : ParamLayout, optional
+        Used only when the path is a straight line (rank 1): the second
+        direction is then a seeded filter-normalised random one.
+    seed : int
+        Seed of the randomised method's start (and of the rank-1 fallback).
+    method : {"auto", "gram", "randomized"}
+        ``"gram"``: eigenvectors of the T x T Gram matrix (exact; for small T).
+        ``"randomized"``: block subspace iteration with streaming passes over
+        the rows, stopping when the top two directions stop moving.
+        ``"auto"`` picks gram for T <= 256.
+    max_passes : int
+        Most passes of the randomised method.
+
+    Raises
+    ------
+    DataError
+        With one snapshot, or when all snapshots are identical.
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 1, 30)[:, None]
+    >>> params = np.hstack([t, t ** 2, 0 * t]).astype(np.float32)
+    >>> plane = pca_plane(params)
+    >>> round(float(plane.explained_variance.sum()), 6)
+    1.0
+    """
+    params = _rows(params, None, "params")
+    T, P = params.shape
+    if T < 2:
+        raise DataError("no PCA plane: the trajectory has a single snapshot; use --directions random")
+    origin = np.array(params[-1], dtype=np.float32)
+    if method == "auto":
+        method = "gram" if T <= GRAM_MAX_SNAPSHOTS else "randomized"
+    if method == "gram":
+        vectors, values, total, passes = _top2_gram(params, origin)
+    elif method == "randomized":
+        vectors, values, total, passes = _top2_randomized(params, origin, np.random.default_rng(seed), max_passes)
+    else:
+        raise DataError(f"unknown PCA method {method!r}; use 'auto', 'gram' or 'randomized'")
+    if not np.isfinite(total):
+        raise DataError("no PCA plane: the snapshots contain NaN or inf")
+    if total == 0.0 or values[0] <= 1e-12 * total:
+        raise DataError(f"no PCA plane: all {T} snapshots are identical, the path has no variance; "
+                        "use --directions random")
+    info = {"method": method, "passes": passes, "snapshots": T}
+    d1 = vectors[0] / np.linalg.norm(vectors[0])
+    if values[1] <= 1e-12 * total:
+        # A straight path: any second direction holds it; pick a reproducible one.
+        info["pc2"] = "random: the path is a straight line"
+        d2 = _random_unit(layout, origin, np.random.default_rng(seed), "zero", P)
+    else:
+        d2 = vectors[1]
+    d1, d2 = _orthonormal(d1, d2, "no PCA plane")
+    first = np.asarray(params[0], dtype=np.float64) - origin
+    d1, d2 = (_sign_fixed(d, first) for d in (d1, d2))
+    ratio = np.array([values[0], values[1]]) / total
+    return Plane(origin, np.stack([d1, d2]).astype(np.float32), "pca", ratio, info)
+
+
+def random_plane(layout, origin, *, seed=0, biases="zero"):
+    """A plane of two seeded, filter-normalised Gaussian directions (Li et al.).
+
+    Each weight array's rows (``W`` is ``(out, in)``: one row per neuron, the
+    "filter") are scaled to the norm of the same row of ``origin``; a 1-D
+    array counts as one filter. Biases (names starting with ``b``, as ``b1``
+    or ``bias``) are zeroed, or with ``biases="filter"`` scaled as one
+    filter. The two directions are then
+    made orthonormal (Gram-Schmidt), so grid coordinates are in units of the
+    orthonormal directions, i.e. distances in parameter space, not Li et
+    al.'s multiples of the filter-normalised direction.
+
+    Parameters
+    ----------
+    layout : ParamLayout
+    origin : array_like, shape (P,)
+        The final parameters; also the plane's origin.
+    seed : int
+    biases : {"zero", "filter"}
+
+    Examples
+    --------
+    >>> from training.layout import ParamLayout
+    >>> layout = ParamLayout(("W1", "b1"), ((3, 4), (1, 3)))
+    >>> plane = random_plane(layout, np.ones(15), seed=0)
+    >>> plane.directions[:, 12:].tolist()  # biases stay put
+    [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    """
+    if biases not in ("zero", "filter"):
+        raise DataError(f"unknown bias treatment {biases!r}; use 'zero' or 'filter'")
+    origin = np.asarray(origin, dtype=np.float32)
+    if origin.shape != (layout.size,):
+        raise DataError(f"origin has shape {origin.shape}, the layout has {layout.size} parameters")
+    rng = np.random.default_rng(seed)
+    d1 = _filter_normalised(layout, origin, rng, biases)
+    d2 = _filter_normalised(layout, origin, rng, biases)
+    d1, d2 = _orthonormal(d1, d2, "no random plane: the weights at the origin are all zero "
+                                "(a filter-normalised direction would be zero too)")
+    info = {"seed": int(seed), "biases": biases}
+    return Plane(origin, np.stack([d1, d2]).astype(np.float32), "random", np.full(2, np.nan), info)
+
+
+def anchors_plane(params, anchors=None):
+    """The plane through three snapshots ``(i, j, k)``; the origin is snapshot ``k``.
+
+    The default, ``(0, T // 2, T - 1)``, is the initial, middle and final
+    snapshot. ``d1`` points from ``k`` towards ``i``; ``d2`` completes the
+    plane towards ``j``. All three snapshots lie on the plane.
+
+    Examples
+    --------
+    >>> params = np.array([[2.0, 0, 0], [1.0, 1.0, 0], [0, 0, 0]], np.float32)
+    >>> plane = anchors_plane(params)
+    >>> [round(float(r), 6) for r in plane.project(params)[2]]
+    [0.0, 0.0, 0.0]
+    """
+    params = _rows(params, None, "params")
+    T = len(params)
+    if anchors is None:
+        anchors = (0, T // 2, T - 1)
+    anchors = [int(a) for a in anchors]
+    if len(anchors) != 3:
+        raise DataError(f"--anchors: need three snapshot indices, got {len(anchors)}")
+    resolved = [a + T if a < 0 else a for a in anchors]
+    if not all(0 <= a < T for a in resolved):
+        raise DataError(f"--anchors {anchors}: indices must lie in 0..{T - 1} (the trajectory has {T} snapshots)")
+    if len(set(resolved)) != 3:
+        raise DataError(f"no anchors plane: --anchors {resolved} are not three different snapshots"
+                        + (f" (the trajectory has only {T})" if T < 3 else ""))
+    i, j, k = resolved
+    origin = np.array(params[k], dtype=np.float32)
+    u = np.asarray(params[i], dtype=np.float64) - origin
+    v = np.asarray(params[j], dtype=np.float64) - origin
+    d1, d2 = _orthonormal(u, v, f"no anchors plane: snapshots {i}, {j}, {k} are identical or on one line; "
+                                "choose other --anchors or use --directions random")
+    return Plane(origin, np.stack([d1, d2]).astype(np.float32), "anchors", np.full(2, np.nan),
+                 {"anchors": resolved})
+
+
+def subsample_indices(n, max_points):
+    """At most ``max_points`` indices of ``range(n)``, evenly spaced, first and last included.
+
+    Examples
+    --------
+    >>> subsample_indices(10, 4).tolist()
+    [0, 3, 6, 9]
+    >>> subsample_indices(3, 1000).tolist()
+    [0, 1, 2]
+    """
+    if max_points < 2:
+        raise DataError(f"--max-path {max_points}: must be at least 2 (the first and last snapshot)")
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
+
+
+def _top2_gram(params, origin):
+    """Top-2 right singular pairs of A = params - origin via the T x T Gram matrix."""
+    T = len(params)
+    gram = np.zeros((T, T))
+    for cols, block in _column_blocks(params, origin):
+        gram += block @ block.T  # (T,w)@(w,T) -> (T,T)
+    values, U = np.linalg.eigh(gram)  # ascending
+    values, U = values[::-1][:2].clip(min=0.0), U[:, ::-1][:, :2]
+    sigma = np.sqrt(values)
+    vectors = np.zeros((2, params.shape[1]))
+    for cols, block in _column_blocks(params, origin):
+        vectors[:, cols] = U.T @ block  # (2,T)@(T,w) -> (2,w)
+    vectors /= np.where(sigma > 0, sigma, 1.0)[:, None]
+    return vectors, values, float(np.trace(gram)), 2
+
+
+def _top2_randomized(params, origin, rng, max_passes, oversample=10):
+    """Top-2 right singular pairs by block subspace iteration, one streamed pass per step.
+
+    Each pass over the row blocks ``B`` of A computes both ``Y = A Z`` (whose
+    SVD gives the Ritz estimates for the current subspace ``Z``) and
+    ``A^T A Z`` (the next subspace), so no pass is wasted. Blocks stay in
+    float32, as stored (no conversion pass, single-precision GEMMs: over 2x
+    faster on a large trajectory); sums across blocks are float64. The
+    directions come out within ~1e-6 rad of the exact ones.
+    """
+    T, P = params.shape
+    k = min(2 + oversample, T, P)
+    Z, _ = np.linalg.qr(rng.standard_normal((P, k)))  # (P,k)
+    origin = np.asarray(origin, dtype=np.float32)
+    rows = max(1, BLOCK_BYTES // (4 * P))
+    previous, total = None, 0.0
+    for passes in range(1, max_passes + 1):
+        Y = np.empty((T, k))
+        ZZ = np.zeros((P, k))
+        Z32 = Z.astype(np.float32)
+        for start in range(0, T, rows):
+            block = np.subtract(params[start:start + rows], origin, dtype=np.float32)  # (b,P)
+            if passes == 1:
+                total += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
+            y = block @ Z32  # (b,P)@(P,k) -> (b,k)
+            Y[start:start + len(block)] = y
+            ZZ += block.T @ y  # (P,b)@(b,k) -> (P,k)
+        if not np.isfinite(total):
+            return np.zeros((2, P)), np.zeros(2), total, passes
+        _, sigma, Wt = np.linalg.svd(Y, full_matrices=False)
+        vectors = Wt[:2] @ Z.T  # (2,k)@(k,P) -> (2,P) Ritz vectors
+        if previous is not None and sigma[1] > 0:
+            cosines = np.abs(np.einsum("ij,ij->i", vectors, previous))
+            if cosines.min() > 1.0 - 1e-10:  # angle < 1.4e-5 rad
+                break
+        previous = vectors
+        Z, _ = np.linalg.qr(ZZ)
+    values = np.zeros(2)
+    values[:min(2, len(sigma))] = sigma[:2] ** 2
+    return vectors, values, total, passes
+
+
+def _filter_normalised(layout, origin, rng, biases):
+    parts = []
+    for name, shape, w in zip(layout.names, layout.shapes, layout.unflatten(origin).values()):
+        w = np.asarray(w, dtype=np.float64)
+        d = rng.standard_normal(shape)
+        bias_like = name.lower().startswith("b")
+        if bias_like and biases == "zero":
+            d = np.zeros(shape)
+        else:
+            rows = shape[0] if len(shape) >= 2 and not bias_like else 1
+            d2, w2 = d.reshape(rows, -1), w.reshape(rows, -1)
+            d2 *= (np.linalg.norm(w2, axis=1) / np.linalg.norm(d2, axis=1).clip(min=1e-300))[:, None]
+        parts.append(d.ravel())
+    return np.concatenate(parts)
+
+
+def _random_unit(layout, origin, rng, biases, size):
+    if layout is not None:
+        direction = _filter_normalised(layout, origin, rng, biases)
+        if np.linalg.norm(direction) > 0:
+            return direction
+    return rng.standard_normal(size)
+
+
+def _orthonormal(u, v, message):
+    """Gram-Schmidt (twice, for float64 accuracy) on two vectors; DataError if they span < 2D."""
+    nu = np.linalg.norm(u)
+    if not nu > 0:
+        raise DataError(message)
+    d1 = u / nu
+    d2 = np.array(v, dtype=np.float64)
+    scale = np.linalg.norm(d2)
+    for _ in range(2):
+        d2 -= (d1 @ d2) * d1
+    nv = np.linalg.norm(d2)
+    if not nv > 1e-7 * scale:
+        raise DataError(message)
+    return d1, d2 / nv
+
+
+def _sign_fixed(direction, first):
+    """Flip ``direction`` so that ``first`` projects non-negatively (ties: largest entry positive)."""
+    c = float(direction @ first)
+    if abs(c) <= 1e-12 * (np.linalg.norm(first) + 1e-300):
+        c = float(direction[np.argmax(np.abs(direction))])
+    return -direction if c < 0 else direction
+
+
+def _rows(params, size, name):
+    params = params if isinstance(params, np.ndarray) else np.asarray(params)
+    if params.ndim != 2 or (size is not None and params.shape[1] != size):
+        want = f"(T, {size})" if size is not None else "(T, P)"
+        raise DataError(f"{name}: shape {params.shape}, expected {want}")
+    return params
+
+
+def _row_blocks(params):
+    """Yield ``(start, rows as float64 copy)`` over ``params`` in bounded blocks."""
+    rows = max(1, BLOCK_BYTES // (8 * params.shape[1]))
+    for start in range(0, len(params), rows):
+        yield start, np.array(params[start:start + rows], dtype=np.float64)
+
+
+def _column_blocks(params, origin):
+    """Yield ``(column slice, offsets block (T, w) float64)``; reads each row in contiguous runs."""
+    T, P = params.shape
+    width = max(1, BLOCK_BYTES // (8 * T))
+    for start in range(0, P, width):
+        cols = slice(start, min(P, start + width))
+        yield cols, np.asarray(params[:, cols], dtype=np.float64) - origin[cols]
