@@ -98,6 +98,29 @@ def save_npz(path, arrays, header, *, kind, schema_version):
             np.savez(handle, **payload)
 
 
+def cache_action(path, *, kind, schema_version, key, force=False, usable=None):
+    """Decide what a cached stage does about ``path``: ``"compute"``, ``"reuse"`` or ``"update"``.
+
+    ``"reuse"`` only for a readable artifact of this kind and version with the
+    same ``key`` (and, if given, ``usable(header)`` true); ``"update"``
+    (compute and overwrite) for anything else that exists, or when ``force``;
+    ``"compute"`` when there is no file.
+
+    >>> cache_action("no/such/file.npz", kind="demo", schema_version=1, key="0123")
+    'compute'
+    """
+    if not os.path.exists(path):
+        return "compute"
+    if force:
+        return "update"
+    try:
+        header = read_header(path)
+    except ArtifactError:
+        return "update"
+    same = (header.get("kind"), header.get("schema_version"), header.get("key")) == (kind, schema_version, key)
+    return "reuse" if same and (usable is None or usable(header)) else "update"
+
+
 def read_header(path):
     """Return the JSON header of an artifact without reading its arrays."""
     with _open_zip(path) as archive:

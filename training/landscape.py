@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.artifact import content_key, load_npz, save_npz
+from lossfilm.artifact import cache_action, content_key, load_npz, save_npz
 from lossfilm.errors import ArtifactError, ConfigError, DataError
 
 KIND = "landscape"
@@ -199,6 +199,48 @@ class Landscape:
                       samples=samples, max_path=max_path, seed=seed, biases=biases, executor=executor,
                       workers=workers, progress=progress, checkpoint_path=checkpoint_path,
                       checkpoint_every=checkpoint_every, remove_checkpoint=remove_checkpoint)
+
+
+def cached_or_compute(trajectory, out_path, *, force=False, progress=True, workers=None, **options):
+    """Reuse the landscape at ``out_path`` if it has this trajectory's and settings' key, else compute it.
+
+    An interrupted computation leaves its finished nodes in the sidecar
+    :func:`checkpoint_path_for` ``(out_path)`` and resumes from it; ``force``
+    discards both.
+
+    Parameters
+    ----------
+    trajectory : Trajectory
+        A trajectory of the built-in MLP (``trajectory.model`` set).
+    out_path : path-like
+        The ``landscape.npz`` to write.
+    **options
+        The settings of :func:`landscape_settings` (directions, resolution, ...).
+
+    Returns
+    -------
+    landscape : Landscape
+    action : {"compute", "reuse", "update"}
+
+    Examples
+    --------
+    >>> land, action = cached_or_compute(traj, "media/cache/landscape.npz")  # doctest: +SKIP
+    """
+    key = landscape_key(trajectory.key, landscape_settings(**options))
+    action = cache_action(out_path, kind=KIND, schema_version=SCHEMA_VERSION, key=key, force=force)
+    if action == "reuse":
+        try:
+            return Landscape.load(out_path), action
+        except ArtifactError:
+            action = "update"
+    sidecar = checkpoint_path_for(out_path)
+    if force:
+        sidecar.unlink(missing_ok=True)
+    landscape = Landscape.from_trajectory(trajectory, progress=progress, workers=workers,
+                                          checkpoint_path=sidecar, remove_checkpoint=False, **options)
+    landscape.save(out_path)
+    sidecar.unlink(missing_ok=True)
+    return landscape, action
 
 
 def landscape_settings(*, directions="pca", anchors=None, resolution=51, margin=0.3, grid_range=None,

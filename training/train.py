@@ -32,7 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.artifact import content_key, read_header
+from lossfilm import artifact
+from lossfilm.artifact import content_key
 from lossfilm.errors import ArtifactError, LossfilmError
 from training import model as mlp
 from training.recorder import Recorder, snapshot_capacity
@@ -80,17 +81,8 @@ def cache_action(out_path, key, force=False):
     >>> cache_action("no/such/trajectory.npz", "0123")
     'compute'
     """
-    if not Path(out_path).exists():
-        return "compute"
-    if force:
-        return "update"
-    try:
-        header = read_header(out_path)
-    except ArtifactError:
-        return "update"
-    same = (header.get("kind") == KIND and header.get("schema_version") == SCHEMA_VERSION
-            and header.get("key") == key and not header.get("diverged", False))
-    return "reuse" if same else "update"
+    return artifact.cache_action(out_path, kind=KIND, schema_version=SCHEMA_VERSION, key=key, force=force,
+                                 usable=lambda header: not header.get("diverged", False))
 
 
 def cached_or_train(config, out_path, data=None, force=False, progress=True):

@@ -54,10 +54,8 @@ def run(args):
     import sys
     from pathlib import Path
 
-    from lossfilm.artifact import read_header
-    from lossfilm.errors import ArtifactError, ConfigError
-    from training.landscape import (KIND, SCHEMA_VERSION, Landscape, checkpoint_path_for, landscape_key,
-                                    landscape_settings)
+    from lossfilm.errors import ConfigError
+    from training.landscape import cached_or_compute
     from training.trajectory import Trajectory
 
     trajectory = Trajectory.load(args.trajectory)
@@ -69,27 +67,11 @@ def run(args):
     if trajectory.model is None:
         raise ConfigError(f"{args.trajectory}: has no model spec (made from snapshots); the CLI evaluates "
                           "the built-in MLP only; from Python use Landscape.from_trajectory(traj, loss_fn=...)")
-    options = dict(directions=args.directions, anchors=args.anchors, resolution=args.resolution,
-                   margin=args.margin, grid_range=args.grid_range, samples=args.samples,
-                   max_path=args.max_path, seed=args.seed)
-    key = landscape_key(trajectory.key, landscape_settings(**options))
-    landscape = None
-    if out.exists() and not args.force:
-        try:
-            header = read_header(out)
-            if (header.get("kind"), header.get("schema_version"), header.get("key")) == (KIND, SCHEMA_VERSION, key):
-                landscape = Landscape.load(out)
-        except ArtifactError:
-            landscape = None  # unreadable: recompute and replace it
-    reused = landscape is not None
-    if not reused:
-        sidecar = checkpoint_path_for(out)
-        if args.force and sidecar.exists():
-            sidecar.unlink()
-        landscape = Landscape.from_trajectory(trajectory, progress=not args.quiet, workers=args.workers,
-                                              checkpoint_path=sidecar, remove_checkpoint=False, **options)
-        landscape.save(out)
-        sidecar.unlink(missing_ok=True)
+    landscape, action = cached_or_compute(
+        trajectory, out, force=args.force, progress=not args.quiet, workers=args.workers,
+        directions=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
+        grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed)
+    reused = action == "reuse"
     exports = []
     if args.vts or args.obj:
         from render.mesh import export_obj, export_vts
