@@ -429,8 +429,25 @@ def _new_landscape(cls, trajectory, plane, evaluator, settings, key, X, y, progr
                path_steps=np.asarray(trajectory.steps)[keep].astype(np.int64),
                path_epochs=np.asarray(trajectory.epochs)[keep].astype(np.float64),
                explained_variance=np.asarray(plane.explained_variance, dtype=np.float64),
-               directions_kind=plane.kind, settings=dict(settings, plane=plane.info, stats=stats, time_s=0.0),
+               directions_kind=plane.kind,
+               settings=dict(settings, plane=plane.info, stats=stats, time_s=0.0, run=_run(trajectory)),
                trajectory_key=trajectory.key, key=key)
+
+
+def _run(trajectory):
+    """What trained the path, in a few words for titles: optimizer, lr, data, layer sizes, seed.
+
+    Descriptive only: the key already covers the trajectory through its key.
+    """
+    settings = trajectory.settings or {}
+    optimizer = settings.get("optimizer") if isinstance(settings.get("optimizer"), dict) else {}
+    data = settings.get("data") if isinstance(settings.get("data"), dict) else {}
+    spec = data.get("spec")
+    run = {"optimizer": optimizer.get("name"), "lr": optimizer.get("lr"),
+           "data": "mnist" if spec not in (None, "digits") else spec,
+           "sizes": (trajectory.model or {}).get("sizes"), "seed": settings.get("seed"),
+           "test_accuracy": (settings.get("final") or {}).get("test_accuracy")}
+    return {name: value for name, value in run.items() if value is not None}
 
 
 def _grid_axes_for(plane, alpha, beta, residual, settings):

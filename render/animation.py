@@ -1,0 +1,158 @@
+"""Animations: state plus ``interpolate(alpha)``; they never render.
+
+An animation is planned by :meth:`render.scene.Scene.play`, which calls
+:meth:`Animation.begin` once (to capture the state it starts from) and then
+``interpolate(1.0)`` (so the next animation starts from its end state). At
+frame time the scene sets every animation to its alpha for that time, in
+any order of frames, and the film renders once.
+
+Examples
+--------
+>>> class Count(Animation):
+...     def __init__(self):
+...         super().__init__()
+...         self.value = 0.0
+...     def interpolate(self, alpha):
+...         self.value = 10 * alpha
+>>> count = Count(); count.interpolate(0.5); count.value
+5.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossfilm.errors import ConfigError
+from render.easing import EASING_NAMES, RATE_FUNCS, linear
+
+
+class Animation:
+    """Base class: override :meth:`interpolate`; optionally :meth:`begin`.
+
+    ``rate_func`` set on the instance wins over the one given to ``play()``.
+    """
+
+    rate_func = None
+
+    def __init__(self, rate_func=None):
+        if rate_func is not None:
+            self.rate_func = rate_func
+
+    def begin(self):
+        """Capture the starting state (called once, when the animation is planned)."""
+
+    def interpolate(self, alpha):
+        """Set the state for ``alpha`` in [0, 1] (already eased)."""
+        raise NotImplementedError
+
+
+class Roll(Animation):
+    """The ball rolls along the path to ``to`` (arc fraction), the trail and counters follow.
+
+    Parameters
+    ----------
+    ball : render.ball.Ball
+    path : render.path.BallPath
+    trail : render.ball.Trail or None
+    hud : render.hud.Hud or None
+    to : float
+        Arc fraction to stop at (1.0: the end of the path).
+    easing : str
+        ``"linear"``, ``"ease-in-out"``, ``"ease-in"``, ``"ease-out"`` (along the
+        path's length) or ``"steps"`` (progress proportional to the optimizer step).
+    """
+
+    def __init__(self, ball, path, trail=None, hud=None, *, to=1.0, easing="ease-in-out"):
+        if easing not in EASING_NAMES:
+            raise ConfigError(f"easing {easing!r} is unknown; choose one of {', '.join(EASING_NAMES)}")
+        super().__init__(rate_func=linear if easing == "steps" else RATE_FUNCS[easing])
+        self.ball, self.path, self.trail, self.hud = ball, path, trail, hud
+        self.easing = easing
+        self.to = float(to)
+        self.start = 0.0
+        ball.progress = getattr(ball, "progress", 0.0)
+
+    def begin(self):
+        self.start = self.ball.progress
+
+    def interpolate(self, alpha):
+        if self.easing == "steps":
+            # walk the optimizer steps between the two ends at constant speed
+            steps = np.asarray(self.path.landscape.path_steps, dtype=float)
+            a = self._step_fraction(self.start, steps)
+            b = self._step_fraction(self.to, steps)
+            progress = self.path.progress_at_step_fraction(a + alpha * (b - a))
+        else:
+            progress = self.start + alpha * (self.to - self.start)
+        self.ball.progress = progress
+        self.ball.move_to(self.path, progress)
+        if self.trail is not None:
+            self.trail.show_until(progress)
+        if self.hud is not None:
+            self.hud.show(self.path.state_at(progress))
+
+    def _step_fraction(self, progress, steps):
+        if len(steps) < 2 or steps[-1] <= steps[0]:
+            return progress
+        step = np.interp(self.path.index_at(progress), np.arange(len(steps)), steps)
+        return float((step - steps[0]) / (steps[-1] - steps[0]))
+
+
+class Orbit(Animation):
+    """Turn the camera by ``degrees`` of azimuth (constant speed by default)."""
+
+    rate_func = staticmethod(linear)
+
+    def __init__(self, camera, degrees, *, rate_func=None):
+        super().__init__(rate_func)
+        self.camera = camera
+        self.degrees = float(degrees)
+        self.start = camera.azimuth
+
+    def begin(self):
+        self.start = self.camera.azimuth
+        # every azimuth on the way must fit the frame: the rig keeps the farthest distance
+        count = max(2, int(abs(self.degrees) / 3.0) + 1)
+        self.camera.include(np.linspace(self.start, self.start + self.degrees, count), self.camera.elevation)
+
+    def interpolate(self, alpha):
+        self.camera.set_view(azimuth=self.start + alpha * self.degrees)
+
+
+class Tilt(Animation):
+    """Move the camera's elevation to ``to`` degrees."""
+
+    def __init__(self, camera, to):
+        super().__init__()
+        self.camera = camera
+        self.to = float(to)
+        self.start = camera.elevation
+
+    def begin(self):
+        self.start = self.camera.elevation
+        count = 12
+        self.camera.include([self.camera.azimuth] * count, self.start)
+        for elevation in np.linspace(self.start, self.to, count):
+            self.camera.include([self.camera.azimuth], elevation)
+
+    def interpolate(self, alpha):
+        self.camera.set_view(elevation=self.start + alpha * (self.to - self.start))
+
+
+class FadeIn(Animation):
+    """Fade objects with ``set_opacity`` (markers, labels, the ball) from 0 to 1."""
+
+    def __init__(self, *objects, rate_func=None):
+        super().__init__(rate_func)
+        self.objects = objects
+
+    def interpolate(self, alpha):
+        for obj in self.objects:
+            obj.set_opacity(alpha)
+
+
+class FadeOut(FadeIn):
+    """Fade objects from 1 to 0."""
+
+    def interpolate(self, alpha):
+        super().interpolate(1.0 - alpha)

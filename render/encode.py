@@ -1,0 +1,406 @@
+"""Frame sinks: where rendered frames go (MP4, GIF or a folder of PNGs).
+
+Every sink is a context manager with one method, ``write(frame)``. Frames
+are streamed to the bundled ffmpeg through a pipe as they arrive, so memory
+does not grow with the film's length, and ffmpeg encodes in its own process
+while the next frame renders. Output goes to a temporary name beside the
+target and is renamed into place only when the ``with`` block ends without
+an error: an interrupted render never leaves a truncated file at the
+target, and never destroys an earlier good one.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "film.mp4")
+>>> with open_sink(path, size=(64, 48), fps=10) as sink:
+...     for step in range(5):
+...         sink.write(np.full((48, 64, 3), 50 * step, np.uint8))
+>>> sink.frames, os.path.exists(path)
+(5, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from lossfilm.artifact import atomic_path
+from lossfilm.errors import ConfigError, RenderError
+from render.quality import GIF_FPS, GIF_WIDTH, check_size
+
+FORMATS = {"mp4": "H.264 video", "gif": "looping GIF", "png": "folder of PNG frames"}
+FRAME_NAME = "frame_{:05d}.png"
+_FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
+# The GIF's intermediate film: x264 in RGB (no chroma subsampling) at near-lossless quality,
+# so that palette generation sees the colours the renderer drew.
+_INTERMEDIATE = ["-c:v", "libx264rgb", "-pix_fmt", "rgb24", "-crf", "8", "-preset", "veryfast"]
+_PALETTE_GEN = "palettegen=stats_mode=diff"
+# Ordered dithering is stable from frame to frame (error diffusion crawls) and compresses better.
+_PALETTE_USE = "paletteuse=dither=bayer:bayer_scale=4:diff_mode=rectangle"
+
+
+def output_format(path):
+    """The format that an output path asks for: ``"mp4"``, ``"gif"`` or ``"png"`` (a folder).
+
+    A path ending in ``/``, without a suffix, or naming an existing folder is
+    a PNG sequence.
+
+    Raises
+    ------
+    ConfigError
+        For any other suffix.
+
+    Examples
+    --------
+    >>> output_format("media/descent.mp4"), output_format("media/frames/")
+    ('mp4', 'png')
+    """
+    text = os.fspath(path)
+    if text.endswith(("/", os.sep)) or os.path.isdir(text):
+        return "png"
+    suffix = Path(text).suffix.lower()
+    if suffix in (".mp4", ".gif"):
+        return suffix[1:]
+    if not suffix:
+        return "png"
+    hint = "; for one PNG use `lossfilm still`" if suffix == ".png" else ""
+    raise ConfigError(f"{path}: unknown output format {suffix!r}: use .mp4, .gif, "
+                      f"or a folder (ending in /) for PNG frames{hint}")
+
+
+def open_sink(path, size, fps, *, crf=20, preset="medium", gif_width=GIF_WIDTH, gif_fps=GIF_FPS, alpha=False):
+    """Open the sink that the suffix of ``path`` asks for (see :func:`output_format`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The target file or folder.
+    size : tuple of int
+        ``(width, height)`` of the frames; even for MP4 and GIF.
+    fps : int
+        Frames per second of the film.
+    crf, preset : int, str
+        x264 quality (lower is better) and speed for MP4; see :mod:`render.quality`.
+    gif_width, gif_fps : int or None
+        The GIF's width and frame rate, never above the film's; None keeps the film's.
+    alpha : bool
+        Frames are RGBA (transparent background); only PNG sequences keep alpha.
+
+    Examples
+    --------
+    >>> open_sink("media/frames/", (320, 240), 30)  # doctest: +ELLIPSIS
+    <render.encode.PngSequenceSink object at ...>
+    """
+    kind = output_format(path)
+    if alpha and kind != "png":
+        raise ConfigError(f"{path}: a transparent background needs a PNG output, not {kind.upper()}")
+    if kind == "mp4":
+        return Mp4Sink(path, size, fps, crf=crf, preset=preset)
+    if kind == "gif":
+        return GifSink(path, size, fps, width=gif_width, fps_out=gif_fps)
+    return PngSequenceSink(path, size, fps, alpha=alpha)
+
+
+class _FfmpegPipe:
+    """One ffmpeg process reading raw frames from a pipe; its messages kept for errors."""
+
+    def __init__(self, label, path, size, fps, output_args, *, pix_fmt="rgb24"):
+        import imageio_ffmpeg
+
+        self.label = label
+        width, height = size
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+                   "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}",
+                   "-r", str(fps), "-i", "pipe:0", *output_args, os.fspath(path)]
+        # A file, not a pipe, for stderr: nobody reads it while frames are written, and a full pipe would hang ffmpeg.
+        self._log = tempfile.TemporaryFile()
+        # Own session: Ctrl-C reaches Python, which decides to stop ffmpeg, rather than ffmpeg finishing a file.
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=self._log, start_new_session=True)
+
+    def write(self, frame):
+        try:
+            self._process.stdin.write(memoryview(frame).cast("B"))
+        except (BrokenPipeError, OSError):
+            self._process.wait()
+            raise self._error() from None
+
+    def close(self):
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._process.stdin.close()
+        code = self._process.wait()
+        if code != 0:
+            raise self._error()
+        self._log.close()
+
+    def abort(self):
+        self._process.kill()
+        self._process.wait()
+        with contextlib.suppress(OSError):
+            self._process.stdin.close()
+        self._log.close()
+
+    def _error(self):
+        self._log.seek(0)
+        return RenderError(f"{self.label}: ffmpeg failed: {_first_line(self._log.read())}")
+
+
+def _first_line(message, fallback="no message"):
+    """ffmpeg's first complaint is the cause (later lines are consequences), without its ``[module @ 0x..]`` tags."""
+    if isinstance(message, bytes):
+        message = message.decode(errors="replace")
+    for line in message.splitlines():
+        line = re.sub(r"^(\[[^\]]*\]\s*)+", "", line.strip())
+        if line:
+            return line
+    return fallback
+
+
+def _run_ffmpeg(label, args):
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    if result.returncode != 0:
+        raise RenderError(f"{label}: ffmpeg failed: {_first_line(result.stderr, f'exit status {result.returncode}')}")
+
+
+class FrameSink:
+    """Base of the sinks: checks frames, counts them, and makes the output appear atomically.
+
+    Subclasses implement ``_open(tmp)``, ``_write(frame)``, ``_finish()`` (on
+    success) and ``_abort()`` (on any error or interrupt).
+    """
+
+    channels = 3
+
+    def __init__(self, path, size, fps):
+        self.path = Path(path)
+        self.size = (int(size[0]), int(size[1]))
+        self.fps = fps
+        self.frames = 0
+        self._target = None
+
+    def __enter__(self):
+        _remove_stale_temporaries(self.path)
+        self._target = self._atomic()
+        tmp = self._target.__enter__()
+        try:
+            self._open(tmp)
+        except BaseException as exc:
+            self._target.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as error:
+                self._abort()
+                self._target.__exit__(type(error), error, error.__traceback__)
+                raise
+        else:
+            self._abort()
+        # The temporary is renamed into place only when no error is passed on.
+        self._target.__exit__(exc_type, exc, traceback)
+        return False
+
+    def write(self, frame):
+        """Append one frame: ``(height, width, 3)`` uint8 (``4`` channels for a transparent PNG sequence)."""
+        frame = np.ascontiguousarray(frame)
+        width, height = self.size
+        if frame.dtype != np.uint8 or frame.shape != (height, width, self.channels):
+            raise ValueError(f"{self.path}: expected a ({height}, {width}, {self.channels}) uint8 frame, "
+                             f"got {frame.shape} {frame.dtype}")
+        self._write(frame)
+        self.frames += 1
+
+    def _atomic(self):
+        return atomic_path(self.path)
+
+
+class Mp4Sink(FrameSink):
+    """H.264 in yuv420p, ``+faststart``, at the exact (even) size: no padding of 1080 to 1088.
+
+    Examples
+    --------
+    >>> with Mp4Sink("film.mp4", (320, 240), fps=30, crf=20) as sink:  # doctest: +SKIP
+    ...     sink.write(frame)
+    """
+
+    def __init__(self, path, size, fps, *, crf=20, preset="medium"):
+        super().__init__(path, size, fps)
+        check_size(self.size, even=True, option=str(path))
+        self.crf = crf
+        self.preset = preset
+
+    def _open(self, tmp):
+        args = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf), "-preset", self.preset,
+                "-movflags", "+faststart"]
+        self._pipe = _FfmpegPipe(self.path, tmp, self.size, self.fps, args)
+
+    def _write(self, frame):
+        self._pipe.write(frame)
+
+    def _finish(self):
+        self._pipe.close()
+
+    def _abort(self):
+        self._pipe.abort()
+
+
+class GifSink(FrameSink):
+    """A looping GIF: frames go to a near-lossless temporary film, then through ffmpeg's palettegen/paletteuse.
+
+    Two passes over a small film (one for the palette, one to map to it)
+    keep memory bounded, where a one-pass filter graph would buffer every
+    frame until the palette is known.
+
+    Examples
+    --------
+    >>> with GifSink("film.gif", (640, 360), fps=30, width=480, fps_out=15) as sink:  # doctest: +SKIP
+    ...     sink.write(frame)
+    """
+
+    def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS):
+        super().__init__(path, size, fps)
+        check_size(self.size, even=True, option=str(path))
+        for name, value in (("--gif-width", width), ("--gif-fps", fps_out)):
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name} {value}: must be positive")
+        # Never scale up: a bigger or faster GIF than the film only costs bytes.
+        self.width = min(width or self.size[0], self.size[0])
+        self.fps_out = min(fps_out or fps, fps)
+
+    def _open(self, tmp):
+        self._tmp = tmp
+        self._film = tmp.with_name(tmp.name + ".mp4")
+        self._palette = tmp.with_name(tmp.name + ".palette.png")
+        resize = f"fps={self.fps_out},scale={self.width}:-1:flags=lanczos"
+        self._pipe = _FfmpegPipe(self.path, self._film, self.size, self.fps, ["-vf", resize, *_INTERMEDIATE])
+
+    def _write(self, frame):
+        self._pipe.write(frame)
+
+    def _finish(self):
+        try:
+            self._pipe.close()
+            _run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
+            _run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
+                                    "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", os.fspath(self._tmp)])
+        finally:
+            self._remove_intermediates()
+
+    def _abort(self):
+        self._pipe.abort()
+        self._remove_intermediates()
+
+    def _remove_intermediates(self):
+        for path in (self._film, self._palette):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+
+
+class PngSequenceSink(FrameSink):
+    """Frames as ``frame_00000.png``, ``frame_00001.png``, ... in a folder that appears whole.
+
+    The frames are written into a temporary folder beside the target, which
+    replaces the target at the end. An existing target folder is replaced
+    only if it holds nothing but frames (an earlier sequence).
+
+    Examples
+    --------
+    >>> with PngSequenceSink("media/frames", (320, 240), fps=30) as sink:  # doctest: +SKIP
+    ...     sink.write(frame)
+    """
+
+    def __init__(self, path, size, fps, *, alpha=False):
+        super().__init__(os.fspath(path).rstrip("/" + os.sep) or os.fspath(path), size, fps)
+        self.channels = 4 if alpha else 3
+
+    def _atomic(self):
+        return _atomic_folder(self.path)
+
+    def _open(self, tmp):
+        pix_fmt = "rgba" if self.channels == 4 else "rgb24"
+        args = ["-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2", "-start_number", "0"]
+        self._pipe = _FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.size, self.fps,
+                                 args, pix_fmt=pix_fmt)
+
+    def _write(self, frame):
+        self._pipe.write(frame)
+
+    def _finish(self):
+        self._pipe.close()
+
+    def _abort(self):
+        self._pipe.abort()
+
+
+@contextlib.contextmanager
+def _atomic_folder(path):
+    """Like :func:`lossfilm.artifact.atomic_path`, for a folder of frames."""
+    path = Path(path)
+    parent = path.parent
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path}: exists and is not a folder; a PNG sequence needs a folder")
+    if path.is_dir():
+        others = sorted(entry.name for entry in path.iterdir() if not _FRAME_FILE.fullmatch(entry.name))
+        if others:
+            raise ConfigError(f"{path}/: already holds other files ({others[0]}, ...); "
+                              "choose a new folder for the PNG frames")
+    if not parent.is_dir():
+        raise ConfigError(f"{path}: output directory {parent} does not exist")
+    tmp = parent / f".{path.name}.{os.getpid()}.tmp"
+    old = parent / f".{path.name}.{os.getpid()}.old"
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise RenderError(f"{path}: cannot create a folder in {parent} ({exc.strerror or exc})") from exc
+    try:
+        yield tmp
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            os.replace(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_stale_temporaries(path):
+    """Delete temporaries for ``path`` left by lossfilm processes that were killed (they cannot clean up)."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    names = "|".join(re.escape(name) for name in {path.stem, path.name})
+    pattern = re.compile(rf"\.(?:{names})\.(\d+)\.(tmp|old)\b.*")
+    with contextlib.suppress(OSError):
+        for entry in parent.iterdir():
+            match = pattern.fullmatch(entry.name)
+            if match and not _pid_alive(int(match[1])):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

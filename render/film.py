@@ -1,0 +1,201 @@
+"""A film: a planned scene on an off-screen plotter, rendered one frame at a time.
+
+:func:`open_film` loads the landscape, builds the plotter off-screen, runs
+the scene's ``construct()`` to plan its timeline, and renders nothing yet.
+:meth:`Film.frame` then renders any frame, in any order: the encoders and
+the worker processes ask for the frames they need. A :class:`FilmSpec` is
+all a worker needs to rebuild the same film (it pickles).
+
+Length: a scene plans its own natural length. When ``FilmSpec.seconds`` is
+given the whole timeline is stretched (or squeezed) uniformly to that many
+seconds, so every scene, including user scenes, honours ``--seconds``.
+
+Examples
+--------
+>>> # spec = FilmSpec(scene="descent", landscape="media/cache/landscape.npz", size=(1280, 720), fps=30)
+>>> # film = open_film(spec)
+>>> # first = film.frame(0)            # (720, 1280, 3) uint8
+>>> # last = film.frame(film.n_frames - 1)
+>>> # film.close()
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from lossfilm.errors import ArtifactError, ConfigError, RenderError
+
+
+@dataclass(frozen=True)
+class FilmSpec:
+    """Everything that decides a film; picklable, so worker processes can rebuild it."""
+
+    scene: str  # a name in scenes/ ("descent", "orbit") or a path to a .py scene file
+    landscape: str  # path to landscape.npz
+    size: tuple  # (width, height) in pixels
+    fps: int
+    seconds: float | None = None  # None: the scene's own length
+    theme: str = "dark"
+    log_z: bool = False
+    transparent: bool = False
+    ssaa: bool = True
+    options: tuple = ()  # extra scene options as (key, value) pairs
+
+
+@dataclass
+class Stage:
+    """What a scene builds on: the loaded landscape, the theme, the plotter, the options."""
+
+    landscape: object
+    theme: object
+    plotter: object
+    relief: object
+    options: tuple
+    log_z: bool
+
+
+def open_film(spec):
+    """Build the plotter off-screen and plan the scene's timeline (renders nothing).
+
+    Parameters
+    ----------
+    spec : FilmSpec
+
+    Returns
+    -------
+    Film
+
+    Raises
+    ------
+    ConfigError
+        Unknown scene, theme or option, or an impossible size, fps or length.
+    ArtifactError
+        The landscape file is missing or malformed.
+    RenderError
+        No off-screen back-end.
+
+    Examples
+    --------
+    >>> # film = open_film(FilmSpec("orbit", "landscape.npz", (640, 360), fps=24, seconds=2))
+    >>> # film.n_frames
+    >>> # 48
+    """
+    _check(spec)
+    _prepare_backend()
+    import pyvista as pv
+
+    from render.scene_loader import load_scene
+    from render.surface import Relief
+    from render.theme import get_theme
+    from training.landscape import Landscape
+
+    scene_class = load_scene(spec.scene)
+    theme = get_theme(spec.theme)
+    landscape = Landscape.load(spec.landscape)
+    if not np.isfinite(np.asarray(landscape.loss, dtype=float)).any():
+        raise ArtifactError(f"{spec.landscape}: the landscape has no finite loss value to draw")
+    width, height = (int(v) for v in spec.size)
+    plotter = pv.Plotter(off_screen=True, window_size=(width, height))
+    try:
+        _light_stage(plotter, theme, transparent=spec.transparent)
+        if spec.ssaa:
+            plotter.enable_anti_aliasing("ssaa")
+        stage = Stage(landscape=landscape, theme=theme, plotter=plotter,
+                      relief=Relief.of(landscape, log_z=spec.log_z), options=tuple(spec.options),
+                      log_z=spec.log_z)
+        scene = scene_class(stage)
+        scene.plan()
+        return Film(spec, scene, plotter)
+    except BaseException:
+        plotter.close()
+        raise
+
+
+class Film:
+    """A planned scene, ready to render frames.
+
+    Attributes
+    ----------
+    n_frames : int
+        ``round(seconds * fps)``.
+    duration : float
+        Length in seconds.
+    """
+
+    def __init__(self, spec, scene, plotter):
+        self.spec = spec
+        self.scene = scene
+        self.plotter = plotter
+        natural = scene.duration
+        if natural <= 0:
+            raise ConfigError(f"scene {spec.scene!r}: its timeline is empty (construct() plays nothing)")
+        self.duration = float(spec.seconds) if spec.seconds is not None else natural
+        self.time_scale = natural / self.duration  # scene seconds per film second
+        self.n_frames = max(1, int(round(self.duration * spec.fps)))
+
+    def time_of(self, index):
+        """Scene time of frame ``index`` (the timeline's clock, before stretching)."""
+        return index / self.spec.fps * self.time_scale
+
+    def frame(self, index):
+        """Render frame ``index``: (H, W, 3) uint8, or (H, W, 4) when transparent."""
+        index = int(index)
+        if not 0 <= index < self.n_frames:
+            raise ConfigError(f"frame {index} is out of range; this film has frames 0..{self.n_frames - 1}")
+        if self.plotter is None:
+            raise RenderError("this film is closed; call open_film() again")
+        self.scene.seek(self.time_of(index))
+        self.plotter.render()  # screenshot() does not re-render by itself
+        image = self.plotter.screenshot(transparent_background=self.spec.transparent, return_img=True)
+        return np.ascontiguousarray(image, dtype=np.uint8)
+
+    def close(self):
+        if self.plotter is not None:
+            self.plotter.close()
+            self.plotter = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _check(spec):
+    try:
+        width, height = (int(v) for v in spec.size)
+    except (TypeError, ValueError):
+        raise ConfigError(f"size {spec.size!r}: expected (width, height) in pixels") from None
+    if width < 16 or height < 16 or width > 16384 or height > 16384:
+        raise ConfigError(f"size {width}x{height}: each side must be 16..16384 pixels")
+    if not isinstance(spec.fps, (int, np.integer)) or spec.fps < 1:
+        raise ConfigError(f"fps {spec.fps!r}: must be a positive integer")
+    if spec.seconds is not None and not (np.isfinite(spec.seconds) and spec.seconds > 0):
+        raise ConfigError(f"seconds {spec.seconds!r}: must be a positive number")
+
+
+def _prepare_backend():
+    try:
+        from render.backend import ensure_offscreen
+    except ImportError:  # the back-end probe is optional; EGL is the usual headless choice
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+        return
+    ensure_offscreen()
+
+
+def _light_stage(plotter, theme, *, transparent):
+    """Background and the key/fill/rim lights, which follow the camera."""
+    import pyvista as pv
+
+    if transparent or theme.background_top == theme.background:
+        plotter.set_background(theme.background)
+    else:
+        plotter.set_background(theme.background, top=theme.background_top)
+    plotter.remove_all_lights()
+    for spec in theme.lights:
+        light = pv.Light(position=spec.position, focal_point=(0.0, 0.0, 0.0), color=spec.color,
+                         intensity=spec.intensity, light_type="camera light")
+        plotter.add_light(light)

@@ -1,0 +1,352 @@
+"""Heads-up text: the title, the run's counters, the axis labels and the scalar bar.
+
+All sizes are fractions of the frame height, so the same film reads the same
+at 854x480 and at 3840x2160. The counters (step, epoch, loss, accuracy) are
+one text actor updated in place by :meth:`Hud.show`.
+
+Examples
+--------
+>>> film_title({"optimizer": "sgd", "lr": 0.1, "data": "digits", "hidden": [128]})
+'SGD (lr 0.1) on digits, 64-128-10'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from render.ball import world_text
+from render.surface import contour_levels
+
+# input width of the known data sets: titles show the whole architecture
+_INPUTS = {"digits": 64, "mnist": 784}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things go in a frame of this size, and how big text is.
+
+    Text and line sizes are fractions of ``unit``: the frame height, or 0.85
+    x the width where that is smaller (portrait frames), so a title never runs
+    off a narrow frame. Landscape frames
+    put the scalar bar on the right; portrait frames put it across the bottom.
+
+    Examples
+    --------
+    >>> Layout.of(1920, 1080).unit, Layout.of(720, 1280).unit
+    (1080.0, 612.0)
+    """
+
+    width: int
+    height: int
+    unit: float  # pixels that text sizes are fractions of
+    frame: tuple  # (left, bottom, right, top) fractions for the surface
+    bar_vertical: bool
+    bar: tuple  # (x, y, width, height) fractions for the scalar bar
+
+    @classmethod
+    def of(cls, width, height):
+        unit = float(min(height, 0.85 * width))
+        if width >= height:
+            return cls(width, height, unit, frame=(0.02, 0.03, 0.87, 0.89), bar_vertical=True,
+                       bar=(0.885, 0.2, 0.09, 0.6))
+        counters = (4 * 0.028 * unit + 0.035 * unit) / height  # three lines of counters and the margin
+        bar_y = counters + 0.02
+        return cls(width, height, unit, frame=(0.03, bar_y + 0.12, 0.97, 0.9), bar_vertical=False,
+                   bar=(0.12, bar_y, 0.76, 0.09))
+
+    def px(self, fraction):
+        """A size in pixels from a fraction of ``unit`` (at least 6 px)."""
+        return max(6, int(round(fraction * self.unit)))
+
+    def line_width(self, at_720p):
+        """A line width in pixels that looks like ``at_720p`` does at 1280x720."""
+        return max(1.0, at_720p * self.unit / 720.0)
+
+
+def _find(settings, *names):
+    """The first of ``names`` found in ``settings`` or in a dict nested in it."""
+    if not isinstance(settings, dict):
+        return None
+    for name in names:
+        if settings.get(name) not in (None, ""):
+            return settings[name]
+    for value in settings.values():
+        found = _find(value, *names) if isinstance(value, dict) else None
+        if found is not None:
+            return found
+    return None
+
+
+def film_title(settings):
+    """A one-line title from the run's settings, e.g. ``"SGD (lr 0.1) on digits, 64-128-10"``.
+
+    Missing settings are left out; with none at all the title is generic.
+
+    Examples
+    --------
+    >>> film_title({})
+    'The training run on its loss landscape'
+    """
+    optimizer = _find(settings, "optimizer")
+    lr = _find(settings, "lr", "learning_rate")
+    data = _find(settings, "data", "dataset")
+    sizes = _find(settings, "sizes", "layer_sizes")
+    hidden = _find(settings, "hidden")
+    name = str(optimizer).upper() if optimizer else "Training"
+    if optimizer and lr is not None:
+        name += f" (lr {lr:g})" if isinstance(lr, (int, float)) else f" (lr {lr})"
+    parts = [name]
+    data_name = None
+    if data:
+        data_name = str(data).rstrip("/").split("/")[-1]
+        parts[0] += f" on {data_name}"
+    if sizes:
+        parts.append("-".join(str(int(s)) for s in sizes))
+    elif hidden:
+        hidden = [hidden] if isinstance(hidden, (int, float)) else list(hidden)
+        inputs = _INPUTS.get(str(data_name).lower())
+        layers = ([inputs] if inputs else []) + [int(h) for h in hidden] + ([10] if inputs else [])
+        parts.append("-".join(str(s) for s in layers) if inputs else f"hidden {'-'.join(map(str, layers))}")
+    if len(parts) == 1 and not optimizer and not data:
+        return "The training run on its loss landscape"
+    return ", ".join(parts)
+
+
+def format_loss(value):
+    """Loss with 3 significant digits, tiny values in scientific notation.
+
+    Examples
+    --------
+    >>> format_loss(0.23456), format_loss(2.3e-5), format_loss(float("nan"))
+    ('0.235', '2.30e-05', 'n/a')
+    """
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    if value != 0 and abs(value) < 1e-3:
+        return f"{value:.2e}"
+    return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+
+
+def hud_lines(state, show_plane=True):
+    """The counter lines for one path state (a :class:`render.path.PathState`).
+
+    The on-plane loss (what the ball's height shows) is labelled beside the
+    true loss when they differ by more than 2%.
+
+    Examples
+    --------
+    >>> from render.path import PathState
+    >>> hud_lines(PathState(index=0, step=1200, epoch=3.25, loss_true=0.5, loss_plane=0.4, accuracy=0.9))
+    ['step 1,200   epoch 3.25', 'loss 0.5   (on plane 0.4)', 'accuracy 90.0%']
+    """
+    first = f"step {int(round(state.step)):,}"
+    if math.isfinite(state.epoch):
+        first += f"   epoch {state.epoch:.2f}"
+    loss = f"loss {format_loss(state.loss_true)}"
+    differs = (math.isfinite(state.loss_plane) and math.isfinite(state.loss_true)
+               and abs(state.loss_plane - state.loss_true) > 0.02 * max(abs(state.loss_true), 1e-12))
+    if show_plane and differs:
+        loss += f"   (on plane {format_loss(state.loss_plane)})"
+    elif not math.isfinite(state.loss_true):
+        loss = f"loss on plane {format_loss(state.loss_plane)}"
+    lines = [first, loss]
+    if math.isfinite(state.accuracy):
+        lines.append(f"accuracy {100 * state.accuracy:.1f}%")
+    return lines
+
+
+def tick_decimals(ticks):
+    """The fewest decimals that print every tick exactly (0.25 needs 2, 0.5 needs 1).
+
+    Examples
+    --------
+    >>> tick_decimals([0.0, 0.25, 0.5]), tick_decimals([1.0, 2.0]), tick_decimals([-1.0, -0.5])
+    (2, 0, 1)
+    """
+    step = float(np.min(np.diff(ticks))) if len(ticks) > 1 else 1.0
+    for decimals in range(7):
+        if all(abs(round(t, decimals) - t) <= 1e-6 * step for t in ticks):
+            return decimals
+    return 6
+
+
+class Hud:
+    """The film's text overlay: title, counters, scalar bar and axis labels.
+
+    Parameters
+    ----------
+    plotter : pyvista.Plotter
+    theme : render.theme.Theme
+    title : str
+        Empty for none.
+    subtitle : str
+    """
+
+    def __init__(self, plotter, theme, *, title="", subtitle=""):
+        self.plotter = plotter
+        self.theme = theme
+        self.layout = Layout.of(*plotter.window_size)
+        self.margin = 0.035 * self.layout.unit  # pixels from the frame's edges
+        self.title = self.subtitle = self.counters = None
+        if title:
+            self.title = self._text(title, theme.title_size, theme.text, bold=True,
+                                    corner="upper_left", name="hud_title")
+        if subtitle:
+            offset = (1.45 * theme.title_size * self.layout.unit) if title else 0.0
+            self.subtitle = self._text(subtitle, theme.text_size, theme.text_dim, corner="upper_left",
+                                       offset=offset, name="hud_subtitle")
+
+    def px(self, fraction):
+        """A size in pixels from a fraction of the layout's unit (at least 6 px)."""
+        return self.layout.px(fraction)
+
+    def add_counters(self):
+        """The step/epoch/loss/accuracy block in the lower-left corner."""
+        self.counters = self._text(" ", self.theme.text_size, self.theme.text, corner="lower_left",
+                                   name="hud_counters")
+        self.counters.GetTextProperty().SetLineSpacing(1.25)
+        return self.counters
+
+    def show(self, state):
+        """Update the counters to a :class:`render.path.PathState`."""
+        if self.counters is not None:
+            self.counters.SetInput("\n".join(hud_lines(state)))
+
+    def set_opacity(self, opacity, *, counters_only=False):
+        actors = [self.counters] if counters_only else [self.title, self.subtitle, self.counters]
+        for actor in actors:
+            if actor is not None:
+                actor.GetTextProperty().SetOpacity(float(np.clip(opacity, 0, 1)))
+                actor.SetVisibility(opacity > 0)
+
+    def add_scalar_bar(self, surface_actor, relief):
+        """The scalar bar (right, or across the bottom of a portrait frame) with round tick values."""
+        import pyvista as pv
+
+        title = "log10 loss" if relief.log_z else "loss"
+        x, y, width, height = self.layout.bar
+        vertical = self.layout.bar_vertical
+        # across the bottom, VTK stacks the title onto the labels: draw it apart, above the bar's left end
+        bar = self.plotter.add_scalar_bar(
+            title=title if vertical else " ", mapper=surface_actor.mapper, vertical=vertical, n_labels=5,
+            title_font_size=self.px(self.theme.text_size), label_font_size=self.px(0.9 * self.theme.text_size),
+            color=self.theme.text, font_family="arial", unconstrained_font_size=True,
+            position_x=x, position_y=y, width=width, height=height,
+        )
+        lo, hi = relief.data_min, relief.data_max
+        ticks = contour_levels(lo - 1e-9 * abs(lo), hi + 1e-9 * abs(hi), 5)
+        if ticks.size >= 2:
+            from vtkmodules.vtkCommonCore import vtkDoubleArray
+
+            values = vtkDoubleArray()
+            for tick in ticks:
+                values.InsertNextValue(float(tick))
+            bar.SetUseCustomLabels(True)
+            bar.SetCustomLabels(values)
+            bar.SetLabelFormat(f"%.{tick_decimals(ticks)}f")
+        bar.SetBarRatio(0.28 if vertical else 0.3)
+        bar.SetTextPad(int(self.px(0.006)))
+        bar.SetVerticalTitleSeparation(int(self.px(0.012)))
+        bar.GetTitleTextProperty().SetColor(pv.Color(self.theme.text).float_rgb)
+        bar.GetLabelTextProperty().SetColor(pv.Color(self.theme.text_dim).float_rgb)
+        bar.SetDrawTickLabels(True)
+        if vertical:
+            bar.SetTextPositionToSucceedScalarBar()  # labels right of the bar
+        else:
+            bar.SetTextPositionToPrecedeScalarBar()  # labels under the bar
+            self.bar_title = self._text(title, self.theme.text_size, self.theme.text, corner="lower_left",
+                                        name="hud_bar_title")
+            self.bar_title.SetPosition(x * self.layout.width, (y + height) * self.layout.height + 0.2 * self.margin)
+        return bar
+
+    def add_axis_labels(self, landscape, relief, surface=None):
+        """Labels of the plane's axes beside the floor's edges, kept clear of the surface.
+
+        Each label hangs outside the edge's midpoint; before every render its
+        justification is turned away from the surface's centre on screen, so
+        an orbiting camera never drags a label across the surface, and a
+        label behind the ``surface`` (a :class:`render.surface.Surface`) is hidden.
+        """
+        from render.camera import sight_blocked
+
+        a, b = landscape.alphas, landscape.betas
+        xmid, ymid = 0.5 * (a.min() + a.max()), 0.5 * (b.min() + b.max())
+        pad = 0.05 * max(np.ptp(a), np.ptp(b))
+        floor = relief.floor_z
+        size = self.px(self.theme.label_size)
+        center = np.array([xmid, ymid, floor])
+        anchors = [np.array([xmid, b.min() - pad, floor]), np.array([a.min() - pad, ymid, floor])]
+        self.axis_labels = [
+            world_text(self.plotter, f" {landscape.axis_label(axis)} ", anchor, font_size=size,
+                       color=self.theme.text_dim, vertical="top", name=f"axis_label_{axis}")
+            for axis, anchor in enumerate(anchors)
+        ]
+
+        width, height = self.plotter.window_size
+        margin = self.margin
+
+        def turn_away(renderer, _event):
+            middle = _to_display(renderer, center)
+            eye = np.array(renderer.GetActiveCamera().GetPosition())
+            for actor, anchor in zip(self.axis_labels, anchors):
+                if surface is not None:
+                    behind = sight_blocked(anchor[None, :], eye[None, :], surface.height_at, surface.bounds[:4])
+                    actor.SetVisibility(not behind[0])
+                at = _to_display(renderer, anchor)
+                dx, dy = at - middle
+                prop = actor.GetTextProperty()
+                slope = abs(dx) / max(abs(dy), 1e-9)
+                if slope < 0.35:
+                    prop.SetJustificationToCentered()
+                    span = (-0.5, 0.5)
+                elif dx > 0:
+                    prop.SetJustificationToLeft()
+                    span = (0.0, 1.0)
+                else:
+                    prop.SetJustificationToRight()
+                    span = (-1.0, 0.0)
+                prop.SetVerticalJustificationToTop() if dy <= 0 else prop.SetVerticalJustificationToBottom()
+                # slide the label back inside the frame if it would run off an edge
+                text_width = 0.52 * size * len(actor.GetInput())  # Arial averages ~0.52 em per character
+                left, right = at[0] + span[0] * text_width, at[0] + span[1] * text_width
+                shift = max(0.0, margin - left) - max(0.0, right - (width - margin))
+                bottom = at[1] - (size if dy <= 0 else 0.0)
+                lift = max(0.0, margin - bottom) - max(0.0, bottom + size - (height - margin))
+                actor.GetPositionCoordinate().SetValue(shift, lift)
+
+        self.plotter.renderer.AddObserver("StartEvent", turn_away)
+        return self.axis_labels
+
+    def _text(self, text, size, color, *, corner, bold=False, offset=0.0, name=None):
+        """A screen-space text actor pinned to a corner (pixels; set once, the frame size is fixed)."""
+        import pyvista as pv
+        from vtkmodules.vtkRenderingCore import vtkTextActor
+
+        width, height = self.plotter.window_size
+        actor = vtkTextActor()
+        actor.SetInput(text)
+        prop = actor.GetTextProperty()
+        prop.SetFontSize(self.px(size))
+        prop.SetColor(pv.Color(color).float_rgb)
+        prop.SetBold(bold)
+        prop.SetFontFamilyToArial()
+        left = corner.endswith("left")
+        upper = corner.startswith("upper")
+        prop.SetJustificationToLeft() if left else prop.SetJustificationToRight()
+        prop.SetVerticalJustificationToTop() if upper else prop.SetVerticalJustificationToBottom()
+        x = 1.2 * self.margin if left else width - 1.2 * self.margin
+        y = height - self.margin - offset if upper else self.margin
+        actor.SetPosition(x, y)
+        self.plotter.add_actor(actor, name=name, reset_camera=False, pickable=False)
+        return actor
+
+
+def _to_display(renderer, point):
+    """Pixel coordinates (x, y) of a world point in this renderer."""
+    renderer.SetWorldPoint(*map(float, point), 1.0)
+    renderer.WorldToDisplay()
+    x, y, _ = renderer.GetDisplayPoint()
+    return np.array([x, y])

@@ -1,0 +1,187 @@
+"""From a film spec to a file: films (MP4, GIF, PNG sequence) and stills (PNG).
+
+This is the one place that joins the renderer (:mod:`render.workers`) to
+the encoders (:mod:`render.encode`), behind the back-end check
+(:mod:`render.backend`) and a progress bar.
+
+Examples
+--------
+>>> from render.film import FilmSpec  # doctest: +SKIP
+>>> spec = FilmSpec("descent", "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
+>>> print(render_film(spec, "media/descent.mp4", workers=2))  # doctest: +SKIP
+media/descent.mp4: 120 frames, 854x480 @ 15 fps (8.0 s), 1.2 MB, rendered in 21.4 s (5.6 frames/s)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lossfilm.errors import ConfigError
+from render.encode import open_sink, output_format
+from render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    """What a render wrote."""
+
+    path: str
+    format: str  # "mp4" | "gif" | "png" (a folder of frames)
+    frames: int
+    size: tuple  # (width, height) of the rendered frames
+    fps: int
+    seconds: float  # wall-clock time to render and encode
+    bytes: int  # size on disk (all frames, for a PNG folder)
+
+    def __str__(self):
+        width, height = self.size
+        rate = self.frames / self.seconds if self.seconds > 0 else float("inf")
+        return (f"{self.path}: {self.frames} frames, {width}x{height} @ {self.fps} fps "
+                f"({self.frames / self.fps:.1f} s), {_megabytes(self.bytes)}, "
+                f"rendered in {self.seconds:.1f} s ({rate:.1f} frames/s)")
+
+
+def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUALITY, gif_width=GIF_WIDTH,
+                gif_fps=GIF_FPS, opener=None):
+    """Render the film ``spec`` describes to ``out_path``; the format follows its suffix.
+
+    Parameters
+    ----------
+    spec : FilmSpec
+        Scene, landscape, size, fps, theme, ...
+    out_path : str or Path, or a list of them
+        ``.mp4``, ``.gif``, or a folder (ending in ``/``) for PNG frames.
+        Several paths get the same frames from one render (an MP4 and its
+        GIF for the price of one). Each is written atomically: nothing
+        appears there unless the render succeeds.
+    workers : int
+        Processes to render in (see :func:`render.workers.render_frames`).
+    progress : bool
+        Show a progress bar with frames/s and ETA on stderr.
+    quality : str
+        A preset name in :data:`render.quality.QUALITIES`; sets the MP4
+        encoder's quality and speed (the size and fps come from ``spec``).
+    gif_width, gif_fps : int or None
+        The GIF's width and frame rate (never above the film's).
+    opener : callable, optional
+        ``opener(spec) -> film``; defaults to :func:`render.film.open_film`
+        behind the off-screen back-end check.
+
+    Returns
+    -------
+    RenderSummary, or a list of them when ``out_path`` is a list
+
+    Examples
+    --------
+    >>> render_film(spec, ["media/descent.mp4", "media/descent.gif"], workers=2)  # doctest: +SKIP
+    """
+    from render.workers import render_frames
+
+    paths = [out_path] if isinstance(out_path, (str, os.PathLike)) else list(out_path)
+    kinds = [output_format(path) for path in paths]
+    check_size(spec.size, even=any(kind != "png" for kind in kinds), option=f"{paths[0]}: size")
+    for path, kind in zip(paths, kinds):
+        if spec.transparent and kind != "png":
+            raise ConfigError(f"{path}: a transparent background needs a PNG sequence (a folder), "
+                              f"not {kind.upper()}")
+    if opener is None:
+        from render.backend import ensure_offscreen
+
+        ensure_offscreen()
+    started = time.perf_counter()
+    if quality not in QUALITIES:
+        raise ConfigError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
+    encoder = QUALITIES[quality]
+    sinks = [open_sink(path, spec.size, spec.fps, crf=encoder.crf, preset=encoder.preset, gif_width=gif_width,
+                       gif_fps=gif_fps, alpha=spec.transparent) for path in paths]
+    with contextlib.ExitStack() as stack:
+        # Sinks first: a missing output folder fails before the (slow) film is opened.
+        for sink in sinks:
+            stack.enter_context(sink)
+        frames = stack.enter_context(render_frames(spec, workers, opener=opener))
+        label = ", ".join(Path(path).name or os.fspath(path) for path in paths)
+        for frame in _progress(frames, len(frames), label, progress):
+            for sink in sinks:
+                sink.write(frame)
+    seconds = time.perf_counter() - started
+    summaries = [RenderSummary(path=os.fspath(path), format=kind, frames=sink.frames, size=tuple(spec.size),
+                               fps=spec.fps, seconds=seconds, bytes=_disk_size(sink.path))
+                 for path, kind, sink in zip(paths, kinds, sinks)]
+    return summaries[0] if isinstance(out_path, (str, os.PathLike)) else summaries
+
+
+def render_still(spec, out_path, *, frame=None, opener=None):
+    """Render one frame of the film ``spec`` describes to the PNG ``out_path``.
+
+    Parameters
+    ----------
+    spec : FilmSpec
+        The film; ``spec.transparent`` gives an RGBA PNG.
+    out_path : str or Path
+        A ``.png`` path, written atomically.
+    frame : int or None
+        The frame's index (negative counts from the end); None is the final
+        state, the film's last frame.
+    opener : callable, optional
+        As in :func:`render_film`.
+
+    Returns
+    -------
+    int
+        The index of the frame written.
+
+    Examples
+    --------
+    >>> render_still(spec, "media/descent.png")  # doctest: +SKIP
+    119
+    """
+    import imageio.v3 as iio
+
+    from lossfilm.artifact import atomic_path
+
+    if Path(out_path).suffix.lower() != ".png":
+        raise ConfigError(f"{out_path}: a still is written as PNG; give a path ending in .png")
+    check_size(spec.size, even=False, option="--size")
+    if opener is None:
+        from render.backend import ensure_offscreen
+        from render.film import open_film
+
+        ensure_offscreen()
+        opener = open_film
+    film = opener(spec)
+    try:
+        n_frames = int(film.n_frames)
+        index = n_frames - 1 if frame is None else int(frame)
+        if not -n_frames <= index < n_frames:
+            raise ConfigError(f"--frame {frame}: the film has {n_frames} frames (0 to {n_frames - 1})")
+        index %= n_frames
+        image = film.frame(index)
+    finally:
+        film.close()
+    with atomic_path(out_path) as tmp:
+        iio.imwrite(tmp, image, extension=".png")
+    return index
+
+
+def _progress(frames, total, label, enabled):
+    if not enabled:
+        return frames
+    from tqdm import tqdm
+
+    return tqdm(frames, total=total, desc=label, unit="frame", file=sys.stderr, dynamic_ncols=True)
+
+
+def _disk_size(path):
+    path = Path(path)
+    if path.is_dir():
+        return sum(entry.stat().st_size for entry in path.iterdir() if entry.is_file())
+    return path.stat().st_size if path.exists() else 0
+
+
+def _megabytes(size):
+    return f"{size / 1e6:.1f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"

@@ -1,0 +1,109 @@
+"""Quality presets: the one table of film sizes, frame rates and encoder settings.
+
+CLI choices and defaults are derived from :data:`QUALITIES`; ``--size`` and
+``--fps`` override a preset's values.
+
+Examples
+--------
+>>> QUALITIES["high"].size, QUALITIES["high"].fps
+((1920, 1080), 30)
+>>> parse_size("1280x720")
+(1280, 720)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lossfilm.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Quality:
+    """A named film preset."""
+
+    name: str
+    width: int
+    height: int
+    fps: int
+    crf: int  # x264 constant rate factor: lower is better and bigger; 18 is visually lossless
+    preset: str  # x264 speed: "veryfast" costs a third of "medium"'s CPU, which the renderer needs more
+
+    @property
+    def size(self):
+        """``(width, height)`` in pixels."""
+        return (self.width, self.height)
+
+
+QUALITIES = {
+    quality.name: quality
+    for quality in (
+        Quality("low", 854, 480, 15, crf=23, preset="veryfast"),
+        Quality("medium", 1280, 720, 30, crf=20, preset="veryfast"),
+        Quality("high", 1920, 1080, 30, crf=18, preset="medium"),
+        Quality("4k", 3840, 2160, 30, crf=18, preset="medium"),
+    )
+}
+# The demo's and the CLI's default: renders the demo film in well under its two-minute budget on 2 cores.
+DEFAULT_QUALITY = "low"
+STILL_SIZE = (1920, 1080)
+GIF_WIDTH = 640  # pixels; GIFs are for READMEs and slides, where a film's full size is wasted bytes
+GIF_FPS = 15
+MAX_SIDE = 8192  # beyond this VTK and the encoders fail or run out of memory
+
+
+def parse_size(text, *, even=True, option="--size"):
+    """Parse ``"WxH"`` into ``(width, height)``, checking it can be rendered and encoded.
+
+    Parameters
+    ----------
+    text : str
+        Width and height in pixels, e.g. ``"1920x1080"``.
+    even : bool
+        Require even sides, as H.264 in yuv420p does (MP4 and GIF films);
+        stills and PNG sequences may be odd.
+    option : str
+        The option's name, for error messages.
+
+    Raises
+    ------
+    ConfigError
+        If the text is not ``WxH``, a side is zero or above 8192, or (with
+        ``even``) odd; the message suggests the nearest even size.
+
+    Examples
+    --------
+    >>> parse_size("640X480")
+    (640, 480)
+    >>> parse_size("641x480")
+    Traceback (most recent call last):
+    ...
+    lossfilm.errors.ConfigError: --size 641x480: MP4 and GIF need even width and height; use 642x480
+    """
+    match = re.fullmatch(r"\s*(-?\d+)\s*[x×X]\s*(-?\d+)\s*", str(text))
+    if not match:
+        raise ConfigError(f"{option} {text}: expected WIDTHxHEIGHT in pixels, e.g. 1280x720")
+    size = (int(match[1]), int(match[2]))
+    check_size(size, even=even, option=option)
+    return size
+
+
+def check_size(size, *, even=True, option="--size"):
+    """Raise ConfigError unless ``size`` is a renderable ``(width, height)``; see :func:`parse_size`.
+
+    Examples
+    --------
+    >>> check_size((320, 240))
+    """
+    width, height = size
+    label = f"{option} {width}x{height}"
+    if width <= 0 or height <= 0:
+        raise ConfigError(f"{label}: width and height must be positive")
+    if width > MAX_SIDE or height > MAX_SIDE:
+        raise ConfigError(f"{label}: at most {MAX_SIDE} pixels per side")
+    if even and (width % 2 or height % 2):
+        # Round odd sides up (MAX_SIDE is even, so that stays in range).
+        nearest = f"{width + width % 2}x{height + height % 2}"
+        raise ConfigError(f"{label}: MP4 and GIF need even width and height; use {nearest}")
+

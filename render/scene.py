@@ -1,0 +1,364 @@
+"""Scenes: ``construct()`` plans a timeline; the film sets its state for any time.
+
+A user writes one method, ``construct()``, in a :class:`Scene` subclass.
+``self.play(animation, ..., run_time=..., rate_func=...)`` and
+``self.wait(seconds)`` only *append* to the timeline; nothing is rendered
+while planning. To draw frame ``i`` the film calls :meth:`Scene.seek` at
+``t = i / fps``, which sets every animation's state for that time, so frames
+can be rendered in any order, by several worker processes.
+
+The clock: frame times are ``np.arange(n_frames) / fps`` with
+``n_frames = round(duration * fps)`` (:func:`frame_times`).
+
+State changes belong in animations: whatever ``construct()`` sets directly
+before its first ``play`` is the opening state; to change something later,
+play an animation (``FadeIn(marker)``, ``run_time=0`` for a cut).
+
+Writing a scene: save a file like this one and render it with
+``lossfilm render path/to/spin.py --landscape media/cache/landscape.npz -o spin.mp4``::
+
+    from render.animation import Orbit, Roll
+    from render.scene import Scene
+
+    class Spin(Scene):
+        options = {"turn": 90.0}            # --option turn=180
+
+        def construct(self):
+            self.add_surface()
+            path = self.add_path()
+            trail = self.add_trail()
+            ball = self.add_ball()
+            hud = self.add_hud()
+            camera = self.add_camera()      # after everything it must frame
+            self.play(Roll(ball, path, trail, hud, easing="steps"),
+                      Orbit(camera, self.option("turn")), run_time=5.0)
+            self.wait(1.0)
+
+Examples
+--------
+>>> from render.animation import Animation
+>>> class Hold(Animation):
+...     def interpolate(self, alpha):
+...         pass
+>>> class Demo(Scene):
+...     def construct(self):
+...         self.play(Hold(), run_time=2.0)
+...         self.wait(1.0)
+>>> Demo().plan().duration
+3.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lossfilm.errors import ConfigError
+from render.easing import smooth
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+# Options every scene understands; a scene adds its own in ``options``.
+BASE_OPTIONS = {
+    "camera": "three-quarter",  # a preset in render.camera.PRESETS
+    "orbit": True,  # turn the camera slowly during the film
+    "floor": True,  # contour floor under the surface
+    "title": "",  # "" : from the run's settings; "none": no title
+}
+
+
+def frame_times(duration, fps):
+    """Times of the frames of a ``duration``-second film at ``fps``.
+
+    Examples
+    --------
+    >>> frame_times(1.0, 4).tolist()
+    [0.0, 0.25, 0.5, 0.75]
+    """
+    return np.arange(int(round(duration * fps))) / fps
+
+
+@dataclass
+class _Entry:
+    start: float
+    run_time: float
+    animations: tuple
+    rates: tuple
+
+
+class Timeline:
+    """Planned animations on a clock; :meth:`seek` sets the state at any time."""
+
+    def __init__(self):
+        self.entries = []
+        self.duration = 0.0
+
+    def append(self, animations, run_time, rate_func):
+        if not np.isfinite(run_time) or run_time < 0:
+            raise ConfigError(f"run_time {run_time!r}: must be a finite number of seconds >= 0")
+        rates = tuple(a.rate_func or rate_func or smooth for a in animations)
+        entry = _Entry(self.duration, float(run_time), tuple(animations), rates)
+        for animation in entry.animations:
+            animation.begin()
+            animation.interpolate(rate_at(animation, entry, 1.0))
+        self.entries.append(entry)
+        self.duration += float(run_time)
+
+    def wait(self, seconds):
+        if not np.isfinite(seconds) or seconds < 0:
+            raise ConfigError(f"wait {seconds!r}: must be a finite number of seconds >= 0")
+        self.duration += float(seconds)
+
+    def seek(self, t):
+        """Set every animation's state for time ``t`` (seconds).
+
+        Animations that have not started yet show their start state: they are
+        applied first, latest first, and the started ones, in order, override
+        them where they touch the same object.
+        """
+        future = [e for e in self.entries if e.start > t]
+        past = [e for e in self.entries if e.start <= t]
+        for entry in reversed(future):
+            for animation in entry.animations:
+                animation.interpolate(rate_at(animation, entry, 0.0))
+        for entry in past:
+            alpha = 1.0 if entry.run_time == 0 else min(1.0, (t - entry.start) / entry.run_time)
+            for animation in entry.animations:
+                animation.interpolate(rate_at(animation, entry, alpha))
+
+
+def rate_at(animation, entry, alpha):
+    rate = entry.rates[entry.animations.index(animation)]
+    return float(rate(alpha))
+
+
+class Scene:
+    """Base class of every film: override :meth:`construct`.
+
+    Parameters
+    ----------
+    stage : render.film.Stage or None
+        The landscape, theme, plotter and options (None: a bare timeline, for tests).
+
+    Attributes
+    ----------
+    seconds : float
+        The scene's natural length, for help texts; the planned timeline decides.
+    options : dict
+        The scene's own options and their defaults (the type of each default
+        is the type of the option), on top of :data:`BASE_OPTIONS`.
+    """
+
+    seconds = None
+    description = ""
+    options = {}
+
+    def __init__(self, stage=None):
+        self.stage = stage
+        self.timeline = Timeline()
+        raw = dict(getattr(stage, "options", ()) or ())
+        self.option_values = parse_options(self.all_options(), raw, type(self).__name__)
+
+    @classmethod
+    def all_options(cls):
+        return {**BASE_OPTIONS, **cls.options}
+
+    def option(self, name):
+        return self.option_values[name]
+
+    # the timeline --------------------------------------------------------
+    def construct(self):
+        raise NotImplementedError(f"{type(self).__name__}.construct() is not written")
+
+    def play(self, *animations, run_time=1.0, rate_func=None):
+        """Append ``animations`` running together for ``run_time`` seconds.
+
+        ``rate_func`` applies to those without their own (default: ease-in-out).
+        """
+        if not animations:
+            raise ConfigError("play() needs at least one animation")
+        self.timeline.append(animations, run_time, rate_func)
+
+    def wait(self, seconds=1.0):
+        """Hold the current state for ``seconds``."""
+        self.timeline.wait(seconds)
+
+    def plan(self):
+        """Run :meth:`construct` once and return the timeline (nothing is rendered)."""
+        self.construct()
+        return self.timeline
+
+    @property
+    def duration(self):
+        return self.timeline.duration
+
+    def seek(self, t):
+        self.timeline.seek(t)
+
+    # building blocks for construct() ----------------------------------------
+    @property
+    def landscape(self):
+        return self.stage.landscape
+
+    @property
+    def theme(self):
+        return self.stage.theme
+
+    @property
+    def plotter(self):
+        return self.stage.plotter
+
+    def add_surface(self, *, floor=None):
+        """The lit surface (and the contour floor unless ``floor=False``)."""
+        from render.surface import add_surface
+
+        floor = self.option("floor") if floor is None else floor
+        self.surface = add_surface(self.plotter, self.landscape, self.theme, self.stage.relief, floor=floor,
+                                   line_width=self.line_width(1.4))
+        return self.surface
+
+    def add_path(self, *, smooth=0.0):
+        """The training path as a curve on the surface (needs :meth:`add_surface`)."""
+        from render.path import BallPath
+
+        self.path = BallPath(self.landscape, self.surface, smooth=smooth)
+        return self.path
+
+    @property
+    def extent(self):
+        """The larger horizontal size of the surface, in scene units."""
+        return float(max(np.ptp(self.landscape.alphas), np.ptp(self.landscape.betas)))
+
+    def add_ball(self, *, at=0.0):
+        """The ball, at arc fraction ``at`` of the path."""
+        from render.ball import Ball
+
+        self.ball = Ball(self.plotter, self.ball_radius, self.theme.ball)
+        self.ball.progress = at
+        self.ball.move_to(self.path, at)
+        return self.ball
+
+    def add_trail(self, *, fade=False, shadow=True):
+        """The tube along the path (and its shadow on the floor), full length until a Roll trims it."""
+        from render.ball import Trail
+
+        floor_z = self.stage.relief.floor_z if shadow and self.option("floor") else None
+        self.trail = Trail(self.plotter, self.path, 0.0085 * self.extent, self.theme.trail, floor_z=floor_z,
+                           shadow_color=self.theme.trail, shadow_width=self.line_width(2.2), fade=fade)
+        return self.trail
+
+    def add_markers(self, *, labels=True):
+        """Rings at the start and at the end (the minimum reached) of the path, with labels."""
+        from render.ball import Marker
+        from render.hud import format_loss
+
+        path, theme, radius = self.path, self.theme, 0.04 * self.extent
+        font = self.font_px(theme.label_size)
+        lift = 2.4 * self.ball_radius
+        end_loss = self.landscape.path_loss_true[-1]
+        if not np.isfinite(end_loss):
+            end_loss = self.landscape.path_loss_plane[-1]
+        self.start_marker = Marker(self.plotter, path.point_at(0.0), path.normal_at(0.0), radius,
+                                   theme.start_marker, " start " if labels else "", font_size=font,
+                                   text_color=theme.text, lift=lift, box=theme.background,
+                                   box_opacity=theme.label_box_opacity, name="start_marker")
+        self.end_marker = Marker(self.plotter, path.point_at(1.0), path.normal_at(1.0), radius,
+                                 theme.minimum_marker, f" end: loss {format_loss(end_loss)} " if labels else "",
+                                 font_size=font, text_color=theme.text, lift=lift, box=theme.background,
+                                 box_opacity=theme.label_box_opacity, name="end_marker")
+        return self.start_marker, self.end_marker
+
+    @property
+    def ball_radius(self):
+        return 0.028 * self.extent
+
+    def add_hud(self, *, counters=True, scalar_bar=True, axis_labels=True, subtitle=""):
+        """Title, counters, scalar bar and axis labels."""
+        from render.hud import Hud, film_title
+
+        title = self.option("title")
+        if title == "":
+            title = film_title(self.landscape.settings)
+        elif title.lower() == "none":
+            title = ""
+        self.hud = Hud(self.plotter, self.theme, title=title, subtitle=subtitle)
+        if counters:
+            self.hud.add_counters()
+        if scalar_bar and getattr(self, "surface", None) is not None:
+            self.hud.add_scalar_bar(self.surface.actors["surface"], self.stage.relief)
+        if axis_labels:
+            self.hud.add_axis_labels(self.landscape, self.stage.relief, getattr(self, "surface", None))
+        return self.hud
+
+    def add_camera(self, view=None):
+        """The camera rig, framing surface, floor and labels, at the ``camera`` option's view."""
+        from render.camera import CameraRig, get_preset
+
+        view = view or get_preset(self.option("camera"))
+        a, b, relief = self.landscape.alphas, self.landscape.betas, self.stage.relief
+        pad = 0.07 * self.extent  # room for the axis labels beside the floor's front edges
+        base = relief.floor_z if self.option("floor") else 0.0
+        floor = np.array([[x, y, base] for x in (a.min() - pad, a.max()) for y in (b.min() - pad, b.max())])
+        keep = [floor]
+        surface = getattr(self, "surface", None)
+        if surface is not None and surface.mesh.n_points:
+            points = np.asarray(surface.mesh.points)
+            keep.append(points[:: max(1, len(points) // 1500)])  # the drawn shape, not its box
+        else:
+            keep.append(floor + [0.0, 0.0, relief.top - base])
+        if getattr(self, "path", None) is not None:
+            keep.append(self.path.points[::10] + [0.0, 0.0, 2 * self.ball_radius])
+        corners = np.concatenate(keep)
+        self.camera = CameraRig(self.plotter, corners, view, frame=self.layout.frame)
+        if getattr(self, "path", None) is not None and surface is not None:
+            # the ball must never disappear behind a wall of the valley
+            ball = self.path.points + self.ball_radius * self.path.normals
+            self.camera.watch(ball, surface.height_at, surface.bounds[:4], must_see=[len(ball) - 1],
+                              tolerance=0.5 * self.ball_radius)
+        self.camera.set_view()
+        return self.camera
+
+    @property
+    def layout(self):
+        """Where the surface, the scalar bar and the text go (:class:`render.hud.Layout`)."""
+        from render.hud import Layout
+
+        return Layout.of(*self.plotter.window_size)
+
+    def font_px(self, fraction):
+        return self.layout.px(fraction)
+
+    def line_width(self, at_720p):
+        """A line width in pixels that looks like ``at_720p`` does at 1280x720."""
+        return self.layout.line_width(at_720p)
+
+
+def parse_options(defaults, raw, owner="scene"):
+    """Typed option values: ``raw`` strings converted by the type of each default.
+
+    Examples
+    --------
+    >>> parse_options({"orbit": True, "hold": 1.5}, {"orbit": "false"})
+    {'orbit': False, 'hold': 1.5}
+    """
+    values = dict(defaults)
+    for key, text in raw.items():
+        if key not in defaults:
+            raise ConfigError(f"option {key!r} is unknown to {owner}; it takes {', '.join(sorted(defaults))}")
+        default = defaults[key]
+        text = str(text).strip()
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in _TRUE | _FALSE:
+                    raise ValueError
+                values[key] = text.lower() in _TRUE
+            elif isinstance(default, (int, float)):
+                values[key] = type(default)(float(text)) if isinstance(default, float) else int(text)
+            else:
+                values[key] = text
+        except ValueError:
+            kind = "true/false" if isinstance(default, bool) else type(default).__name__
+            raise ConfigError(f"option {key}={text!r}: expected {kind}") from None
+    return values

@@ -1,0 +1,57 @@
+"""descent: the ball rolls down the training path, the camera slowly turns, a pause at the minimum.
+
+Options (``--option key=value``): ``easing`` (ease-in-out, linear, ease-in,
+ease-out or steps: follow the optimizer's step count), ``roll`` (seconds of
+rolling), ``hold`` (seconds at the minimum), ``sweep`` (degrees the camera
+turns over the whole film), ``fade`` (fade the old part of the trail),
+``smooth`` (smooth a noisy path over this many snapshots), plus the common
+``camera``, ``orbit``, ``floor`` and ``title``.
+"""
+
+from render.animation import FadeIn, Orbit, Roll
+from render.scene import Scene
+
+
+class Descent(Scene):
+    """The ball rolls down the path with a growing trail; the end marker appears at the minimum."""
+
+    description = "the ball rolls down the path, the camera slowly orbits, a pause at the minimum"
+    seconds = 8.0
+    options = {
+        "easing": "ease-in-out",
+        "intro": 0.5,  # seconds at the start before the ball moves
+        "roll": 5.9,
+        "hold": 1.6,
+        "sweep": 36.0,
+        "fade": False,
+        "smooth": 0.0,
+    }
+
+    def construct(self):
+        self.add_surface()
+        path = self.add_path(smooth=self.option("smooth"))
+        trail = self.add_trail(fade=self.option("fade"))
+        ball = self.add_ball(at=0.0)
+        _, end = self.add_markers()
+        hud = self.add_hud()
+        camera = self.add_camera()
+        end.set_opacity(0.0)  # it appears when the ball arrives
+
+        intro, roll, hold = self.option("intro"), self.option("roll"), self.option("hold")
+        sweep = self.option("sweep") if self.option("orbit") else 0.0
+        per_second = sweep / max(intro + roll + hold, 1e-9)  # one steady turn across the film
+        camera.set_view(azimuth=camera.azimuth - sweep / 2)  # the preset view is mid-film
+
+        def turn(seconds):
+            return (Orbit(camera, per_second * seconds),) if sweep else ()
+
+        rolling = Roll(ball, path, trail, hud, to=1.0, easing=self.option("easing"))
+        if intro > 0:  # the ball waits at the start (a Roll not yet begun shows its start)
+            self.play(*turn(intro), run_time=intro) if sweep else self.wait(intro)
+        self.play(rolling, *turn(roll), run_time=roll)
+        if hold > 0:
+            appear = min(0.6, hold)
+            self.play(FadeIn(end), *turn(appear), run_time=appear)
+            rest = hold - appear
+            if rest > 0:
+                self.play(*turn(rest), run_time=rest) if sweep else self.wait(rest)

@@ -1,0 +1,178 @@
+"""Benchmark: lossfilm (1 and N workers) against the usual matplotlib recipe, same scene, same size.
+
+Not collected by pytest. Run it from the repository root:
+
+    python tests/bench_render.py                      # 2 s at 1280x720, 30 fps, on a synthetic bowl
+    python tests/bench_render.py --landscape media/cache/landscape.npz --keep media/bench
+
+The matplotlib recipe is what one writes by hand: ``plot_surface`` once, a
+ball and a trail updated by ``FuncAnimation`` with a slowly turning camera,
+saved with ``FFMpegWriter`` (pointed at the ffmpeg that imageio bundles).
+Times are wall-clock from nothing to a finished MP4, start-up included.
+The machine may be shared: runs are side by side in one process so that
+their ratios are comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def bowl_landscape(path, resolution=61, snapshots=80, seed=0):
+    """Write a synthetic landscape: a tilted, rippled bowl and a spiralling descent into it.
+
+    Examples
+    --------
+    >>> bowl_landscape("bowl.npz")  # doctest: +SKIP
+    """
+    from training.landscape import Landscape
+
+    rng = np.random.default_rng(seed)
+    alphas = np.linspace(-1.0, 1.0, resolution)
+    betas = np.linspace(-1.0, 1.0, resolution)
+
+    def loss_at(a, b):
+        return 0.05 + 1.5 * a**2 + 0.6 * b**2 + 0.25 * a * b + 0.08 * np.sin(5 * a) * np.cos(4 * b) + 0.1
+
+    grid_a, grid_b = np.meshgrid(alphas, betas, indexing="ij")  # (R, R) each
+    progress = np.linspace(0.0, 1.0, snapshots)
+    radius = 0.9 * (1 - progress) ** 1.5
+    angle = 0.6 + 5.0 * progress
+    path_alpha, path_beta = radius * np.cos(angle), radius * np.sin(angle)  # (T,) each
+    path_loss = loss_at(path_alpha, path_beta)
+    parameters = 50
+    directions = np.linalg.qr(rng.normal(size=(parameters, 2)))[0].T.astype(np.float32)  # (2, P) orthonormal
+    Landscape(
+        alphas=alphas, betas=betas, loss=loss_at(grid_a, grid_b), accuracy=np.full_like(grid_a, np.nan),
+        computed=np.ones_like(grid_a, dtype=bool), origin=np.zeros(parameters, np.float32), directions=directions,
+        path_alpha=path_alpha, path_beta=path_beta, path_loss_plane=path_loss, path_loss_true=path_loss * 1.02,
+        path_accuracy=0.1 + 0.85 * progress, residuals=0.01 * progress, path_steps=np.arange(snapshots) * 25,
+        path_epochs=np.arange(snapshots) * 25 / 500, explained_variance=np.array([0.71, 0.18]),
+        directions_kind="pca", settings={"synthetic": "bowl"}, key="synthetic-bowl",
+    ).save(path)
+    return path
+
+
+def matplotlib_film(landscape_path, out_path, size, fps, seconds):
+    """The hand-written recipe: plot_surface + FuncAnimation + FFMpegWriter. Returns the frame count."""
+    import imageio_ffmpeg
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FFMpegWriter, FuncAnimation
+
+    from training.landscape import Landscape
+
+    matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
+    landscape = Landscape.load(landscape_path)
+    grid_a, grid_b = np.meshgrid(landscape.alphas, landscape.betas, indexing="ij")
+    n_frames = int(round(seconds * fps))
+    # The ball's position at each frame, interpolated along the path (the same choreography, roughly).
+    where = np.linspace(0, len(landscape.path_alpha) - 1, n_frames)
+    snapshots = np.arange(len(landscape.path_alpha))
+    ball_a = np.interp(where, snapshots, landscape.path_alpha)
+    ball_b = np.interp(where, snapshots, landscape.path_beta)
+    ball_z = np.interp(where, snapshots, landscape.path_loss_plane)
+
+    dpi = 100
+    figure = plt.figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
+    axes = figure.add_subplot(projection="3d")
+    axes.plot_surface(grid_a, grid_b, landscape.loss, cmap="viridis", rstride=1, cstride=1,
+                      linewidth=0, antialiased=True, alpha=0.95)
+    axes.set_xlabel(landscape.axis_label(0))
+    axes.set_ylabel(landscape.axis_label(1))
+    axes.set_zlabel("loss")
+    (trail,) = axes.plot([], [], [], color="white", linewidth=2)
+    (ball,) = axes.plot([], [], [], "o", color="orangered", markersize=10)
+    title = axes.set_title("")
+
+    def update(frame):
+        trail.set_data_3d(ball_a[:frame + 1], ball_b[:frame + 1], ball_z[:frame + 1])
+        ball.set_data_3d(ball_a[frame:frame + 1], ball_b[frame:frame + 1], ball_z[frame:frame + 1])
+        axes.view_init(elev=30, azim=-60 + 30 * frame / n_frames)
+        title.set_text(f"step {frame}")
+        return trail, ball, title
+
+    animation = FuncAnimation(figure, update, frames=n_frames, blit=False)
+    animation.save(out_path, writer=FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p"]),
+                   dpi=dpi)
+    plt.close(figure)
+    return n_frames
+
+
+def _quality_for(size):
+    """The preset of this size (its encoder settings), else the default one."""
+    from render.quality import DEFAULT_QUALITY, QUALITIES
+
+    return next((name for name, quality in QUALITIES.items() if quality.size == size), DEFAULT_QUALITY)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--scene", default="descent")
+    parser.add_argument("--landscape", help="a landscape.npz (default: a synthetic bowl)")
+    parser.add_argument("--size", default="1280x720")
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="lossfilm worker counts to time")
+    parser.add_argument("--no-matplotlib", dest="matplotlib", action="store_false")
+    parser.add_argument("--no-ssaa-run", dest="no_ssaa", action="store_false",
+                        help="skip the extra 1-worker run without supersampling")
+    parser.add_argument("--keep", metavar="DIR", help="keep the films in DIR (default: a temporary folder)")
+    args = parser.parse_args(argv)
+
+    from render.film import FilmSpec
+    from render.output import render_film
+    from render.quality import parse_size
+
+    size = parse_size(args.size)
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="lossfilm-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    landscape = args.landscape or bowl_landscape(folder / "bowl.npz")
+    spec = FilmSpec(scene=args.scene, landscape=str(landscape), size=size, fps=args.fps, seconds=args.seconds)
+    print(f"{args.scene} on {landscape}, {size[0]}x{size[1]} @ {args.fps} fps, {args.seconds:g} s; "
+          f"{os.cpu_count()} CPUs; films in {folder}", flush=True)
+
+    runs = [(f"lossfilm, {n} worker{'s' if n > 1 else ''}", spec, n, f"lossfilm-{n}w.mp4") for n in args.workers]
+    if args.no_ssaa:
+        runs.append(("lossfilm, 1 worker, no SSAA", dataclasses.replace(spec, ssaa=False), 1, "lossfilm-nossaa.mp4"))
+    rates = {}
+    for name, run_spec, workers, filename in runs:
+        summary = render_film(run_spec, folder / filename, workers=workers, progress=False,
+                              quality=_quality_for(size))
+        rates[name] = summary.frames / summary.seconds
+        print(f"  {summary}", flush=True)
+    if args.matplotlib:
+        started = time.perf_counter()
+        n_frames = matplotlib_film(landscape, folder / "matplotlib.mp4", size, args.fps, args.seconds)
+        seconds = time.perf_counter() - started
+        rates["matplotlib plot_surface + FuncAnimation"] = n_frames / seconds
+        print(f"  {folder / 'matplotlib.mp4'}: {n_frames} frames in {seconds:.1f} s", flush=True)
+
+    print(f"\n{'renderer':44s} {'frames/s':>9s}")
+    for name, rate in rates.items():
+        print(f"{name:44s} {rate:9.2f}")
+    baseline = rates.get("matplotlib plot_surface + FuncAnimation")
+    one = rates.get("lossfilm, 1 worker")
+    for name, rate in rates.items():
+        if name.startswith("lossfilm"):
+            if baseline:
+                print(f"{name} vs matplotlib: {rate / baseline:.2f}x")
+            if one and name != "lossfilm, 1 worker":
+                print(f"{name} vs 1 worker: {rate / one:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

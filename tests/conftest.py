@@ -1,0 +1,8 @@
+"""Shared pytest options."""
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--regen-images", action="store_true", default=False,
+        help="rewrite the cached reference images in tests/images/ instead of comparing with them",
+    )
