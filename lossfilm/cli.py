@@ -20,6 +20,10 @@ COMMANDS = {
 }
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Show each option's default, and each command's docstring as written (paragraphs, examples)."""
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="lossfilm",
@@ -32,7 +36,7 @@ def build_parser():
         module = importlib.import_module(f"lossfilm.commands.{module_name}")
         command = sub.add_parser(
             name, help=help_text, description=module.__doc__,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+            formatter_class=_HelpFormatter,
         )
         module.add_arguments(command)
         command.set_defaults(run=module.run)

@@ -35,7 +35,7 @@ def add_arguments(parser):
     parser.add_argument("--seconds", type=float, help=help_text("film length in seconds (default: the scene's own)"))
     parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="render in N processes (about N times faster with N free cores)")
+                        help="render in N processes; helps only with idle cores (the software renderer already uses two)")
     parser.add_argument("--log-z", action="store_true", help=help_text("log-scaled height, for needle-like minima"))
     parser.add_argument("--no-ssaa", dest="ssaa", action="store_false",
                         help=help_text("turn off supersampling anti-aliasing (faster, jaggier edges)"))
