@@ -43,12 +43,8 @@ def atomic_path(path):
     and an existing file at ``path`` is left untouched.
     """
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise LossfilmError(f"{path}: output directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise LossfilmError(f"{path}: output directory {directory} is not writable")
-    tmp = directory / f".{path.stem}.{os.getpid()}.tmp{path.suffix}"
+    check_writable(path)
+    tmp = path.parent / f".{path.stem}.{os.getpid()}.tmp{path.suffix}"
     try:
         yield tmp
         os.replace(tmp, path)
@@ -60,6 +56,21 @@ def atomic_path(path):
     except BaseException:
         _remove(tmp)
         raise
+
+
+def check_writable(path):
+    """Raise LossfilmError unless ``path``'s folder exists and is writable (before slow work, not after).
+
+    >>> check_writable("/no/such/folder/film.mp4")
+    Traceback (most recent call last):
+    ...
+    lossfilm.errors.LossfilmError: /no/such/folder/film.mp4: output directory /no/such/folder does not exist
+    """
+    directory = Path(os.fspath(path).rstrip("/" + os.sep) or ".").parent
+    if not directory.is_dir():
+        raise LossfilmError(f"{path}: output directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise LossfilmError(f"{path}: output directory {directory} is not writable")
 
 
 def _remove(path):

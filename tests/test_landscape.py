@@ -235,3 +235,7 @@ def test_cli_errors_are_one_line(run_file, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no model spec" in err
     assert cli(["landscape", str(tmp_path / "missing.npz")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert cli(["landscape", str(run_file), "-o", str(tmp_path / "no" / "x.npz"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err  # before any work, not after the grid

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.artifact import cache_action, content_key, load_npz, save_npz
+from lossfilm.artifact import cache_action, check_writable, content_key, load_npz, save_npz
 from lossfilm.errors import ArtifactError, ConfigError, DataError
 
 KIND = "landscape"
@@ -226,6 +226,7 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
     --------
     >>> land, action = cached_or_compute(traj, "media/cache/landscape.npz")  # doctest: +SKIP
     """
+    check_writable(out_path)
     key = landscape_key(trajectory.key, landscape_settings(**options))
     action = cache_action(out_path, kind=KIND, schema_version=SCHEMA_VERSION, key=key, force=force)
     if action == "reuse":

@@ -100,16 +100,9 @@ def check_scene(scene):
 
 def check_output(path):
     """Fail before rendering, not after, when the output's folder is missing or read-only."""
-    import os
-    from pathlib import Path
+    from lossfilm.artifact import check_writable
 
-    from lossfilm.errors import ConfigError
-
-    parent = Path(os.fspath(path).rstrip("/" + os.sep) or ".").parent
-    if not parent.is_dir():
-        raise ConfigError(f"{path}: output directory {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ConfigError(f"{path}: output directory {parent} is not writable")
+    check_writable(path)
 
 
 def parse_options(items):
