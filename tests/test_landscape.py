@@ -239,3 +239,21 @@ def test_cli_errors_are_one_line(run_file, tmp_path, capsys):
     assert cli(["landscape", str(run_file), "-o", str(tmp_path / "no" / "x.npz"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err  # before any work, not after the grid
+
+
+def test_several_paths_and_the_line_view_round_trip(land, tmp_path):
+    T = len(land.path_alpha)
+    land.path_owner = (np.arange(T) >= T // 2).astype(np.int64)
+    land.path_names = ("sgd", "adam")
+    land.line_t, land.line_loss = np.linspace(-0.25, 1.25, 7), np.linspace(3.0, 0.1, 7)
+    land.save(tmp_path / "race.npz")
+    back = Landscape.load(tmp_path / "race.npz")
+    assert back.path_names == ("sgd", "adam")
+    assert [len(i) for i in back.path_slices().values()] == [T // 2, T - T // 2]
+    np.testing.assert_array_equal(back.line_loss, land.line_loss)
+
+
+def test_a_single_path_landscape_has_one_owner_and_no_line(land, tmp_path):
+    land.save(tmp_path / "one.npz")
+    back = Landscape.load(tmp_path / "one.npz")
+    assert back.path_names == ("path",) and not back.path_owner.any() and back.line_t is None

@@ -40,6 +40,7 @@ SCHEMA_VERSION = 1
 _ARRAYS = ("alphas", "betas", "loss", "accuracy", "computed", "origin", "directions",
            "path_alpha", "path_beta", "path_loss_plane", "path_loss_true", "path_accuracy",
            "residuals", "path_steps", "path_epochs", "explained_variance")
+_OPTIONAL = ("path_owner", "line_t", "line_loss")
 
 
 @dataclass
@@ -62,10 +63,26 @@ class Landscape:
     path_steps: np.ndarray  # (T,) int64 optimizer step of each snapshot
     path_epochs: np.ndarray  # (T,) float64 epoch of each snapshot, NaN where unknown
     explained_variance: np.ndarray  # (2,) variance ratio per direction (NaN if not PCA)
-    directions_kind: str = "pca"  # "pca" | "random" | "anchors"
+    directions_kind: str = "pca"  # "pca" | "random" | "anchors" | "axes" (a 2-D function's own x, y)
     settings: dict = field(default_factory=dict)
     trajectory_key: str = ""
     key: str = ""
+    # Several paths on one surface (an optimizer race): the path_* arrays hold them one after
+    # another, path_owner[t] is the index in path_names of the path that point t belongs to.
+    path_owner: np.ndarray | None = None  # (T,) int64; None: all zeros (one path)
+    path_names: tuple = ("path",)
+    # The 1-D view (Goodfellow et al. 2015): loss at theta_0 + t * (theta_final - theta_0), where known.
+    line_t: np.ndarray | None = None  # (L,) positions on the line; 0 = initial, 1 = final parameters
+    line_loss: np.ndarray | None = None  # (L,) loss there
+
+    def __post_init__(self):
+        if self.path_owner is None:
+            self.path_owner = np.zeros(len(self.path_alpha), dtype=np.int64)
+        self.path_names = tuple(self.path_names)
+
+    def path_slices(self):
+        """``{name: index array}`` of each path's points, in path order."""
+        return {name: np.flatnonzero(self.path_owner == i) for i, name in enumerate(self.path_names)}
 
     @property
     def nonfinite(self):
@@ -79,13 +96,15 @@ class Landscape:
             return f"PC{axis + 1} ({100 * ratio:.1f}% var.)"
         if self.directions_kind == "random":
             return f"random direction {axis + 1}"
+        if self.directions_kind == "axes":
+            return self.settings.get("axis_names", ["x", "y"])[axis]
         return f"anchor direction {axis + 1}"
 
     def save(self, path):
         header = {"directions_kind": self.directions_kind, "settings": self.settings,
-                  "trajectory_key": self.trajectory_key, "key": self.key}
-        save_npz(path, {name: getattr(self, name) for name in _ARRAYS}, header,
-                 kind=KIND, schema_version=SCHEMA_VERSION)
+                  "trajectory_key": self.trajectory_key, "key": self.key, "path_names": list(self.path_names)}
+        arrays = {name: getattr(self, name) for name in _ARRAYS + _OPTIONAL if getattr(self, name) is not None}
+        save_npz(path, arrays, header, kind=KIND, schema_version=SCHEMA_VERSION)
 
     @classmethod
     def load(cls, path):
@@ -97,10 +116,19 @@ class Landscape:
         if arrays["loss"].shape != shape or arrays["computed"].shape != shape:
             raise ArtifactError(f"{path}: loss grid shape {arrays['loss'].shape} does not match its axes {shape}")
         try:
-            return cls(**arrays, directions_kind=header["directions_kind"], settings=header["settings"],
-                       trajectory_key=header["trajectory_key"], key=header["key"])
+            land = cls(**arrays, directions_kind=header["directions_kind"], settings=header["settings"],
+                       trajectory_key=header["trajectory_key"], key=header["key"],
+                       path_names=header.get("path_names", ("path",)))
         except KeyError as exc:
             raise ArtifactError(f"{path}: landscape header is missing {exc}") from None
+        except TypeError as exc:
+            raise ArtifactError(f"{path}: landscape has unexpected contents ({exc})") from None
+        T = len(land.path_alpha)
+        if land.path_owner.shape != (T,) or (T and not 0 <= land.path_owner.min() <= land.path_owner.max()
+                                               < len(land.path_names)):
+            raise ArtifactError(f"{path}: path_owner does not match its {T} path points and "
+                                f"{len(land.path_names)} path names")
+        return land
 
     @property
     def plane(self):
