@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from lossfilm.errors import ConfigError
@@ -98,6 +100,99 @@ class Roll(Animation):
         return float((step - steps[0]) / (steps[-1] - steps[0]))
 
 
+# How the race's shared clock runs through the optimizer steps: "linear" gives every step the
+# same time; "sqrt" and "log" give the early steps (where the balls move most) more of it.
+CLOCKS = ("linear", "sqrt", "log")
+
+
+def step_clock(kind, first, last):
+    """A map from time fraction u in [0, 1] to an optimizer step in [first, last].
+
+    Every path sees the same step at the same time, whatever the map, so the
+    race stays fair; the map only decides how long each stretch of steps lasts.
+
+    Examples
+    --------
+    >>> clock = step_clock("sqrt", 0, 400)
+    >>> clock(0.0), clock(0.5), clock(1.0)
+    (0.0, 100.0, 400.0)
+    >>> round(step_clock("log", 0, 999)(0.5), 6)
+    30.622777
+    """
+    if kind not in CLOCKS:
+        raise ConfigError(f"clock {kind!r} is unknown; choose one of {', '.join(CLOCKS)}")
+    first, last = float(first), float(last)
+    span = max(last - first, 0.0)
+    if kind == "linear":
+        return lambda u: first + float(np.clip(u, 0, 1)) * span
+    if kind == "sqrt":
+        return lambda u: first + float(np.clip(u, 0, 1)) ** 2 * span
+    return lambda u: first + float((1.0 + span) ** float(np.clip(u, 0, 1)) - 1.0)
+
+
+@dataclass
+class Runner:
+    """One path of a race and what rides on it: the ball, its trail, the ring that marks its end."""
+
+    path: object  # render.path.BallPath
+    ball: object  # render.ball.Ball
+    trail: object = None  # render.ball.Trail
+    finish: object = None  # render.ball.Marker, shown once the ball has arrived
+
+
+class Race(Animation):
+    """Every ball rides its own path on one shared clock of optimizer steps.
+
+    At step ``s`` each ball is at the last snapshot of its path with
+    ``path_steps <= s``, blended towards the next one; once ``s`` passes its
+    path's last step it rests at the end (and its finish ring appears), so a
+    path with fewer steps finishes first and the film waits for the last one.
+
+    Parameters
+    ----------
+    runners : sequence of Runner
+    legend : render.legend.Legend, optional
+        Shows the step and each path's loss.
+    clock : str
+        How time runs through the steps (:data:`CLOCKS`).
+    easing : str
+        A rate function of :data:`render.easing.RATE_FUNCS` on top of the clock.
+    start, end : float, optional
+        The steps the race runs between (default: from the first step of any
+        path to the last step of any path).
+    """
+
+    def __init__(self, runners, legend=None, *, clock="sqrt", easing="linear", start=None, end=None):
+        if easing not in RATE_FUNCS:
+            raise ConfigError(f"easing {easing!r} is unknown for a race; choose one of {', '.join(RATE_FUNCS)}")
+        super().__init__(rate_func=RATE_FUNCS[easing])
+        self.runners = list(runners)
+        self.legend = legend
+        first = min(r.path.first_step for r in self.runners) if start is None else start
+        last = max(r.path.last_step for r in self.runners) if end is None else end
+        self.clock = step_clock(clock, first, last)
+        self.step = first
+
+    def interpolate(self, alpha):
+        self.step = step = self.clock(alpha)
+        states, finished = [], []
+        for runner in self.runners:
+            path = runner.path
+            index = path.index_at_step(step)
+            progress = path.progress_at_index(index)
+            runner.ball.progress = progress
+            runner.ball.move_to(path, progress)
+            if runner.trail is not None:
+                runner.trail.show_until(progress)
+            done = step >= path.last_step
+            if runner.finish is not None:
+                runner.finish.set_opacity(1.0 if done else 0.0)
+            states.append(path.state_at_index(index))
+            finished.append(done)
+        if self.legend is not None:
+            self.legend.show(step, states, finished)
+
+
 class Orbit(Animation):
     """Turn the camera by ``degrees`` of azimuth (constant speed by default)."""
 
@@ -137,6 +232,17 @@ class Tilt(Animation):
 
     def interpolate(self, alpha):
         self.camera.set_view(elevation=self.start + alpha * (self.to - self.start))
+
+
+class Grow(Animation):
+    """Draw something that grows (``grow(fraction)``, e.g. a curve of the 1-D view) from 0 to 1."""
+
+    def __init__(self, target, *, rate_func=None):
+        super().__init__(rate_func)
+        self.target = target
+
+    def interpolate(self, alpha):
+        self.target.grow(alpha)
 
 
 class FadeIn(Animation):

@@ -18,10 +18,13 @@ import numpy as np
 class Ball:
     """A glossy sphere resting on the surface (its centre one radius along the normal)."""
 
-    def __init__(self, plotter, radius, color, name="ball"):
+    def __init__(self, plotter, radius, color, name="ball", *, rest=False):
+        """``rest=True``: the ball rests on the rims of a groove narrower than itself
+        (:meth:`render.path.BallPath.center_at`) instead of sinking into its walls."""
         import pyvista as pv
 
         self.radius = radius
+        self.rest = rest
         sphere = pv.Sphere(radius=radius, center=(0.0, 0.0, 0.0), theta_resolution=48, phi_resolution=32)
         self.actor = plotter.add_mesh(
             sphere, color=color, smooth_shading=False, ambient=0.25, diffuse=0.75,
@@ -32,7 +35,7 @@ class Ball:
 
     def move_to(self, path, progress):
         """Put the ball on the path at arc fraction ``progress``."""
-        self.center = path.point_at(progress) + self.radius * path.normal_at(progress)
+        self.center = path.center_at(progress, self.radius, rest=self.rest)
         self.actor.position = tuple(self.center)
 
     def set_opacity(self, opacity):
@@ -47,11 +50,14 @@ class Trail:
     """
 
     def __init__(self, plotter, path, radius, color, *, floor_z=None, shadow_color=None,
-                 shadow_width=2.0, fade=False, name="trail"):
+                 shadow_width=2.0, fade=False, lift=0.0, name="trail"):
+        """``lift``: extra height along the surface normal; trails of a race that share a
+        valley get different lifts, so one lies cleanly on another instead of speckling."""
         import pyvista as pv
 
         self.path = path
         self.radius = radius
+        self.lift = float(lift)
         self.fade = fade
         self.color = np.array(pv.Color(color).int_rgb, dtype=np.uint8)
         kwargs = dict(smooth_shading=False, ambient=0.3, diffuse=0.7, specular=0.4,
@@ -106,7 +112,7 @@ class Trail:
             points, normals = points[keep], normals[keep]
             if len(points) < 2:
                 points, normals = np.repeat(points, 2, axis=0), np.repeat(normals, 2, axis=0)
-        centers = points + self.radius * normals  # (K, 3): the tube rests on the surface
+        centers = points + (self.radius + self.lift) * normals  # (K, 3): the tube rests on the surface
         line = polyline(centers)
         # give the tube filter the surface normal (made perpendicular to the path) as its
         # reference direction: its own sliding normals twist and speckle the highlights
@@ -126,7 +132,7 @@ class Trail:
         import pyvista as pv
 
         flat = np.array(points, dtype=float)
-        flat[:, 2] = self.floor_z + 2e-3 * abs(self.floor_z)
+        flat[:, 2] = self.floor_z + 2e-3 * abs(self.floor_z) + 0.05 * self.lift
         return polyline(flat)
 
 
@@ -210,3 +216,117 @@ def world_text(plotter, text, position, *, font_size, color, bold=False, name=No
      "top": prop.SetVerticalJustificationToTop}[vertical]()
     plotter.add_actor(actor, name=name, reset_camera=False, pickable=False)
     return actor
+
+
+class Star:
+    """A small star marking a point of the surface (a known minimum), drawn flat on the screen.
+
+    It keeps its size in pixels, faces the viewer from every side and lies
+    over the 3D scene, so a steep valley cannot bury it and a ball resting on
+    the point shows around it; it is hidden while the surface stands between
+    it and the camera (call :meth:`hide_when_behind`). An outline in a second
+    colour makes it read on any part of the surface.
+    """
+
+    def __init__(self, plotter, point, radius_px, color, *, outline=None, outline_width=2.0, label="",
+                 font_size=14, text_color="white", label_offset=0.0, box=None, box_opacity=0.0, shape="star",
+                 name="star"):
+        import pyvista as pv
+        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D
+
+        self.plotter = plotter
+        self.point = np.asarray(point, dtype=float)
+        rim = marker_outline(shape, radius_px)  # (n, 2) pixels around the point, a tip straight up
+        n = len(rim)
+        points = np.column_stack([np.vstack([[0.0, 0.0], rim]), np.zeros(n + 1)])  # (n+1, 3)
+        fan = np.hstack([np.full((n, 1), 3), np.zeros((n, 1), int), 1 + np.arange(n)[:, None],
+                         1 + (np.arange(n)[:, None] + 1) % n])
+        edge = np.concatenate([[n + 1], 1 + np.arange(n), [1]])
+        shapes = [(pv.PolyData(points, faces=fan.ravel()), color)]
+        if outline is not None:
+            shapes.append((pv.PolyData(points, lines=edge), outline))
+        self.anchor = vtkCoordinate()
+        self.anchor.SetCoordinateSystemToWorld()
+        self.anchor.SetValue(*map(float, self.point))
+        self.actors = []
+        for k, (shape, rgb) in enumerate(shapes):
+            mapper = vtkPolyDataMapper2D()
+            mapper.SetInputData(shape)
+            actor = vtkActor2D()
+            actor.SetMapper(mapper)
+            actor.GetProperty().SetColor(pv.Color(rgb).float_rgb)
+            actor.GetProperty().SetLineWidth(float(outline_width))
+            coord = actor.GetPositionCoordinate()
+            coord.SetCoordinateSystemToDisplay()
+            coord.SetValue(0.0, 0.0)
+            coord.SetReferenceCoordinate(self.anchor)
+            plotter.add_actor(actor, name=f"{name}_{k}", reset_camera=False, pickable=False)
+            self.actors.append(actor)
+        self.label = None
+        if label:
+            self.label = world_text(plotter, label, self.point, font_size=font_size, color=text_color,
+                                    name=f"{name}_label", offset=(0.0, radius_px + label_offset), box=box,
+                                    box_opacity=box_opacity)
+        self.box_opacity = box_opacity
+        self.opacity = 1.0
+        self.behind = False
+
+    def hide_when_behind(self, surface, tolerance=0.0):
+        """Hide the star (and its label) before each render in which the surface hides its point.
+
+        ``tolerance``: how far the surface may rise above the line of sight
+        first (a point at the bottom of a narrow groove still counts as seen).
+        """
+        from render.camera import sight_blocked
+
+        lift = 1e-3 * max(np.ptp(surface.landscape.alphas), np.ptp(surface.landscape.betas))
+        seen_from = self.point + np.array([0.0, 0.0, lift])
+
+        def check(renderer, _event):
+            eye = np.array(renderer.GetActiveCamera().GetPosition())
+            self.behind = bool(sight_blocked(seen_from[None, :], eye[None, :], surface.height_at,
+                                             surface.bounds[:4], tolerance)[0])
+            self._show()
+
+        self.plotter.renderer.AddObserver("StartEvent", check)
+
+    def set_opacity(self, opacity):
+        self.opacity = float(np.clip(opacity, 0.0, 1.0))
+        self._show()
+
+    def _show(self):
+        visible = self.opacity > 0 and not self.behind
+        for actor in self.actors:
+            actor.GetProperty().SetOpacity(self.opacity)
+            actor.SetVisibility(visible)
+        if self.label is not None:
+            self.label.GetTextProperty().SetOpacity(self.opacity)
+            self.label.GetTextProperty().SetBackgroundOpacity(self.opacity * self.box_opacity)
+            self.label.SetVisibility(visible)
+
+
+def marker_outline(shape, radius):
+    """Corners (n, 2) of a marker shape, a tip straight up: ``"star"`` (a minimum) or ``"diamond"``.
+
+    Examples
+    --------
+    >>> marker_outline("diamond", 2.0).round(6).tolist()
+    [[0.0, 2.0], [-1.4, 0.0], [0.0, -2.0], [1.4, 0.0]]
+    """
+    if shape == "diamond":
+        return np.array([[0.0, radius], [-0.7 * radius, 0.0], [0.0, -radius], [0.7 * radius, 0.0]])
+    return star_outline(radius)[:, ::-1]
+
+
+def star_outline(radius, inner=0.45, points=5):
+    """The corners of a star (2 * points, 2), outer and inner in turn, the first pointing along +x.
+
+    Examples
+    --------
+    >>> corners = star_outline(1.0)
+    >>> corners.shape, np.round(corners[0], 6).tolist()
+    ((10, 2), [1.0, 0.0])
+    """
+    angle = np.arange(2 * points) * np.pi / points  # (2p,)
+    r = np.where(np.arange(2 * points) % 2 == 0, radius, inner * radius)
+    return np.column_stack([r * np.cos(angle), r * np.sin(angle)])

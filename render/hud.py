@@ -191,6 +191,7 @@ class Hud:
         self.layout = Layout.of(*plotter.window_size)
         self.margin = 0.035 * self.layout.unit  # pixels from the frame's edges
         self.title = self.subtitle = self.counters = None
+        self.followers = []  # things with .show(state) that follow the counters (e.g. the 1-D inset)
         if title:
             self.title = self._text(title, theme.title_size, theme.text, bold=True,
                                     corner="upper_left", name="hud_title")
@@ -214,6 +215,8 @@ class Hud:
         """Update the counters to a :class:`render.path.PathState`."""
         if self.counters is not None:
             self.counters.SetInput("\n".join(hud_lines(state)))
+        for follower in self.followers:
+            follower.show(state)
 
     def set_opacity(self, opacity, *, counters_only=False):
         actors = [self.counters] if counters_only else [self.title, self.subtitle, self.counters]
@@ -222,11 +225,12 @@ class Hud:
                 actor.GetTextProperty().SetOpacity(float(np.clip(opacity, 0, 1)))
                 actor.SetVisibility(opacity > 0)
 
-    def add_scalar_bar(self, surface_actor, relief):
+    def add_scalar_bar(self, surface_actor, relief, title=None):
         """The scalar bar (right, or across the bottom of a portrait frame) with round tick values."""
         import pyvista as pv
 
-        title = "log10 loss" if relief.log_z else "loss"
+        if title is None:
+            title = "log10 loss" if relief.log_z else "loss"
         x, y, width, height = self.layout.bar
         vertical = self.layout.bar_vertical
         # across the bottom, VTK stacks the title onto the labels: draw it apart, above the bar's left end

@@ -13,15 +13,21 @@ between snapshots the curve follows the drawn surface, corrected by the
 (linearly blended) difference between the two at the snapshots, and never
 below the drawn surface, so the ball is not buried where the grid is coarse.
 
+Several paths on one surface (an optimizer race) are stored one after
+another in the landscape; :func:`one_path` gives the landscape seen through
+one of them, and each gets its own :class:`BallPath`.
+
 Examples
 --------
 >>> # path = BallPath(landscape, surface)
 >>> # path.point_at(0.5)       -> (3,) point on the surface half-way along the path
 >>> # path.state_at(0.5).step  -> the optimizer step there
+>>> # adam = BallPath(one_path(landscape, "adam"), surface)
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +48,41 @@ class PathState:
     accuracy: float
 
 
+_PATH_ARRAYS = ("path_alpha", "path_beta", "path_loss_plane", "path_loss_true", "path_accuracy",
+                "residuals", "path_steps", "path_epochs")
+
+
+def one_path(landscape, name=None):
+    """The landscape with only the path called ``name`` (default: the first).
+
+    The grid and every other field are shared, not copied; the result has
+    one path, so anything written for a single path works on it.
+
+    Raises
+    ------
+    ConfigError
+        No path of that name; the message lists the names.
+
+    Examples
+    --------
+    >>> # one_path(race_landscape, "adam").path_names
+    >>> # ('adam',)
+    """
+    from lossfilm.errors import ConfigError
+
+    names = tuple(landscape.path_names)
+    if name is None:
+        name = names[0]
+    if name not in names:
+        raise ConfigError(f"path {name!r} is not in this landscape; it has {', '.join(names)}")
+    if len(names) == 1:
+        return landscape
+    rows = np.flatnonzero(np.asarray(landscape.path_owner) == names.index(name))
+    sliced = {field: np.asarray(getattr(landscape, field))[rows] for field in _PATH_ARRAYS}
+    return dataclasses.replace(landscape, **sliced, path_owner=np.zeros(len(rows), dtype=np.int64),
+                               path_names=(name,))
+
+
 class BallPath:
     """The path as a curve on the surface, parametrised by arc-length fraction.
 
@@ -55,10 +96,15 @@ class BallPath:
         a few snapshots calm a noisy SGD path; the ends stay put).
     samples : int
         Points of the re-sampled curve.
+    name : str, optional
+        Which path of a landscape with several (default: the first).
     """
 
-    def __init__(self, landscape, surface, *, smooth=0.0, samples=SAMPLES):
+    def __init__(self, landscape, surface, *, smooth=0.0, samples=SAMPLES, name=None):
+        landscape = one_path(landscape, name)
+        self.name = landscape.path_names[0]
         self.landscape = landscape
+        self._rest_cache = {}  # ball radius -> (S, 3) resting centres
         self.surface = surface
         relief = surface.relief
         alpha = np.asarray(landscape.path_alpha, dtype=float)  # (T,)
@@ -118,6 +164,34 @@ class BallPath:
         """Arc fraction at fractional snapshot ``index`` (inverse of :meth:`index_at`)."""
         return float(np.interp(index, self.index, self.arc))
 
+    @property
+    def first_step(self):
+        return float(self.landscape.path_steps[0])
+
+    @property
+    def last_step(self):
+        """The optimizer step of the last snapshot: the ball rests at the end from here on."""
+        return float(np.max(self.landscape.path_steps))
+
+    def index_at_step(self, step):
+        """Fractional snapshot index at optimizer step ``step`` (the shared clock of a race).
+
+        The last snapshot with ``path_steps <= step``, blended towards the
+        next one; before the first snapshot the start, after the last one
+        the end (the ball rests there).
+
+        Examples
+        --------
+        >>> # steps 0, 10, 20: step 15 -> index 1.5; step 99 -> index 2.0
+        """
+        steps = np.maximum.accumulate(np.asarray(self.landscape.path_steps, dtype=float))
+        if step <= steps[0] or len(steps) == 1:
+            return 0.0
+        if step >= steps[-1]:
+            return float(len(steps) - 1)
+        i = int(np.searchsorted(steps, step, side="right")) - 1  # steps[i] <= step < steps[i + 1]
+        return i + (step - steps[i]) / (steps[i + 1] - steps[i])
+
     def progress_at_step_fraction(self, fraction):
         """Arc fraction reached after ``fraction`` of the optimizer steps.
 
@@ -145,8 +219,11 @@ class BallPath:
 
     def state_at(self, progress):
         """Step, epoch, losses and accuracy at ``progress``, blended between snapshots."""
+        return self.state_at_index(self.index_at(progress))
+
+    def state_at_index(self, index):
+        """Step, epoch, losses and accuracy at fractional snapshot ``index``."""
         land = self.landscape
-        index = self.index_at(progress)
         return PathState(
             index=index,
             step=_at(land.path_steps, index),
@@ -155,6 +232,35 @@ class BallPath:
             loss_plane=_at(land.path_loss_plane, index),
             accuracy=_at(land.path_accuracy, index),
         )
+
+    def center_at(self, progress, radius, *, rest=False):
+        """Centre of a ball of ``radius`` on the path at ``progress``: one radius along the normal.
+
+        ``rest=True`` raises it, where need be, until it no longer cuts into
+        the drawn surface: in a groove narrower than the ball it rests on the
+        rims, in plain sight, instead of sinking into the walls.
+        """
+        p = float(np.clip(progress, 0.0, 1.0))
+        if not rest:
+            return self.point_at(p) + radius * self.normal_at(p)
+        centers = self._resting(radius)
+        return np.array([np.interp(p, self.arc, centers[:, k]) for k in range(3)])
+
+    def _resting(self, radius):
+        cache = self._rest_cache
+        if radius not in cache:
+            centers = self.points + radius * self.normals  # (S, 3)
+            rings = np.array([0.0, 0.35, 0.7, 0.95])
+            angles = np.linspace(0.0, 2 * np.pi, 16, endpoint=False)
+            d = np.array([[r * np.cos(a), r * np.sin(a)] for r in rings for a in angles]) * radius  # (M, 2)
+            x = centers[:, :1] + d[None, :, 0]  # (S, M)
+            y = centers[:, 1:2] + d[None, :, 1]
+            ground = self.surface.height_at(x.ravel(), y.ravel()).reshape(x.shape)  # (S, M)
+            cap = np.sqrt(np.maximum(radius ** 2 - (d ** 2).sum(axis=1), 0.0))  # (M,) sphere above each offset
+            needed = np.nanmax(np.where(np.isfinite(ground), ground + cap[None, :], -np.inf), axis=1)  # (S,)
+            centers[:, 2] = np.maximum(centers[:, 2], needed)
+            cache[radius] = centers
+        return cache[radius]
 
     def upto(self, progress):
         """The curve from the start to ``progress``: (K, 3) points and (K, 3) normals, K >= 2."""

@@ -219,12 +219,95 @@ class Scene:
                                    line_width=self.line_width(1.4))
         return self.surface
 
-    def add_path(self, *, smooth=0.0):
-        """The training path as a curve on the surface (needs :meth:`add_surface`)."""
+    def add_path(self, *, smooth=0.0, name=None):
+        """The training path as a curve on the surface (needs :meth:`add_surface`).
+
+        On a landscape with several paths, ``name`` picks one (default: the first).
+        """
         from render.path import BallPath
 
-        self.path = BallPath(self.landscape, self.surface, smooth=smooth)
+        self.path = BallPath(self.landscape, self.surface, smooth=smooth, name=name)
         return self.path
+
+    def add_paths(self, *, smooth=0.0):
+        """Every path of the landscape as a curve on the surface, in the landscape's order."""
+        from render.path import BallPath
+
+        self.paths = [BallPath(self.landscape, self.surface, smooth=smooth, name=name)
+                      for name in self.landscape.path_names]
+        return self.paths
+
+    @property
+    def path_colors(self):
+        """One colour per path of :meth:`add_paths` (the theme's colour-blind-safe palette)."""
+        from render.theme import path_colors
+
+        return path_colors(self.theme, len(self.all_paths) or len(self.landscape.path_names))
+
+    def add_runners(self, *, fade=False, shadow=True, radius=None):
+        """A ball, a trail and a finish ring for every path of :meth:`add_paths`, each in its colour.
+
+        Returns a list of :class:`render.animation.Runner` for a
+        :class:`render.animation.Race`; the balls start at their starts, the
+        finish rings are hidden until their ball arrives.
+        """
+        from render.animation import Runner
+        from render.ball import Ball, Marker, Trail
+
+        radius = self.race_ball_radius if radius is None else radius
+        floor_z = self.stage.relief.floor_z if shadow and self.option("floor") else None
+        ring = 0.034 * self.extent
+        self.runners = []
+        for k, (path, color) in enumerate(zip(self.paths, self.path_colors)):
+            # where paths share a valley their trails stack, each a little higher and thinner than
+            # the one before: the lower ones still show along the edges, nothing speckles
+            tube = 0.0075 * self.extent
+            trail = Trail(self.plotter, path, tube * (1.0 - 0.5 * k / max(len(self.paths), 2)), color,
+                          floor_z=floor_z, shadow_color=color, shadow_width=self.line_width(2.0), fade=fade,
+                          lift=0.35 * k * tube, name=f"trail_{k}")
+            ball = Ball(self.plotter, radius, color, name=f"ball_{k}", rest=True)
+            ball.progress = 0.0
+            ball.move_to(path, 0.0)
+            finish = Marker(self.plotter, path.point_at(1.0), path.normal_at(1.0), ring, color,
+                            name=f"finish_{k}")
+            self.runners.append(Runner(path, ball, trail, finish))
+        return self.runners
+
+    @property
+    def race_ball_radius(self):
+        """Balls of a race are a little smaller than the single ball: several share a valley."""
+        return 0.024 * self.extent
+
+    def add_start_markers(self, *, label=True):
+        """One ring where the paths start (a shared start), or one per path in its colour."""
+        from render.ball import Marker
+
+        paths, theme = self.paths, self.theme
+        starts = np.array([path.point_at(0.0)[:2] for path in paths])  # (K, 2)
+        shared = np.ptp(starts, axis=0).max() <= 1e-6 * self.extent
+        font = self.font_px(theme.label_size)
+        if shared:
+            self.start_markers = [Marker(
+                self.plotter, paths[0].point_at(0.0), paths[0].normal_at(0.0), 0.04 * self.extent,
+                theme.start_marker, " start " if label else "", font_size=font, text_color=theme.text,
+                lift=2.4 * self.race_ball_radius, box=theme.background, box_opacity=theme.label_box_opacity,
+                name="start_marker")]
+        else:
+            self.start_markers = [Marker(self.plotter, path.point_at(0.0), path.normal_at(0.0),
+                                         0.03 * self.extent, color, name=f"start_marker_{k}")
+                                  for k, (path, color) in enumerate(zip(paths, self.path_colors))]
+        return self.start_markers
+
+    def add_legend(self, *, quantity="loss", clock="step", keys=()):
+        """The legend with each path's name, colour and loss, in the lower-left corner.
+
+        ``keys``: extra rows explaining star markers, as (label, fill, outline).
+        """
+        from render.legend import Legend
+
+        self.legend = Legend(self.plotter, self.theme, [p.name for p in self.paths], self.path_colors,
+                             quantity=quantity, clock=clock, keys=keys)
+        return self.legend
 
     @property
     def extent(self):
@@ -274,26 +357,37 @@ class Scene:
     def ball_radius(self):
         return 0.028 * self.extent
 
-    def add_hud(self, *, counters=True, scalar_bar=True, axis_labels=True, subtitle=""):
-        """Title, counters, scalar bar and axis labels."""
+    def add_hud(self, *, counters=True, scalar_bar=True, axis_labels=True, subtitle="", title_text=None,
+                bar_title=None):
+        """Title, counters, scalar bar and axis labels.
+
+        The title is the ``title`` option; when that is empty, ``title_text``
+        (default: one made from the run's settings). ``bar_title`` names the
+        scalar bar (default: "loss" or "log10 loss").
+        """
         from render.hud import Hud, film_title
 
         title = self.option("title")
         if title == "":
-            title = film_title(self.landscape.settings)
+            title = film_title(self.landscape.settings) if title_text is None else title_text
         elif title.lower() == "none":
             title = ""
+            subtitle = ""
         self.hud = Hud(self.plotter, self.theme, title=title, subtitle=subtitle)
         if counters:
             self.hud.add_counters()
         if scalar_bar and getattr(self, "surface", None) is not None:
-            self.hud.add_scalar_bar(self.surface.actors["surface"], self.stage.relief)
+            self.hud.add_scalar_bar(self.surface.actors["surface"], self.stage.relief, title=bar_title)
         if axis_labels:
             self.hud.add_axis_labels(self.landscape, self.stage.relief, getattr(self, "surface", None))
         return self.hud
 
-    def add_camera(self, view=None):
-        """The camera rig, framing surface, floor and labels, at the ``camera`` option's view."""
+    def add_camera(self, view=None, *, frame=None):
+        """The camera rig, framing surface, floor and labels, at the ``camera`` option's view.
+
+        ``frame``: (left, bottom, right, top) fractions of the frame for the
+        surface (default: the layout's, beside the scalar bar).
+        """
         from render.camera import CameraRig, get_preset
 
         view = view or get_preset(self.option("camera"))
@@ -308,17 +402,54 @@ class Scene:
             keep.append(points[:: max(1, len(points) // 1500)])  # the drawn shape, not its box
         else:
             keep.append(floor + [0.0, 0.0, relief.top - base])
-        if getattr(self, "path", None) is not None:
-            keep.append(self.path.points[::10] + [0.0, 0.0, 2 * self.ball_radius])
+        paths = self.all_paths
+        for path in paths:
+            keep.append(path.points[::10] + [0.0, 0.0, 2 * self.ball_radius])
         corners = np.concatenate(keep)
-        self.camera = CameraRig(self.plotter, corners, view, frame=self.layout.frame)
-        if getattr(self, "path", None) is not None and surface is not None:
-            # the ball must never disappear behind a wall of the valley
-            ball = self.path.points + self.ball_radius * self.path.normals
-            self.camera.watch(ball, surface.height_at, surface.bounds[:4], must_see=[len(ball) - 1],
-                              tolerance=0.5 * self.ball_radius)
+        self.camera = CameraRig(self.plotter, corners, view, frame=frame or self.layout.frame)
+        if paths and surface is not None:
+            # no ball may disappear behind a wall of the valley, and every end must show
+            balls = [path.points + self.ball_radius * path.normals for path in paths]
+            ends = np.cumsum([len(ball) for ball in balls]) - 1
+            self.camera.watch(np.concatenate(balls), surface.height_at, surface.bounds[:4],
+                              must_see=list(ends), tolerance=0.5 * self.ball_radius)
         self.camera.set_view()
         return self.camera
+
+    @property
+    def all_paths(self):
+        """The paths on the surface: those of :meth:`add_paths`, else the one of :meth:`add_path`."""
+        paths = getattr(self, "paths", None)
+        if paths:
+            return list(paths)
+        path = getattr(self, "path", None)
+        return [path] if path is not None else []
+
+    def add_line_view(self, rect, *, panel=False, font=None, log_y=None, x_label=None):
+        """The 1-D view (the loss along the straight line from the initial to the final parameters,
+        and along the path) as a 2-D plot with its axes in ``rect`` = (left, bottom, width, height),
+        fractions of the frame. Returns a :class:`render.lineplot.LineView`.
+
+        Raises
+        ------
+        ConfigError
+            The landscape has no line view (``line_t`` is None).
+        """
+        from render.lineplot import LineView, has_line
+
+        if not has_line(self.landscape):
+            raise ConfigError("the landscape has no line view (line_t is missing); "
+                              "make it again with lossfilm landscape or lossfilm demo")
+        width, height = self.plotter.window_size
+        left, bottom, w, h = rect
+        several = len(self.landscape.path_names) > 1
+        colors = self.path_colors if several else (self.theme.trail,)
+        self.line_view = LineView(self.plotter, self.theme, self.landscape,
+                                  (left * width, bottom * height, w * width, h * height),
+                                  font=font or self.font_px(0.8 * self.theme.text_size), colors=colors,
+                                  dot_colors=None if several else (self.theme.ball,), panel=panel, log_y=log_y,
+                                  **({} if x_label is None else {"x_label": x_label}))
+        return self.line_view
 
     @property
     def layout(self):

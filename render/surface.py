@@ -37,10 +37,14 @@ class Relief:
     data_max: float  # f(loss) at its highest
     scale: float  # scene units per unit of f(loss)
     floor_z: float  # height of the contour floor
+    log_floor: float = 0.0  # > 0: with log_z, values below it (zero and negative too) are drawn at it
 
     @classmethod
-    def of(cls, landscape, log_z=False, height_fraction=HEIGHT_FRACTION):
+    def of(cls, landscape, log_z=False, height_fraction=HEIGHT_FRACTION, log_floor=0.0):
         """The relief of a landscape: its finite loss range fills ``height_fraction`` x width.
+
+        ``log_floor`` > 0 clamps a log-scaled height there instead of blanking
+        zeros: a test function whose minimum is exactly 0 keeps its bottom.
 
         Examples
         --------
@@ -51,7 +55,7 @@ class Relief:
         >>> Relief.of(land).top  # half the width (2.0)
         1.0
         """
-        values = to_data(landscape.loss, log_z)
+        values = to_data(landscape.loss, log_z, log_floor)
         finite = values[np.isfinite(values)]
         if finite.size == 0:
             data_min, data_max = 0.0, 1.0
@@ -62,11 +66,16 @@ class Relief:
         span = data_max - data_min if data_max > data_min else 1.0
         scale = height_fraction * width / span
         floor_z = -FLOOR_GAP * height_fraction * width
-        return cls(log_z=log_z, data_min=data_min, data_max=data_max, scale=float(scale), floor_z=float(floor_z))
+        return cls(log_z=log_z, data_min=data_min, data_max=data_max, scale=float(scale), floor_z=float(floor_z),
+                   log_floor=float(log_floor))
+
+    def data(self, loss):
+        """The loss as the surface plots it (as is, or log10), before scaling to a height."""
+        return to_data(loss, self.log_z, self.log_floor)
 
     def z(self, loss):
         """Scene height of ``loss`` values (any shape; non-finite stays NaN)."""
-        return (to_data(loss, self.log_z) - self.data_min) * self.scale
+        return (self.data(loss) - self.data_min) * self.scale
 
     def loss_at(self, z):
         """The loss at scene height ``z`` (inverse of :meth:`z`)."""
@@ -79,17 +88,22 @@ class Relief:
         return float((self.data_max - self.data_min) * self.scale)
 
 
-def to_data(loss, log_z):
+def to_data(loss, log_z, log_floor=0.0):
     """The loss as the surface plots it: as is, or log10 (non-finite -> NaN).
 
-    A loss of 0 has no logarithm: it is NaN too (blanked, like the mesh export does).
+    A loss of 0 has no logarithm: it is NaN too (blanked, like the mesh export
+    does), unless ``log_floor`` > 0, where every finite loss below it is drawn at it.
 
     Examples
     --------
     >>> to_data(np.array([100.0, 0.0, np.inf]), True).tolist()
     [2.0, nan, nan]
+    >>> to_data(np.array([100.0, 0.0]), True, log_floor=0.01).tolist()
+    [2.0, -2.0]
     """
     loss = np.asarray(loss, dtype=float)
+    if log_z and log_floor > 0:
+        loss = np.where(np.isfinite(loss), np.maximum(loss, log_floor), loss)
     with np.errstate(invalid="ignore", divide="ignore"):
         data = np.log10(np.where(loss > 0, loss, np.nan)) if log_z else loss.copy()
     data[~np.isfinite(loss)] = np.nan
@@ -126,6 +140,22 @@ class Surface:
         >>> # surface.height_at(np.array([0.0]), np.array([0.0])) -> array([z])
         """
         return bilinear(self.landscape.alphas, self.landscape.betas, self._heights, alpha, beta)
+
+
+    def normal_at(self, x, y):
+        """Unit normals (n, 3), pointing up, of the drawn surface at points (x, y).
+
+        Examples
+        --------
+        >>> # surface.normal_at(np.array([0.0]), np.array([0.0])) -> array([[nx, ny, nz]])
+        """
+        x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+        hx = 0.5 * float(np.min(np.diff(self.landscape.alphas)))
+        hy = 0.5 * float(np.min(np.diff(self.landscape.betas)))
+        dzdx = (self.height_at(x + hx, y) - self.height_at(x - hx, y)) / (2 * hx)
+        dzdy = (self.height_at(x, y + hy) - self.height_at(x, y - hy)) / (2 * hy)
+        n = np.column_stack([-np.nan_to_num(dzdx), -np.nan_to_num(dzdy), np.ones_like(dzdx)])
+        return n / np.linalg.norm(n, axis=1, keepdims=True)
 
 
 def bilinear(xs, ys, values, x, y):
@@ -182,10 +212,14 @@ def _visible_surface(landscape, log_z):
 
 def surface_mesh(landscape, relief):
     """The finite part of the surface as PolyData in scene coordinates, with point normals."""
-    poly = visible_surface(landscape, relief.log_z)
+    floored = relief.log_z and relief.log_floor > 0  # every finite node is drawn, zeros too
+    poly = visible_surface(landscape, relief.log_z and not floored)
     points = np.array(poly.points, dtype=float)
-    points[:, 2] = np.nan_to_num(relief.z(np.asarray(poly.point_data["loss"], dtype=float)), nan=0.0)
+    loss = np.asarray(poly.point_data["loss"], dtype=float)
+    points[:, 2] = np.nan_to_num(relief.z(loss), nan=0.0)
     poly.points = points
+    if floored:
+        poly.point_data["log_loss"] = relief.data(loss)
     poly = poly.triangulate().compute_normals(
         cell_normals=False, point_normals=True, split_vertices=False, consistent_normals=True,
         auto_orient_normals=False)

@@ -63,6 +63,11 @@ class Theme:
     text_size: float = 0.028
     label_size: float = 0.026
     label_box_opacity: float = 0.55  # box behind labels drawn over the surface
+    # Several paths (an optimizer race): one colour each, Okabe-Ito (colour-blind safe), in the
+    # order they are handed out; and a quiet colormap for the surface so that every one stands out.
+    path_colors: tuple = ()
+    race_cmap: str = "gray"
+    race_cmap_range: tuple = (0.0, 1.0)
 
 
 # A key light high on the left, a fill near the camera so that no slope facing
@@ -73,6 +78,11 @@ _STUDIO = (
     LightSpec(position=(0.7, -0.3, 1.0), intensity=0.42, color="#e6eeff"),
     LightSpec(position=(0.2, 1.0, -0.8), intensity=0.30, color="white"),
 )
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
+# deficiency. Dark backgrounds swallow the dark blue, white ones the yellow: each goes last there.
+_OKABE_ITO_DARK = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#CC79A7", "#D55E00", "#0072B2")
+_OKABE_ITO_LIGHT = ("#E69F00", "#0072B2", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442")
 
 THEMES = {
     "dark": Theme(
@@ -97,6 +107,9 @@ THEMES = {
         specular=0.35,
         specular_power=28.0,
         lights=_STUDIO,
+        path_colors=_OKABE_ITO_DARK,
+        race_cmap="bone",
+        race_cmap_range=(0.22, 0.85),
     ),
     "light": Theme(
         name="light",
@@ -120,6 +133,9 @@ THEMES = {
         specular=0.25,
         specular_power=24.0,
         lights=_STUDIO,
+        path_colors=_OKABE_ITO_LIGHT,
+        race_cmap="gray",
+        race_cmap_range=(0.52, 0.95),
     ),
 }
 
@@ -136,6 +152,31 @@ def get_theme(name):
         return THEMES[name]
     except KeyError:
         raise ConfigError(f"theme {name!r} is unknown; choose one of {', '.join(THEMES)}") from None
+
+
+def path_colors(theme, count):
+    """``count`` colours for as many paths, in the theme's order (repeating after seven).
+
+    Examples
+    --------
+    >>> path_colors(get_theme("dark"), 3)
+    ('#E69F00', '#56B4E9', '#009E73')
+    """
+    palette = theme.path_colors or (theme.ball,)
+    return tuple(palette[k % len(palette)] for k in range(count))
+
+
+def for_race(theme):
+    """The theme with its quiet race colormap on the surface (the coloured balls carry the colour).
+
+    Examples
+    --------
+    >>> for_race(get_theme("dark")).cmap
+    'bone'
+    """
+    import dataclasses
+
+    return dataclasses.replace(theme, cmap=theme.race_cmap, cmap_range=theme.race_cmap_range)
 
 
 def colormap(theme):

@@ -4,8 +4,11 @@ Options (``--option key=value``): ``easing`` (ease-in-out, linear, ease-in,
 ease-out or steps: follow the optimizer's step count), ``roll`` (seconds of
 rolling), ``hold`` (seconds at the minimum), ``sweep`` (degrees the camera
 turns over the whole film), ``fade`` (fade the old part of the trail),
-``smooth`` (smooth a noisy path over this many snapshots), plus the common
-``camera``, ``orbit``, ``floor`` and ``title``.
+``smooth`` (smooth a noisy path over this many snapshots), ``inset`` (a
+small plot of the 1-D view in the upper-right corner: the loss along the
+straight line from the initial to the final parameters and along the path,
+with a dot that follows the ball; where the landscape has no line view it is
+left out), plus the common ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
 from render.animation import FadeIn, Orbit, Roll
@@ -25,7 +28,9 @@ class Descent(Scene):
         "sweep": 36.0,
         "fade": False,
         "smooth": 0.0,
+        "inset": False,
     }
+    inset_rect = (0.66, 0.64, 0.19, 0.19)  # the inset's axes: (left, bottom, width, height) of the frame
 
     def construct(self):
         self.add_surface()
@@ -34,6 +39,10 @@ class Descent(Scene):
         ball = self.add_ball(at=0.0)
         _, end = self.add_markers()
         hud = self.add_hud()
+        from render.lineplot import has_line
+
+        if self.option("inset") and has_line(self.landscape):
+            hud.followers.append(self.add_line_view(self.inset_rect, panel=True, x_label="0 = initial, 1 = final"))
         camera = self.add_camera()
         end.set_opacity(0.0)  # it appears when the ball arrives
 

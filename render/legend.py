@@ -1,0 +1,214 @@
+"""The race's legend and loss readout: one row per path, its colour, its name and its loss now.
+
+The rows sit in the lower-left corner, where a single-path film shows its
+counters; above them a line with the shared clock (the optimizer step).
+Each row is a colour swatch (a disc, like the ball), the path's name and
+its loss, updated in place by :meth:`Legend.show` as the balls move. A path
+that has reached its last snapshot says so (``done``).
+
+All sizes are fractions of the frame's unit (:class:`render.hud.Layout`),
+as for the rest of the heads-up text.
+
+Examples
+--------
+>>> legend_rows(["sgd", "adam"], [0.5, 0.0123], [False, True])
+[('sgd', '0.5', ''), ('adam', '0.0123', 'done')]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from render.hud import Layout, format_loss
+
+CHAR_WIDTH = 0.7  # average character width in em, where the text renderer cannot measure
+
+
+def legend_rows(names, losses, finished):
+    """The text of each row: (name, loss, note).
+
+    Examples
+    --------
+    >>> legend_rows(["momentum"], [float("nan")], [False])
+    [('momentum', 'n/a', '')]
+    """
+    return [(str(name), format_loss(loss), "done" if done else "")
+            for name, loss, done in zip(names, losses, finished)]
+
+
+def row_loss(state):
+    """The loss a row shows for a :class:`render.path.PathState`: the true loss, else the on-plane one."""
+    return state.loss_true if math.isfinite(state.loss_true) else state.loss_plane
+
+
+class Legend:
+    """The legend and per-path readout in the lower-left corner.
+
+    Parameters
+    ----------
+    plotter : pyvista.Plotter
+    theme : render.theme.Theme
+    names : sequence of str
+        One per path, in path order (top to bottom).
+    colors : sequence of colours
+        One per path.
+    quantity : str
+        What the numbers are ("loss", "f"): the header says it.
+    clock : str
+        The name of the shared clock in the header ("step").
+    keys : sequence of (label, fill, outline) or (label, fill, outline, shape)
+        Rows under the paths explaining a marker, drawn as a small star or
+        another shape of :func:`render.ball.marker_outline`
+        (e.g. ``("known minimum", "white", "black")``).
+    """
+
+    def __init__(self, plotter, theme, names, colors, *, quantity="loss", clock="step", keys=()):
+        self.plotter = plotter
+        self.theme = theme
+        self.names = [str(n) for n in names]
+        self.colors = list(colors)
+        self.quantity = quantity
+        self.clock = clock
+        layout = Layout.of(*plotter.window_size)
+        self.font = layout.px(theme.text_size)
+        margin = 0.035 * layout.unit
+        line = 1.4 * self.font
+        left = 1.2 * margin
+        radius = 0.36 * self.font
+        gap = 0.9 * self.font
+        name_x = left + 3.0 * radius
+        name_width = max([self._width(n) for n in self.names] + [0.0])
+        loss_x = name_x + name_width + gap
+        note_x = loss_x + self._width("8.88e-05") + gap
+        self.actors = []  # every actor, for set_opacity
+        self.name_actors, self.loss_actors, self.note_actors, self.swatches = [], [], [], []
+        count = len(self.names) + len(keys)
+        self.key_actors = []
+        for k, key in enumerate(keys):
+            label, fill, outline = key[:3]
+            shape = key[3] if len(key) > 3 else "star"
+            y = margin + (len(keys) - 1 - k) * line
+            self._star(left + radius, y + 0.5 * self.font, 1.25 * radius, fill, outline, shape)
+            self.key_actors.append(self._text(label, name_x, y, theme.text_dim, name=f"legend_key_{k}"))
+        for k, (name, color) in enumerate(zip(self.names, self.colors)):
+            y = margin + (count - 1 - k) * line  # the first path on top
+            middle = y + 0.5 * self.font
+            self.swatches.append(self._disc(left + radius, middle, radius, color))
+            self.name_actors.append(self._text(name, name_x, y, theme.text, name=f"legend_name_{k}"))
+            self.loss_actors.append(self._text(" ", loss_x, y, theme.text, name=f"legend_loss_{k}"))
+            self.note_actors.append(self._text(" ", note_x, y, theme.text_dim, name=f"legend_note_{k}"))
+        top = margin + count * line + 0.15 * self.font
+        self.header = self._text(" ", left, top, theme.text, name="legend_header")
+        self.column = self._text(quantity, loss_x, top, theme.text_dim, name="legend_column")
+
+    @property
+    def texts(self):
+        """Every line of the legend as shown now (for tests and logs)."""
+        rows = [" ".join(a.GetInput().strip() for a in actors)
+                for actors in zip(self.name_actors, self.loss_actors, self.note_actors)]
+        return [f"{self.header.GetInput()}   {self.column.GetInput()}"] + [row.strip() for row in rows]
+
+    def show(self, step, states, finished):
+        """Update the header to ``step`` and each row to its path's state.
+
+        Parameters
+        ----------
+        step : float
+            The shared clock.
+        states : sequence of render.path.PathState
+            One per path.
+        finished : sequence of bool
+            Whether each path has reached its end.
+        """
+        self.header.SetInput(f"{self.clock} {int(round(step)):,}")
+        rows = legend_rows(self.names, [row_loss(s) for s in states], finished)
+        for (_, loss, note), loss_actor, note_actor in zip(rows, self.loss_actors, self.note_actors):
+            loss_actor.SetInput(loss)
+            note_actor.SetInput(note or " ")
+
+    def set_opacity(self, opacity):
+        opacity = float(np.clip(opacity, 0.0, 1.0))
+        for actor in self.actors:
+            prop = actor.GetTextProperty() if hasattr(actor, "GetTextProperty") else actor.GetProperty()
+            prop.SetOpacity(opacity)
+            actor.SetVisibility(opacity > 0)
+
+    def _width(self, text):
+        """Width in pixels of ``text`` in the legend's font (measured, not guessed)."""
+        from vtkmodules.vtkRenderingCore import vtkTextProperty, vtkTextRenderer
+        import vtkmodules.vtkRenderingFreeType  # noqa: F401  (registers the FreeType text renderer)
+
+        prop = vtkTextProperty()
+        prop.SetFontSize(self.font)
+        prop.SetFontFamilyToArial()
+        box = [0, 0, 0, 0]
+        if not vtkTextRenderer().GetBoundingBox(prop, text, box, self.plotter.ren_win.GetDPI()):
+            return CHAR_WIDTH * self.font * len(text)
+        return float(box[1] - box[0])
+
+    def _text(self, text, x, y, color, *, name):
+        import pyvista as pv
+        from vtkmodules.vtkRenderingCore import vtkTextActor
+
+        actor = vtkTextActor()
+        actor.SetInput(text)
+        prop = actor.GetTextProperty()
+        prop.SetFontSize(self.font)
+        prop.SetColor(pv.Color(color).float_rgb)
+        prop.SetFontFamilyToArial()
+        prop.SetJustificationToLeft()
+        prop.SetVerticalJustificationToBottom()
+        actor.SetPosition(float(x), float(y))
+        self.plotter.add_actor(actor, name=name, reset_camera=False, pickable=False)
+        self.actors.append(actor)
+        return actor
+
+    def _star(self, x, y, radius, fill, outline, shape="star"):
+        """A small marker shape (a star: a known minimum) at pixel (x, y)."""
+        import pyvista as pv
+        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D
+
+        from render.ball import marker_outline
+
+        rim = marker_outline(shape, radius) + [x, y]  # (n, 2), a point straight up
+        n = len(rim)
+        points = np.column_stack([np.vstack([[x, y], rim]), np.zeros(n + 1)])
+        fan = np.hstack([np.full((n, 1), 3), np.zeros((n, 1), int), 1 + np.arange(n)[:, None],
+                         1 + (np.arange(n)[:, None] + 1) % n])
+        edge = np.concatenate([[n + 1], 1 + np.arange(n), [1]])
+        for shape, rgb in ((pv.PolyData(points, faces=fan.ravel()), fill),
+                           (pv.PolyData(points, lines=edge), outline)):
+            mapper = vtkPolyDataMapper2D()
+            mapper.SetInputData(shape)
+            actor = vtkActor2D()
+            actor.SetMapper(mapper)
+            actor.GetProperty().SetColor(pv.Color(rgb).float_rgb)
+            actor.GetProperty().SetLineWidth(max(1.0, 0.08 * self.font))
+            self.plotter.add_actor(actor, reset_camera=False, pickable=False)
+            self.actors.append(actor)
+
+    def _disc(self, x, y, radius, color):
+        """A filled disc with a thin rim in the text colour (a yellow disc on white still shows)."""
+        import pyvista as pv
+        from vtkmodules.vtkFiltersSources import vtkRegularPolygonSource
+        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D
+
+        actors = []
+        for fill, r, rgb in ((False, 1.18 * radius, self.theme.text_dim), (True, radius, color)):
+            source = vtkRegularPolygonSource()
+            source.SetNumberOfSides(48)
+            source.SetRadius(r)
+            source.SetCenter(float(x), float(y), 0.0)
+            source.SetGeneratePolygon(True)
+            source.SetGeneratePolyline(False)
+            mapper = vtkPolyDataMapper2D()
+            mapper.SetInputConnection(source.GetOutputPort())
+            actor = vtkActor2D()
+            actor.SetMapper(mapper)
+            actor.GetProperty().SetColor(pv.Color(rgb).float_rgb)
+            self.plotter.add_actor(actor, reset_camera=False, pickable=False)
+            self.actors.append(actor)
+            actors.append(actor)
+        return actors

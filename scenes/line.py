@@ -1,0 +1,55 @@
+"""line: the 1-D view, full frame: the loss along the straight line from the initial to the final
+parameters, and along the training path.
+
+Goodfellow, Vinyals and Saxe (2015) looked at training along the straight
+line ``theta_0 + t (theta_T - theta_0)``: ``t = 0`` is the initial point,
+``t = 1`` the final one, a quarter beyond each end shows the walls. Beside it
+the path's own loss, against the share of its optimizer steps, is drawn as
+the training goes, so the two ways from the same start to the same end can
+be compared: a line that falls smoothly says no obstacle lay between them.
+The landscape must carry the line (``line_t``, ``line_loss``; ``lossfilm
+landscape`` and ``lossfilm demo`` compute it).
+
+Options (``--option key=value``): ``intro`` (seconds before the path starts),
+``run`` (seconds the path takes), ``hold`` (seconds at the end), ``log``
+(auto, true or false: a log-scaled loss axis; auto when the values span more
+than two decades), plus the common ``title`` (the others do not apply to a
+flat plot).
+"""
+
+from lossfilm.errors import ConfigError
+from render.animation import Grow
+from render.scene import Scene
+
+
+class LineView(Scene):
+    """The straight line's loss drawn at once, the path's loss growing beside it, a pause at the end."""
+
+    description = "the 1-D view: loss along the straight line from initial to final parameters, and along the path"
+    seconds = 7.0
+    options = {"intro": 0.6, "run": 5.0, "hold": 1.4, "log": "auto"}
+    plot_rect = (0.1, 0.17, 0.82, 0.6)  # the axes: (left, bottom, width, height) of the frame
+
+    def construct(self):
+        log = self.option("log").lower()
+        if log not in ("auto", "true", "false"):
+            raise ConfigError(f"option log={log!r}: choose auto, true or false")
+        view = self.add_line_view(self.plot_rect, font=self.font_px(self.theme.text_size),
+                                  log_y={"auto": None, "true": True, "false": False}[log])
+        self.add_hud(counters=False, scalar_bar=False, axis_labels=False, title_text=self.title_text(),
+                     subtitle="loss along the straight line (Goodfellow et al. 2015) and along the path")
+        intro, run, hold = self.option("intro"), self.option("run"), self.option("hold")
+        growing = Grow(view)
+        if intro > 0:
+            self.wait(intro)
+        self.play(growing, run_time=max(run, 1e-3))
+        if hold > 0:
+            self.wait(hold)
+
+    def title_text(self):
+        from render.hud import film_title
+
+        return f"From initial to final parameters: {film_title(self.landscape.settings)}"
+
+
+SCENE = LineView

@@ -1,0 +1,112 @@
+"""race: several optimizers race down one surface, a ball and a trail each, on one clock of optimizer steps.
+
+The landscape holds several paths on one plane (``lossfilm race`` makes
+it). Every ball is driven by the same clock: at each moment all balls are
+at the same optimizer step, so the one ahead got further in as many steps.
+A path with fewer steps finishes first and waits at its end (its finish ring
+appears); the film waits for the last one. The surface takes a quiet
+colormap so that the balls' colour-blind-safe colours stand out; the legend
+in the lower-left corner gives each path's name, colour and loss now.
+
+Options (``--option key=value``): ``clock`` (linear, sqrt or log: how time
+runs through the steps; sqrt and log give the first steps, where most of the
+descent happens, more time), ``easing`` (linear, ease-in-out, ease-in,
+ease-out, on top of the clock), ``intro`` (seconds before the start),
+``run`` (seconds of racing), ``hold`` (seconds at the end), ``sweep``
+(degrees the camera turns over the whole film), ``fade`` (fade the old part
+of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
+``colormap`` (race: the quiet one; theme: the theme's own), plus the common
+``camera``, ``orbit``, ``floor`` and ``title``.
+"""
+
+from render.animation import Orbit, Race
+from render.hud import _find
+from render.scene import Scene
+
+
+class OptimizerRace(Scene):
+    """A ball and a trail per path, a legend with live losses, a slow camera turn, a pause at the end."""
+
+    description = "several optimizers race down one surface on a shared clock of optimizer steps"
+    seconds = 10.0
+    options = {
+        "clock": "sqrt",
+        "easing": "linear",
+        "intro": 0.6,
+        "run": 7.8,
+        "hold": 1.6,
+        "sweep": 40.0,
+        "fade": False,
+        "smooth": 0.0,
+        "colormap": "race",
+    }
+    quantity = "loss"  # what the legend's numbers are
+
+    def construct(self):
+        self.set_up()
+        self.race()
+
+    def set_up(self):
+        """Surface, paths, runners, markers, text and camera (everything before the clock starts)."""
+        if self.option("colormap") == "race":
+            from render.theme import for_race
+
+            self.stage.theme = for_race(self.theme)
+        elif self.option("colormap") != "theme":
+            from lossfilm.errors import ConfigError
+
+            raise ConfigError(f"option colormap={self.option('colormap')!r}: choose race or theme")
+        self.add_surface()
+        self.add_paths(smooth=self.option("smooth"))
+        self.add_runners(fade=self.option("fade"))
+        self.add_start_markers()
+        self.add_hud(counters=False, title_text=self.title_text(), subtitle=self.subtitle_text(),
+                     bar_title=self.bar_title())
+        self.add_legend(quantity=self.quantity, keys=self.legend_keys())
+        self.add_camera()
+
+    def race(self):
+        """The timeline: a moment at the start, the race, a pause at the end; the camera turns throughout."""
+        camera = self.camera
+        intro, run, hold = self.option("intro"), self.option("run"), self.option("hold")
+        sweep = self.option("sweep") if self.option("orbit") else 0.0
+        per_second = sweep / max(intro + run + hold, 1e-9)  # one steady turn across the film
+        camera.set_view(azimuth=camera.azimuth - sweep / 2)  # the preset view is mid-film
+
+        def turn(seconds):
+            return (Orbit(camera, per_second * seconds),) if sweep else ()
+
+        racing = self.racing = Race(self.runners, self.legend, clock=self.option("clock"),
+                                    easing=self.option("easing"))
+        if intro > 0:
+            self.play(*turn(intro), run_time=intro) if sweep else self.wait(intro)
+        self.play(racing, *turn(run), run_time=run)
+        if hold > 0:
+            self.play(*turn(hold), run_time=hold) if sweep else self.wait(hold)
+
+    def title_text(self):
+        """``"Optimizer race on digits, 64-128-10"`` from the run's settings (what is known of it)."""
+        settings = self.landscape.settings
+        data = _find(settings, "data", "dataset")
+        sizes = _find(settings, "sizes", "layer_sizes")
+        title = "Optimizer race"
+        if isinstance(data, dict):
+            data = data.get("spec")
+        if data:
+            title += f" on {str(data).rstrip('/').split('/')[-1]}"
+        if isinstance(sizes, (list, tuple)) and sizes:
+            title += ", " + "-".join(str(int(s)) for s in sizes)
+        return title
+
+    def subtitle_text(self):
+        return f"{len(self.landscape.path_names)} optimizers, same start, one clock of optimizer steps"
+
+    def bar_title(self):
+        return None  # "loss", or "log10 loss"
+
+    def legend_keys(self):
+        """Rows under the legend's paths explaining markers: (label, fill, outline)."""
+        return ()
+
+
+SCENE = OptimizerRace
