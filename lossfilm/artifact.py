@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -32,6 +33,9 @@ from lossfilm.errors import ArtifactError, LossfilmError
 
 _HEADER = "header_json"
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # zip local file header, 30 bytes
+# Every archive member gets this timestamp (the zip format's earliest), not the time of writing:
+# the same inputs then make a byte-identical file.
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 @contextlib.contextmanager
@@ -52,10 +56,27 @@ def atomic_path(path):
         _remove(tmp)
         if isinstance(exc, LossfilmError):
             raise
-        raise LossfilmError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+        raise write_error(path, exc) from exc
     except BaseException:
         _remove(tmp)
         raise
+
+
+def write_error(path, exc):
+    """The one-line LossfilmError for an OSError ``exc`` met while writing ``path``.
+
+    A full disk, a quota or a file size limit is said in those words, and
+    whether an earlier file at ``path`` survived.
+
+    >>> print(write_error("out/film.mp4", OSError(errno.ENOSPC, "No space left on device")))
+    no space left on device while writing out/film.mp4
+    """
+    causes = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
+              errno.EFBIG: "file size limit exceeded"}
+    if exc.errno in causes:
+        kept = "; the earlier file there is unchanged" if os.path.isfile(path) else ""
+        return LossfilmError(f"{causes[exc.errno]} while writing {path}{kept}")
+    return LossfilmError(f"{path}: cannot write ({exc.strerror or exc})")
 
 
 def check_writable(path):
@@ -68,6 +89,8 @@ def check_writable(path):
     """
     directory = Path(os.fspath(path).rstrip("/" + os.sep) or ".").parent
     if not directory.is_dir():
+        if directory.exists():
+            raise LossfilmError(f"{path}: output directory {directory} is a file, not a folder")
         raise LossfilmError(f"{path}: output directory {directory} does not exist")
     if not os.access(directory, os.W_OK):
         raise LossfilmError(f"{path}: output directory {directory} is not writable")
@@ -98,15 +121,77 @@ def content_key(settings, *arrays):
 def save_npz(path, arrays, header, *, kind, schema_version):
     """Write ``arrays`` and a JSON ``header`` to ``path`` atomically.
 
-    Arrays are streamed into the archive in blocks (``numpy.savez`` writes
-    memmaps chunk by chunk), so memory does not grow with their size.
+    The archive is what ``numpy.savez`` writes (uncompressed ``.npy``
+    members), but with a fixed timestamp on every member, so that the same
+    arrays and header make a byte-identical file. Arrays are streamed into
+    it in blocks (memmaps chunk by chunk), so memory does not grow with
+    their size.
     """
     header = dict(header, kind=kind, schema_version=schema_version)
     payload = {_HEADER: np.array(json.dumps(header, sort_keys=True, default=str))}
     payload.update(arrays)
     with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **payload)
+        with open(tmp, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED) as archive:
+            for name, array in payload.items():
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+                with archive.open(info, "w", force_zip64=True) as member:
+                    _write_npy(member, np.asanyarray(array))
+
+
+_WRITE_BLOCK = 1 << 20  # bytes per write: a (T, P) memmap goes out in 1 MiB views, never copied whole
+
+
+def _write_npy(handle, array):
+    """Write ``array`` in the ``.npy`` format, as ``numpy.lib.format.write_array`` does, in small blocks.
+
+    numpy copies a memmap out in 16 MiB chunks; here a C-ordered array goes
+    out as views of about 1 MiB (zipfile checksums and writes them without
+    a copy), so saving a trajectory of any length costs almost no memory.
+    """
+    if array.dtype.hasobject:
+        raise ValueError("object arrays cannot be saved in an artifact (they would need pickle)")
+    if not array.flags.c_contiguous and array.ndim > 1:
+        np.lib.format.write_array(handle, array, allow_pickle=False)  # small, odd layouts only
+        return
+    np.lib.format.write_array_header_1_0(handle, np.lib.format.header_data_from_array_1_0(array))
+    flat = array.reshape(-1)  # a view for C-ordered arrays
+    rows = max(1, _WRITE_BLOCK // max(1, array.itemsize))
+    for start in range(0, flat.size, rows):
+        block = flat[start:start + rows]
+        handle.write(memoryview(np.ascontiguousarray(block).view(np.uint8)))
+        release_pages(block)
+
+
+def release_pages(view):
+    """Unmap the pages of ``view``, part of a shared file memmap, from this process (the data stays in the file).
+
+    Reading or writing a memmap maps its pages into the process, where they
+    count as resident memory until the mapping closes: streaming a 1 GB
+    trajectory through one would show as 1 GB of RSS. They are only a view
+    of the page cache (written back, never lost: the mapping is shared), so
+    dropping them as a stream moves on keeps the process's memory flat. A
+    later access maps them again. Does nothing for anything else, or where
+    ``madvise(MADV_DONTNEED)`` does not mean that (only Linux is trusted).
+
+    >>> release_pages(np.zeros(3))  # not a memmap: nothing to do
+    """
+    import mmap
+    import sys
+
+    handle = getattr(view, "_mmap", None)
+    if (handle is None or getattr(view, "mode", "c") not in ("r", "r+", "w+") or not view.nbytes
+            or not view.flags.c_contiguous or not sys.platform.startswith("linux")
+            or not hasattr(handle, "madvise")):
+        return
+    try:
+        base = np.frombuffer(handle, dtype=np.uint8).ctypes.data
+    except (ValueError, TypeError):  # a closed mapping
+        return
+    start = view.ctypes.data - base
+    page = mmap.PAGESIZE
+    first, end = start // page * page, min(len(handle), -(-(start + view.nbytes) // page) * page)
+    if 0 <= first < end:
+        handle.madvise(mmap.MADV_DONTNEED, first, end - first)
 
 
 def cache_action(path, *, kind, schema_version, key, force=False, usable=None):
@@ -156,10 +241,11 @@ def load_npz(path, *, kind, schema_version, mmap=()):
             raise ArtifactError(f"{path}: is a {header.get('kind')!r} file, expected a {kind!r} file")
         version = header.get("schema_version")
         if version != schema_version:
-            raise ArtifactError(
-                f"{path}: schema_version {version} is not supported "
-                f"(this lossfilm reads version {schema_version}); re-create the file"
-            )
+            newer = isinstance(version, int) and not isinstance(version, bool) and version > schema_version
+            advice = ("it was written by a newer lossfilm; upgrade lossfilm to read it" if newer
+                      else "re-create the file with this lossfilm")
+            raise ArtifactError(f"{path}: schema_version {version} is not supported "
+                                f"(this lossfilm reads version {schema_version}); {advice}")
         for member in archive.namelist():
             name = member.removesuffix(".npy")
             if name == _HEADER:
@@ -168,10 +254,11 @@ def load_npz(path, *, kind, schema_version, mmap=()):
                 if name in mmap:
                     arrays[name] = _memmap_member(path, archive, member)
                 else:
-                    with archive.open(member) as handle:
-                        arrays[name] = np.lib.format.read_array(handle, allow_pickle=False)
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise ArtifactError(f"{path}: array {name!r} is unreadable ({exc})") from exc
+                    arrays[name] = _read_member(archive, member)
+            except MemoryError:
+                raise
+            except Exception as exc:  # a damaged archive fails in zipfile, numpy or tokenize, in many ways
+                raise ArtifactError(f"{path}: array {name!r} is unreadable ({_reason(exc)})") from exc
     return arrays, header
 
 
@@ -181,7 +268,9 @@ def _open_zip(path):
         raise ArtifactError(f"{path}: no such file")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # BadZipFile, OSError, NotImplementedError (odd zip versions), ...
         raise ArtifactError(f"{path}: not a lossfilm .npz artifact (truncated or another format)") from exc
     with archive:
         yield archive
@@ -189,12 +278,47 @@ def _open_zip(path):
 
 def _header(path, archive):
     try:
-        with archive.open(_HEADER + ".npy") as handle:
-            return json.loads(str(np.lib.format.read_array(handle, allow_pickle=False)))
+        header = json.loads(str(_read_member(archive, _HEADER + ".npy")))
     except KeyError:
         raise ArtifactError(f"{path}: not a lossfilm artifact (no header)") from None
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise ArtifactError(f"{path}: header is unreadable ({exc})") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # damaged bytes fail in zipfile, numpy, tokenize or json
+        raise ArtifactError(f"{path}: header is unreadable ({_reason(exc)})") from exc
+    if not isinstance(header, dict):
+        raise ArtifactError(f"{path}: header is unreadable (not a JSON object)")
+    return header
+
+
+def _reason(exc):
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _read_member(archive, member):
+    """One ``.npy`` member as an array, after checking that its header fits its size.
+
+    A damaged header could declare a huge shape, and numpy allocates the
+    array before it reads the data; the check stops that first.
+    """
+    info = archive.getinfo(member)
+    with archive.open(info) as handle:
+        shape, fortran, dtype = _npy_header(handle)
+        data_bytes = info.file_size - handle.tell()
+    if int(np.prod(shape, dtype=object)) * dtype.itemsize != data_bytes:
+        raise ValueError(f"its header declares shape {shape} of {dtype}, which does not fit its "
+                         f"{data_bytes} data bytes")
+    with archive.open(info) as handle:
+        return np.lib.format.read_array(handle, allow_pickle=False)
+
+
+def _npy_header(handle):
+    """``(shape, fortran_order, dtype)`` from an open ``.npy`` stream, left at the start of the data."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(handle)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(handle)
+    raise ValueError(f"unsupported .npy format version {version}")
 
 
 def _memmap_member(path, archive, member):
@@ -206,15 +330,11 @@ def _memmap_member(path, archive, member):
         handle.seek(info.header_offset)
         fields = _LOCAL_HEADER.unpack(handle.read(_LOCAL_HEADER.size))
         handle.seek(info.header_offset + _LOCAL_HEADER.size + fields[9] + fields[10])
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            raise ValueError(f"unsupported .npy format version {version}")
+        shape, fortran, dtype = _npy_header(handle)
         offset = handle.tell()
-    if offset + int(np.prod(shape)) * dtype.itemsize > os.path.getsize(path):
+    if dtype.hasobject:
+        raise ValueError("object arrays are not read (they would need pickle)")
+    if offset + int(np.prod(shape, dtype=object)) * dtype.itemsize > os.path.getsize(path):
         raise ValueError("data is truncated")
     order = "F" if fortran else "C"
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)

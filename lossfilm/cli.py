@@ -7,7 +7,9 @@ for each one's options and defaults.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
 
 # name -> (module under lossfilm.commands, one-line help)
@@ -17,7 +19,46 @@ COMMANDS = {
     "landscape": ("landscape", "project a trajectory on a plane and evaluate the loss grid"),
     "render": ("render", "render a scene to MP4, GIF or a PNG sequence"),
     "still": ("still", "render one frame of a scene to a PNG"),
+    "race": ("race", "several optimizers from one start, racing down one common loss surface"),
+    "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
 }
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that it runs the same clean-up.
+
+    Every ``except KeyboardInterrupt`` and ``finally`` in lossfilm (temporary
+    files removed, the partial landscape saved, render workers stopped) then
+    handles a ``kill`` from a job scheduler or ``docker stop`` as well.
+    """
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within the block, SIGTERM raises :class:`Terminated` in the main thread.
+
+    Only the first SIGTERM does: later ones are ignored so that the clean-up
+    they interrupt can finish (a supervisor that will not wait sends SIGKILL).
+    Outside the main thread, where Python cannot set handlers, nothing changes.
+
+    Examples
+    --------
+    >>> with sigterm_as_interrupt():
+    ...     pass  # os.kill(os.getpid(), signal.SIGTERM) here would raise Terminated
+    """
+    def terminate(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -49,21 +90,42 @@ def _version():
 
 
 def main(argv=None):
+    """Run one command; a user error is one line on stderr and exit status 2.
+
+    Ctrl-C exits with 130 and SIGTERM with 143 (128 + the signal), after the
+    same clean-up: no temporary or half-written file is left, earlier
+    outputs are untouched, and an interrupted landscape keeps its finished
+    nodes for the next run. ``--debug`` shows the traceback instead.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     from lossfilm.errors import LossfilmError
     try:
-        return args.run(args) or 0
+        with sigterm_as_interrupt():
+            return args.run(args) or 0
     except LossfilmError as exc:
         if args.debug:
             raise
         print(f"lossfilm {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except OSError as exc:
+        import errno
+
+        # A full disk is never a bug in lossfilm, wherever the write was that met it.
+        if args.debug or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise
+        from lossfilm.artifact import write_error
+
+        print(f"lossfilm {args.command}: error: {write_error(exc.filename or 'a file', exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
         if args.debug:
             raise
-        print(f"lossfilm {args.command}: interrupted; finished outputs are kept", file=sys.stderr)
-        return 130
+        terminated = isinstance(exc, Terminated)
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        # A stage may say what it kept (the landscape: its finished nodes) in the exception's message.
+        print(f"lossfilm {args.command}: {what}; {str(exc) or 'finished outputs are kept'}", file=sys.stderr)
+        return 143 if terminated else 130
 
 
 if __name__ == "__main__":

@@ -149,7 +149,29 @@ class _FfmpegPipe:
 
     def _error(self):
         self._log.seek(0)
-        return RenderError(f"{self.label}: ffmpeg failed: {_first_line(self._log.read())}")
+        return _ffmpeg_error(self.label, self._process.returncode, self._log.read())
+
+
+def _ffmpeg_error(label, returncode, message):
+    """The RenderError for an ffmpeg that failed: a full disk in those words, else ffmpeg's first complaint."""
+    import signal
+
+    text = message.decode(errors="replace") if isinstance(message, bytes) else message
+    if "No space left on device" in text:
+        return RenderError(f"no space left on device while writing {label}")
+    if "Disk quota exceeded" in text:
+        return RenderError(f"disk quota exceeded while writing {label}")
+    if returncode == -getattr(signal, "SIGXFSZ", 0) or "File too large" in text:
+        return RenderError(f"file size limit exceeded while writing {label}")
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        fallback = f"killed by {name}"
+    else:
+        fallback = f"exit status {returncode}" if returncode else "no message"
+    return RenderError(f"{label}: ffmpeg failed: {_first_line(text, fallback)}")
 
 
 def _first_line(message, fallback="no message"):
@@ -170,7 +192,7 @@ def _run_ffmpeg(label, args):
     result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
     if result.returncode != 0:
-        raise RenderError(f"{label}: ffmpeg failed: {_first_line(result.stderr, f'exit status {result.returncode}')}")
+        raise _ffmpeg_error(label, result.returncode, result.stderr)
 
 
 class FrameSink:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from lossfilm.errors import ConfigError
+from lossfilm.errors import ConfigError, LossfilmError
 from render.encode import open_sink, output_format
 from render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
 
@@ -99,7 +101,7 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     encoder = QUALITIES[quality]
     sinks = [open_sink(path, spec.size, spec.fps, crf=encoder.crf, preset=encoder.preset, gif_width=gif_width,
                        gif_fps=gif_fps, alpha=spec.transparent) for path in paths]
-    with contextlib.ExitStack() as stack:
+    with _user_scene_errors(spec), contextlib.ExitStack() as stack:
         # Sinks first: a missing output folder fails before the (slow) film is opened.
         for sink in sinks:
             stack.enter_context(sink)
@@ -153,19 +155,58 @@ def render_still(spec, out_path, *, frame=None, opener=None):
 
         ensure_offscreen()
         opener = open_film
-    film = opener(spec)
-    try:
-        n_frames = int(film.n_frames)
-        index = n_frames - 1 if frame is None else int(frame)
-        if not -n_frames <= index < n_frames:
-            raise ConfigError(f"--frame {frame}: the film has {n_frames} frames (0 to {n_frames - 1})")
-        index %= n_frames
-        image = film.frame(index)
-    finally:
-        film.close()
+    with _user_scene_errors(spec):
+        film = opener(spec)
+        try:
+            n_frames = int(film.n_frames)
+            index = n_frames - 1 if frame is None else int(frame)
+            if not -n_frames <= index < n_frames:
+                raise ConfigError(f"--frame {frame}: the film has {n_frames} frames (0 to {n_frames - 1})")
+            index %= n_frames
+            image = film.frame(index)
+        finally:
+            film.close()
     with atomic_path(out_path) as tmp:
         iio.imwrite(tmp, image, extension=".png")
     return index
+
+
+@contextlib.contextmanager
+def _user_scene_errors(spec):
+    """A user's scene file that fails while planning or drawing: one line naming its file and line.
+
+    Only errors raised in the user's own file are turned into a ConfigError
+    (``--debug`` still shows the traceback); an error inside lossfilm, or in
+    a bundled scene, is a bug and keeps its traceback.
+    """
+    try:
+        yield
+    except LossfilmError:
+        raise
+    except Exception as exc:
+        line = _line_in_scene_file(getattr(spec, "scene", None), exc)
+        if line is None:
+            raise
+        raise ConfigError(f"scene file {spec.scene}, line {line}: fails while rendering "
+                          f"({type(exc).__name__}: {exc})") from exc
+
+
+def _line_in_scene_file(scene, exc):
+    """The last line of the user's scene file in ``exc``'s traceback (or its render worker's), else None."""
+    from render.scene_loader import SCENES_DIR
+
+    if not isinstance(scene, str) or not scene.endswith(".py") or not os.path.isfile(scene):
+        return None
+    path = Path(scene).resolve()
+    if path.parent == SCENES_DIR:
+        return None  # a bundled scene: its failures are lossfilm's bugs
+    lines = [entry.lineno for entry in traceback.extract_tb(exc.__traceback__)
+             if Path(entry.filename).resolve() == path]
+    remote = getattr(exc.__cause__, "text", None)  # a render worker's traceback, as text
+    if isinstance(remote, str):
+        lines += [int(n) for n in re.findall(rf'File "{re.escape(str(path))}", line (\d+)', remote)]
+        lines += [int(n) for n in re.findall(rf'File "{re.escape(scene)}", line (\d+)', remote)]
+    return lines[-1] if lines else None
 
 
 def _progress(frames, total, label, enabled):

@@ -112,9 +112,7 @@ class Landscape:
         missing = [name for name in _ARRAYS if name not in arrays]
         if missing:
             raise ArtifactError(f"{path}: landscape is missing arrays {missing}")
-        shape = (len(arrays["alphas"]), len(arrays["betas"]))
-        if arrays["loss"].shape != shape or arrays["computed"].shape != shape:
-            raise ArtifactError(f"{path}: loss grid shape {arrays['loss'].shape} does not match its axes {shape}")
+        _check_shapes(path, arrays)
         try:
             land = cls(**arrays, directions_kind=header["directions_kind"], settings=header["settings"],
                        trajectory_key=header["trajectory_key"], key=header["key"],
@@ -129,6 +127,37 @@ class Landscape:
             raise ArtifactError(f"{path}: path_owner does not match its {T} path points and "
                                 f"{len(land.path_names)} path names")
         return land
+
+    def check_made_from(self, trajectory, where="landscape"):
+        """Raise ArtifactError unless this landscape was computed from ``trajectory``.
+
+        Their content keys are compared: a landscape paired with another run's
+        trajectory would draw one run's path on another run's surface.
+
+        Parameters
+        ----------
+        trajectory : Trajectory
+        where : str
+            How to name the landscape in the message (e.g. its file name).
+
+        Examples
+        --------
+        >>> from training.trajectory import Trajectory
+        >>> rng = np.random.default_rng(0)
+        >>> traj = Trajectory.from_snapshots([{"w": rng.normal(size=3)} for _ in range(4)])
+        >>> land = Landscape.from_trajectory(traj, loss_fn=lambda p: float((p["w"] ** 2).sum()), resolution=3)
+        >>> land.check_made_from(traj)
+        >>> other = Trajectory.from_snapshots([{"w": rng.normal(size=3)} for _ in range(4)])
+        >>> land.check_made_from(other)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        lossfilm.errors.ArtifactError: landscape was made from trajectory ... not from this trajectory (key ...); ...
+        """
+        made_from = [self.trajectory_key, *self.settings.get("trajectory_keys", ())]
+        if trajectory.key not in made_from:
+            raise ArtifactError(
+                f"{where} was made from trajectory {self.trajectory_key or '(unknown)'}, not from this "
+                f"trajectory (key {trajectory.key or '(none)'}); run `lossfilm landscape` on this trajectory")
 
     @property
     def plane(self):
@@ -156,7 +185,7 @@ class Landscape:
                         anchors=None, resolution=51, margin=0.3, grid_range=None, samples=10000,
                         max_path=1000, seed=0, biases="zero", executor=None, workers=None,
                         progress=False, checkpoint_path=None, checkpoint_every=5.0,
-                        remove_checkpoint=True):
+                        remove_checkpoint=True, line=0, line_range=(-0.25, 1.25)):
         """Choose a plane, project the path on it and evaluate the loss grid.
 
         Parameters
@@ -204,6 +233,14 @@ class Landscape:
             and on Ctrl-C; a matching one is resumed (only its missing nodes
             are computed) and removed at the end unless ``remove_checkpoint``
             is False.
+        line : int
+            Points of the 1-D view (:mod:`training.line`): the loss along
+            the straight line from the first to the last snapshot, stored in
+            ``line_t``, ``line_loss``; 0 (the default here): none. ``line=61``
+            costs about as much as 61 grid nodes (61 ``loss_fn`` calls).
+            :func:`cached_or_compute`, behind the CLI, asks for 61.
+        line_range : sequence of 2 float
+            The positions ``t`` it spans; 0 is the first snapshot, 1 the last.
 
         Returns
         -------
@@ -226,10 +263,11 @@ class Landscape:
                       anchors=anchors, resolution=resolution, margin=margin, grid_range=grid_range,
                       samples=samples, max_path=max_path, seed=seed, biases=biases, executor=executor,
                       workers=workers, progress=progress, checkpoint_path=checkpoint_path,
-                      checkpoint_every=checkpoint_every, remove_checkpoint=remove_checkpoint)
+                      checkpoint_every=checkpoint_every, remove_checkpoint=remove_checkpoint, line=line,
+                      line_range=line_range)
 
 
-def cached_or_compute(trajectory, out_path, *, force=False, progress=True, workers=None, **options):
+def cached_or_compute(trajectory, out_path, *, force=False, progress=True, workers=None, line=61, **options):
     """Reuse the landscape at ``out_path`` if it has this trajectory's and settings' key, else compute it.
 
     An interrupted computation leaves its finished nodes in the sidecar
@@ -242,6 +280,9 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
         A trajectory of the built-in MLP (``trajectory.model`` set).
     out_path : path-like
         The ``landscape.npz`` to write.
+    line : int
+        Points of the 1-D view along the line from the first to the last
+        snapshot (0: none); see :meth:`Landscape.from_trajectory`.
     **options
         The settings of :func:`landscape_settings` (directions, resolution, ...).
 
@@ -255,7 +296,7 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
     >>> land, action = cached_or_compute(traj, "media/cache/landscape.npz")  # doctest: +SKIP
     """
     check_writable(out_path)
-    key = landscape_key(trajectory.key, landscape_settings(**options))
+    key = landscape_key(trajectory.key, landscape_settings(line=line, **options))
     action = cache_action(out_path, kind=KIND, schema_version=SCHEMA_VERSION, key=key, force=force)
     if action == "reuse":
         try:
@@ -266,21 +307,73 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
     if force:
         sidecar.unlink(missing_ok=True)
     landscape = Landscape.from_trajectory(trajectory, progress=progress, workers=workers,
-                                          checkpoint_path=sidecar, remove_checkpoint=False, **options)
-    landscape.save(out_path)
+                                          checkpoint_path=sidecar, remove_checkpoint=False, line=line, **options)
+    _reproducible(landscape).save(out_path)
     sidecar.unlink(missing_ok=True)
     return landscape, action
 
 
+# Facts about one computation, not about the landscape: kept in memory (the summary shows them)
+# and in the partial sidecar (time adds up over resumes), left out of the finished file so that
+# the same trajectory and settings give a byte-identical landscape.npz.
+_TRANSIENT_SETTINGS = ("time_s", "resumed_nodes")
+
+
+def _reproducible(landscape):
+    """A shallow copy of ``landscape`` without the settings of :data:`_TRANSIENT_SETTINGS`."""
+    import dataclasses
+
+    settings = {k: v for k, v in landscape.settings.items() if k not in _TRANSIENT_SETTINGS}
+    return dataclasses.replace(landscape, settings=settings)
+
+
+def _check_shapes(path, arrays):
+    """Raise ArtifactError unless a landscape file's arrays fit together (before a renderer trips on them)."""
+    def fail(problem):
+        raise ArtifactError(f"{path}: landscape arrays do not fit together: {problem}")
+
+    for name, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            fail(f"{name} holds {array.dtype}, not numbers")
+    alphas, betas = arrays["alphas"], arrays["betas"]
+    for name, axis in (("alphas", alphas), ("betas", betas)):
+        if axis.ndim != 1 or len(axis) < 2 or not np.isfinite(axis).all() or not (np.diff(axis) > 0).all():
+            fail(f"{name} is not an increasing axis of at least 2 finite values")
+    shape = (len(alphas), len(betas))
+    for name in ("loss", "accuracy", "computed"):
+        if arrays[name].shape != shape:
+            fail(f"{name} grid shape {arrays[name].shape} does not match its axes {shape}")
+    origin, directions = arrays["origin"], arrays["directions"]
+    if origin.ndim != 1 or directions.shape != (2, origin.size):
+        fail(f"directions {directions.shape} do not match the origin {origin.shape} (expected (2, P) and (P,))")
+    T = arrays["path_alpha"].shape
+    if len(T) != 1:
+        fail(f"path_alpha has shape {T}, expected one value per path point")
+    for name in ("path_beta", "path_loss_plane", "path_loss_true", "path_accuracy", "residuals",
+                 "path_steps", "path_epochs") + (("path_owner",) if "path_owner" in arrays else ()):
+        if arrays[name].shape != T:
+            fail(f"{name} has shape {arrays[name].shape}, expected {T} like path_alpha")
+    if arrays["explained_variance"].shape != (2,):
+        fail(f"explained_variance has shape {arrays['explained_variance'].shape}, expected (2,)")
+    line = [arrays.get(name) for name in ("line_t", "line_loss")]
+    if (line[0] is None) != (line[1] is None) or (line[0] is not None and (
+            line[0].ndim != 1 or line[0].shape != line[1].shape)):
+        fail("line_t and line_loss must come together, as two arrays of the same length")
+
+
 def landscape_settings(*, directions="pca", anchors=None, resolution=51, margin=0.3, grid_range=None,
-                       samples=10000, max_path=1000, seed=0, biases="zero", evaluation="mlp"):
+                       samples=10000, max_path=1000, seed=0, biases="zero", evaluation="mlp", line=0,
+                       line_range=(-0.25, 1.25)):
     """The settings that decide a landscape's content, normalised (JSON-able).
 
     Examples
     --------
     >>> landscape_settings(grid_range=(0, 1, 0, 1))["range"]
     [0.0, 1.0, 0.0, 1.0]
+    >>> landscape_settings()["line"], landscape_settings(line=61)["line"]
+    (None, {'points': 61, 'range': [-0.25, 1.25]})
     """
+    from training.line import line_positions
     from training.plane import DIRECTIONS
 
     if directions not in DIRECTIONS:
@@ -297,11 +390,17 @@ def landscape_settings(*, directions="pca", anchors=None, resolution=51, margin=
         raise ConfigError(f"--max-path {max_path}: must be at least 2 (the first and last snapshot)")
     if grid_range is not None and len(grid_range) != 4:
         raise ConfigError("--range: give four numbers A_MIN A_MAX B_MIN B_MAX")
+    if int(line) < 0:
+        raise ConfigError(f"line {line}: the number of points must be >= 0 (0: no 1-D view)")
+    line_range = [float(v) for v in line_range]
+    if int(line):
+        line_positions(int(line), line_range)  # checks them
     return {"directions": directions, "anchors": None if anchors is None else [int(a) for a in anchors],
             "resolution": int(resolution), "margin": float(margin),
             "range": None if grid_range is None else [float(v) for v in grid_range],
             "samples": int(samples), "max_path": int(max_path), "seed": int(seed), "biases": biases,
-            "evaluation": evaluation}
+            "evaluation": evaluation,
+            "line": {"points": int(line), "range": line_range} if int(line) else None}
 
 
 def landscape_key(trajectory_key, settings, *arrays):
@@ -367,7 +466,7 @@ def _subset(X, y, samples, seed):
 
 def _build(cls, trajectory, *, loss_fn, acc_fn, data, directions, anchors, resolution, margin, grid_range,
            samples, max_path, seed, biases, executor, workers, progress, checkpoint_path, checkpoint_every,
-           remove_checkpoint):
+           remove_checkpoint, line, line_range):
     from training.grid import FunctionEvaluator, MLPEvaluator, evaluate_grid
     from training.plane import make_plane
 
@@ -377,7 +476,8 @@ def _build(cls, trajectory, *, loss_fn, acc_fn, data, directions, anchors, resol
         f"loss_fn:{getattr(loss_fn, '__module__', '?')}.{getattr(loss_fn, '__qualname__', '?')}"
     settings = landscape_settings(directions=directions, anchors=anchors, resolution=resolution,
                                   margin=margin, grid_range=grid_range, samples=samples, max_path=max_path,
-                                  seed=seed, biases=biases, evaluation=evaluation)
+                                  seed=seed, biases=biases, evaluation=evaluation, line=line,
+                                  line_range=line_range)
     X = y = None
     extra = ()
     if loss_fn is None:
@@ -399,6 +499,8 @@ def _build(cls, trajectory, *, loss_fn, acc_fn, data, directions, anchors, resol
 
     if land is None:
         land = _new_landscape(cls, trajectory, plane, evaluator, settings, key, X, y, progress)
+        if settings["line"]:
+            _add_line(land, trajectory, settings["line"], loss_fn, acc_fn, X, y, workers)
     spent = float(land.settings.get("time_s", 0.0))
 
     def checkpoint():
@@ -415,6 +517,14 @@ def _build(cls, trajectory, *, loss_fn, acc_fn, data, directions, anchors, resol
     if checkpoint_path is not None and remove_checkpoint:
         _remove(checkpoint_path)
     return land
+
+
+def _add_line(land, trajectory, line, loss_fn, acc_fn, X, y, workers):
+    """Fill in the 1-D view (first to last snapshot), evaluated exactly."""
+    from training.line import trajectory_line
+
+    land.line_t, land.line_loss, _ = trajectory_line(trajectory, points=line["points"], t_range=line["range"],
+                                                     loss_fn=loss_fn, acc_fn=acc_fn, X=X, y=y, workers=workers)
 
 
 def _mlp_data(trajectory, data, samples, seed):
@@ -556,15 +666,24 @@ def _summary(land):
     plane = land.settings.get("plane", {})
     if kind == "pca":
         ev = land.explained_variance
-        lines.append(f"plane   PCA of {stats.get('snapshots', '?')} snapshots, origin = final snapshot: "
+        lines.append(f"plane   PCA of {stats.get('snapshots', '?')} snapshots, origin = "
+                     f"{plane.get('origin', 'final snapshot')}: "
                      f"PC1 {100 * ev[0]:.1f}%, PC2 {100 * ev[1]:.1f}% of variance "
                      f"(together {100 * ev.sum():.1f}%)" + (f"; PC2 {plane['pc2']}" if "pc2" in plane else ""))
     elif kind == "random":
         lines.append(f"plane   random filter-normalised directions (seed {plane.get('seed')}, "
                      f"biases {plane.get('biases')}), origin = final snapshot")
+    elif kind == "axes":
+        lines.append("plane   the function's own axes " + ", ".join(land.settings.get("axis_names", ["x", "y"]))
+                     + " (exact: nothing is projected)")
+    elif "origin" in plane:  # several paths: the plane through their start and two final points
+        lines.append(f"plane   through {plane.get('anchors')}, origin = {plane['origin']}")
     else:
         lines.append(f"plane   through snapshots {plane.get('anchors')}, origin = snapshot "
                      f"{(plane.get('anchors') or ['?'])[-1]}")
+    if len(land.path_names) > 1:
+        lines.append(f"paths   {len(land.path_names)}: " + ", ".join(
+            f"{name} ({len(index)} points)" for name, index in land.path_slices().items()))
     a, b = land.alphas, land.betas
     samples = stats.get("samples")
     lines.append(f"grid    {len(a)} x {len(b)} nodes, alpha [{a[0]:.4g}, {a[-1]:.4g}], beta [{b[0]:.4g}, "
@@ -593,8 +712,21 @@ def _summary(land):
     if np.isfinite(gap).any():
         lines.append(f"        |true loss - on-plane loss| along the path: max {np.nanmax(gap):.3g}, "
                      f"median {np.nanmedian(gap):.3g}")
+    if land.line_t is not None and land.line_loss is not None:
+        lines.append(_line_summary(land.line_t, land.line_loss))
     if "time_s" in land.settings:
         resumed = land.settings.get("resumed_nodes")
         lines.append(f"time    {land.settings['time_s']:.1f} s"
                      + (f" (resumed an interrupted run with {resumed} nodes done)" if resumed else ""))
     return "\n".join(lines)
+
+
+def _line_summary(t, loss):
+    """The 1-D view in one line: the loss at both ends, and whether it falls all the way."""
+    inside = (t >= 0) & (t <= 1)
+    ends = np.interp([0.0, 1.0], t, loss)
+    rises = np.diff(loss[inside])
+    shape = ("falls monotonically" if rises.size and (rises <= 0).all()
+             else f"rises by up to {max(float(np.nanmax(rises)), 0.0):.3g} between steps" if rises.size else "")
+    return f"line    from the first to the last snapshot: loss {ends[0]:.4g} -> {ends[1]:.4g}" + \
+        (f"; {shape}" if shape else "")

@@ -317,6 +317,8 @@ def _top2_gram(params, origin):
     gram = np.zeros((T, T))
     for cols, block in _column_blocks(params, origin):
         gram += block @ block.T  # (T,w)@(w,T) -> (T,T)
+    if not np.isfinite(gram).all():  # eigh would fail ("did not converge"); the caller says why
+        return np.zeros((2, params.shape[1])), np.zeros(2), float("nan"), 1
     values, U = np.linalg.eigh(gram)  # ascending
     values, U = values[::-1][:2].clip(min=0.0), U[:, ::-1][:, :2]
     sigma = np.sqrt(values)

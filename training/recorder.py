@@ -23,14 +23,19 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 
 import numpy as np
 
+from lossfilm.artifact import check_writable, release_pages, write_error
 from lossfilm.errors import LossfilmError
 from training.layout import ParamLayout
 from training.trajectory import Trajectory
+
+
+_RELEASE_BYTES = 8 << 20  # unmap written snapshots every 8 MiB
 
 
 def snapshot_capacity(total_steps, record_every):
@@ -60,17 +65,24 @@ class Recorder:
         self.out_path = Path(out_path)
         self.layout = ParamLayout.of(params)
         directory = self.out_path.parent if str(self.out_path.parent) else Path(".")
-        if not directory.is_dir():
-            raise LossfilmError(f"{self.out_path}: output directory {directory} does not exist")
+        check_writable(self.out_path)
         self.tmp_path = directory / f".{self.out_path.stem}.{os.getpid()}.snapshots.npy"
+        self._params = None
         try:
             self._params = np.lib.format.open_memmap(
                 self.tmp_path, mode="w+", dtype=np.float32, shape=(capacity, self.layout.size))
+            _reserve(self.tmp_path)
         except OSError as exc:
             self.close()
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise write_error(self.out_path, exc) from exc
             raise LossfilmError(f"{self.out_path}: cannot write beside it ({exc.strerror or exc})") from exc
+        except BaseException:
+            self.close()
+            raise
         self.capacity = capacity
         self._offsets = self.layout.offsets
+        self._released = 0  # snapshots before this one are unmapped (see release_pages)
         self.steps, self.epochs, self.losses, self.train_losses = [], [], [], []
 
     def __len__(self):
@@ -105,6 +117,9 @@ class Recorder:
                 row[offsets[i]:offsets[i + 1]] = np.ravel(params[name])
         if not np.isfinite(row).all():
             return False  # the slot is overwritten by the next record, if any
+        if (len(self) + 1 - self._released) * row.nbytes >= _RELEASE_BYTES:
+            release_pages(self._params[self._released:len(self) + 1])  # written: RSS stays flat
+            self._released = len(self) + 1
         self.steps.append(int(step))
         self.epochs.append(float(epoch))
         self.losses.append(float(loss))
@@ -140,3 +155,21 @@ class Recorder:
         self._params = None
         with contextlib.suppress(FileNotFoundError):
             os.remove(self.tmp_path)
+
+
+def _reserve(path):
+    """Allocate the snapshot file's disk blocks now, so that a full disk fails here, in words.
+
+    The file is sparse until written, and a write through the memory map to
+    a full disk is not an OSError but SIGBUS, which kills the process with
+    no message and no clean-up. Where the file system cannot preallocate,
+    the file stays sparse.
+    """
+    with open(path, "r+b") as handle:
+        try:
+            os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise OSError(exc.errno, exc.strerror, os.fspath(path)) from None
+        except AttributeError:  # no posix_fallocate on this platform (macOS)
+            pass

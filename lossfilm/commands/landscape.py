@@ -52,12 +52,14 @@ def add_arguments(parser):
 
 def run(args):
     import sys
+    import time
     from pathlib import Path
 
-    from lossfilm.errors import ConfigError
-    from training.landscape import cached_or_compute
+    from lossfilm.errors import ConfigError, DataError
+    from training.landscape import cached_or_compute, checkpoint_path_for
     from training.trajectory import Trajectory
 
+    started = time.time()
     trajectory = Trajectory.load(args.trajectory)
     out = Path(args.output) if args.output else Path(args.trajectory).with_name("landscape.npz")
     if out.suffix != ".npz":
@@ -67,10 +69,20 @@ def run(args):
     if trajectory.model is None:
         raise ConfigError(f"{args.trajectory}: has no model spec (made from snapshots); the CLI evaluates "
                           "the built-in MLP only; from Python use Landscape.from_trajectory(traj, loss_fn=...)")
-    landscape, action = cached_or_compute(
-        trajectory, out, force=args.force, progress=not args.quiet, workers=args.workers,
-        directions=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
-        grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed)
+    earlier = _made_from(out)
+    try:
+        landscape, action = cached_or_compute(
+            trajectory, out, force=args.force, progress=not args.quiet, workers=args.workers,
+            directions=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
+            grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed)
+    except DataError as exc:
+        # The plane's complaints (one snapshot, no variance, NaN) are about this trajectory: name it.
+        if str(args.trajectory) in str(exc):
+            raise
+        raise DataError(f"{args.trajectory}: {exc}") from exc
+    except KeyboardInterrupt as exc:
+        kept = _nodes_kept(checkpoint_path_for(out), since=started)
+        raise type(exc)(kept or str(exc)) from None
     reused = action == "reuse"
     exports = []
     if args.vts or args.obj:
@@ -84,9 +96,39 @@ def run(args):
             exports.append(out.with_suffix(".obj"))
     if not args.quiet:
         state = "reused (same key; --force recomputes)" if reused else "written"
+        if earlier is not None and earlier != trajectory.key:
+            # Never silently: the file there was another run's surface, and is replaced.
+            state = f"recomputed and replaced (the earlier {out.name} was made from another trajectory)"
         print(f"landscape {out} {state}, key {landscape.key}")
         print(landscape.summary())
         for path in exports:
             print(f"export  {path}")
     sys.stdout.flush()
     return 0
+
+
+def _made_from(path):
+    """The trajectory key of the landscape already at ``path``, or None (no readable landscape there)."""
+    from lossfilm.artifact import read_header
+    from lossfilm.errors import ArtifactError
+
+    try:
+        header = read_header(path)
+    except ArtifactError:
+        return None
+    return header.get("trajectory_key") if header.get("kind") == "landscape" else None
+
+
+def _nodes_kept(sidecar, since):
+    """``"N of M grid nodes are kept in SIDECAR; ..."`` if this run saved its partial grid there, else ""."""
+    from lossfilm.errors import ArtifactError
+    from training.landscape import Landscape
+
+    try:
+        if sidecar.stat().st_mtime < since:
+            return ""  # an older run's sidecar: this one was interrupted before its grid began
+        partial = Landscape.load(sidecar)
+    except (OSError, ArtifactError):
+        return ""
+    return (f"{int(partial.computed.sum())} of {partial.computed.size} grid nodes are kept in {sidecar}; "
+            "the same command resumes from there")

@@ -76,7 +76,7 @@ def film_spec(args, *, size, fps, transparent=False):
     from lossfilm.errors import ArtifactError, ConfigError
     from render.film import FilmSpec
 
-    check_scene(args.scene)
+    scene = check_scene(args.scene)
     if not Path(args.landscape).is_file():
         raise ArtifactError(f"{args.landscape}: no such landscape file; make one with `lossfilm landscape` "
                             "or run `lossfilm demo`")
@@ -86,16 +86,34 @@ def film_spec(args, *, size, fps, transparent=False):
         raise ConfigError(f"--seconds {args.seconds}: must be positive")
     if getattr(args, "workers", 1) < 1:
         raise ConfigError(f"--workers {args.workers}: must be at least 1")
+    options = parse_options(args.option)
+    check_scene_options(scene, options)
+    check_landscape(args.landscape)
     return FilmSpec(scene=args.scene, landscape=str(args.landscape), size=size, fps=fps,
                     seconds=args.seconds, theme=args.theme, log_z=args.log_z, transparent=transparent,
-                    ssaa=getattr(args, "ssaa", True), options=parse_options(args.option))
+                    ssaa=getattr(args, "ssaa", True), options=options)
 
 
 def check_scene(scene):
-    """Raise ConfigError unless ``scene`` names a scene in scenes/ or a .py file defining one (light: no PyVista)."""
+    """The Scene class that ``scene`` names (in scenes/ or a .py file); ConfigError if none (light: no PyVista)."""
     from render.scene_loader import load_scene
 
-    load_scene(scene)
+    return load_scene(scene)
+
+
+def check_scene_options(scene, options):
+    """Raise ConfigError for an unknown --option key or a badly typed value, before any rendering."""
+    from render.scene import parse_options as typed_options
+
+    if options and hasattr(scene, "all_options"):
+        typed_options(scene.all_options(), dict(options), scene.__name__)
+
+
+def check_landscape(path):
+    """Read the landscape once up front: a damaged or mismatched file fails before the back-end probe and the render."""
+    from training.landscape import Landscape
+
+    Landscape.load(path)
 
 
 def check_output(path):

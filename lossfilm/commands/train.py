@@ -51,6 +51,7 @@ def run(args):
     import sys
     import time
 
+    from lossfilm.artifact import check_writable
     from training.config import TrainConfig
     from training.data import load_data
     from training.train import TrainingDiverged, cached_or_train
@@ -64,6 +65,7 @@ def run(args):
     output = Path(args.output)
     if output == Path(DEFAULT_OUTPUT):
         output.parent.mkdir(parents=True, exist_ok=True)  # our cache; a user's own directory must exist
+    check_writable(output)  # before the data loads and the run trains, not after
     data = load_data(config.data, seed=config.seed, test_fraction=config.test_fraction)
     try:
         trajectory, action = cached_or_train(config, output, data=data, force=args.force,
