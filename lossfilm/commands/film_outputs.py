@@ -1,0 +1,94 @@
+"""What the pipeline commands (demo, race, classic) share: their output options and their final render.
+
+Each of them computes a landscape, then writes ``OUT/STEM.mp4`` (and
+``OUT/STEM.gif``) from one render and the final state as ``OUT/STEM.png``.
+"""
+
+from __future__ import annotations
+
+from lossfilm.commands.render import help_text
+from render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
+
+STILL_SIZE = "1280x720"
+
+
+def add_arguments(parser, *, stem, gif_by_default, option_example):
+    """Add --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet."""
+    from render.theme import THEMES
+
+    presets = ", ".join(f"{q.name} {q.width}x{q.height}@{q.fps}" for q in QUALITIES.values())
+    parser.add_argument("--out-dir", default="media", metavar="DIR",
+                        help="where the film, GIF and still go (made if missing); the cache is DIR/cache")
+    parser.add_argument("--quality", choices=list(QUALITIES), default=DEFAULT_QUALITY,
+                        help=f"film preset ({presets})")
+    parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights")
+    parser.add_argument("--seconds", type=float, help=help_text("film length (default: the scene's own)"))
+    parser.add_argument("--still-size", default=STILL_SIZE, metavar="WxH", help="size of the PNG still")
+    if gif_by_default:
+        parser.add_argument("--no-gif", dest="gif", action="store_false", help=help_text("skip the GIF"))
+    else:
+        parser.add_argument("--gif", action="store_true", help=help_text(f"also write OUT/{stem}.gif"))
+    parser.add_argument("--gif-width", type=int, default=GIF_WIDTH, metavar="PX", help="width of the GIF")
+    parser.add_argument("--gif-fps", type=int, default=GIF_FPS, help="frame rate of the GIF")
+    parser.add_argument("--workers", type=int, default=1, metavar="N", help="render in N processes")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help=help_text(f"a scene option, e.g. --option {option_example} (repeatable; default: none)"))
+    parser.add_argument("--quiet", action="store_true", help=help_text("no progress bars"))
+
+
+class FilmOutputs:
+    """Checked output settings of a pipeline command, and a clock for its progress lines.
+
+    Everything a user can get wrong is checked here, before any training or
+    grid work: workers, seconds, still size, scene options, the output folder
+    (made if missing, its parent must exist) and its cache folder.
+    """
+
+    def __init__(self, args, stem):
+        import time
+        from pathlib import Path
+
+        from lossfilm.commands.render import check_output, parse_options
+        from lossfilm.errors import ConfigError
+        from render.quality import parse_size
+
+        self.started = time.perf_counter()
+        if args.workers < 1:
+            raise ConfigError(f"--workers {args.workers}: must be at least 1")
+        if args.seconds is not None and not args.seconds > 0:
+            raise ConfigError(f"--seconds {args.seconds}: must be positive")
+        self.args, self.stem = args, stem
+        self.still_size = parse_size(args.still_size, even=False, option="--still-size")
+        self.options = parse_options(args.option)
+        self.out_dir = Path(args.out_dir)
+        if not self.out_dir.is_dir():
+            check_output(self.out_dir)  # its parent must exist and be writable
+            self.out_dir.mkdir()
+        check_output(self.out_dir / f"{stem}.mp4")
+        self.cache = self.out_dir / "cache"
+        self.cache.mkdir(exist_ok=True)
+        self.progress = not args.quiet
+
+    def step(self, text):
+        """Print one progress line, stamped with the seconds since the command started."""
+        import time
+
+        print(f"[{time.perf_counter() - self.started:5.1f}s] {text}", flush=True)
+
+    def render(self, scene, landscape_path):
+        """Render ``scene`` on ``landscape_path`` to the film (and GIF) and the still, printing what was written."""
+        from render.film import FilmSpec
+        from render.output import render_film, render_still
+
+        args, out = self.args, self.out_dir
+        quality = QUALITIES[args.quality]
+        spec = FilmSpec(scene=scene, landscape=str(landscape_path), size=quality.size, fps=quality.fps,
+                        seconds=args.seconds, theme=args.theme, options=self.options)
+        films = [out / f"{self.stem}.mp4"] + ([out / f"{self.stem}.gif"] if args.gif else [])
+        for summary in render_film(spec, films, workers=args.workers, progress=self.progress,
+                                   quality=args.quality, gif_width=args.gif_width, gif_fps=args.gif_fps):
+            self.step(str(summary))
+        still = FilmSpec(scene=scene, landscape=spec.landscape, size=self.still_size, fps=spec.fps,
+                         seconds=args.seconds, theme=args.theme, options=self.options)
+        render_still(still, out / f"{self.stem}.png")
+        self.step(f"{out / (self.stem + '.png')}: final state, {self.still_size[0]}x{self.still_size[1]}")
