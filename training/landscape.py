@@ -308,7 +308,7 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
         sidecar.unlink(missing_ok=True)
     landscape = Landscape.from_trajectory(trajectory, progress=progress, workers=workers,
                                           checkpoint_path=sidecar, remove_checkpoint=False, line=line, **options)
-    _reproducible(landscape).save(out_path)
+    reproducible(landscape).save(out_path)
     sidecar.unlink(missing_ok=True)
     return landscape, action
 
@@ -319,8 +319,8 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
 _TRANSIENT_SETTINGS = ("time_s", "resumed_nodes")
 
 
-def _reproducible(landscape):
-    """A shallow copy of ``landscape`` without the settings of :data:`_TRANSIENT_SETTINGS`."""
+def reproducible(landscape):
+    """A shallow copy of ``landscape`` without the settings of :data:`_TRANSIENT_SETTINGS`, for saving."""
     import dataclasses
 
     settings = {k: v for k, v in landscape.settings.items() if k not in _TRANSIENT_SETTINGS}

@@ -409,7 +409,7 @@ def cached_race_landscape(racers, out_path, *, force=False, progress=True, worke
     """
     from lossfilm.artifact import cache_action, check_writable
     from lossfilm.errors import ArtifactError
-    from training.landscape import SCHEMA_VERSION, Landscape
+    from training.landscape import SCHEMA_VERSION, Landscape, reproducible
 
     check_writable(out_path)
     names = tuple(r[0] for r in racers)
@@ -423,10 +423,7 @@ def cached_race_landscape(racers, out_path, *, force=False, progress=True, worke
         except ArtifactError:
             action = "update"
     landscape = race_landscape(trajectories, names, progress=progress, workers=workers, **options)
-    # the time taken is a fact about this computation, not the landscape: the file is kept byte-identical
-    # for the same paths and settings
-    saved = {k: v for k, v in landscape.settings.items() if k != "time_s"}
-    dataclasses.replace(landscape, settings=saved).save(out_path)
+    reproducible(landscape).save(out_path)  # byte-identical for the same paths and settings
     return landscape, action
 
 
