@@ -39,7 +39,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import sys
