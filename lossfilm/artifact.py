@@ -217,6 +217,25 @@ def cache_action(path, *, kind, schema_version, key, force=False, usable=None):
     return "reuse" if same and (usable is None or usable(header)) else "update"
 
 
+def reuse(path, load, *, kind, schema_version, key, force=False, usable=None):
+    """The artifact at ``path`` if a cached stage may reuse it: ``(artifact or None, action)``.
+
+    ``action`` is :func:`cache_action`'s, except that a file whose header
+    matched but whose arrays do not load becomes ``"update"``; the artifact is
+    ``load(path)`` for ``"reuse"`` and None otherwise.
+
+    >>> reuse("no/such/file.npz", None, kind="demo", schema_version=1, key="0123")
+    (None, 'compute')
+    """
+    action = cache_action(path, kind=kind, schema_version=schema_version, key=key, force=force, usable=usable)
+    if action != "reuse":
+        return None, action
+    try:
+        return load(path), action
+    except ArtifactError:
+        return None, "update"
+
+
 def read_header(path):
     """Return the JSON header of an artifact without reading its arrays."""
     with _open_zip(path) as archive:

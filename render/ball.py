@@ -101,8 +101,6 @@ class Trail:
             self.shadow_actor.prop.opacity = float(opacity)
 
     def _tube(self, upto):
-        import pyvista as pv
-
         points, normals = upto
         # a tube needs no more detail than about half its radius
         spacing = self.path.length / max(len(self.path.arc) - 1, 1)
@@ -129,8 +127,6 @@ class Trail:
         return line.tube(radius=self.radius, n_sides=16, capping=True)
 
     def _floor_line(self, points):
-        import pyvista as pv
-
         flat = np.array(points, dtype=float)
         flat[:, 2] = self.floor_z + 2e-3 * abs(self.floor_z) + 0.05 * self.lift
         return polyline(flat)

@@ -1,7 +1,6 @@
 """Training end to end on tiny synthetic data, the cache decision, and the `lossfilm train` command."""
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np

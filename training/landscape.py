@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.artifact import cache_action, check_writable, content_key, load_npz, save_npz
+from lossfilm.artifact import check_writable, content_key, load_npz, reuse, save_npz
 from lossfilm.errors import ArtifactError, ConfigError, DataError
 
 KIND = "landscape"
@@ -297,12 +297,10 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
     """
     check_writable(out_path)
     key = landscape_key(trajectory.key, landscape_settings(line=line, **options))
-    action = cache_action(out_path, kind=KIND, schema_version=SCHEMA_VERSION, key=key, force=force)
-    if action == "reuse":
-        try:
-            return Landscape.load(out_path), action
-        except ArtifactError:
-            action = "update"
+    landscape, action = reuse(out_path, Landscape.load, kind=KIND, schema_version=SCHEMA_VERSION, key=key,
+                              force=force)
+    if landscape is not None:
+        return landscape, action
     sidecar = checkpoint_path_for(out_path)
     if force:
         sidecar.unlink(missing_ok=True)

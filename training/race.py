@@ -277,7 +277,7 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
         ``settings["stats"]["paths"]`` how well the plane holds each.
     """
     from training.grid import FunctionEvaluator, MLPEvaluator, evaluate_grid, grid_axes
-    from training.landscape import Landscape, _mlp_data, _run, landscape_key
+    from training.landscape import Landscape, _mlp_data, _run
     from training.plane import subsample_indices
 
     started = time.perf_counter()
@@ -406,8 +406,7 @@ def cached_race_landscape(racers, out_path, *, force=False, progress=True, worke
     landscape : Landscape
     action : {"compute", "reuse", "update"}
     """
-    from lossfilm.artifact import cache_action, check_writable
-    from lossfilm.errors import ArtifactError
+    from lossfilm.artifact import check_writable, reuse
     from training.landscape import SCHEMA_VERSION, Landscape, reproducible
 
     check_writable(out_path)
@@ -415,12 +414,10 @@ def cached_race_landscape(racers, out_path, *, force=False, progress=True, worke
     trajectories = [r[1] for r in racers]
     settings = race_settings(names=names, **{k: v for k, v in options.items() if k in _SETTING_NAMES})
     key = race_key([t.key for t in trajectories], settings)
-    action = cache_action(out_path, kind=KIND, schema_version=SCHEMA_VERSION, key=key, force=force)
-    if action == "reuse":
-        try:
-            return Landscape.load(out_path), action
-        except ArtifactError:
-            action = "update"
+    landscape, action = reuse(out_path, Landscape.load, kind=KIND, schema_version=SCHEMA_VERSION, key=key,
+                              force=force)
+    if landscape is not None:
+        return landscape, action
     landscape = race_landscape(trajectories, names, progress=progress, workers=workers, **options)
     reproducible(landscape).save(out_path)  # byte-identical for the same paths and settings
     return landscape, action

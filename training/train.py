@@ -34,7 +34,7 @@ import numpy as np
 
 from lossfilm import artifact
 from lossfilm.artifact import content_key
-from lossfilm.errors import ArtifactError, LossfilmError
+from lossfilm.errors import LossfilmError
 from training import model as mlp
 from training.recorder import Recorder, snapshot_capacity
 from training.trajectory import KIND, SCHEMA_VERSION, Trajectory
@@ -82,7 +82,12 @@ def cache_action(out_path, key, force=False):
     'compute'
     """
     return artifact.cache_action(out_path, kind=KIND, schema_version=SCHEMA_VERSION, key=key, force=force,
-                                 usable=lambda header: not header.get("diverged", False))
+                                 usable=_not_diverged)
+
+
+def _not_diverged(header):
+    """A diverged trajectory is never reused: the same settings would diverge again, so train anew."""
+    return not header.get("diverged", False)
 
 
 def cached_or_train(config, out_path, data=None, force=False, progress=True):
@@ -108,12 +113,10 @@ def cached_or_train(config, out_path, data=None, force=False, progress=True):
         from training.data import load_data
 
         data = load_data(config.data, seed=config.seed, test_fraction=config.test_fraction)
-    action = cache_action(out_path, trajectory_key(config, data.source), force)
-    if action == "reuse":
-        try:
-            return Trajectory.load(out_path), action
-        except ArtifactError:
-            action = "update"
+    trajectory, action = artifact.reuse(out_path, Trajectory.load, kind=KIND, schema_version=SCHEMA_VERSION,
+                                        key=trajectory_key(config, data.source), force=force, usable=_not_diverged)
+    if trajectory is not None:
+        return trajectory, action
     return train(config, data, out_path, progress=progress), action
 
 
