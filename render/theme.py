@@ -134,8 +134,8 @@ THEMES = {
         specular_power=24.0,
         lights=_STUDIO,
         path_colors=_OKABE_ITO_LIGHT,
-        race_cmap="gray",
-        race_cmap_range=(0.52, 0.95),
+        race_cmap="bone",
+        race_cmap_range=(0.55, 0.95),
     ),
 }
 
