@@ -130,7 +130,7 @@ def format_loss(value):
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def hud_lines(state, show_plane=True):
+def hud_lines(state, show_plane=True, accuracy_label="accuracy"):
     """The counter lines for one path state (a :class:`render.path.PathState`).
 
     The on-plane loss (what the ball's height shows) is labelled beside the
@@ -154,7 +154,7 @@ def hud_lines(state, show_plane=True):
         loss = f"loss on plane {format_loss(state.loss_plane)}"
     lines = [first, loss]
     if math.isfinite(state.accuracy):
-        lines.append(f"accuracy {100 * state.accuracy:.1f}%")
+        lines.append(f"{accuracy_label} {100 * state.accuracy:.1f}%")
     return lines
 
 
@@ -183,10 +183,14 @@ class Hud:
     title : str
         Empty for none.
     subtitle : str
+    accuracy_label : str
+        What the counters call the accuracy, e.g. "train accuracy" where it
+        was measured on the training data.
     """
 
-    def __init__(self, plotter, theme, *, title="", subtitle=""):
+    def __init__(self, plotter, theme, *, title="", subtitle="", accuracy_label="accuracy"):
         self.plotter = plotter
+        self.accuracy_label = accuracy_label
         self.theme = theme
         self.layout = Layout.of(*plotter.window_size)
         self.margin = 0.035 * self.layout.unit  # pixels from the frame's edges
@@ -214,7 +218,7 @@ class Hud:
     def show(self, state):
         """Update the counters to a :class:`render.path.PathState`."""
         if self.counters is not None:
-            self.counters.SetInput("\n".join(hud_lines(state)))
+            self.counters.SetInput("\n".join(hud_lines(state, accuracy_label=self.accuracy_label)))
         for follower in self.followers:
             follower.show(state)
 

@@ -373,7 +373,10 @@ class Scene:
         elif title.lower() == "none":
             title = ""
             subtitle = ""
-        self.hud = Hud(self.plotter, self.theme, title=title, subtitle=subtitle)
+        # the built-in MLP's grid and path are evaluated on the run's training data (or a subset of it)
+        on_train = self.landscape.settings.get("evaluation") == "mlp"
+        self.hud = Hud(self.plotter, self.theme, title=title, subtitle=subtitle,
+                       accuracy_label="train accuracy" if on_train else "accuracy")
         if counters:
             self.hud.add_counters()
         if scalar_bar and getattr(self, "surface", None) is not None:

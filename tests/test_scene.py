@@ -345,3 +345,19 @@ def test_unknown_presets_and_themes_are_config_errors():
         get_preset("fisheye")
     with pytest.raises(ConfigError, match="theme 'neon' is unknown; choose one of dark, light"):
         get_theme("neon")
+
+
+@pytest.mark.parametrize("evaluation, label", [("mlp", "train accuracy"), (None, "accuracy")])
+def test_the_counters_say_train_accuracy_when_the_grid_was_evaluated_on_training_data(tmp_path, evaluation,
+                                                                                       label):
+    import dataclasses
+
+    from render.film import FilmSpec, open_film
+
+    land = bowl_landscape()
+    settings = dict(land.settings, **({"evaluation": evaluation} if evaluation else {}))
+    dataclasses.replace(land, settings=settings).save(tmp_path / "land.npz")
+    with open_film(FilmSpec("descent", str(tmp_path / "land.npz"), size=(160, 120), fps=5, ssaa=False)) as film:
+        film.frame(film.n_frames - 1)
+        text = film.scene.hud.counters.GetInput()
+    assert text.splitlines()[-1].startswith(label + " ")
