@@ -198,7 +198,8 @@ def _run_ffmpeg(label, args):
 class FrameSink:
     """Base of the sinks: checks frames, counts them, and makes the output appear atomically.
 
-    Subclasses implement ``_open(tmp)``, ``_write(frame)``, ``_finish()`` (on
+    Subclasses implement ``_open(tmp)``, which starts ``self._pipe`` (an
+    ffmpeg process fed frame by frame); they may extend ``_finish()`` (on
     success) and ``_abort()`` (on any error or interrupt).
     """
 
@@ -249,6 +250,15 @@ class FrameSink:
     def _atomic(self):
         return atomic_path(self.path)
 
+    def _write(self, frame):
+        self._pipe.write(frame)
+
+    def _finish(self):
+        self._pipe.close()
+
+    def _abort(self):
+        self._pipe.abort()
+
 
 class Mp4Sink(FrameSink):
     """H.264 in yuv420p, ``+faststart``, at the exact (even) size: no padding of 1080 to 1088.
@@ -269,15 +279,6 @@ class Mp4Sink(FrameSink):
         args = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf), "-preset", self.preset,
                 "-movflags", "+faststart"]
         self._pipe = _FfmpegPipe(self.path, tmp, self.size, self.fps, args)
-
-    def _write(self, frame):
-        self._pipe.write(frame)
-
-    def _finish(self):
-        self._pipe.close()
-
-    def _abort(self):
-        self._pipe.abort()
 
 
 class GifSink(FrameSink):
@@ -310,12 +311,9 @@ class GifSink(FrameSink):
         resize = f"fps={self.fps_out},scale={self.width}:-1:flags=lanczos"
         self._pipe = _FfmpegPipe(self.path, self._film, self.size, self.fps, ["-vf", resize, *_INTERMEDIATE])
 
-    def _write(self, frame):
-        self._pipe.write(frame)
-
     def _finish(self):
         try:
-            self._pipe.close()
+            super()._finish()
             _run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
             _run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
                                     "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", os.fspath(self._tmp)])
@@ -323,7 +321,7 @@ class GifSink(FrameSink):
             self._remove_intermediates()
 
     def _abort(self):
-        self._pipe.abort()
+        super()._abort()
         self._remove_intermediates()
 
     def _remove_intermediates(self):
@@ -357,15 +355,6 @@ class PngSequenceSink(FrameSink):
         args = ["-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2", "-start_number", "0"]
         self._pipe = _FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.size, self.fps,
                                  args, pix_fmt=pix_fmt)
-
-    def _write(self, frame):
-        self._pipe.write(frame)
-
-    def _finish(self):
-        self._pipe.close()
-
-    def _abort(self):
-        self._pipe.abort()
 
 
 @contextlib.contextmanager
