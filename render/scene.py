@@ -385,6 +385,27 @@ class Scene:
             self.hud.add_axis_labels(self.landscape, self.stage.relief, getattr(self, "surface", None))
         return self.hud
 
+    def steady_turn(self, camera, seconds):
+        """A function ``turn(t)`` giving the Orbit animations for ``t`` seconds of one steady turn.
+
+        The ``sweep`` option's degrees are spread evenly over the film's
+        ``seconds`` (none when ``orbit`` is off), centred on the preset view, so
+        that the preset is what the audience sees mid-film. ``turn`` returns an
+        empty tuple when there is no turn, and ``turn.turning`` says whether
+        there is one.
+        """
+        from render.animation import Orbit
+
+        sweep = self.option("sweep") if self.option("orbit") else 0.0
+        per_second = sweep / max(seconds, 1e-9)
+        camera.set_view(azimuth=camera.azimuth - sweep / 2)
+
+        def turn(t):
+            return (Orbit(camera, per_second * t),) if sweep else ()
+
+        turn.turning = bool(sweep)
+        return turn
+
     def add_camera(self, view=None, *, frame=None):
         """The camera rig, framing surface, floor and labels, at the ``camera`` option's view.
 

@@ -11,7 +11,7 @@ with a dot that follows the ball; where the landscape has no line view it is
 left out), plus the common ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
-from render.animation import FadeIn, Orbit, Roll
+from render.animation import FadeIn, Roll
 from render.scene import Scene
 
 
@@ -47,20 +47,15 @@ class Descent(Scene):
         end.set_opacity(0.0)  # it appears when the ball arrives
 
         intro, roll, hold = self.option("intro"), self.option("roll"), self.option("hold")
-        sweep = self.option("sweep") if self.option("orbit") else 0.0
-        per_second = sweep / max(intro + roll + hold, 1e-9)  # one steady turn across the film
-        camera.set_view(azimuth=camera.azimuth - sweep / 2)  # the preset view is mid-film
-
-        def turn(seconds):
-            return (Orbit(camera, per_second * seconds),) if sweep else ()
+        turn = self.steady_turn(camera, intro + roll + hold)
 
         rolling = Roll(ball, path, trail, hud, to=1.0, easing=self.option("easing"))
         if intro > 0:  # the ball waits at the start (a Roll not yet begun shows its start)
-            self.play(*turn(intro), run_time=intro) if sweep else self.wait(intro)
+            self.play(*turn(intro), run_time=intro) if turn.turning else self.wait(intro)
         self.play(rolling, *turn(roll), run_time=roll)
         if hold > 0:
             appear = min(0.6, hold)
             self.play(FadeIn(end), *turn(appear), run_time=appear)
             rest = hold - appear
             if rest > 0:
-                self.play(*turn(rest), run_time=rest) if sweep else self.wait(rest)
+                self.play(*turn(rest), run_time=rest) if turn.turning else self.wait(rest)

@@ -19,7 +19,7 @@ of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
 ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
-from render.animation import Orbit, Race
+from render.animation import Race
 from render.hud import _find
 from render.scene import Scene
 
@@ -69,20 +69,15 @@ class OptimizerRace(Scene):
         """The timeline: a moment at the start, the race, a pause at the end; the camera turns throughout."""
         camera = self.camera
         intro, run, hold = self.option("intro"), self.option("run"), self.option("hold")
-        sweep = self.option("sweep") if self.option("orbit") else 0.0
-        per_second = sweep / max(intro + run + hold, 1e-9)  # one steady turn across the film
-        camera.set_view(azimuth=camera.azimuth - sweep / 2)  # the preset view is mid-film
-
-        def turn(seconds):
-            return (Orbit(camera, per_second * seconds),) if sweep else ()
+        turn = self.steady_turn(camera, intro + run + hold)
 
         racing = self.racing = Race(self.runners, self.legend, clock=self.option("clock"),
                                     easing=self.option("easing"))
         if intro > 0:
-            self.play(*turn(intro), run_time=intro) if sweep else self.wait(intro)
+            self.play(*turn(intro), run_time=intro) if turn.turning else self.wait(intro)
         self.play(racing, *turn(run), run_time=run)
         if hold > 0:
-            self.play(*turn(hold), run_time=hold) if sweep else self.wait(hold)
+            self.play(*turn(hold), run_time=hold) if turn.turning else self.wait(hold)
 
     def title_text(self):
         """``"Optimizer race on digits, 64-128-10"`` from the run's settings (what is known of it)."""
