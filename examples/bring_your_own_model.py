@@ -9,7 +9,7 @@ and a still in a few lines:
     trajectory = Trajectory.from_snapshots(history, losses=losses)
     landscape = Landscape.from_trajectory(trajectory, loss_fn=loss_fn, line=61)
     landscape.save("media/byom/landscape.npz")
-    render_film(FilmSpec("descent", "media/byom/landscape.npz", (854, 480), fps=15), "media/byom/film.mp4")
+    render_film(FilmSpec(scene_class("descent"), "media/byom/landscape.npz", (854, 480), fps=15), "media/byom/film.mp4")
 
 The PCA plane uses every snapshot; the film's path keeps at most
 ``max_path`` of them (evenly spaced), so thousands of snapshots are fine.
@@ -97,10 +97,11 @@ def train(X, y, *, hidden=32, epochs=10, batch_size=32, lr=0.5, seed=0):
 
 def main(argv=None):
     """Train, then make ``OUT/landscape.npz``, ``OUT/film.mp4`` and ``OUT/still.png``; returns their paths."""
-    from render.film import FilmSpec
-    from render.output import render_film, render_still
-    from training.landscape import Landscape
-    from training.trajectory import Trajectory
+    from lossfilm.render.film import FilmSpec
+    from lossfilm.scenes import scene_class
+    from lossfilm.render.output import render_film, render_still
+    from lossfilm.training.landscape import Landscape
+    from lossfilm.format.trajectory import Trajectory
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -137,7 +138,7 @@ def main(argv=None):
     print(landscape.summary())
 
     width, height = (int(v) for v in args.size.lower().split("x"))
-    spec = FilmSpec("descent", str(out / "landscape.npz"), size=(width, height), fps=args.fps, seconds=args.seconds)
+    spec = FilmSpec(scene_class("descent"), str(out / "landscape.npz"), size=(width, height), fps=args.fps, seconds=args.seconds)
     summary = render_film(spec, out / "film.mp4", progress=False)
     print(f"[{time.perf_counter() - started:5.1f}s] {summary}")
     render_still(spec, out / "still.png")

@@ -1,8 +1,48 @@
 """lossfilm: films of a training run rolling down its own loss landscape.
 
-The command-line glue and the two things every stage shares: the error
-types a user can cause, and the artifact files that carry data between
-stages (``training -> trajectory.npz -> landscape.npz -> frames -> video``).
+The public Python API. Everything a notebook needs is here, with the
+command line's options and defaults as Python values:
+
+>>> import lossfilm                                                   # doctest: +SKIP
+>>> trajectory = lossfilm.Trajectory.from_snapshots(history, losses=losses)  # doctest: +SKIP
+>>> landscape = lossfilm.Landscape.from_trajectory(trajectory, loss_fn=loss_fn)  # doctest: +SKIP
+>>> lossfilm.film("descent", landscape, "descent.mp4", quality="high")  # doctest: +SKIP
+>>> lossfilm.still(landscape, "descent.png", size=(1920, 1080), theme="light")  # doctest: +SKIP
+
+The names load on first use, so ``import lossfilm`` stays light: NumPy and
+VTK are imported only when something computes or renders.
+
+The installed package is layered, bottom to top: ``lossfilm.format``
+(errors, artifact files, the Trajectory and Landscape data) ->
+``lossfilm.training`` -> ``lossfilm.render`` -> ``lossfilm.scenes`` ->
+``lossfilm.api`` -> ``lossfilm.cli``; see ARCHITECTURE.md.
 """
 
-__version__ = "0.1.0"
+from lossfilm.format.version import __version__
+
+# public name -> (module, attribute), imported on first access
+_PUBLIC = {
+    "Trajectory": ("lossfilm.format.trajectory", "Trajectory"),
+    "Landscape": ("lossfilm.training.landscape", "Landscape"),
+    "Recorder": ("lossfilm.training.recorder", "Recorder"),
+    "film": ("lossfilm.api", "film"),
+    "still": ("lossfilm.api", "still"),
+    "LossfilmError": ("lossfilm.format.errors", "LossfilmError"),
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'lossfilm' has no attribute {name!r}")
+    import importlib
+
+    module, attribute = _PUBLIC[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

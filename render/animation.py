@@ -1,6 +1,6 @@
 """Animations: state plus ``interpolate(alpha)``; they never render.
 
-An animation is planned by :meth:`render.scene.Scene.play`, which calls
+An animation is planned by :meth:`lossfilm.render.scene.Scene.play`, which calls
 :meth:`Animation.begin` once (to capture the state it starts from) and then
 ``interpolate(1.0)`` (so the next animation starts from its end state). At
 frame time the scene sets every animation to its alpha for that time, in
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossfilm.errors import ConfigError
-from render.easing import EASING_NAMES, RATE_FUNCS, linear
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.easing import EASING_NAMES, RATE_FUNCS, linear
 
 
 class Animation:
@@ -53,10 +53,10 @@ class Roll(Animation):
 
     Parameters
     ----------
-    ball : render.ball.Ball
-    path : render.path.BallPath
-    trail : render.ball.Trail or None
-    hud : render.hud.Hud or None
+    ball : lossfilm.render.ball.Ball
+    path : lossfilm.render.path.BallPath
+    trail : lossfilm.render.ball.Trail or None
+    hud : lossfilm.render.hud.Hud or None
     to : float
         Arc fraction to stop at (1.0: the end of the path).
     easing : str
@@ -134,10 +134,10 @@ def step_clock(kind, first, last):
 class Runner:
     """One path of a race and what rides on it: the ball, its trail, the ring that marks its end."""
 
-    path: object  # render.path.BallPath
-    ball: object  # render.ball.Ball
-    trail: object = None  # render.ball.Trail
-    finish: object = None  # render.ball.Marker, shown once the ball has arrived
+    path: object  # lossfilm.render.path.BallPath
+    ball: object  # lossfilm.render.ball.Ball
+    trail: object = None  # lossfilm.render.ball.Trail
+    finish: object = None  # lossfilm.render.ball.Marker, shown once the ball has arrived
 
 
 class Race(Animation):
@@ -151,12 +151,12 @@ class Race(Animation):
     Parameters
     ----------
     runners : sequence of Runner
-    legend : render.legend.Legend, optional
+    legend : lossfilm.render.legend.Legend, optional
         Shows the step and each path's loss.
     clock : str
         How time runs through the steps (:data:`CLOCKS`).
     easing : str
-        A rate function of :data:`render.easing.RATE_FUNCS` on top of the clock.
+        A rate function of :data:`lossfilm.render.easing.RATE_FUNCS` on top of the clock.
     start, end : float, optional
         The steps the race runs between (default: from the first step of any
         path to the last step of any path).

@@ -11,7 +11,7 @@ probe again.
 
 Examples
 --------
->>> from render.backend import ensure_offscreen
+>>> from lossfilm.render.backend import ensure_offscreen
 >>> ensure_offscreen()  # doctest: +SKIP
 'vtkEGLRenderWindow'
 """
@@ -24,7 +24,7 @@ import signal
 import subprocess
 import sys
 
-from lossfilm.errors import RenderError
+from lossfilm.format.errors import RenderError
 
 WINDOW_ENV = "VTK_DEFAULT_OPENGL_WINDOW"
 # Replaces the built-in probe with a command of one's own (tests, odd set-ups);

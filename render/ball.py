@@ -20,7 +20,7 @@ class Ball:
 
     def __init__(self, plotter, radius, color, name="ball", *, rest=False):
         """``rest=True``: the ball rests on the rims of a groove narrower than itself
-        (:meth:`render.path.BallPath.center_at`) instead of sinking into its walls."""
+        (:meth:`lossfilm.render.path.BallPath.center_at`) instead of sinking into its walls."""
         import pyvista as pv
 
         self.radius = radius
@@ -273,7 +273,7 @@ class Star:
         ``tolerance``: how far the surface may rise above the line of sight
         first (a point at the bottom of a narrow groove still counts as seen).
         """
-        from render.camera import sight_blocked
+        from lossfilm.render.camera import sight_blocked
 
         lift = 1e-3 * max(np.ptp(surface.landscape.alphas), np.ptp(surface.landscape.betas))
         seen_from = self.point + np.array([0.0, 0.0, lift])

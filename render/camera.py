@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ start gently, stop gently, or run at constant speed.
 
 The ball's third way of moving, ``"steps"`` (progress proportional to the
 optimizer step), depends on the recorded path, not on time alone, so it is
-not a rate function here: see :meth:`render.path.BallPath.progress_at_step_fraction`.
+not a rate function here: see :meth:`lossfilm.render.path.BallPath.progress_at_step_fraction`.
 
 Examples
 --------
->>> from render.easing import RATE_FUNCS
+>>> from lossfilm.render.easing import RATE_FUNCS
 >>> RATE_FUNCS["ease-in-out"](0.5), RATE_FUNCS["linear"](2.0)
 (0.5, 1.0)
 """

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.artifact import atomic_path
-from lossfilm.errors import ConfigError, RenderError
-from render.quality import GIF_FPS, GIF_WIDTH, check_size
+from lossfilm.format.artifact import atomic_path
+from lossfilm.format.errors import ConfigError, RenderError
+from lossfilm.render.quality import GIF_FPS, GIF_WIDTH, check_size
 
 FORMATS = {"mp4": "H.264 video", "gif": "looping GIF", "png": "folder of PNG frames"}
 FRAME_NAME = "frame_{:05d}.png"
@@ -87,7 +87,7 @@ def open_sink(path, size, fps, *, crf=20, preset="medium", gif_width=GIF_WIDTH, 
     fps : int
         Frames per second of the film.
     crf, preset : int, str
-        x264 quality (lower is better) and speed for MP4; see :mod:`render.quality`.
+        x264 quality (lower is better) and speed for MP4; see :mod:`lossfilm.render.quality`.
     gif_width, gif_fps : int or None
         The GIF's width and frame rate, never above the film's; None keeps the film's.
     alpha : bool
@@ -96,7 +96,7 @@ def open_sink(path, size, fps, *, crf=20, preset="medium", gif_width=GIF_WIDTH, 
     Examples
     --------
     >>> open_sink("media/frames/", (320, 240), 30)  # doctest: +ELLIPSIS
-    <render.encode.PngSequenceSink object at ...>
+    <lossfilm.render.encode.PngSequenceSink object at ...>
     """
     kind = output_format(path)
     if alpha and kind != "png":
@@ -359,7 +359,7 @@ class PngSequenceSink(FrameSink):
 
 @contextlib.contextmanager
 def _atomic_folder(path):
-    """Like :func:`lossfilm.artifact.atomic_path`, for a folder of frames."""
+    """Like :func:`lossfilm.format.artifact.atomic_path`, for a folder of frames."""
     path = Path(path)
     parent = path.parent
     if path.exists() and not path.is_dir():

@@ -12,7 +12,7 @@ seconds, so every scene, including user scenes, honours ``--seconds``.
 
 Examples
 --------
->>> # spec = FilmSpec(scene="descent", landscape="media/cache/landscape.npz", size=(1280, 720), fps=30)
+>>> # spec = FilmSpec(scene=scene_class("descent"), landscape="media/cache/landscape.npz", size=(1280, 720), fps=30)
 >>> # film = open_film(spec)
 >>> # first = film.frame(0)            # (720, 1280, 3) uint8
 >>> # last = film.frame(film.n_frames - 1)
@@ -26,14 +26,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossfilm.errors import ArtifactError, ConfigError, RenderError
+from lossfilm.format.errors import ArtifactError, ConfigError, RenderError
+from lossfilm.render.scene_loader import load_scene, scene_label
 
 
 @dataclass(frozen=True)
 class FilmSpec:
     """Everything that decides a film; picklable, so worker processes can rebuild it."""
 
-    scene: str  # a name in scenes/ ("descent", "orbit") or a path to a .py scene file
+    scene: object  # a Scene subclass (lossfilm.scenes.scene_class("descent")) or the path of a .py scene file
     landscape: str  # path to landscape.npz
     size: tuple  # (width, height) in pixels
     fps: int
@@ -87,10 +88,9 @@ def open_film(spec):
     _prepare_backend()
     import pyvista as pv
 
-    from render.scene_loader import load_scene
-    from render.surface import Relief
-    from render.theme import get_theme
-    from training.landscape import Landscape
+    from lossfilm.render.surface import Relief
+    from lossfilm.render.theme import get_theme
+    from lossfilm.format.landscape import Landscape
 
     scene_class = load_scene(spec.scene)
     theme = get_theme(spec.theme)
@@ -131,7 +131,7 @@ class Film:
         self.plotter = plotter
         natural = scene.duration
         if natural <= 0:
-            raise ConfigError(f"scene {spec.scene!r}: its timeline is empty (construct() plays nothing)")
+            raise ConfigError(f"scene {scene_label(spec.scene)!r}: its timeline is empty (construct() plays nothing)")
         self.duration = float(spec.seconds) if spec.seconds is not None else natural
         self.time_scale = natural / self.duration  # scene seconds per film second
         self.n_frames = max(1, int(round(self.duration * spec.fps)))
@@ -179,7 +179,7 @@ def _check(spec):
 
 def _prepare_backend():
     try:
-        from render.backend import ensure_offscreen
+        from lossfilm.render.backend import ensure_offscreen
     except ImportError:  # the back-end probe is optional; EGL is the usual headless choice
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
         return

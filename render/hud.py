@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render.ball import world_text
-from render.surface import contour_levels
+from lossfilm.render.ball import world_text
+from lossfilm.render.surface import contour_levels
 
 # input width of the known data sets: titles show the whole architecture
 _INPUTS = {"digits": 64, "mnist": 784}
@@ -131,14 +131,14 @@ def format_loss(value):
 
 
 def hud_lines(state, show_plane=True, accuracy_label="accuracy"):
-    """The counter lines for one path state (a :class:`render.path.PathState`).
+    """The counter lines for one path state (a :class:`lossfilm.render.path.PathState`).
 
     The on-plane loss (what the ball's height shows) is labelled beside the
     true loss when they differ by more than 2%.
 
     Examples
     --------
-    >>> from render.path import PathState
+    >>> from lossfilm.render.path import PathState
     >>> hud_lines(PathState(index=0, step=1200, epoch=3.25, loss_true=0.5, loss_plane=0.4, accuracy=0.9))
     ['step 1,200   epoch 3.25', 'loss 0.5   (on plane 0.4)', 'accuracy 90.0%']
     """
@@ -179,7 +179,7 @@ class Hud:
     Parameters
     ----------
     plotter : pyvista.Plotter
-    theme : render.theme.Theme
+    theme : lossfilm.render.theme.Theme
     title : str
         Empty for none.
     subtitle : str
@@ -216,7 +216,7 @@ class Hud:
         return self.counters
 
     def show(self, state):
-        """Update the counters to a :class:`render.path.PathState`."""
+        """Update the counters to a :class:`lossfilm.render.path.PathState`."""
         if self.counters is not None:
             self.counters.SetInput("\n".join(hud_lines(state, accuracy_label=self.accuracy_label)))
         for follower in self.followers:
@@ -276,9 +276,9 @@ class Hud:
         Each label hangs outside the edge's midpoint; before every render its
         justification is turned away from the surface's centre on screen, so
         an orbiting camera never drags a label across the surface, and a
-        label behind the ``surface`` (a :class:`render.surface.Surface`) is hidden.
+        label behind the ``surface`` (a :class:`lossfilm.render.surface.Surface`) is hidden.
         """
-        from render.camera import sight_blocked
+        from lossfilm.render.camera import sight_blocked
 
         a, b = landscape.alphas, landscape.betas
         xmid, ymid = 0.5 * (a.min() + a.max()), 0.5 * (b.min() + b.max())

@@ -6,7 +6,7 @@ Each row is a colour swatch (a disc, like the ball), the path's name and
 its loss, updated in place by :meth:`Legend.show` as the balls move. A path
 that has reached its last snapshot says so (``done``).
 
-All sizes are fractions of the frame's unit (:class:`render.hud.Layout`),
+All sizes are fractions of the frame's unit (:class:`lossfilm.render.hud.Layout`),
 as for the rest of the heads-up text.
 
 Examples
@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from render.hud import Layout, format_loss
+from lossfilm.render.hud import Layout, format_loss
 
 CHAR_WIDTH = 0.7  # average character width in em, where the text renderer cannot measure
 
@@ -39,7 +39,7 @@ def legend_rows(names, losses, finished):
 
 
 def row_loss(state):
-    """The loss a row shows for a :class:`render.path.PathState`: the true loss, else the on-plane one."""
+    """The loss a row shows for a :class:`lossfilm.render.path.PathState`: the true loss, else the on-plane one."""
     return state.loss_true if math.isfinite(state.loss_true) else state.loss_plane
 
 
@@ -49,7 +49,7 @@ class Legend:
     Parameters
     ----------
     plotter : pyvista.Plotter
-    theme : render.theme.Theme
+    theme : lossfilm.render.theme.Theme
     names : sequence of str
         One per path, in path order (top to bottom).
     colors : sequence of colours
@@ -60,7 +60,7 @@ class Legend:
         The name of the shared clock in the header ("step").
     keys : sequence of (label, fill, outline) or (label, fill, outline, shape)
         Rows under the paths explaining a marker, drawn as a small star or
-        another shape of :func:`render.ball.marker_outline`
+        another shape of :func:`lossfilm.render.ball.marker_outline`
         (e.g. ``("known minimum", "white", "black")``).
     """
 
@@ -117,7 +117,7 @@ class Legend:
         ----------
         step : float
             The shared clock.
-        states : sequence of render.path.PathState
+        states : sequence of lossfilm.render.path.PathState
             One per path.
         finished : sequence of bool
             Whether each path has reached its end.
@@ -170,7 +170,7 @@ class Legend:
         import pyvista as pv
         from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D
 
-        from render.ball import marker_outline
+        from lossfilm.render.ball import marker_outline
 
         rim = marker_outline(shape, radius) + [x, y]  # (n, 2), a point straight up
         n = len(rim)

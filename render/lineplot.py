@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from render.hud import tick_decimals
-from render.surface import nice_step
+from lossfilm.render.hud import tick_decimals
+from lossfilm.render.surface import nice_step
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class LinePlot:
     Parameters
     ----------
     plotter : pyvista.Plotter
-    theme : render.theme.Theme
+    theme : lossfilm.render.theme.Theme
     box : PlotBox
         The axes' place and ranges.
     font : int
@@ -265,8 +265,8 @@ class LineView:
     Parameters
     ----------
     plotter : pyvista.Plotter
-    theme : render.theme.Theme
-    landscape : training.landscape.Landscape
+    theme : lossfilm.render.theme.Theme
+    landscape : lossfilm.format.landscape.Landscape
         With ``line_t`` and ``line_loss`` (check :func:`has_line` first).
     rect : tuple
         (left, bottom, width, height) of the axes, in pixels.
@@ -324,7 +324,7 @@ class LineView:
                       for k in range(len(names))]
 
     def show(self, state, path=0):
-        """Put path ``path``'s dot where a :class:`render.path.PathState` is (the ball follows it)."""
+        """Put path ``path``'s dot where a :class:`lossfilm.render.path.PathState` is (the ball follows it)."""
         first, last = self.steps[path]
         x = 0.0 if last <= first else (state.step - first) / (last - first)
         loss = state.loss_true if math.isfinite(state.loss_true) else state.loss_plane

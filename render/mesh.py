@@ -9,7 +9,7 @@ ParaView draws the cells around them.
 Examples
 --------
 >>> import numpy as np
->>> from training.landscape import Landscape
+>>> from lossfilm.format.landscape import Landscape
 >>> land = Landscape.load("media/cache/landscape.npz")  # doctest: +SKIP
 >>> grid = structured_grid(land, log_z=True)  # doctest: +SKIP
 >>> grid.point_data["loss"].shape == (land.loss.size,)  # doctest: +SKIP
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.artifact import atomic_path
-from lossfilm.errors import ConfigError, RenderError
+from lossfilm.format.artifact import atomic_path
+from lossfilm.format.errors import ConfigError, RenderError
 
 
 def structured_grid(landscape, log_z=False):

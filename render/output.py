@@ -1,12 +1,12 @@
 """From a film spec to a file: films (MP4, GIF, PNG sequence) and stills (PNG).
 
-This is the one place that joins the renderer (:mod:`render.workers`) to
-the encoders (:mod:`render.encode`), behind the back-end check
-(:mod:`render.backend`) and a progress bar.
+This is the one place that joins the renderer (:mod:`lossfilm.render.workers`) to
+the encoders (:mod:`lossfilm.render.encode`), behind the back-end check
+(:mod:`lossfilm.render.backend`) and a progress bar.
 
 Examples
 --------
->>> from render.film import FilmSpec  # doctest: +SKIP
+>>> from lossfilm.render.film import FilmSpec  # doctest: +SKIP
 >>> spec = FilmSpec("descent", "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
 >>> print(render_film(spec, "media/descent.mp4", workers=2))  # doctest: +SKIP
 media/descent.mp4: 120 frames, 854x480 @ 15 fps (8.0 s), 1.2 MB, rendered in 21.4 s (5.6 frames/s)
@@ -23,9 +23,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from lossfilm.errors import ConfigError, LossfilmError
-from render.encode import open_sink, output_format
-from render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
+from lossfilm.format.errors import ConfigError, LossfilmError
+from lossfilm.render.encode import open_sink, output_format
+from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,16 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
         GIF for the price of one). Each is written atomically: nothing
         appears there unless the render succeeds.
     workers : int
-        Processes to render in (see :func:`render.workers.render_frames`).
+        Processes to render in (see :func:`lossfilm.render.workers.render_frames`).
     progress : bool
         Show a progress bar with frames/s and ETA on stderr.
     quality : str
-        A preset name in :data:`render.quality.QUALITIES`; sets the MP4
+        A preset name in :data:`lossfilm.render.quality.QUALITIES`; sets the MP4
         encoder's quality and speed (the size and fps come from ``spec``).
     gif_width, gif_fps : int or None
         The GIF's width and frame rate (never above the film's).
     opener : callable, optional
-        ``opener(spec) -> film``; defaults to :func:`render.film.open_film`
+        ``opener(spec) -> film``; defaults to :func:`lossfilm.render.film.open_film`
         behind the off-screen back-end check.
 
     Returns
@@ -82,7 +82,7 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     --------
     >>> render_film(spec, ["media/descent.mp4", "media/descent.gif"], workers=2)  # doctest: +SKIP
     """
-    from render.workers import render_frames
+    from lossfilm.render.workers import render_frames
 
     paths = [out_path] if isinstance(out_path, (str, os.PathLike)) else list(out_path)
     kinds = [output_format(path) for path in paths]
@@ -92,7 +92,7 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
             raise ConfigError(f"{path}: a transparent background needs a PNG sequence (a folder), "
                               f"not {kind.upper()}")
     if opener is None:
-        from render.backend import ensure_offscreen
+        from lossfilm.render.backend import ensure_offscreen
 
         ensure_offscreen()
     started = time.perf_counter()
@@ -144,14 +144,14 @@ def render_still(spec, out_path, *, frame=None, opener=None):
     """
     import imageio.v3 as iio
 
-    from lossfilm.artifact import atomic_path
+    from lossfilm.format.artifact import atomic_path
 
     if Path(out_path).suffix.lower() != ".png":
         raise ConfigError(f"{out_path}: a still is written as PNG; give a path ending in .png")
     check_size(spec.size, even=False, option="--size")
     if opener is None:
-        from render.backend import ensure_offscreen
-        from render.film import open_film
+        from lossfilm.render.backend import ensure_offscreen
+        from lossfilm.render.film import open_film
 
         ensure_offscreen()
         opener = open_film
@@ -193,13 +193,9 @@ def _user_scene_errors(spec):
 
 def _line_in_scene_file(scene, exc):
     """The last line of the user's scene file in ``exc``'s traceback (or its render worker's), else None."""
-    from render.scene_loader import SCENES_DIR
-
     if not isinstance(scene, str) or not scene.endswith(".py") or not os.path.isfile(scene):
-        return None
+        return None  # a bundled scene (a class): its failures are lossfilm's bugs
     path = Path(scene).resolve()
-    if path.parent == SCENES_DIR:
-        return None  # a bundled scene: its failures are lossfilm's bugs
     lines = [entry.lineno for entry in traceback.extract_tb(exc.__traceback__)
              if Path(entry.filename).resolve() == path]
     remote = getattr(exc.__cause__, "text", None)  # a render worker's traceback, as text

@@ -68,7 +68,7 @@ def one_path(landscape, name=None):
     >>> # one_path(race_landscape, "adam").path_names
     >>> # ('adam',)
     """
-    from lossfilm.errors import ConfigError
+    from lossfilm.format.errors import ConfigError
 
     names = tuple(landscape.path_names)
     if name is None:
@@ -88,8 +88,8 @@ class BallPath:
 
     Parameters
     ----------
-    landscape : training.landscape.Landscape
-    surface : render.surface.Surface
+    landscape : lossfilm.format.landscape.Landscape
+    surface : lossfilm.render.surface.Surface
         Gives the drawn heights (``height_at``) and the relief (loss -> z).
     smooth : float
         Gaussian smoothing of the plane coordinates, in snapshots (0: exact;
@@ -111,7 +111,7 @@ class BallPath:
         beta = np.asarray(landscape.path_beta, dtype=float)  # (T,)
         T = len(alpha)
         if T == 0:
-            from lossfilm.errors import ArtifactError
+            from lossfilm.format.errors import ArtifactError
             raise ArtifactError("landscape: the path has no snapshots; nothing to film")
         if smooth > 0 and T > 2:
             alpha, beta = _gaussian(alpha, smooth), _gaussian(beta, smooth)

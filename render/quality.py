@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def parse_size(text, *, even=True, option="--size"):
     >>> parse_size("641x480")
     Traceback (most recent call last):
     ...
-    lossfilm.errors.ConfigError: --size 641x480: MP4 and GIF need even width and height; use 642x480
+    lossfilm.format.errors.ConfigError: --size 641x480: MP4 and GIF need even width and height; use 642x480
     """
     match = re.fullmatch(r"\s*(-?\d+)\s*[x×X]\s*(-?\d+)\s*", str(text))
     if not match:

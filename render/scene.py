@@ -17,8 +17,8 @@ play an animation (``FadeIn(marker)``, ``run_time=0`` for a cut).
 Writing a scene: save a file like this one and render it with
 ``lossfilm render path/to/spin.py --landscape media/cache/landscape.npz -o spin.mp4``::
 
-    from render.animation import Orbit, Roll
-    from render.scene import Scene
+    from lossfilm.render.animation import Orbit, Roll
+    from lossfilm.render.scene import Scene
 
     class Spin(Scene):
         options = {"turn": 90.0}            # --option turn=180
@@ -36,7 +36,7 @@ Writing a scene: save a file like this one and render it with
 
 Examples
 --------
->>> from render.animation import Animation
+>>> from lossfilm.render.animation import Animation
 >>> class Hold(Animation):
 ...     def interpolate(self, alpha):
 ...         pass
@@ -54,15 +54,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossfilm.errors import ConfigError
-from render.easing import smooth
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.easing import smooth
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
 # Options every scene understands; a scene adds its own in ``options``.
 BASE_OPTIONS = {
-    "camera": "three-quarter",  # a preset in render.camera.PRESETS
+    "camera": "three-quarter",  # a preset in lossfilm.render.camera.PRESETS
     "orbit": True,  # turn the camera slowly during the film
     "floor": True,  # contour floor under the surface
     "title": "",  # "" : from the run's settings; "none": no title
@@ -139,7 +139,7 @@ class Scene:
 
     Parameters
     ----------
-    stage : render.film.Stage or None
+    stage : lossfilm.render.film.Stage or None
         The landscape, theme, plotter and options (None: a bare timeline, for tests).
 
     Attributes
@@ -212,7 +212,7 @@ class Scene:
 
     def add_surface(self, *, floor=None):
         """The lit surface (and the contour floor unless ``floor=False``)."""
-        from render.surface import add_surface
+        from lossfilm.render.surface import add_surface
 
         floor = self.option("floor") if floor is None else floor
         self.surface = add_surface(self.plotter, self.landscape, self.theme, self.stage.relief, floor=floor,
@@ -224,14 +224,14 @@ class Scene:
 
         On a landscape with several paths, ``name`` picks one (default: the first).
         """
-        from render.path import BallPath
+        from lossfilm.render.path import BallPath
 
         self.path = BallPath(self.landscape, self.surface, smooth=smooth, name=name)
         return self.path
 
     def add_paths(self, *, smooth=0.0):
         """Every path of the landscape as a curve on the surface, in the landscape's order."""
-        from render.path import BallPath
+        from lossfilm.render.path import BallPath
 
         self.paths = [BallPath(self.landscape, self.surface, smooth=smooth, name=name)
                       for name in self.landscape.path_names]
@@ -240,19 +240,19 @@ class Scene:
     @property
     def path_colors(self):
         """One colour per path of :meth:`add_paths` (the theme's colour-blind-safe palette)."""
-        from render.theme import path_colors
+        from lossfilm.render.theme import path_colors
 
         return path_colors(self.theme, len(self.all_paths) or len(self.landscape.path_names))
 
     def add_runners(self, *, fade=False, shadow=True, radius=None):
         """A ball, a trail and a finish ring for every path of :meth:`add_paths`, each in its colour.
 
-        Returns a list of :class:`render.animation.Runner` for a
-        :class:`render.animation.Race`; the balls start at their starts, the
+        Returns a list of :class:`lossfilm.render.animation.Runner` for a
+        :class:`lossfilm.render.animation.Race`; the balls start at their starts, the
         finish rings are hidden until their ball arrives.
         """
-        from render.animation import Runner
-        from render.ball import Ball, Marker, Trail
+        from lossfilm.render.animation import Runner
+        from lossfilm.render.ball import Ball, Marker, Trail
 
         radius = self.race_ball_radius if radius is None else radius
         floor_z = self.stage.relief.floor_z if shadow and self.option("floor") else None
@@ -280,7 +280,7 @@ class Scene:
 
     def add_start_markers(self, *, label=True):
         """One ring where the paths start (a shared start), or one per path in its colour."""
-        from render.ball import Marker
+        from lossfilm.render.ball import Marker
 
         paths, theme = self.paths, self.theme
         starts = np.array([path.point_at(0.0)[:2] for path in paths])  # (K, 2)
@@ -303,7 +303,7 @@ class Scene:
 
         ``keys``: extra rows explaining star markers, as (label, fill, outline).
         """
-        from render.legend import Legend
+        from lossfilm.render.legend import Legend
 
         self.legend = Legend(self.plotter, self.theme, [p.name for p in self.paths], self.path_colors,
                              quantity=quantity, clock=clock, keys=keys)
@@ -316,7 +316,7 @@ class Scene:
 
     def add_ball(self, *, at=0.0):
         """The ball, at arc fraction ``at`` of the path."""
-        from render.ball import Ball
+        from lossfilm.render.ball import Ball
 
         self.ball = Ball(self.plotter, self.ball_radius, self.theme.ball)
         self.ball.progress = at
@@ -325,7 +325,7 @@ class Scene:
 
     def add_trail(self, *, fade=False, shadow=True):
         """The tube along the path (and its shadow on the floor), full length until a Roll trims it."""
-        from render.ball import Trail
+        from lossfilm.render.ball import Trail
 
         floor_z = self.stage.relief.floor_z if shadow and self.option("floor") else None
         self.trail = Trail(self.plotter, self.path, 0.0085 * self.extent, self.theme.trail, floor_z=floor_z,
@@ -334,8 +334,8 @@ class Scene:
 
     def add_markers(self, *, labels=True):
         """Rings at the start and at the end (the minimum reached) of the path, with labels."""
-        from render.ball import Marker
-        from render.hud import format_loss
+        from lossfilm.render.ball import Marker
+        from lossfilm.render.hud import format_loss
 
         path, theme, radius = self.path, self.theme, 0.04 * self.extent
         font = self.font_px(theme.label_size)
@@ -365,7 +365,7 @@ class Scene:
         (default: one made from the run's settings). ``bar_title`` names the
         scalar bar (default: "loss" or "log10 loss").
         """
-        from render.hud import Hud, film_title
+        from lossfilm.render.hud import Hud, film_title
 
         title = self.option("title")
         if title == "":
@@ -394,7 +394,7 @@ class Scene:
         empty tuple when there is no turn, and ``turn.turning`` says whether
         there is one.
         """
-        from render.animation import Orbit
+        from lossfilm.render.animation import Orbit
 
         sweep = self.option("sweep") if self.option("orbit") else 0.0
         per_second = sweep / max(seconds, 1e-9)
@@ -412,7 +412,7 @@ class Scene:
         ``frame``: (left, bottom, right, top) fractions of the frame for the
         surface (default: the layout's, beside the scalar bar).
         """
-        from render.camera import CameraRig, get_preset
+        from lossfilm.render.camera import CameraRig, get_preset
 
         view = view or get_preset(self.option("camera"))
         a, b, relief = self.landscape.alphas, self.landscape.betas, self.stage.relief
@@ -452,14 +452,14 @@ class Scene:
     def add_line_view(self, rect, *, panel=False, font=None, log_y=None, x_label=None):
         """The 1-D view (the loss along the straight line from the initial to the final parameters,
         and along the path) as a 2-D plot with its axes in ``rect`` = (left, bottom, width, height),
-        fractions of the frame. Returns a :class:`render.lineplot.LineView`.
+        fractions of the frame. Returns a :class:`lossfilm.render.lineplot.LineView`.
 
         Raises
         ------
         ConfigError
             The landscape has no line view (``line_t`` is None).
         """
-        from render.lineplot import LineView, has_line
+        from lossfilm.render.lineplot import LineView, has_line
 
         if not has_line(self.landscape):
             raise ConfigError("the landscape has no line view (line_t is missing); "
@@ -477,8 +477,8 @@ class Scene:
 
     @property
     def layout(self):
-        """Where the surface, the scalar bar and the text go (:class:`render.hud.Layout`)."""
-        from render.hud import Layout
+        """Where the surface, the scalar bar and the text go (:class:`lossfilm.render.hud.Layout`)."""
+        from lossfilm.render.hud import Layout
 
         return Layout.of(*self.plotter.window_size)
 

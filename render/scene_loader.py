@@ -1,67 +1,71 @@
-"""Find a scene by name (a module in ``scenes/``) or by the path of a user's ``.py`` file.
-
-``SCENE_NAMES`` is read from the directory listing, without importing any
-scene (or PyVista), so ``lossfilm render --help`` stays instant.
+"""The scene a film is made of: a Scene subclass, or the one a user's ``.py`` file defines.
 
 Examples
 --------
->>> "descent" in SCENE_NAMES and "orbit" in SCENE_NAMES
+>>> from lossfilm.render.scene import Scene
+>>> class Still(Scene):
+...     def construct(self):
+...         self.wait(1.0)
+>>> load_scene(Still) is Still
 True
->>> load_scene("descent").__name__
-'Descent'
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import inspect
+import os
 import sys
 from pathlib import Path
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.scene import Scene
 
-SCENES_DIR = Path(__file__).resolve().parents[1] / "scenes"
-SCENE_NAMES = tuple(sorted(p.stem for p in SCENES_DIR.glob("*.py") if not p.stem.startswith("_")))
+USER_SCENE_PREFIX = "lossfilm_user_scene_"  # module names of imported scene files
 
 
 def load_scene(scene):
-    """The Scene subclass for a scene name or a path to a ``.py`` file.
+    """The Scene subclass a film is made of: ``scene`` itself, or the one in a ``.py`` scene file.
 
-    A file may name its scene with a module-level ``SCENE = MyScene``;
-    otherwise it must define exactly one Scene subclass (or one named after
-    the file).
+    Render never looks a scene up by name; :func:`lossfilm.scenes.scene_class`
+    turns the bundled scenes' names into classes.
 
     Raises
     ------
     ConfigError
-        Unknown name, missing file, a file that fails on import, or one
+        Anything else, a missing file, a file that fails on import, or one
         without a (unique) Scene subclass; the message names the file.
     """
-    text = str(scene)
-    if text.endswith(".py") or "/" in text or "\\" in text:
-        path = Path(text).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"scene file {text}: no such file")
-        module = _import_file(path)
-        where = str(path)
-    else:
-        if text not in SCENE_NAMES:
-            raise ConfigError(f"scene {text!r} is unknown; choose one of {', '.join(SCENE_NAMES)} "
-                              "or give the path of a .py scene file")
-        try:
-            module = importlib.import_module(f"scenes.{text}")
-        except Exception as exc:
-            raise ConfigError(f"scene file {SCENES_DIR / (text + '.py')}: fails on import "
-                              f"({type(exc).__name__}: {exc})") from exc
-        where = str(SCENES_DIR / f"{text}.py")
-    return _scene_class(module, where)
+    if inspect.isclass(scene) and issubclass(scene, Scene):
+        return scene
+    if isinstance(scene, (str, os.PathLike)) and is_scene_file(os.fspath(scene)):
+        return load_scene_file(scene)
+    raise ConfigError(f"scene {scene!r}: expected a Scene subclass or the path of a .py scene file "
+                      "(lossfilm.scenes.scene_class turns a bundled scene's name into its class)")
+
+
+def scene_label(scene):
+    """How messages name a scene: its file's path, or its class's name in lower case."""
+    return scene.__name__.lower() if inspect.isclass(scene) else str(scene)
+
+
+def is_scene_file(text):
+    """Whether ``text`` names a file rather than a bundled scene."""
+    return text.endswith(".py") or "/" in text or "\\" in text
+
+
+def load_scene_file(path):
+    """The Scene subclass defined in the user's ``.py`` file at ``path``."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"scene file {path}: no such file")
+    return scene_in_module(_import_file(path), str(path))
 
 
 def _import_file(path):
     digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
-    name = f"lossfilm_user_scene_{digest}"
+    name = f"{USER_SCENE_PREFIX}{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ConfigError(f"scene file {path}: cannot be loaded as a Python module")
@@ -88,9 +92,8 @@ def _line_of(exc, path):
     return line
 
 
-def _scene_class(module, where):
-    from render.scene import Scene
-
+def scene_in_module(module, where):
+    """The module's ``SCENE``, or its one Scene subclass (or the one named after the file ``where``)."""
     chosen = getattr(module, "SCENE", None)
     if inspect.isclass(chosen) and issubclass(chosen, Scene):
         return chosen

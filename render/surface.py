@@ -183,11 +183,11 @@ def bilinear(xs, ys, values, x, y):
 def visible_surface(landscape, log_z=False):
     """The grid's cells whose four corners are finite, as PolyData in data units.
 
-    Uses ``render.mesh.visible_surface`` (the landscape stage's export) when
+    Uses ``lossfilm.render.mesh.visible_surface`` (the landscape stage's export) when
     it is there; the local fallback builds the same thing.
     """
     try:
-        from render.mesh import visible_surface as from_mesh
+        from lossfilm.render.mesh import visible_surface as from_mesh
     except ImportError:
         return _visible_surface(landscape, log_z)
     return from_mesh(landscape, log_z=log_z)
@@ -270,8 +270,8 @@ def add_surface(plotter, landscape, theme, relief, *, floor=True, isolines=True,
     Parameters
     ----------
     plotter : pyvista.Plotter
-    landscape : training.landscape.Landscape
-    theme : render.theme.Theme
+    landscape : lossfilm.format.landscape.Landscape
+    theme : lossfilm.render.theme.Theme
     relief : Relief
     floor : bool
         Draw a floor under the surface carrying its contour lines.
@@ -292,7 +292,7 @@ def add_surface(plotter, landscape, theme, relief, *, floor=True, isolines=True,
     """
     import pyvista as pv
 
-    from render.theme import colormap
+    from lossfilm.render.theme import colormap
 
     cmap = colormap(theme)
     mesh = surface_mesh(landscape, relief)

@@ -9,7 +9,7 @@ height, so a 3840x2160 still and a 854x480 preview read the same.
 
 Examples
 --------
->>> from render.theme import get_theme
+>>> from lossfilm.render.theme import get_theme
 >>> get_theme("dark").cmap
 'magma'
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Theme:
     specular: float
     specular_power: float
     lights: tuple  # LightSpec, ...
-    title_size: float = 0.040  # fractions of the frame height (render.hud.Layout.unit)
+    title_size: float = 0.040  # fractions of the frame height (lossfilm.render.hud.Layout.unit)
     text_size: float = 0.028
     label_size: float = 0.026
     label_box_opacity: float = 0.55  # box behind labels drawn over the surface

@@ -13,7 +13,7 @@ Workers are started with ``spawn``: VTK and OpenGL state do not survive a
 
 Examples
 --------
->>> from render.film import FilmSpec  # doctest: +SKIP
+>>> from lossfilm.render.film import FilmSpec  # doctest: +SKIP
 >>> spec = FilmSpec("descent", "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
 >>> with render_frames(spec, n_workers=2) as frames:  # doctest: +SKIP
 ...     for frame in frames:
@@ -43,7 +43,7 @@ def render_frames(spec, n_workers=1, *, opener=None, block=BLOCK):
         Processes to render in. 1 renders in this process.
     opener : callable, optional
         ``opener(spec) -> film`` with ``n_frames``, ``frame(index)`` and
-        ``close()``; defaults to :func:`render.film.open_film`. With
+        ``close()``; defaults to :func:`lossfilm.render.film.open_film`. With
         ``n_workers > 1`` it must be picklable (a module-level function).
     block : int
         Consecutive frames per task handed to a worker.
@@ -67,7 +67,7 @@ def render_frames(spec, n_workers=1, *, opener=None, block=BLOCK):
     (120, (480, 854, 3))
     """
     if n_workers < 1:
-        from lossfilm.errors import ConfigError
+        from lossfilm.format.errors import ConfigError
         raise ConfigError(f"--workers {n_workers}: must be at least 1")
     opener = opener or _default_opener
     if n_workers == 1:
@@ -76,7 +76,7 @@ def render_frames(spec, n_workers=1, *, opener=None, block=BLOCK):
 
 
 def _default_opener(spec):
-    from render.film import open_film
+    from lossfilm.render.film import open_film
 
     return open_film(spec)
 

@@ -18,12 +18,12 @@ Your own function
 -----------------
 The scene needs only a landscape with ``directions_kind "axes"``. From the
 command line, ``lossfilm classic --expr "..." --domain ... --start ...``
-makes one from a formula. From Python, :mod:`training.surfaces` makes one
+makes one from a formula. From Python, :mod:`lossfilm.training.surfaces` makes one
 from any callable ``f(x, y)`` (its gradient by central differences unless
 you give one), e.g. in ``my_valley.py``::
 
     import numpy as np
-    from training.surfaces import classic_landscape, from_callable
+    from lossfilm.training.surfaces import classic_landscape, from_callable
 
     def valley(x, y):
         return np.log1p((1 - x) ** 2 + 10 * (y - x ** 2) ** 2)
@@ -36,7 +36,7 @@ then ``lossfilm render classic --landscape my_valley.npz -o my_valley.mp4``.
 To change how it looks, subclass the scene in a scene file and render that
 file instead of ``classic``::
 
-    from scenes.classic import Classic
+    from lossfilm.scenes.classic import Classic
 
     class MyValley(Classic):
         options = {**Classic.options, "height": "linear", "clock": "linear", "sweep": 20.0}
@@ -57,8 +57,8 @@ height scaling), ``log_floor`` and ``axis_names`` (default ``["x", "y"]``).
 
 import numpy as np
 
-from lossfilm.errors import ConfigError
-from scenes.race import OptimizerRace
+from lossfilm.format.errors import ConfigError
+from lossfilm.scenes.race import OptimizerRace
 
 FORMULA_CHARS = 60  # a longer formula is left out of the subtitle
 LOG_DECADES = 4  # with log heights, values more than this many decades below the top are drawn at the bottom
@@ -95,7 +95,7 @@ class Classic(OptimizerRace):
     # the picture ---------------------------------------------------------------
     def relief(self):
         """Heights: log-scaled where asked or recommended, with the bottom clamped instead of blanked."""
-        from render.surface import Relief
+        from lossfilm.render.surface import Relief
 
         height = self.option("height")
         if height not in ("auto", "linear", "log"):
@@ -116,7 +116,7 @@ class Classic(OptimizerRace):
 
     def mark_minima(self):
         """A star on each known minimum and critical point, labelled where there are one or two."""
-        from render.ball import Star
+        from lossfilm.render.ball import Star
 
         theme, relief, surface = self.theme, self.stage.relief, self.surface
         points = self.marked_points()

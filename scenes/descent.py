@@ -11,8 +11,8 @@ with a dot that follows the ball; where the landscape has no line view it is
 left out), plus the common ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
-from render.animation import FadeIn, Roll
-from render.scene import Scene
+from lossfilm.render.animation import FadeIn, Roll
+from lossfilm.render.scene import Scene
 
 
 class Descent(Scene):
@@ -39,7 +39,7 @@ class Descent(Scene):
         ball = self.add_ball(at=0.0)
         _, end = self.add_markers()
         hud = self.add_hud()
-        from render.lineplot import has_line
+        from lossfilm.render.lineplot import has_line
 
         if self.option("inset") and has_line(self.landscape):
             hud.followers.append(self.add_line_view(self.inset_rect, panel=True, x_label="0 = initial, 1 = final"))

@@ -17,9 +17,9 @@ than two decades), plus the common ``title`` (the others do not apply to a
 flat plot).
 """
 
-from lossfilm.errors import ConfigError
-from render.animation import Grow
-from render.scene import Scene
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.animation import Grow
+from lossfilm.render.scene import Scene
 
 
 class LineView(Scene):
@@ -47,7 +47,7 @@ class LineView(Scene):
             self.wait(hold)
 
     def title_text(self):
-        from render.hud import film_title
+        from lossfilm.render.hud import film_title
 
         return f"From initial to final parameters: {film_title(self.landscape.settings)}"
 

@@ -5,9 +5,9 @@ Options (``--option key=value``): ``degrees`` (how far the camera turns;
 plus the common ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
-from render.animation import Orbit
-from render.easing import linear
-from render.scene import Scene
+from lossfilm.render.animation import Orbit
+from lossfilm.render.easing import linear
+from lossfilm.render.scene import Scene
 
 
 class Turntable(Scene):

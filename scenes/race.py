@@ -19,9 +19,9 @@ of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
 ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
-from render.animation import Race
-from render.hud import _find
-from render.scene import Scene
+from lossfilm.render.animation import Race
+from lossfilm.render.hud import _find
+from lossfilm.render.scene import Scene
 
 
 class OptimizerRace(Scene):
@@ -49,11 +49,11 @@ class OptimizerRace(Scene):
     def set_up(self):
         """Surface, paths, runners, markers, text and camera (everything before the clock starts)."""
         if self.option("colormap") == "race":
-            from render.theme import for_race
+            from lossfilm.render.theme import for_race
 
             self.stage.theme = for_race(self.theme)
         elif self.option("colormap") != "theme":
-            from lossfilm.errors import ConfigError
+            from lossfilm.format.errors import ConfigError
 
             raise ConfigError(f"option colormap={self.option('colormap')!r}: choose race or theme")
         self.add_surface()

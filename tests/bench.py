@@ -98,12 +98,13 @@ def bench_landscape(naive_nodes):
 
 def bench_render(folder, seconds):
     """Frames per second of lossfilm (1 and 2 workers) and of the matplotlib recipe, same film, same size."""
-    from render.film import FilmSpec
-    from render.output import render_film
+    from lossfilm.render.film import FilmSpec
+    from lossfilm.scenes import scene_class
+    from lossfilm.render.output import render_film
     from tests.bench_render import _quality_for, bowl_landscape, matplotlib_film
 
     landscape = bowl_landscape(folder / "bowl.npz")
-    spec = FilmSpec(scene="descent", landscape=str(landscape), size=SIZE, fps=FPS, seconds=seconds)
+    spec = FilmSpec(scene=scene_class("descent"), landscape=str(landscape), size=SIZE, fps=FPS, seconds=seconds)
     rates = {}
     for workers in (1, 2):
         summary = render_film(spec, folder / f"lossfilm-{workers}w.mp4", workers=workers, progress=False,

@@ -35,7 +35,7 @@ def bowl_landscape(path, resolution=61, snapshots=80, seed=0):
     --------
     >>> bowl_landscape("bowl.npz")  # doctest: +SKIP
     """
-    from training.landscape import Landscape
+    from lossfilm.training.landscape import Landscape
 
     rng = np.random.default_rng(seed)
     alphas = np.linspace(-1.0, 1.0, resolution)
@@ -72,7 +72,7 @@ def matplotlib_film(landscape_path, out_path, size, fps, seconds):
     import matplotlib.pyplot as plt
     from matplotlib.animation import FFMpegWriter, FuncAnimation
 
-    from training.landscape import Landscape
+    from lossfilm.training.landscape import Landscape
 
     matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
     landscape = Landscape.load(landscape_path)
@@ -113,7 +113,7 @@ def matplotlib_film(landscape_path, out_path, size, fps, seconds):
 
 def _quality_for(size):
     """The preset of this size (its encoder settings), else the default one."""
-    from render.quality import DEFAULT_QUALITY, QUALITIES
+    from lossfilm.render.quality import DEFAULT_QUALITY, QUALITIES
 
     return next((name for name, quality in QUALITIES.items() if quality.size == size), DEFAULT_QUALITY)
 
@@ -133,15 +133,17 @@ def main(argv=None):
     parser.add_argument("--keep", metavar="DIR", help="keep the films in DIR (default: a temporary folder)")
     args = parser.parse_args(argv)
 
-    from render.film import FilmSpec
-    from render.output import render_film
-    from render.quality import parse_size
+    from lossfilm.render.film import FilmSpec
+
+    from lossfilm.scenes import scene_class
+    from lossfilm.render.output import render_film
+    from lossfilm.render.quality import parse_size
 
     size = parse_size(args.size)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lossfilm-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     landscape = args.landscape or bowl_landscape(folder / "bowl.npz")
-    spec = FilmSpec(scene=args.scene, landscape=str(landscape), size=size, fps=args.fps, seconds=args.seconds)
+    spec = FilmSpec(scene=scene_class(args.scene), landscape=str(landscape), size=size, fps=args.fps, seconds=args.seconds)
     print(f"{args.scene} on {landscape}, {size[0]}x{size[1]} @ {args.fps} fps, {args.seconds:g} s; "
           f"{os.cpu_count()} CPUs; films in {folder}", flush=True)
 

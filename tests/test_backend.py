@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from lossfilm.errors import RenderError
-from render import backend
+from lossfilm.format.errors import RenderError
+from lossfilm.render import backend
 
 SEGFAULT = "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"
 

@@ -25,14 +25,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lossfilm.artifact import save_npz
+from lossfilm.format.artifact import save_npz
 from lossfilm.cli import main
-from lossfilm.errors import ArtifactError, ConfigError, DataError, LossfilmError
+from lossfilm.format.errors import ArtifactError, ConfigError, DataError, LossfilmError
 from tests.bench_render import bowl_landscape
 from tests.test_idx import NAMES, idx_bytes, tiny_images, tiny_labels, write_folder
-from training.landscape import Landscape
-from training.model import init_params
-from training.trajectory import SCHEMA_VERSION, Trajectory
+from lossfilm.training.landscape import Landscape
+from lossfilm.training.model import init_params
+from lossfilm.format.trajectory import SCHEMA_VERSION, Trajectory
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = [12, 4, 10]  # write_folder's 3x4 images, a tiny hidden layer, 10 classes
@@ -137,9 +137,9 @@ def f(tmp_path_factory):
 
     # scene files
     ns.scene_raises = root / "raises.py"
-    ns.scene_raises.write_text("from render.scene import Scene\nraise RuntimeError('boom')\n")
+    ns.scene_raises.write_text("from lossfilm.render.scene import Scene\nraise RuntimeError('boom')\n")
     ns.scene_syntax = root / "syntax.py"
-    ns.scene_syntax.write_text("from render.scene import Scene\n\nclass Broken(Scene:\n    pass\n")
+    ns.scene_syntax.write_text("from lossfilm.render.scene import Scene\n\nclass Broken(Scene:\n    pass\n")
     ns.scene_empty = root / "empty_scene.py"
     ns.scene_empty.write_text("x = 1\n")
 
@@ -255,9 +255,9 @@ CASES = [
     ("size-not-a-size", RENDER + ["--size", "big"], ["--size big: expected WIDTHxHEIGHT"], ConfigError),
     ("size-demo-still", ["demo", "--out-dir", "{f.out}/demo", "--still-size", "0x0", "--quiet"],
      ["--still-size 0x0: width and height must be positive"], ConfigError),
-    ("fps-zero", RENDER + ["--fps", "0"], ["--fps 0: must be positive"], ConfigError),
-    ("seconds-negative", RENDER + ["--seconds", "-1"], ["--seconds -1.0: must be positive"], ConfigError),
-    ("workers-zero", RENDER + ["--workers", "0"], ["--workers 0: must be at least 1"], ConfigError),
+    ("fps-zero", RENDER + ["--fps", "0"], ["fps 0: must be positive"], ConfigError),
+    ("seconds-negative", RENDER + ["--seconds", "-1"], ["seconds -1.0: must be positive"], ConfigError),
+    ("workers-zero", RENDER + ["--workers", "0"], ["workers 0: must be at least 1"], ConfigError),
     ("scene-unknown", ["render", "nope", "--landscape", "{f.land}", "-o", "{f.out}/film.mp4"],
      ["scene 'nope' is unknown; choose one of", "descent", "orbit"], ConfigError),
     ("scene-file-raises", ["render", "{f.scene_raises}", "--landscape", "{f.land}", "-o", "{f.out}/film.mp4"],
@@ -338,8 +338,8 @@ def test_debug_shows_the_traceback_and_plain_runs_do_not(f):
     assert "wrong magic number" in plain.stderr
     assert debug.returncode == 1
     assert "Traceback (most recent call last)" in debug.stderr
-    assert "training.idx" in debug.stderr or "idx.py" in debug.stderr
-    assert debug.stderr.strip().splitlines()[-1].startswith("lossfilm.errors.DataError: ")
+    assert "lossfilm.training.idx" in debug.stderr or "idx.py" in debug.stderr
+    assert debug.stderr.strip().splitlines()[-1].startswith("lossfilm.format.errors.DataError: ")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -495,14 +495,14 @@ def test_a_header_that_declares_a_huge_array_is_refused_without_allocating_it(f,
 
 @pytest.mark.slow
 def test_a_scene_that_raises_while_rendering_is_one_line_naming_its_line(f, capsys):
-    from render import backend
+    from lossfilm.render import backend
 
     try:
         backend.ensure_offscreen()
     except Exception as error:
         pytest.skip(f"no off-screen OpenGL here: {error}")
     scene = f.root / "boom.py"
-    scene.write_text("from render.scene import Scene\n\n\nclass Boom(Scene):\n    def construct(self):\n"
+    scene.write_text("from lossfilm.render.scene import Scene\n\n\nclass Boom(Scene):\n    def construct(self):\n"
                      "        self.add_surface()\n        raise ValueError('my scene is broken')\n")
     argv = ["still", str(scene), "--landscape", str(f.land), "-o", str(f.out / "boom.png"), "--size", "64x48"]
     assert main(argv) == 2

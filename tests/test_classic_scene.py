@@ -6,8 +6,9 @@ Reference images live in tests/images/ (``pytest tests/test_classic_scene.py --r
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from render.film import FilmSpec, open_film
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.film import FilmSpec, open_film
+from lossfilm.scenes import scene_class
 from tests.test_images import _display, check_image
 from tests.test_race_scene import descend, paths_landscape
 
@@ -88,7 +89,7 @@ def himmelblau_file(tmp_path_factory):
 
 def film(landscape_file, scene="classic", **kwargs):
     kwargs.setdefault("ssaa", False)
-    return open_film(FilmSpec(scene=scene, landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
+    return open_film(FilmSpec(scene=scene_class(scene), landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
                               **kwargs))
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from training.data import load_data, split_indices
+from lossfilm.format.errors import ConfigError
+from lossfilm.training.data import load_data, split_indices
 
 MNIST_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 needs_mnist = pytest.mark.skipif(

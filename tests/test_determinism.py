@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from lossfilm.cli import main
-from training.trajectory import Trajectory
+from lossfilm.format.trajectory import Trajectory
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = ["train", "--epochs", "2", "--record-every", "5", "--quiet"]
@@ -73,7 +73,7 @@ def test_the_archives_hold_no_time_of_writing(runs):
 def test_same_landscape_same_still_pixels(runs, tmp_path):
     import imageio.v3 as iio
 
-    from render import backend
+    from lossfilm.render import backend
 
     try:
         backend.ensure_offscreen()

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 
 from lossfilm.cli import main
-from lossfilm.errors import LossfilmError, RenderError
-from training.trajectory import Trajectory
+from lossfilm.format.errors import LossfilmError, RenderError
+from lossfilm.format.trajectory import Trajectory
 
 REPO = Path(__file__).resolve().parents[1]
 NO_SPACE = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -78,7 +78,7 @@ def test_the_snapshot_file_is_reserved_up_front(tmp_path, monkeypatch, capsys):
 
 
 def test_a_full_disk_anywhere_else_is_one_line_too(tmp_path, monkeypatch, capsys):
-    import training.landscape
+    import lossfilm.training.landscape
 
     target = tmp_path / "landscape.npz"
 
@@ -88,7 +88,7 @@ def test_a_full_disk_anywhere_else_is_one_line_too(tmp_path, monkeypatch, capsys
     trajectory = Trajectory.from_snapshots(snapshots())
     trajectory.model = {"sizes": [20, 30], "activation": "relu"}
     trajectory.save(tmp_path / "t.npz")
-    monkeypatch.setattr(training.landscape, "cached_or_compute", fails)
+    monkeypatch.setattr(lossfilm.training.landscape, "cached_or_compute", fails)
     assert main(["landscape", str(tmp_path / "t.npz"), "-o", str(target), "--quiet"]) == 2
     assert capsys.readouterr().err == f"lossfilm landscape: error: no space left on device while writing {target}\n"
 
@@ -101,7 +101,7 @@ def test_a_full_disk_anywhere_else_is_one_line_too(tmp_path, monkeypatch, capsys
     (b"[libx264 @ 0x1] broken\nsecond line", 1, "film.mp4: ffmpeg failed: broken"),
 ])
 def test_ffmpeg_failures_are_said_in_words(log, code, message):
-    from render.encode import _ffmpeg_error
+    from lossfilm.render.encode import _ffmpeg_error
 
     error = _ffmpeg_error("film.mp4", code, log)
     assert isinstance(error, RenderError) and message in str(error) and "\n" not in str(error)
@@ -117,8 +117,8 @@ LIMITED = textwrap.dedent("""
         from lossfilm.cli import main
         sys.exit(main(["train", "--epochs", "2", "--quiet", "-o", target]))
     import numpy as np
-    from lossfilm.errors import LossfilmError
-    from render.encode import open_sink
+    from lossfilm.format.errors import LossfilmError
+    from lossfilm.render.encode import open_sink
     rng = np.random.default_rng(0)
     try:
         with open_sink(target, (64, 48), 15) as sink:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from render.easing import EASING_NAMES, RATE_FUNCS, ease_in, ease_out, linear, smooth, there_and_back
+from lossfilm.render.easing import EASING_NAMES, RATE_FUNCS, ease_in, ease_out, linear, smooth, there_and_back
 
 
 @pytest.mark.parametrize("name", sorted(RATE_FUNCS))

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lossfilm.errors import ConfigError, LossfilmError, RenderError
-from render.encode import GifSink, Mp4Sink, PngSequenceSink, _remove_stale_temporaries, open_sink, output_format
+from lossfilm.format.errors import ConfigError, LossfilmError, RenderError
+from lossfilm.render.encode import GifSink, Mp4Sink, PngSequenceSink, _remove_stale_temporaries, open_sink, output_format
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -183,7 +183,7 @@ class SlowFilm:
         pass
 
 if __name__ == "__main__":
-    from render.output import render_film
+    from lossfilm.render.output import render_film
     render_film(Spec((64, 48), 30), sys.argv[1], workers=int(sys.argv[2]), progress=False, opener=SlowFilm)
 """
 

@@ -20,7 +20,7 @@ def test_the_example_makes_a_film_and_a_still(tmp_path):
     pytest.importorskip("pyvista")
     import imageio.v3 as iio
 
-    from training.landscape import Landscape
+    from lossfilm.training.landscape import Landscape
 
     example = _example()
     outputs = example.main(["--epochs", "2", "--samples", "200", "--resolution", "7", "--size", "160x120",

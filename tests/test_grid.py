@@ -5,12 +5,12 @@ import concurrent.futures as cf
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError, DataError
-from training.grid import (FunctionEvaluator, MLPEvaluator, check_mlp_layout, evaluate_grid, grid_axes,
+from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.training.grid import (FunctionEvaluator, MLPEvaluator, check_mlp_layout, evaluate_grid, grid_axes,
                            loss_and_accuracy)
-from training.layout import ParamLayout
-from training.model import init_params
-from training.plane import Plane, random_plane
+from lossfilm.format.layout import ParamLayout
+from lossfilm.training.model import init_params
+from lossfilm.training.plane import Plane, random_plane
 
 
 def network(sizes, seed=0, n=150):

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lossfilm.errors import ConfigError, DataError
-from training.data import load_data
-from training.idx import read_idx, read_images, read_labels, read_pair
+from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.training.data import load_data
+from lossfilm.training.idx import read_idx, read_images, read_labels, read_pair
 
 NAMES = {
     "train_images": "train-images-idx3-ubyte",

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from render.film import FilmSpec, open_film
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.film import FilmSpec, open_film
+from lossfilm.scenes import scene_class
 from tests.test_scene import bowl_landscape
 
 IMAGES = Path(__file__).resolve().parent / "images"
@@ -34,7 +35,7 @@ def surface_scene(tmp_path_factory):
     """A user scene file with the surface alone (also exercises loading scenes by path)."""
     path = tmp_path_factory.mktemp("scenes") / "surface_only.py"
     path.write_text(textwrap.dedent("""
-        from render.scene import Scene
+        from lossfilm.render.scene import Scene
 
         class SurfaceOnly(Scene):
             def construct(self):
@@ -48,7 +49,7 @@ def surface_scene(tmp_path_factory):
 
 def film(landscape_file, scene="descent", **kwargs):
     kwargs.setdefault("ssaa", False)
-    return open_film(FilmSpec(scene=scene, landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
+    return open_film(FilmSpec(scene=scene_class(scene), landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
                               **kwargs))
 
 
@@ -119,7 +120,7 @@ def test_the_ball_is_drawn_where_the_path_says(landscape_file):
     assert np.hypot(cols.mean() - expected[0], rows.mean() - expected[1]) < 2.5
     # and it is the ball's colour there
     center = with_ball[int(round(expected[1])), int(round(expected[0]))].astype(int)
-    from render.theme import get_theme
+    from lossfilm.render.theme import get_theme
     import pyvista as pv
 
     ball_rgb = np.array(pv.Color(get_theme("dark").ball).int_rgb)
@@ -180,7 +181,7 @@ def test_blanked_nodes_and_log_height_render(tmp_path):
 
 
 def test_a_landscape_without_finite_losses_is_an_artifact_error(tmp_path):
-    from lossfilm.errors import ArtifactError
+    from lossfilm.format.errors import ArtifactError
 
     path = tmp_path / "empty.npz"
     land = bowl_landscape(resolution=11, snapshots=5)
@@ -201,7 +202,7 @@ def _display(plotter, point):
 
 def test_a_scene_that_plays_nothing_is_a_config_error(landscape_file, tmp_path):
     path = tmp_path / "still_life.py"
-    path.write_text("from render.scene import Scene\n\nclass StillLife(Scene):\n"
+    path.write_text("from lossfilm.render.scene import Scene\n\nclass StillLife(Scene):\n"
                     "    def construct(self):\n        self.add_surface()\n")
     with pytest.raises(ConfigError, match="timeline is empty"):
         film(landscape_file, str(path))

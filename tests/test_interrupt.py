@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lossfilm.artifact import read_header
+from lossfilm.format.artifact import read_header
 from lossfilm.cli import main
 from tests.test_encode import alive, children
 from tests.test_idx import idx_bytes
-from training.landscape import Landscape, checkpoint_path_for
+from lossfilm.training.landscape import Landscape, checkpoint_path_for
 
 REPO = Path(__file__).resolve().parents[1]
 STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -177,7 +177,7 @@ def test_an_interrupted_grid_keeps_its_nodes_and_resumes_to_the_same_landscape(t
 
 @pytest.fixture(scope="module")
 def landscape(tmp_path_factory):
-    from render import backend
+    from lossfilm.render import backend
     from tests.bench_render import bowl_landscape
 
     try:

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from lossfilm.cli import main as cli
-from lossfilm.errors import ConfigError
-from training.data import load_data
-from training.grid import loss_and_accuracy
-from training.landscape import Landscape, checkpoint_path_for, evaluation_data
-from training.model import init_params, loss_and_grads
-from training.trajectory import Trajectory
+from lossfilm.format.errors import ConfigError
+from lossfilm.training.data import load_data
+from lossfilm.training.grid import loss_and_accuracy
+from lossfilm.training.landscape import Landscape, checkpoint_path_for, evaluation_data
+from lossfilm.training.model import init_params, loss_and_grads
+from lossfilm.format.trajectory import Trajectory
 
 SIZES = [64, 12, 10]
 SMALL = dict(resolution=9, samples=200)  # keeps every grid here well under a second
@@ -119,11 +119,13 @@ def test_nan_regions_are_masked_and_reported(traj, tmp_path):
     assert land.nonfinite[outside].all() and not land.nonfinite[inside].any()
     assert land.computed.all()
     assert f"non-finite (NaN/inf, masked): {int(land.nonfinite.sum())} of 121" in land.summary()
-    grid = land.to_structured_grid()
+    from lossfilm.render.mesh import structured_grid
+
+    grid = structured_grid(land)
     assert np.isfinite(grid.points).all()
     visible = grid.point_data["finite"].astype(bool)
     assert visible.sum() == (~land.nonfinite).sum()
-    from render.mesh import visible_surface
+    from lossfilm.render.mesh import visible_surface
 
     ok = ~land.nonfinite
     whole_cells = ok[:-1, :-1] & ok[1:, :-1] & ok[:-1, 1:] & ok[1:, 1:]
@@ -148,7 +150,7 @@ def test_save_load_round_trip(land, tmp_path):
 
 def test_vts_and_obj_exports_open_with_pyvista(land, tmp_path):
     pv = pytest.importorskip("pyvista")
-    from render.mesh import export_obj, export_vts
+    from lossfilm.render.mesh import export_obj, export_vts
 
     export_vts(land, tmp_path / "landscape.vts")
     export_obj(land, tmp_path / "landscape.obj", log_z=True)

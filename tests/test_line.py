@@ -3,15 +3,15 @@
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from training.config import TrainConfig
-from training.data import load_data
-from training.grid import loss_and_accuracy
-from training.landscape import Landscape, cached_or_compute, evaluation_data
-from training.layout import ParamLayout
-from training.line import line_losses, line_positions, trajectory_line
-from training.train import train
-from training.trajectory import Trajectory
+from lossfilm.format.errors import ConfigError
+from lossfilm.training.config import TrainConfig
+from lossfilm.training.data import load_data
+from lossfilm.training.grid import loss_and_accuracy
+from lossfilm.training.landscape import Landscape, cached_or_compute, evaluation_data
+from lossfilm.format.layout import ParamLayout
+from lossfilm.training.line import line_losses, line_positions, trajectory_line
+from lossfilm.training.train import train
+from lossfilm.format.trajectory import Trajectory
 
 
 @pytest.fixture(scope="module")

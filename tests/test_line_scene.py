@@ -7,8 +7,9 @@ Reference images live in tests/images/ (``pytest tests/test_line_scene.py --rege
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from render.film import FilmSpec, open_film
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.film import FilmSpec, open_film
+from lossfilm.scenes import scene_class
 from tests.test_images import check_image
 from tests.test_scene import bowl_landscape
 
@@ -37,7 +38,7 @@ def line_file(tmp_path_factory):
 
 def film(landscape_file, scene="line", **kwargs):
     kwargs.setdefault("ssaa", False)
-    return open_film(FilmSpec(scene=scene, landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
+    return open_film(FilmSpec(scene=scene_class(scene), landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
                               **kwargs))
 
 

@@ -32,9 +32,9 @@ RECORD = textwrap.dedent("""
     import json, resource, sys, tracemalloc
     sys.path.insert(0, {repo!r})
     import numpy as np
-    from training.config import TrainConfig
-    from training.data import Dataset
-    from training.train import train
+    from lossfilm.training.config import TrainConfig
+    from lossfilm.training.data import Dataset
+    from lossfilm.training.train import train
 
     snapshots, out = int(sys.argv[1]), sys.argv[2]
     rng = np.random.default_rng(0)
@@ -79,7 +79,7 @@ RENDER = textwrap.dedent("""
 
     mode, frames, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     if mode == "synthetic":
-        from render.output import render_film
+        from lossfilm.render.output import render_film
 
         @dataclass(frozen=True)
         class Spec:
@@ -135,7 +135,7 @@ def test_encoding_memory_does_not_grow_with_the_number_of_frames(tmp_path):
 
 @pytest.mark.slow
 def test_rendering_memory_does_not_grow_with_the_number_of_frames(tmp_path):
-    from render import backend
+    from lossfilm.render import backend
     from tests.bench_render import bowl_landscape
 
     try:

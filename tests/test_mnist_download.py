@@ -11,10 +11,10 @@ import threading
 import numpy as np
 import pytest
 
-import training.mnist
-from lossfilm.errors import DataError
-from training.data import load_data
-from training.mnist import cache_directory, download_mnist
+import lossfilm.training.mnist
+from lossfilm.format.errors import DataError
+from lossfilm.training.data import load_data
+from lossfilm.training.mnist import cache_directory, download_mnist
 
 
 def idx_gz(array):
@@ -51,7 +51,7 @@ def mirror(tmp_path, monkeypatch):
         payload = idx_gz(array)
         (served / name).write_bytes(payload)
         md5[name] = hashlib.md5(payload).hexdigest()
-    monkeypatch.setattr(training.mnist, "MNIST_MD5", md5)
+    monkeypatch.setattr(lossfilm.training.mnist, "MNIST_MD5", md5)
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
@@ -79,8 +79,8 @@ def test_download_then_load_then_reuse_cache(mirror, tmp_path, monkeypatch):
     data = load_data("mnist", seed=0, cache_dir=cache)
     assert data.X_train.shape == (6, 12) and data.X_test.shape == (4, 12)
     assert data.source["split"] == "official" and data.source["spec"] == "mnist"
-    assert sorted(hits) == sorted(f"/{name}" for name in training.mnist.MNIST_MD5)
-    assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(training.mnist.MNIST_MD5)
+    assert sorted(hits) == sorted(f"/{name}" for name in lossfilm.training.mnist.MNIST_MD5)
+    assert sorted(p.name for p in (cache / "mnist").iterdir()) == sorted(lossfilm.training.mnist.MNIST_MD5)
 
     again = load_data("mnist", seed=0, cache_dir=cache)
     assert len(hits) == 4  # served from the cache
@@ -104,7 +104,7 @@ def test_base_url_argument_and_cache_env(mirror, tmp_path, monkeypatch):
 
 def test_hash_mismatch_is_a_data_error_and_leaves_no_file(mirror, tmp_path, monkeypatch):
     url, _ = mirror
-    monkeypatch.setitem(training.mnist.MNIST_MD5, "t10k-labels-idx1-ubyte.gz", "0" * 32)
+    monkeypatch.setitem(lossfilm.training.mnist.MNIST_MD5, "t10k-labels-idx1-ubyte.gz", "0" * 32)
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz failed its MD5 check.*--data") as info:
         download_mnist(tmp_path / "cache", base_url=url)
     assert "\n" not in str(info.value)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from training import model as mlp
+from lossfilm.format.errors import ConfigError
+from lossfilm.training import model as mlp
 
 
 def numerical_grads(params, X, y, h=1e-6):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from training import model as mlp
-from training.optimizers import DEFAULT_LRS, OPTIMIZERS, make_optimizer
+from lossfilm.format.errors import ConfigError
+from lossfilm.training import model as mlp
+from lossfilm.training.optimizers import DEFAULT_LRS, OPTIMIZERS, make_optimizer
 
 NAMES = sorted(OPTIMIZERS)
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-import training.plane as plane_module
-from lossfilm.errors import DataError
-from training.layout import ParamLayout
-from training.model import init_params
-from training.plane import Plane, anchors_plane, make_plane, pca_plane, random_plane, subsample_indices
-from training.trajectory import Trajectory
+import lossfilm.training.plane as plane_module
+from lossfilm.format.errors import DataError
+from lossfilm.format.layout import ParamLayout
+from lossfilm.training.model import init_params
+from lossfilm.training.plane import Plane, anchors_plane, make_plane, pca_plane, random_plane, subsample_indices
+from lossfilm.format.trajectory import Trajectory
 
 
 def wandering_path(T=60, P=400, seed=0):

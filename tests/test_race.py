@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from training.grid import loss_and_accuracy
-from training.landscape import Landscape, evaluation_data
-from training.plane import Plane
-from training.race import (cached_race_landscape, parse_lrs, parse_optimizers, race_landscape, race_plane,
+from lossfilm.format.errors import ConfigError
+from lossfilm.training.grid import loss_and_accuracy
+from lossfilm.training.landscape import Landscape, evaluation_data
+from lossfilm.training.plane import Plane
+from lossfilm.training.race import (cached_race_landscape, parse_lrs, parse_optimizers, race_landscape, race_plane,
                            train_racers)
 
 TINY = dict(epochs=2, hidden=(8,))  # 46 steps of a 64-8-10 network: a race in a fraction of a second
@@ -161,7 +161,7 @@ def test_a_racer_that_diverges_keeps_its_finite_path(tmp_path):
 
 
 def test_many_snapshots_go_through_a_temporary_file_with_the_same_plane(race, monkeypatch):
-    import training.race as race_module
+    import lossfilm.training.race as race_module
 
     _, racers, *_ = race
     trajectories = [t for _, t, _ in racers]

@@ -7,10 +7,11 @@ look at them before committing).
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from render.film import FilmSpec, open_film
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.film import FilmSpec, open_film
+from lossfilm.scenes import scene_class
 from tests.test_images import _display, check_image
-from training.landscape import Landscape
+from lossfilm.training.landscape import Landscape
 
 SIZE = (320, 240)
 
@@ -25,7 +26,7 @@ def _bowl_gradient(a, b):
 
 def descend(gradient, start, optimizer, steps, **hparams):
     """Iterates (steps+1, 2) of a real optimizer on a 2-D function, from ``start``."""
-    from training.optimizers import make_optimizer
+    from lossfilm.training.optimizers import make_optimizer
 
     opt = make_optimizer(optimizer, **hparams)
     params = {"xy": np.array(start, dtype=float)}
@@ -77,14 +78,14 @@ def race_file(tmp_path_factory):
 
 def film(landscape_file, scene="race", **kwargs):
     kwargs.setdefault("ssaa", False)
-    return open_film(FilmSpec(scene=scene, landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
+    return open_film(FilmSpec(scene=scene_class(scene), landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
                               **kwargs))
 
 
 # --- the clock ------------------------------------------------------------------------------------
 
 def test_a_path_with_several_paths_is_sliced_into_its_own():
-    from render.path import one_path
+    from lossfilm.render.path import one_path
 
     land = race_landscape()
     adam = one_path(land, "adam")
@@ -96,8 +97,8 @@ def test_a_path_with_several_paths_is_sliced_into_its_own():
 
 
 def test_index_at_step_is_the_last_snapshot_not_after_it_blended_then_rests_at_the_end():
-    from render.path import BallPath
-    from render.surface import Relief, Surface
+    from lossfilm.render.path import BallPath
+    from lossfilm.render.surface import Relief, Surface
 
     land = race_landscape()
     land.path_steps[land.path_owner == 2] *= 10  # adam's snapshots every 10 steps: 0, 10, ..., 300
@@ -111,7 +112,7 @@ def test_index_at_step_is_the_last_snapshot_not_after_it_blended_then_rests_at_t
 
 @pytest.mark.parametrize("kind", ["linear", "sqrt", "log"])
 def test_every_step_clock_runs_from_the_first_to_the_last_step_and_never_back(kind):
-    from render.animation import step_clock
+    from lossfilm.render.animation import step_clock
 
     clock = step_clock(kind, 0, 400)
     values = [clock(u) for u in np.linspace(0, 1, 41)]
@@ -122,7 +123,7 @@ def test_every_step_clock_runs_from_the_first_to_the_last_step_and_never_back(ki
 
 
 def test_path_colours_are_okabe_ito_and_distinct_in_both_themes():
-    from render.theme import get_theme, path_colors
+    from lossfilm.render.theme import get_theme, path_colors
 
     okabe_ito = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"}
     for theme in ("dark", "light"):
@@ -184,7 +185,7 @@ def test_a_short_path_rests_at_its_end_while_a_long_one_still_moves(race_file):
 
 
 def test_the_legend_names_every_path_and_reads_its_loss(race_file):
-    from render.hud import format_loss
+    from lossfilm.render.hud import format_loss
 
     land = race_landscape()
     with film(race_file) as f:

@@ -5,11 +5,11 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from lossfilm.errors import LossfilmError
-from training.config import TrainConfig
-from training.data import Dataset
-from training.recorder import Recorder, snapshot_capacity
-from training.train import train
+from lossfilm.format.errors import LossfilmError
+from lossfilm.training.config import TrainConfig
+from lossfilm.training.data import Dataset
+from lossfilm.training.recorder import Recorder, snapshot_capacity
+from lossfilm.training.train import train
 
 
 def leftovers(directory, keep="trajectory.npz"):

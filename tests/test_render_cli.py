@@ -8,9 +8,9 @@ import pytest
 from PIL import Image
 
 from lossfilm.cli import main
-from lossfilm.errors import ConfigError
-from render import backend
-from render.quality import DEFAULT_QUALITY, MAX_SIDE, QUALITIES, parse_size
+from lossfilm.format.errors import ConfigError
+from lossfilm.render import backend
+from lossfilm.render.quality import DEFAULT_QUALITY, MAX_SIDE, QUALITIES, parse_size
 from tests.bench_render import bowl_landscape
 
 
@@ -60,7 +60,7 @@ def test_the_presets_are_one_table():
 
 
 def test_help_does_not_import_the_renderer():
-    code = ("import sys; import lossfilm.commands.render, lossfilm.commands.still; "
+    code = ("import sys; import lossfilm.cli.render, lossfilm.cli.still; "
             "print(sorted(m for m in ('pyvista', 'vtkmodules', 'imageio', 'numpy', 'tqdm') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -86,8 +86,8 @@ def test_missing_output_directory(capsys, landscape, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--size", "853x480"], "use 854x480"),
-    (["--workers", "0"], "--workers 0: must be at least 1"),
-    (["--fps", "0"], "--fps 0: must be positive"),
+    (["--workers", "0"], "workers 0: must be at least 1"),
+    (["--fps", "0"], "fps 0: must be positive"),
     (["--option", "novalue"], "expected KEY=VALUE"),
 ])
 def test_bad_render_options(capsys, landscape, tmp_path, args, message):

@@ -6,10 +6,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from render.animation import Animation
-from render.scene import Scene, frame_times, parse_options
-from training.landscape import Landscape
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.animation import Animation
+from lossfilm.render.scene import Scene, frame_times, parse_options
+from lossfilm.training.landscape import Landscape
 
 
 def bowl_landscape(path=None, *, resolution=31, snapshots=80, nan_corner=False):
@@ -156,9 +156,10 @@ def test_bad_options_are_one_line_config_errors(raw, message):
 
 
 def test_film_spec_pickles():
-    from render.film import FilmSpec
+    from lossfilm.render.film import FilmSpec
+    from lossfilm.scenes import scene_class
 
-    spec = FilmSpec(scene="descent", landscape="x.npz", size=(320, 240), fps=30, options=(("orbit", "false"),))
+    spec = FilmSpec(scene=scene_class("descent"), landscape="x.npz", size=(320, 240), fps=30, options=(("orbit", "false"),))
     assert pickle.loads(pickle.dumps(spec)) == spec
 
 
@@ -168,24 +169,33 @@ def test_scene_names_are_listed_without_importing_pyvista():
     import subprocess
     import sys
 
-    code = "import sys; from render.scene_loader import SCENE_NAMES; print(SCENE_NAMES, 'pyvista' in sys.modules)"
+    code = "import sys; from lossfilm.scenes import SCENE_NAMES; print(SCENE_NAMES, 'pyvista' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'descent'" in out and "'orbit'" in out and out.strip().endswith("False")
 
 
 def test_scenes_load_by_name():
-    from render.scene_loader import load_scene
+    from lossfilm.render.scene_loader import load_scene
+    from lossfilm.scenes import scene_class
 
-    assert issubclass(load_scene("descent"), Scene)
-    assert issubclass(load_scene("orbit"), Scene)
+    assert issubclass(scene_class("descent"), Scene)
+    assert issubclass(scene_class("orbit"), Scene)
+    assert load_scene(scene_class("orbit")) is scene_class("orbit")
+
+
+def test_render_takes_no_scene_names():
+    from lossfilm.render.scene_loader import load_scene
+
+    with pytest.raises(ConfigError, match="expected a Scene subclass or the path of a .py scene file"):
+        load_scene("descent")
 
 
 def test_a_user_scene_loads_by_path(tmp_path):
-    from render.scene_loader import load_scene
+    from lossfilm.render.scene_loader import load_scene
 
     path = tmp_path / "my_scene.py"
     path.write_text(textwrap.dedent("""
-        from render.scene import Scene
+        from lossfilm.render.scene import Scene
 
         class Mine(Scene):
             def construct(self):
@@ -201,7 +211,7 @@ def test_a_user_scene_loads_by_path(tmp_path):
     ("x = 1", "defines no Scene subclass"),
 ])
 def test_bad_scene_files_name_the_file(tmp_path, source, message):
-    from render.scene_loader import load_scene
+    from lossfilm.render.scene_loader import load_scene
 
     path = tmp_path / "bad_scene.py"
     path.write_text(source)
@@ -212,20 +222,20 @@ def test_bad_scene_files_name_the_file(tmp_path, source, message):
 
 
 def test_unknown_scenes_list_the_choices(tmp_path):
-    from render.scene_loader import load_scene
+    from lossfilm.scenes import scene_class
 
     with pytest.raises(ConfigError, match="scene 'nope' is unknown; choose one of .*descent.*orbit"):
-        load_scene("nope")
+        scene_class("nope")
     with pytest.raises(ConfigError, match="no such file"):
-        load_scene(str(tmp_path / "missing.py"))
+        scene_class(str(tmp_path / "missing.py"))
 
 
 # --- the path on the surface --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def bowl_path():
-    from render.path import BallPath
-    from render.surface import Relief, Surface
+    from lossfilm.render.path import BallPath
+    from lossfilm.render.surface import Relief, Surface
 
     land = bowl_landscape(resolution=31, snapshots=80)
     relief = Relief.of(land)
@@ -278,8 +288,8 @@ def test_steps_easing_moves_fast_where_the_optimizer_moved_far(bowl_path):
 
 
 def test_repeated_snapshots_do_not_break_the_path():
-    from render.path import BallPath
-    from render.surface import Relief, Surface
+    from lossfilm.render.path import BallPath
+    from lossfilm.render.surface import Relief, Surface
 
     land = bowl_landscape(resolution=21, snapshots=30)
     for name in ("path_alpha", "path_beta", "path_loss_plane"):
@@ -293,8 +303,8 @@ def test_repeated_snapshots_do_not_break_the_path():
 
 
 def test_a_single_snapshot_path_is_a_point():
-    from render.path import BallPath
-    from render.surface import Relief, Surface
+    from lossfilm.render.path import BallPath
+    from lossfilm.render.surface import Relief, Surface
 
     full = bowl_landscape(resolution=11, snapshots=5)
     for name in ("path_alpha", "path_beta", "path_loss_plane", "path_loss_true", "path_accuracy",
@@ -307,7 +317,7 @@ def test_a_single_snapshot_path_is_a_point():
 # --- heads-up text ------------------------------------------------------------------------------
 
 def test_title_comes_from_the_settings_wherever_they_are_nested():
-    from render.hud import film_title
+    from lossfilm.render.hud import film_title
 
     assert film_title({"optimizer": "adam", "lr": 0.001, "data": "mnist", "hidden": [128, 64]}) \
         == "ADAM (lr 0.001) on mnist, 784-128-64-10"
@@ -316,8 +326,8 @@ def test_title_comes_from_the_settings_wherever_they_are_nested():
 
 
 def test_counter_lines_label_the_on_plane_loss_only_when_it_differs():
-    from render.hud import hud_lines
-    from render.path import PathState
+    from lossfilm.render.hud import hud_lines
+    from lossfilm.render.path import PathState
 
     same = PathState(index=0, step=5, epoch=float("nan"), loss_true=1.0, loss_plane=1.001, accuracy=float("nan"))
     assert hud_lines(same) == ["step 5", "loss 1"]
@@ -329,7 +339,7 @@ def test_counter_lines_label_the_on_plane_loss_only_when_it_differs():
 
 @pytest.mark.parametrize("azimuth, elevation", [(0, 0), (-38, 32), (123, 60), (0, 90), (270, 89.5)])
 def test_view_basis_is_orthonormal_and_right_handed(azimuth, elevation):
-    from render.camera import view_basis
+    from lossfilm.render.camera import view_basis
 
     backward, up, right = view_basis(azimuth, elevation)
     basis = np.stack([right, up, backward])
@@ -338,8 +348,8 @@ def test_view_basis_is_orthonormal_and_right_handed(azimuth, elevation):
 
 
 def test_unknown_presets_and_themes_are_config_errors():
-    from render.camera import get_preset
-    from render.theme import get_theme
+    from lossfilm.render.camera import get_preset
+    from lossfilm.render.theme import get_theme
 
     with pytest.raises(ConfigError, match="camera 'fisheye' is unknown; choose one of three-quarter, top, side"):
         get_preset("fisheye")
@@ -352,12 +362,13 @@ def test_the_counters_say_train_accuracy_when_the_grid_was_evaluated_on_training
                                                                                        label):
     import dataclasses
 
-    from render.film import FilmSpec, open_film
+    from lossfilm.render.film import FilmSpec, open_film
+    from lossfilm.scenes import scene_class
 
     land = bowl_landscape()
     settings = dict(land.settings, **({"evaluation": evaluation} if evaluation else {}))
     dataclasses.replace(land, settings=settings).save(tmp_path / "land.npz")
-    with open_film(FilmSpec("descent", str(tmp_path / "land.npz"), size=(160, 120), fps=5, ssaa=False)) as film:
+    with open_film(FilmSpec(scene_class("descent"), str(tmp_path / "land.npz"), size=(160, 120), fps=5, ssaa=False)) as film:
         film.frame(film.n_frames - 1)
         text = film.scene.hud.counters.GetInput()
     assert text.splitlines()[-1].startswith(label + " ")

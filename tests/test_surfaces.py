@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from training.landscape import Landscape
-from training.surfaces import (FUNCTIONS, HIMMELBLAU_MINIMA, classic_landscape, descend, from_callable,
+from lossfilm.format.errors import ConfigError
+from lossfilm.training.landscape import Landscape
+from lossfilm.training.surfaces import (FUNCTIONS, HIMMELBLAU_MINIMA, classic_landscape, descend, from_callable,
                                from_expression, get_function, numerical_gradient, parse_expression)
 
 ALL = [get_function(name) for name in FUNCTIONS] + [get_function("bowl", condition=100)]

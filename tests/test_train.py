@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 from lossfilm.cli import build_parser, main
-from lossfilm.errors import ConfigError, LossfilmError
-from training import model as mlp
-from training.config import DEFAULTS, TrainConfig
-from training.data import Dataset
-from training.layout import ParamLayout
-from training.optimizers import DEFAULT_LRS, OPTIMIZERS
-from training.train import (DIVERGENCE_FACTOR, TrainingDiverged, cache_action, cached_or_train, train,
+from lossfilm.format.errors import ConfigError, LossfilmError
+from lossfilm.training import model as mlp
+from lossfilm.training.config import DEFAULTS, TrainConfig
+from lossfilm.training.data import Dataset
+from lossfilm.format.layout import ParamLayout
+from lossfilm.training.optimizers import DEFAULT_LRS, OPTIMIZERS
+from lossfilm.training.train import (DIVERGENCE_FACTOR, TrainingDiverged, cache_action, cached_or_train, train,
                             trajectory_key)
-from training.trajectory import Trajectory
+from lossfilm.format.trajectory import Trajectory
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 
@@ -87,7 +87,7 @@ def test_settings_model_and_key(tmp_path):
 
 
 def test_the_demo_defaults_learn_the_digits(tmp_path):
-    from training.data import load_data
+    from lossfilm.training.data import load_data
 
     config = TrainConfig()
     traj = train(config, load_data(config.data, config.seed, config.test_fraction),
@@ -250,7 +250,7 @@ def test_cli_divergence_exits_3_with_one_line(tmp_path, capsys):
 @pytest.mark.slow
 @pytest.mark.skipif(not (MNIST / "t10k-images-idx3-ubyte.gz").is_file(), reason="shared MNIST data absent")
 def test_mnist_t10k_reaches_90_percent(tmp_path):
-    from training.data import load_data
+    from lossfilm.training.data import load_data
 
     data = load_data(MNIST, seed=0, test_fraction=0.2)
     assert (len(data.y_train), len(data.y_test), data.n_features) == (8000, 2000, 784)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from lossfilm.artifact import save_npz
-from lossfilm.errors import ArtifactError, DataError
-from training.trajectory import SCHEMA_VERSION, Trajectory
+from lossfilm.format.artifact import save_npz
+from lossfilm.format.errors import ArtifactError, DataError
+from lossfilm.format.trajectory import SCHEMA_VERSION, Trajectory
 
 
 def snapshots(T=5):

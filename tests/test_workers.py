@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from lossfilm.errors import ConfigError
-from render.workers import render_frames
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.workers import render_frames
 
 
 @dataclass(frozen=True)

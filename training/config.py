@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
 
 DEFAULTS = dict(
     # what to learn
@@ -29,7 +29,7 @@ DEFAULTS = dict(
     epochs=20,
     batch_size=64,
     optimizer="sgd",  # "sgd", "momentum", "nesterov", "rmsprop" or "adam"
-    lr=None,  # None: the optimizer's own default (training.optimizers.DEFAULT_LRS)
+    lr=None,  # None: the optimizer's own default (lossfilm.training.optimizers.DEFAULT_LRS)
     momentum=0.9,  # momentum, nesterov
     rho=0.9,  # rmsprop: decay of the squared-gradient average
     beta1=0.9,  # adam
@@ -71,8 +71,8 @@ class TrainConfig:
     seed: int = DEFAULTS["seed"]
 
     def __post_init__(self):
-        from training.model import INITS
-        from training.optimizers import OPTIMIZERS
+        from lossfilm.training.model import INITS
+        from lossfilm.training.optimizers import OPTIMIZERS
 
         # frozen: normalise through object.__setattr__ so that to_dict() is stable JSON
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -100,7 +100,7 @@ class TrainConfig:
 
     def make_optimizer(self):
         """A fresh optimizer with this config's hyper-parameters (the ones it has)."""
-        from training.optimizers import OPTIMIZERS, make_optimizer
+        from lossfilm.training.optimizers import OPTIMIZERS, make_optimizer
 
         names = OPTIMIZERS[self.optimizer].hparam_names
         return make_optimizer(self.optimizer, **{name: getattr(self, name) for name in names})

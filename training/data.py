@@ -4,7 +4,7 @@
 with scikit-learn (1,797 images), split deterministically by ``seed``.
 
 ``load_data("mnist")`` downloads the official MNIST files once (see
-:mod:`training.mnist`); ``load_data(DIR)`` reads them from a folder (see
+:mod:`lossfilm.training.mnist`); ``load_data(DIR)`` reads them from a folder (see
 :func:`load_data` for the layouts and the split used when some are missing).
 
 Examples
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.errors import ConfigError, DataError
+from lossfilm.format.errors import ConfigError, DataError
 
 # The four MNIST files by part; each is also accepted with the dotted name
 # some mirrors use and with a ".gz" suffix.
@@ -58,7 +58,7 @@ def load_data(spec="digits", seed=0, test_fraction=0.2, cache_dir=None):
     ----------
     spec : str or os.PathLike
         ``"digits"`` (bundled with scikit-learn), ``"mnist"`` (downloaded
-        once into a cache, see :mod:`training.mnist`), or a folder holding
+        once into a cache, see :mod:`lossfilm.training.mnist`), or a folder holding
         MNIST-format files: ``train-images-idx3-ubyte``,
         ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
         ``t10k-labels-idx1-ubyte``, each raw or ``.gz``, also with the dotted
@@ -108,7 +108,7 @@ def load_data(spec="digits", seed=0, test_fraction=0.2, cache_dir=None):
     if spec == "digits":
         return _digits(seed, test_fraction)
     if spec == "mnist":
-        from training.mnist import download_mnist
+        from lossfilm.training.mnist import download_mnist
 
         return _idx_folder(download_mnist(cache_dir), "mnist", seed, test_fraction)
     folder = Path(os.fspath(spec)).expanduser()
@@ -141,7 +141,7 @@ def split_indices(n, seed, test_fraction):
 
 def _idx_folder(folder, spec, seed, test_fraction):
     """Build a Dataset from the MNIST files found in ``folder``."""
-    from training.idx import read_pair
+    from lossfilm.training.idx import read_pair
 
     found = {part: _find_idx(folder, name) for part, name in _IDX_NAMES.items()}
     pairs = {}

@@ -36,8 +36,8 @@ import time
 
 import numpy as np
 
-from lossfilm.errors import ConfigError, DataError
-from training.model import forward, log_softmax
+from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.training.model import forward, log_softmax
 
 
 def grid_axes(path_alpha, path_beta, *, resolution=51, margin=0.3, grid_range=None, min_side=0.0, scale=1.0):
@@ -118,7 +118,7 @@ def loss_and_accuracy(params, X, y, chunk=4096):
 
     Examples
     --------
-    >>> from training.model import init_params
+    >>> from lossfilm.training.model import init_params
     >>> rng = np.random.default_rng(0)
     >>> params = init_params([4, 3], rng)
     >>> loss, acc = loss_and_accuracy(params, rng.normal(size=(10, 4)), rng.integers(0, 3, 10))
@@ -159,9 +159,9 @@ class MLPEvaluator:
 
     Examples
     --------
-    >>> from training.model import init_params
-    >>> from training.layout import ParamLayout
-    >>> from training.plane import random_plane
+    >>> from lossfilm.training.model import init_params
+    >>> from lossfilm.format.layout import ParamLayout
+    >>> from lossfilm.training.plane import random_plane
     >>> rng = np.random.default_rng(0)
     >>> params = init_params([4, 5, 3], rng)
     >>> layout = ParamLayout.of(params)
@@ -264,8 +264,8 @@ class FunctionEvaluator:
 
     Examples
     --------
-    >>> from training.layout import ParamLayout
-    >>> from training.plane import Plane
+    >>> from lossfilm.format.layout import ParamLayout
+    >>> from lossfilm.training.plane import Plane
     >>> layout = ParamLayout(("w",), ((2,),))
     >>> plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "random")
     >>> evaluator = FunctionEvaluator(plane, layout, lambda p: float((p["w"] ** 2).sum()))
@@ -383,8 +383,8 @@ def evaluate_grid(evaluator, alphas, betas, loss, accuracy, computed, *,
 
     Examples
     --------
-    >>> from training.layout import ParamLayout
-    >>> from training.plane import Plane
+    >>> from lossfilm.format.layout import ParamLayout
+    >>> from lossfilm.training.plane import Plane
     >>> plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "random")
     >>> evaluator = FunctionEvaluator(plane, ParamLayout(("w",), ((2,),)), lambda p: float(p["w"].sum()))
     >>> a = b = np.array([0.0, 1.0])

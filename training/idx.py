@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.errors import DataError
+from lossfilm.format.errors import DataError
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UBYTE = 0x08

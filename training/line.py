@@ -16,7 +16,7 @@ is zero), a user's model by its ``loss_fn``.
 Examples
 --------
 >>> import numpy as np
->>> from training.layout import ParamLayout
+>>> from lossfilm.format.layout import ParamLayout
 >>> layout = ParamLayout(("w",), ((2,),))
 >>> t = line_positions(5, (0.0, 1.0))
 >>> loss, _ = line_losses(np.array([2.0, 0.0]), np.array([0.0, 0.0]), t, layout=layout,
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
 
 POINTS = 61  # positions along the line: steps of 0.025 over RANGE, so t = 0 and t = 1 are among them
 RANGE = (-0.25, 1.25)  # a quarter of the distance beyond each end shows the walls
@@ -86,7 +86,7 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
 
     Examples
     --------
-    >>> from training.layout import ParamLayout
+    >>> from lossfilm.format.layout import ParamLayout
     >>> layout = ParamLayout(("w",), ((1,),))
     >>> line_losses(np.zeros(1), np.ones(1), np.array([2.0]), layout=layout, loss_fn=lambda p: float(p["w"][0]))[0]
     array([2.])
@@ -95,8 +95,8 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
     direction = np.asarray(end, dtype=np.float64) - start  # (P,) exact for float32 snapshots
     t = np.asarray(t, dtype=np.float64).reshape(-1)  # (L,)
     if loss_fn is None:
-        from training.grid import MLPEvaluator
-        from training.plane import Plane
+        from lossfilm.training.grid import MLPEvaluator
+        from lossfilm.training.plane import Plane
 
         if X is None or y is None:
             raise ConfigError("line: the built-in MLP needs evaluation data X, y (or pass loss_fn=...)")
@@ -105,7 +105,7 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
         plane = Plane(start, np.stack([direction, np.zeros_like(direction)]), "line")
         evaluator = MLPEvaluator(plane, layout, X, y, workers=workers)
         return evaluator.at(np.column_stack([t, np.zeros_like(t)]))
-    from training.grid import _node_values  # the grid's per-node rule: non-finite -> NaN
+    from lossfilm.training.grid import _node_values  # the grid's per-node rule: non-finite -> NaN
 
 
     loss, accuracy = np.empty(len(t)), np.empty(len(t))
@@ -121,7 +121,7 @@ def trajectory_line(trajectory, *, points=POINTS, t_range=RANGE, loss_fn=None, a
 
     Examples
     --------
-    >>> from training.trajectory import Trajectory
+    >>> from lossfilm.format.trajectory import Trajectory
     >>> traj = Trajectory.from_snapshots([{"w": np.array([3.0])}, {"w": np.array([1.0])}])
     >>> t, loss, _ = trajectory_line(traj, points=3, t_range=(0, 1), loss_fn=lambda p: float(p["w"][0] ** 2))
     >>> loss.tolist()

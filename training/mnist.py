@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from lossfilm.errors import DataError
+from lossfilm.format.errors import DataError
 
 DEFAULT_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
 
 INITS = ("he", "xavier", "uniform")
 

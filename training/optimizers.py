@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
 
 
 class Optimizer:

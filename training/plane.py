@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossfilm.errors import DataError
+from lossfilm.format.errors import DataError
 
 BLOCK_BYTES = 1 << 25  # 32 MiB of float64 per streamed block: large GEMMs, bounded memory
 GRAM_MAX_SNAPSHOTS = 256  # above this the T x T Gram matrix costs more than subspace iteration
@@ -107,7 +107,7 @@ class Plane:
         gram_inv = np.linalg.inv(D @ D.T)  # (2,2), the identity up to float32 rounding
         coords = np.empty((len(params), 2))
         residual = np.empty(len(params))
-        for start, block in _row_blocks(params):
+        for start, block in row_blocks(params):
             offsets = block - origin  # (b,P)
             c = (offsets @ D.T) @ gram_inv  # (b,P)@(P,2) -> (b,2)
             offsets -= c @ D
@@ -237,7 +237,7 @@ def random_plane(layout, origin, *, seed=0, biases="zero"):
 
     Examples
     --------
-    >>> from training.layout import ParamLayout
+    >>> from lossfilm.format.layout import ParamLayout
     >>> layout = ParamLayout(("W1", "b1"), ((3, 4), (1, 3)))
     >>> plane = random_plane(layout, np.ones(15), seed=0)
     >>> plane.directions[:, 12:].tolist()  # biases stay put
@@ -427,7 +427,7 @@ def _rows(params, size, name):
     return params
 
 
-def _row_blocks(params):
+def row_blocks(params):
     """Yield ``(start, rows as float64 copy)`` over ``params`` in bounded blocks."""
     rows = max(1, BLOCK_BYTES // (8 * params.shape[1]))
     for start in range(0, len(params), rows):

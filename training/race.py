@@ -13,7 +13,7 @@ All paths are drawn on ONE plane, so their positions and losses can be
 compared. Its origin is the shared initial point ``theta_0``, so every ball
 starts at ``(0, 0)``; its directions are the two leading principal
 directions of the union of every snapshot's offset ``theta_t - theta_0``
-(uncentred, as :func:`training.plane.pca_plane`): the plane that keeps the
+(uncentred, as :func:`lossfilm.training.plane.pca_plane`): the plane that keeps the
 whole field, all paths together, as close as possible to itself. Signs are
 chosen so that the first optimizer's final point has non-negative
 coordinates. ``plane="anchors"`` is the alternative: the plane through
@@ -27,7 +27,7 @@ snapshot is kept beside it.
 Examples
 --------
 >>> import numpy as np
->>> from training.trajectory import Trajectory
+>>> from lossfilm.format.trajectory import Trajectory
 >>> rng = np.random.default_rng(0)
 >>> start = {"w": rng.normal(size=5)}
 >>> paths = [Trajectory.from_snapshots([{"w": start["w"] + t * rng.normal(size=5)} for t in range(6)])
@@ -48,10 +48,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.errors import ConfigError, DataError
+from lossfilm.format.errors import ConfigError, DataError
 
 KIND = "landscape"
-# The optimizers' own default learning rates (training.optimizers.DEFAULT_LRS) all converge on the
+# The optimizers' own default learning rates (lossfilm.training.optimizers.DEFAULT_LRS) all converge on the
 # default digits run (20 epochs, batch 64, 64-128-10): measured test accuracy, seeds 0 and 1:
 # sgd 0.2 -> 96.9/96.7%, momentum 0.05 -> 97.5/96.9%, nesterov 0.05 -> 97.5/96.9%,
 # rmsprop 0.001 -> 96.9/96.9%, adam 0.001 -> 96.7/96.9%. So the race needs no tuning of its own;
@@ -71,7 +71,7 @@ def parse_optimizers(text):
     >>> parse_optimizers("sgd, adam")
     ('sgd', 'adam')
     """
-    from training.optimizers import OPTIMIZERS
+    from lossfilm.training.optimizers import OPTIMIZERS
 
     names = tuple(name.strip() for name in str(text).split(",") if name.strip())
     if not names:
@@ -116,7 +116,7 @@ def racer_config(optimizer, *, data="digits", epochs=20, seed=0, lr=None, record
     >>> racer_config("adam").lr, racer_config("adam", lr=0.01).lr
     (None, 0.01)
     """
-    from training.config import TrainConfig
+    from lossfilm.training.config import TrainConfig
 
     lr = RACE_LRS.get(optimizer) if lr is None else lr
     return TrainConfig(data=data, epochs=epochs, seed=seed, optimizer=optimizer, lr=lr,
@@ -162,11 +162,11 @@ def train_racers(optimizers, cache_dir, *, data="digits", epochs=20, seed=0, lrs
     -------
     list of (name, Trajectory, action)
         ``action`` is ``"compute"``, ``"reuse"`` or ``"update"`` (as
-        :func:`training.train.cache_action`). A racer that diverged keeps its
+        :func:`lossfilm.training.train.cache_action`). A racer that diverged keeps its
         finite part (``trajectory.diverged``) and is retrained next time.
     """
-    from training.data import load_data
-    from training.train import TrainingDiverged, cached_or_train
+    from lossfilm.training.data import load_data
+    from lossfilm.training.train import TrainingDiverged, cached_or_train
 
     optimizers = tuple(optimizers)
     lrs = dict(lrs or {})
@@ -213,14 +213,14 @@ def race_plane(trajectories, *, plane="pca", seed=0):
 
     Examples
     --------
-    >>> from training.trajectory import Trajectory
+    >>> from lossfilm.format.trajectory import Trajectory
     >>> a = Trajectory.from_snapshots([{"w": np.array([0.0, 0, 0])}, {"w": np.array([1.0, 0, 0])}])
     >>> b = Trajectory.from_snapshots([{"w": np.array([0.0, 0, 0])}, {"w": np.array([0.0, 2, 0])}])
     >>> p = race_plane([a, b])
     >>> [float(r) for r in p.project(np.vstack([a.params, b.params]))[2]]  # both paths lie on it
     [0.0, 0.0, 0.0, 0.0]
     """
-    from training.plane import Plane, anchors_plane, pca_plane
+    from lossfilm.training.plane import Plane, anchors_plane, pca_plane
 
     if plane not in PLANES:
         raise ConfigError(f"--plane {plane!r}: choose one of {', '.join(PLANES)}")
@@ -276,9 +276,9 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
         restarts at 0 for each. ``settings["runs"]`` describes each racer,
         ``settings["stats"]["paths"]`` how well the plane holds each.
     """
-    from training.grid import FunctionEvaluator, MLPEvaluator, evaluate_grid, grid_axes
-    from training.landscape import Landscape, _mlp_data, _run
-    from training.plane import subsample_indices
+    from lossfilm.training.grid import FunctionEvaluator, MLPEvaluator, evaluate_grid, grid_axes
+    from lossfilm.training.landscape import Landscape, _mlp_data, _run
+    from lossfilm.training.plane import subsample_indices
 
     started = time.perf_counter()
     trajectories, names = list(trajectories), tuple(str(n) for n in names)
@@ -366,7 +366,7 @@ def race_settings(*, plane="pca", resolution=51, margin=0.3, grid_range=None, sa
     >>> race_settings(names=("sgd", "adam"))["names"]
     ['sgd', 'adam']
     """
-    from training.landscape import landscape_settings
+    from lossfilm.training.landscape import landscape_settings
 
     if plane not in PLANES:
         raise ConfigError(f"--plane {plane!r}: choose one of {', '.join(PLANES)}")
@@ -385,7 +385,7 @@ def race_key(trajectory_keys, settings, *arrays):
     >>> race_key(["k1", "k2"], s) == race_key(["k2", "k1"], s)
     False
     """
-    from lossfilm.artifact import content_key
+    from lossfilm.format.artifact import content_key
 
     return content_key({"trajectory_keys": list(trajectory_keys), **settings}, *arrays)
 
@@ -406,8 +406,8 @@ def cached_race_landscape(racers, out_path, *, force=False, progress=True, worke
     landscape : Landscape
     action : {"compute", "reuse", "update"}
     """
-    from lossfilm.artifact import check_writable, reuse
-    from training.landscape import SCHEMA_VERSION, Landscape, reproducible
+    from lossfilm.format.artifact import check_writable, reuse
+    from lossfilm.training.landscape import SCHEMA_VERSION, Landscape, reproducible
 
     check_writable(out_path)
     names = tuple(r[0] for r in racers)
@@ -430,7 +430,7 @@ def _true_losses(trajectory, keep, evaluator, X, y, progress, name):
     """Loss and accuracy at each kept snapshot itself (not its projection)."""
     from tqdm import tqdm
 
-    from training.grid import loss_and_accuracy
+    from lossfilm.training.grid import loss_and_accuracy
 
     bar = tqdm(keep, disable=not progress, file=sys.stderr, unit="pt", desc=f"{name} path", dynamic_ncols=True)
     if X is not None:

@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.artifact import check_writable, release_pages, write_error
-from lossfilm.errors import LossfilmError
-from training.layout import ParamLayout
-from training.trajectory import Trajectory
+from lossfilm.format.artifact import check_writable, release_pages, write_error
+from lossfilm.format.errors import LossfilmError
+from lossfilm.format.layout import ParamLayout
+from lossfilm.format.trajectory import Trajectory
 
 
 _RELEASE_BYTES = 8 << 20  # unmap written snapshots every 8 MiB

@@ -9,7 +9,7 @@ point that shows the optimizers' differences, its known minima and
 per-optimizer learning rates that behave well on it.
 
 The optimizers are the ones that train the network
-(:mod:`training.optimizers`), stepping ``{"xy": array([x, y])}`` with the
+(:mod:`lossfilm.training.optimizers`), stepping ``{"xy": array([x, y])}`` with the
 analytic gradient, so the behaviour matches training. Nothing is
 projected: :func:`classic_landscape` stores the function on its own axes
 (``directions_kind="axes"``) and the iterates themselves as the paths.
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from lossfilm.errors import ConfigError
+from lossfilm.format.errors import ConfigError
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 DEFAULT_STEPS = 200
@@ -91,7 +91,7 @@ class ClassicFunction:
 
     def lr(self, optimizer):
         """The learning rate of ``optimizer`` here: this function's own, else the training default."""
-        from training.optimizers import DEFAULT_LRS
+        from lossfilm.training.optimizers import DEFAULT_LRS
 
         if optimizer not in DEFAULT_LRS:
             raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(DEFAULT_LRS)}")
@@ -255,7 +255,7 @@ def parse_expression(text):
     >>> parse_expression("__import__('os')")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lossfilm.errors.ConfigError: --expr "__import__('os')": the name '__import__' is not allowed; use x, y, ...
+    lossfilm.format.errors.ConfigError: --expr "__import__('os')": the name '__import__' is not allowed; use x, y, ...
     """
     text = str(text).strip()
     where = f"--expr {text!r}" if '"' in text else f'--expr "{text}"'
@@ -478,7 +478,7 @@ def descend(function, optimizer, *, lr=None, start=None, steps=DEFAULT_STEPS, do
     >>> run.points.shape, run.stopped, bool(np.abs(run.points[-1]).max() < 0.01)
     ((101, 2), '', True)
     """
-    from training.optimizers import make_optimizer
+    from lossfilm.training.optimizers import make_optimizer
 
     lr = function.lr(optimizer) if lr is None else float(lr)
     opt = make_optimizer(optimizer, lr=lr, **hparams)
@@ -565,7 +565,7 @@ def classic_landscape(function, *, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_
     function : ClassicFunction or str
         A function or the name of one in :data:`FUNCTIONS`.
     optimizers : sequence of str
-        Names from :mod:`training.optimizers`; each gets one path.
+        Names from :mod:`lossfilm.training.optimizers`; each gets one path.
     steps : int
         Optimizer steps of each.
     lrs : dict, optional
@@ -597,8 +597,8 @@ def classic_landscape(function, *, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_
     >>> land.settings["function"]["name"], len(land.settings["minima"])
     ('himmelblau', 4)
     """
-    from lossfilm.artifact import content_key
-    from training.landscape import Landscape
+    from lossfilm.format.artifact import content_key
+    from lossfilm.training.landscape import Landscape
 
     started = time.perf_counter()
     if isinstance(function, str):

@@ -11,8 +11,8 @@ be reused and :func:`cached_or_train` does the work (the pooch pattern).
 Examples
 --------
 >>> import os, tempfile
->>> from training.config import TrainConfig
->>> from training.data import load_data
+>>> from lossfilm.training.config import TrainConfig
+>>> from lossfilm.training.data import load_data
 >>> config = TrainConfig(epochs=1, record_every=5)
 >>> data = load_data("digits", seed=config.seed)
 >>> out = os.path.join(tempfile.mkdtemp(), "trajectory.npz")
@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm import artifact
-from lossfilm.artifact import content_key
-from lossfilm.errors import LossfilmError
-from training import model as mlp
-from training.recorder import Recorder, snapshot_capacity
-from training.trajectory import KIND, SCHEMA_VERSION, Trajectory
+from lossfilm.format import artifact
+from lossfilm.format.artifact import content_key
+from lossfilm.format.errors import LossfilmError
+from lossfilm.training import model as mlp
+from lossfilm.training.recorder import Recorder, snapshot_capacity
+from lossfilm.format.trajectory import KIND, SCHEMA_VERSION, Trajectory
 
 
 # A run has diverged when a minibatch loss is NaN or inf, or above this many times the
@@ -110,7 +110,7 @@ def cached_or_train(config, out_path, data=None, force=False, progress=True):
     action : {"compute", "reuse", "update"}
     """
     if data is None:
-        from training.data import load_data
+        from lossfilm.training.data import load_data
 
         data = load_data(config.data, seed=config.seed, test_fraction=config.test_fraction)
     trajectory, action = artifact.reuse(out_path, Trajectory.load, kind=KIND, schema_version=SCHEMA_VERSION,
@@ -146,7 +146,7 @@ def train(config, data, out_path, progress=True):
     """
     from tqdm import tqdm
 
-    from lossfilm import __version__
+    from lossfilm.format.version import __version__
 
     key = trajectory_key(config, data.source)  # before training: the cache can be checked without it
     rng = np.random.default_rng(config.seed)

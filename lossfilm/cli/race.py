@@ -2,7 +2,7 @@
 
 Each optimizer in --optimizers trains the MLP from the same initial weights,
 seeing the minibatches in the same order (one --seed draws both), with its own
-learning rate (the documented defaults of training.optimizers, all of which
+learning rate (the documented defaults of lossfilm.training.optimizers, all of which
 converge on the digits data; --lr changes one). Every path is then projected
 on ONE plane: its origin is the shared initial point, so every ball starts at
 (0, 0), and its directions are the two leading principal directions of all
@@ -20,12 +20,12 @@ example: lossfilm race --optimizers sgd,momentum,rmsprop,adam --lr adam=0.002 --
 
 from __future__ import annotations
 
-from lossfilm.commands import film_outputs
-from lossfilm.commands.render import help_text
+from lossfilm.cli import film_outputs
+from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
-    from training.race import PLANES, RACE_OPTIMIZERS
+    from lossfilm.training.race import PLANES, RACE_OPTIMIZERS
 
     parser.add_argument("--optimizers", default=",".join(RACE_OPTIMIZERS), metavar="A,B,...",
                         help="the racers, comma-separated, from sgd, momentum, nesterov, rmsprop, adam")
@@ -47,9 +47,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    from lossfilm.commands.render import check_scene
-    from training.data import load_data
-    from training.race import cached_race_landscape, parse_lrs, parse_optimizers, racer_config, train_racers
+    from lossfilm.cli.render import check_scene
+    from lossfilm.training.data import load_data
+    from lossfilm.training.race import cached_race_landscape, parse_lrs, parse_optimizers, racer_config, train_racers
 
     optimizers = parse_optimizers(args.optimizers)
     lrs = parse_lrs(args.lr, optimizers)

@@ -12,7 +12,7 @@ import importlib
 import signal
 import sys
 
-# name -> (module under lossfilm.commands, one-line help)
+# name -> (module under lossfilm.cli, one-line help)
 COMMANDS = {
     "demo": ("demo", "the whole pipeline on the bundled digits data: train, landscape, film"),
     "train": ("train", "train the MLP and record its parameter trajectory"),
@@ -74,7 +74,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"lossfilm {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(f"lossfilm.commands.{module_name}")
+        module = importlib.import_module(f"lossfilm.cli.{module_name}")
         command = sub.add_parser(
             name, help=help_text, description=module.__doc__,
             formatter_class=_HelpFormatter,
@@ -85,7 +85,7 @@ def build_parser():
 
 
 def _version():
-    from lossfilm import __version__
+    from lossfilm.format.version import __version__
     return __version__
 
 
@@ -99,7 +99,7 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    from lossfilm.errors import LossfilmError
+    from lossfilm.format.errors import LossfilmError
     try:
         with sigterm_as_interrupt():
             return args.run(args) or 0
@@ -114,7 +114,7 @@ def main(argv=None):
         # A full disk is never a bug in lossfilm, wherever the write was that met it.
         if args.debug or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise
-        from lossfilm.artifact import write_error
+        from lossfilm.format.artifact import write_error
 
         print(f"lossfilm {args.command}: error: {write_error(exc.filename or 'a file', exc)}", file=sys.stderr)
         return 2

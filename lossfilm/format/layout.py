@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossfilm.errors import DataError
+from lossfilm.format.errors import DataError
 
 
 @dataclass(frozen=True)

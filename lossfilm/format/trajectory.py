@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossfilm.artifact import content_key, load_npz, save_npz
-from lossfilm.errors import ArtifactError, DataError
-from training.layout import ParamLayout
+from lossfilm.format.artifact import content_key, load_npz, save_npz
+from lossfilm.format.errors import ArtifactError, DataError
+from lossfilm.format.layout import ParamLayout
 
 KIND = "trajectory"
 SCHEMA_VERSION = 1

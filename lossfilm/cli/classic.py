@@ -23,12 +23,12 @@ example: lossfilm classic rosenbrock --optimizers sgd,momentum,adam --lr adam=0.
 
 from __future__ import annotations
 
-from lossfilm.commands import film_outputs
-from lossfilm.commands.render import help_text
+from lossfilm.cli import film_outputs
+from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
-    from training.surfaces import (DEFAULT_CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, DEFAULT_STEPS,
+    from lossfilm.training.surfaces import (DEFAULT_CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, DEFAULT_STEPS,
                                    FUNCTIONS)
 
     parser.add_argument("function", nargs="?", metavar="FUNCTION",
@@ -61,10 +61,10 @@ def add_arguments(parser):
 def run(args):
     import re
 
-    from lossfilm.commands.render import check_scene
-    from lossfilm.errors import ConfigError
-    from training.race import parse_lrs, parse_optimizers
-    from training.surfaces import classic_landscape, from_expression, get_function
+    from lossfilm.cli.render import check_scene
+    from lossfilm.format.errors import ConfigError
+    from lossfilm.training.race import parse_lrs, parse_optimizers
+    from lossfilm.training.surfaces import classic_landscape, from_expression, get_function
 
     function = _function(args, get_function, from_expression)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", function.name):
@@ -95,7 +95,7 @@ def run(args):
 
 def _function(args, get_function, from_expression):
     """The function the arguments name: a built-in one, or --expr with --domain."""
-    from lossfilm.errors import ConfigError
+    from lossfilm.format.errors import ConfigError
 
     if (args.function is None) == (args.expr is None):
         raise ConfigError("give a FUNCTION (rosenbrock, himmelblau, ...) or --expr EXPR, not both or neither")
@@ -109,7 +109,7 @@ def _function(args, get_function, from_expression):
     if args.domain:
         from dataclasses import replace
 
-        from training.surfaces import check_domain
+        from lossfilm.training.surfaces import check_domain
 
         function = replace(function, domain=check_domain(_numbers(args.domain, 4, "--domain",
                                                                   "X_MIN,X_MAX,Y_MIN,Y_MAX")))
@@ -118,7 +118,7 @@ def _function(args, get_function, from_expression):
 
 def _numbers(text, count, option, form):
     """``"-2,2,-1,3"`` -> ``(-2.0, 2.0, -1.0, 3.0)``, or a ConfigError naming ``option``."""
-    from lossfilm.errors import ConfigError
+    from lossfilm.format.errors import ConfigError
 
     try:
         values = tuple(float(v) for v in str(text).split(","))

@@ -13,8 +13,8 @@ example: lossfilm demo --theme light --option camera=top
 
 from __future__ import annotations
 
-from lossfilm.commands import film_outputs
-from lossfilm.commands.render import help_text
+from lossfilm.cli import film_outputs
+from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
@@ -24,9 +24,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    from training.config import TrainConfig
-    from training.landscape import cached_or_compute
-    from training.train import cached_or_train
+    from lossfilm.training.config import TrainConfig
+    from lossfilm.training.landscape import cached_or_compute
+    from lossfilm.training.train import cached_or_train
 
     out = film_outputs.FilmOutputs(args, "descent")
     config = TrainConfig(seed=args.seed)

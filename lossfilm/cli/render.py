@@ -11,14 +11,14 @@ example: lossfilm render descent --landscape media/cache/landscape.npz -o media/
 
 from __future__ import annotations
 
-from render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
+from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
 
 DEFAULT_LANDSCAPE = "media/cache/landscape.npz"
 
 
 def add_arguments(parser):
-    from render.scene_loader import SCENE_NAMES
-    from render.theme import THEMES
+    from lossfilm.render.theme import THEMES
+    from lossfilm.scenes import SCENE_NAMES
 
     presets = ", ".join(f"{q.name} {q.width}x{q.height}@{q.fps}" for q in QUALITIES.values())
     parser.add_argument("scene", metavar="SCENE",
@@ -54,96 +54,43 @@ def help_text(text):
 
 
 def run(args):
-    from render.encode import output_format
-    from render.output import render_film
+    from lossfilm.api import film
 
     outputs = args.output or [f"media/{_scene_stem(args.scene)}.mp4"]
-    video = any(output_format(output) != "png" for output in outputs)
-    spec = film_spec(args, size=_film_size(args, even=video), fps=_film_fps(args))
-    for output in outputs:
-        check_output(output)
-    summaries = render_film(spec, outputs, workers=args.workers, progress=not args.quiet,
-                            quality=args.quality, gif_width=args.gif_width, gif_fps=args.gif_fps)
+    summaries = film(args.scene, args.landscape, outputs, quality=args.quality, size=args.size, fps=args.fps,
+                     seconds=args.seconds, theme=args.theme, log_z=args.log_z, ssaa=args.ssaa, workers=args.workers,
+                     gif_width=args.gif_width, gif_fps=args.gif_fps, options=parse_options(args.option),
+                     progress=not args.quiet)
     if not args.quiet:
         for summary in summaries:
             print(summary)
 
 
-def film_spec(args, *, size, fps, transparent=False):
-    """The FilmSpec for parsed arguments, after checking the scene and landscape exist (shared with `still`)."""
-    from pathlib import Path
-
-    from lossfilm.errors import ArtifactError, ConfigError
-    from render.film import FilmSpec
-
-    scene = check_scene(args.scene)
-    if not Path(args.landscape).is_file():
-        raise ArtifactError(f"{args.landscape}: no such landscape file; make one with `lossfilm landscape` "
-                            "or run `lossfilm demo`")
-    if fps is not None and fps <= 0:
-        raise ConfigError(f"--fps {fps}: must be positive")
-    if args.seconds is not None and not args.seconds > 0:
-        raise ConfigError(f"--seconds {args.seconds}: must be positive")
-    if getattr(args, "workers", 1) < 1:
-        raise ConfigError(f"--workers {args.workers}: must be at least 1")
-    options = parse_options(args.option)
-    check_scene_options(scene, options)
-    check_landscape(args.landscape)
-    return FilmSpec(scene=args.scene, landscape=str(args.landscape), size=size, fps=fps,
-                    seconds=args.seconds, theme=args.theme, log_z=args.log_z, transparent=transparent,
-                    ssaa=getattr(args, "ssaa", True), options=options)
-
-
 def check_scene(scene):
-    """The Scene class that ``scene`` names (in scenes/ or a .py file); ConfigError if none (light: no PyVista)."""
-    from render.scene_loader import load_scene
+    """The Scene class that ``scene`` names (bundled, or a .py file); ConfigError if none (light: no PyVista)."""
+    from lossfilm.scenes import scene_class
 
-    return load_scene(scene)
-
-
-def check_scene_options(scene, options):
-    """Raise ConfigError for an unknown --option key or a badly typed value, before any rendering."""
-    from render.scene import parse_options as typed_options
-
-    if options and hasattr(scene, "all_options"):
-        typed_options(scene.all_options(), dict(options), scene.__name__)
-
-
-def check_landscape(path):
-    """Read the landscape once up front: a damaged or mismatched file fails before the back-end probe and the render."""
-    from training.landscape import Landscape
-
-    Landscape.load(path)
+    return scene_class(scene)
 
 
 def check_output(path):
     """Fail before rendering, not after, when the output's folder is missing or read-only."""
-    from lossfilm.artifact import check_writable
+    from lossfilm.format.artifact import check_writable
 
     check_writable(path)
 
 
 def parse_options(items):
-    """``["key=value", ...]`` -> ``(("key", "value"), ...)``; the scene converts each value to its option's type."""
-    from lossfilm.errors import ConfigError
+    """``["key=value", ...]`` -> ``{"key": "value", ...}``; the scene converts each value to its option's type."""
+    from lossfilm.format.errors import ConfigError
 
-    options = []
+    options = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--option {item}: expected KEY=VALUE")
-        options.append((key.strip(), value.strip()))
-    return tuple(options)
-
-
-def _film_size(args, *, even):
-    from render.quality import parse_size
-
-    return parse_size(args.size, even=even) if args.size else QUALITIES[args.quality].size
-
-
-def _film_fps(args):
-    return args.fps if args.fps is not None else QUALITIES[args.quality].fps
+        options[key.strip()] = value.strip()
+    return options
 
 
 def _scene_stem(scene):

@@ -10,13 +10,13 @@ example: lossfilm still --landscape media/cache/landscape.npz -o media/descent.p
 
 from __future__ import annotations
 
-from lossfilm.commands.render import DEFAULT_LANDSCAPE, help_text
-from render.quality import QUALITIES, STILL_SIZE
+from lossfilm.cli.render import DEFAULT_LANDSCAPE, help_text
+from lossfilm.render.quality import QUALITIES, STILL_SIZE
 
 
 def add_arguments(parser):
-    from render.scene_loader import SCENE_NAMES
-    from render.theme import THEMES
+    from lossfilm.render.theme import THEMES
+    from lossfilm.scenes import SCENE_NAMES
 
     parser.add_argument("scene", metavar="SCENE", nargs="?", default="descent",
                         help=f"a scene name ({', '.join(SCENE_NAMES)}) or the path to a scene .py file")
@@ -41,14 +41,14 @@ def add_arguments(parser):
 def run(args):
     from pathlib import Path
 
-    from lossfilm.commands.render import check_output, film_spec
-    from render.output import render_still
-    from render.quality import parse_size
+    from lossfilm.api import still
+    from lossfilm.cli.render import parse_options
+    from lossfilm.render.quality import parse_size
 
     output = args.output or f"media/{Path(args.scene).stem}.png"
     size = parse_size(args.size, even=False)
-    spec = film_spec(args, size=size, fps=args.fps, transparent=args.transparent)
-    check_output(output)
-    index = render_still(spec, output, frame=None if args.final else args.frame)
+    index = still(args.landscape, output, scene=args.scene, frame=None if args.final else args.frame, size=size,
+                  fps=args.fps, seconds=args.seconds, theme=args.theme, transparent=args.transparent,
+                  log_z=args.log_z, options=parse_options(args.option))
     if not args.quiet:
         print(f"{output}: frame {index}, {size[0]}x{size[1]}{' RGBA' if args.transparent else ''}")

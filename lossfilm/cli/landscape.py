@@ -55,9 +55,9 @@ def run(args):
     import time
     from pathlib import Path
 
-    from lossfilm.errors import ConfigError, DataError
-    from training.landscape import cached_or_compute, checkpoint_path_for
-    from training.trajectory import Trajectory
+    from lossfilm.format.errors import ConfigError, DataError
+    from lossfilm.training.landscape import cached_or_compute, checkpoint_path_for
+    from lossfilm.format.trajectory import Trajectory
 
     started = time.time()
     trajectory = Trajectory.load(args.trajectory)
@@ -86,7 +86,7 @@ def run(args):
     reused = action == "reuse"
     exports = []
     if args.vts or args.obj:
-        from render.mesh import export_obj, export_vts
+        from lossfilm.render.mesh import export_obj, export_vts
 
         if args.vts:
             export_vts(landscape, out.with_suffix(".vts"), log_z=args.log_z)
@@ -109,8 +109,8 @@ def run(args):
 
 def _made_from(path):
     """The trajectory key of the landscape already at ``path``, or None (no readable landscape there)."""
-    from lossfilm.artifact import read_header
-    from lossfilm.errors import ArtifactError
+    from lossfilm.format.artifact import read_header
+    from lossfilm.format.errors import ArtifactError
 
     try:
         header = read_header(path)
@@ -121,8 +121,8 @@ def _made_from(path):
 
 def _nodes_kept(sidecar, since):
     """``"N of M grid nodes are kept in SIDECAR; ..."`` if this run saved its partial grid there, else ""."""
-    from lossfilm.errors import ArtifactError
-    from training.landscape import Landscape
+    from lossfilm.format.errors import ArtifactError
+    from lossfilm.training.landscape import Landscape
 
     try:
         if sidecar.stat().st_mtime < since:

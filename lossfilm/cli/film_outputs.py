@@ -6,15 +6,15 @@ Each of them computes a landscape, then writes ``OUT/STEM.mp4`` (and
 
 from __future__ import annotations
 
-from lossfilm.commands.render import help_text
-from render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
+from lossfilm.cli.render import help_text
+from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
 
 STILL_SIZE = "1280x720"
 
 
 def add_arguments(parser, *, stem, gif_by_default, option_example):
     """Add --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet."""
-    from render.theme import THEMES
+    from lossfilm.render.theme import THEMES
 
     presets = ", ".join(f"{q.name} {q.width}x{q.height}@{q.fps}" for q in QUALITIES.values())
     parser.add_argument("--out-dir", default="media", metavar="DIR",
@@ -48,9 +48,9 @@ class FilmOutputs:
         import time
         from pathlib import Path
 
-        from lossfilm.commands.render import check_output, parse_options
-        from lossfilm.errors import ConfigError
-        from render.quality import parse_size
+        from lossfilm.cli.render import check_output, parse_options
+        from lossfilm.format.errors import ConfigError
+        from lossfilm.render.quality import parse_size
 
         self.started = time.perf_counter()
         if args.workers < 1:
@@ -77,18 +77,14 @@ class FilmOutputs:
 
     def render(self, scene, landscape_path):
         """Render ``scene`` on ``landscape_path`` to the film (and GIF) and the still, printing what was written."""
-        from render.film import FilmSpec
-        from render.output import render_film, render_still
+        from lossfilm.api import film, still
 
         args, out = self.args, self.out_dir
-        quality = QUALITIES[args.quality]
-        spec = FilmSpec(scene=scene, landscape=str(landscape_path), size=quality.size, fps=quality.fps,
-                        seconds=args.seconds, theme=args.theme, options=self.options)
         films = [out / f"{self.stem}.mp4"] + ([out / f"{self.stem}.gif"] if args.gif else [])
-        for summary in render_film(spec, films, workers=args.workers, progress=self.progress,
-                                   quality=args.quality, gif_width=args.gif_width, gif_fps=args.gif_fps):
+        for summary in film(scene, landscape_path, films, quality=args.quality, seconds=args.seconds,
+                            theme=args.theme, workers=args.workers, gif_width=args.gif_width, gif_fps=args.gif_fps,
+                            options=self.options, progress=self.progress):
             self.step(str(summary))
-        still = FilmSpec(scene=scene, landscape=spec.landscape, size=self.still_size, fps=spec.fps,
-                         seconds=args.seconds, theme=args.theme, options=self.options)
-        render_still(still, out / f"{self.stem}.png")
+        still(landscape_path, out / f"{self.stem}.png", scene=scene, size=self.still_size,
+              fps=QUALITIES[args.quality].fps, seconds=args.seconds, theme=args.theme, options=self.options)
         self.step(f"{out / (self.stem + '.png')}: final state, {self.still_size[0]}x{self.still_size[1]}")

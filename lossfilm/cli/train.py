@@ -14,7 +14,7 @@ DIVERGED = 3  # exit status of a run whose loss blew up
 
 
 def add_arguments(parser):
-    from training.config import DEFAULTS  # plain data, no numpy at import time
+    from lossfilm.training.config import DEFAULTS  # plain data, no numpy at import time
 
     parser.add_argument("--data", default=DEFAULTS["data"],
                         help="data set: 'digits' (bundled 8x8), 'mnist', or a directory of MNIST idx files")
@@ -51,10 +51,10 @@ def run(args):
     import sys
     import time
 
-    from lossfilm.artifact import check_writable
-    from training.config import TrainConfig
-    from training.data import load_data
-    from training.train import TrainingDiverged, cached_or_train
+    from lossfilm.format.artifact import check_writable
+    from lossfilm.training.config import TrainConfig
+    from lossfilm.training.data import load_data
+    from lossfilm.training.train import TrainingDiverged, cached_or_train
 
     started = time.perf_counter()
     config = TrainConfig(

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.errors import ArtifactError, LossfilmError
+from lossfilm.format.errors import ArtifactError, LossfilmError
 
 _HEADER = "header_json"
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # zip local file header, 30 bytes
@@ -85,7 +85,7 @@ def check_writable(path):
     >>> check_writable("/no/such/folder/film.mp4")
     Traceback (most recent call last):
     ...
-    lossfilm.errors.LossfilmError: /no/such/folder/film.mp4: output directory /no/such/folder does not exist
+    lossfilm.format.errors.LossfilmError: /no/such/folder/film.mp4: output directory /no/such/folder does not exist
     """
     directory = Path(os.fspath(path).rstrip("/" + os.sep) or ".").parent
     if not directory.is_dir():

@@ -1,0 +1,189 @@
+"""The Python API: a film or a still of a landscape, with the CLI's options and defaults as Python values.
+
+``lossfilm.film`` and ``lossfilm.still`` are these two functions; ``lossfilm
+render`` and ``lossfilm still`` call them too, so a notebook and the command
+line make the same pictures from the same settings.
+
+Examples
+--------
+>>> import lossfilm  # doctest: +SKIP
+>>> land = lossfilm.Landscape.load("media/cache/landscape.npz")  # doctest: +SKIP
+>>> lossfilm.film("descent", land, "descent.mp4", quality="high", theme="light")  # doctest: +SKIP
+>>> lossfilm.still(land, "descent.png", size=(1920, 1080))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import tempfile
+from pathlib import Path
+
+from lossfilm.format.artifact import check_writable
+from lossfilm.format.errors import ArtifactError, ConfigError
+from lossfilm.format.landscape import Landscape, reproducible
+from lossfilm.render.film import FilmSpec
+from lossfilm.render.output import render_film, render_still
+from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, parse_size
+from lossfilm.render.encode import output_format
+from lossfilm.render.scene import parse_options
+from lossfilm.render.scene_loader import USER_SCENE_PREFIX
+from lossfilm.scenes import scene_class
+
+DEFAULT_THEME = "dark"
+STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts in
+
+
+def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
+         theme=DEFAULT_THEME, log_z=False, ssaa=True, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
+         options=None, progress=True):
+    """Render ``scene`` on ``landscape`` to one or more films from one render.
+
+    Parameters
+    ----------
+    scene : str or Scene subclass
+        A bundled scene's name (``"descent"``, ``"orbit"``, ``"race"``,
+        ``"classic"``, ``"line"``), the path of a ``.py`` scene file, or a
+        Scene subclass.
+    landscape : Landscape or path-like
+        A landscape, or the path of its ``.npz`` file.
+    outputs : path-like or list of them
+        ``.mp4``, ``.gif``, or a folder (a path ending in ``/``) for PNG
+        frames. Each is written atomically.
+    quality : {"low", "medium", "high", "4k"}
+        Size, frame rate and encoder preset; ``size`` and ``fps`` override it.
+    size : (int, int) or str, optional
+        ``(width, height)`` or ``"WxH"`` in pixels.
+    fps : int, optional
+    seconds : float, optional
+        Film length (default: the scene's own).
+    theme : {"dark", "light"}
+    log_z : bool
+        Log-scaled height, for needle-like minima.
+    ssaa : bool
+        Supersampling anti-aliasing.
+    workers : int
+        Processes to render in.
+    gif_width, gif_fps : int
+        A GIF output's width and frame rate (never above the film's).
+    options : dict, optional
+        Scene options, e.g. ``{"orbit": False, "sweep": 90}``.
+    progress : bool
+        A progress bar with ETA on stderr.
+
+    Returns
+    -------
+    RenderSummary, or a list of them when ``outputs`` is a list
+    """
+    paths = [outputs] if isinstance(outputs, (str, os.PathLike)) else list(outputs)
+    if not paths:
+        raise ConfigError("outputs: give at least one .mp4, .gif or folder/ to write")
+    if quality not in QUALITIES:
+        raise ConfigError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"workers {workers}: must be at least 1")
+    video = any(output_format(path) != "png" for path in paths)
+    preset = QUALITIES[quality]
+    size = _size(size, even=video) if size is not None else preset.size
+    for path in paths:
+        check_writable(path)
+    with _landscape_file(landscape) as landscape_path:
+        spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
+                         theme=theme, log_z=log_z, ssaa=ssaa, options=options)
+        return render_film(spec, outputs, workers=workers, progress=progress, quality=quality,
+                           gif_width=gif_width, gif_fps=gif_fps)
+
+
+def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,
+          theme=DEFAULT_THEME, transparent=False, log_z=False, options=None):
+    """Render one frame of ``scene`` on ``landscape`` to the PNG ``path``: the final state by default.
+
+    Parameters
+    ----------
+    landscape : Landscape or path-like
+    path : path-like
+        A ``.png``, written atomically.
+    scene : str or Scene subclass
+        As in :func:`film`.
+    frame : int, optional
+        The frame of the film at ``fps`` and ``seconds`` (negative counts
+        from the end); None is the final state.
+    size : (int, int) or str
+        Any size, odd sides allowed.
+    transparent : bool
+        An RGBA PNG with a transparent background.
+    theme, log_z, options, fps, seconds
+        As in :func:`film`.
+
+    Returns
+    -------
+    int
+        The index of the frame written.
+    """
+    size = _size(size, even=False)
+    check_writable(path)
+    with _landscape_file(landscape) as landscape_path:
+        spec = film_spec(scene, landscape_path, size=size, fps=fps, seconds=seconds, theme=theme, log_z=log_z,
+                         transparent=transparent, options=options)
+        return render_still(spec, path, frame=frame)
+
+
+def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_THEME, log_z=False, ssaa=True,
+              transparent=False, options=None):
+    """The checked :class:`FilmSpec`: the scene resolved to its class, its options typed, the landscape read once.
+
+    Everything a user can get wrong fails here, before the back-end probe
+    and the render.
+    """
+    scene = scene_class(scene)
+    if not Path(landscape_path).is_file():
+        raise ArtifactError(f"{landscape_path}: no such landscape file; make one with `lossfilm landscape` "
+                            "or run `lossfilm demo`")
+    if not isinstance(fps, int) or isinstance(fps, bool) or fps <= 0:
+        raise ConfigError(f"fps {fps!r}: must be positive")
+    if seconds is not None and not seconds > 0:
+        raise ConfigError(f"seconds {seconds}: must be positive")
+    options = tuple((str(key), str(value)) for key, value in dict(options or {}).items())
+    if options and hasattr(scene, "all_options"):
+        parse_options(scene.all_options(), dict(options), scene.__name__)
+    Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
+    return FilmSpec(scene=_portable(scene),
+                    landscape=os.fspath(landscape_path), size=tuple(size), fps=fps, seconds=seconds, theme=theme,
+                    log_z=log_z, transparent=transparent, ssaa=ssaa, options=options)
+
+
+def _portable(scene):
+    """What a render worker can rebuild ``scene`` from: the class, or for a scene file's class the file's path.
+
+    A class pickles by its module's name; a scene file's module has a made-up
+    name that a fresh worker process cannot import, so its path travels instead.
+    """
+    if scene.__module__.startswith(USER_SCENE_PREFIX):
+        return inspect.getfile(scene)
+    return scene
+
+
+def _size(size, *, even):
+    if isinstance(size, str):
+        return parse_size(size, even=even)
+    try:
+        width, height = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ConfigError(f"size {size!r}: expected (width, height) in pixels or 'WxH'") from None
+    return parse_size(f"{width}x{height}", even=even)
+
+
+@contextlib.contextmanager
+def _landscape_file(landscape):
+    """The path of ``landscape``'s file: itself when given as a path, else a temporary copy (removed after)."""
+    if isinstance(landscape, (str, os.PathLike)):
+        yield landscape
+        return
+    if not isinstance(landscape, Landscape):
+        raise ConfigError(f"landscape: expected a Landscape or the path of its .npz file, "
+                          f"got {type(landscape).__name__}")
+    with tempfile.TemporaryDirectory(prefix="lossfilm-") as folder:
+        path = Path(folder) / "landscape.npz"
+        reproducible(landscape).save(path)
+        yield path
