@@ -6,10 +6,11 @@ names) after every minibatch. lossfilm needs only that list and a function
 that returns the loss for one such dict; ``main()`` turns them into a film
 and a still in a few lines:
 
-    trajectory = Trajectory.from_snapshots(history, losses=losses)
-    landscape = Landscape.from_trajectory(trajectory, loss_fn=loss_fn, line=61)
+    trajectory = lossfilm.Trajectory.from_snapshots(history, losses=losses)
+    landscape = lossfilm.Landscape.from_trajectory(trajectory, loss_fn=loss_fn, line=61)
     landscape.save("media/byom/landscape.npz")
-    render_film(FilmSpec(scene_class("descent"), "media/byom/landscape.npz", (854, 480), fps=15), "media/byom/film.mp4")
+    lossfilm.film("descent", landscape, "media/byom/film.mp4", size=(854, 480), fps=15)
+    lossfilm.still(landscape, "media/byom/still.png", size=(854, 480))
 
 The PCA plane uses every snapshot; the film's path keeps at most
 ``max_path`` of them (evenly spaced), so thousands of snapshots are fine.
@@ -18,20 +19,19 @@ first to the last snapshot. The saved landscape can be rendered again with
 another scene or theme: ``lossfilm render orbit --landscape
 media/byom/landscape.npz -o media/byom/orbit.mp4``.
 
-Run it (about 10 s on two cores): ``python examples/bring_your_own_model.py``
-(``--help`` for the settings).
+Run it (about 10 s on two cores) after installing lossfilm (``pip install -e .``):
+``python examples/bring_your_own_model.py`` (``--help`` for the settings).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+import lossfilm
 
 
 # ---- the user's own code: data, model, loss, training loop --------------------------------------------
@@ -97,12 +97,6 @@ def train(X, y, *, hidden=32, epochs=10, batch_size=32, lr=0.5, seed=0):
 
 def main(argv=None):
     """Train, then make ``OUT/landscape.npz``, ``OUT/film.mp4`` and ``OUT/still.png``; returns their paths."""
-    from lossfilm.render.film import FilmSpec
-    from lossfilm.scenes import scene_class
-    from lossfilm.render.output import render_film, render_still
-    from lossfilm.training.landscape import Landscape
-    from lossfilm.format.trajectory import Trajectory
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10, help="epochs of training (23 snapshots each)")
@@ -130,18 +124,17 @@ def main(argv=None):
     def acc_fn(params):
         return float((forward(params, X)[1].argmax(axis=1) == y).mean())
 
-    trajectory = Trajectory.from_snapshots(history, losses=losses)
-    landscape = Landscape.from_trajectory(trajectory, loss_fn=loss_fn, acc_fn=acc_fn,
-                                          resolution=args.resolution, line=61)
+    trajectory = lossfilm.Trajectory.from_snapshots(history, losses=losses)
+    landscape = lossfilm.Landscape.from_trajectory(trajectory, loss_fn=loss_fn, acc_fn=acc_fn,
+                                                   resolution=args.resolution, line=61)
     landscape.save(out / "landscape.npz")
     print(f"[{time.perf_counter() - started:5.1f}s] landscape {out / 'landscape.npz'}:")
     print(landscape.summary())
 
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    spec = FilmSpec(scene_class("descent"), str(out / "landscape.npz"), size=(width, height), fps=args.fps, seconds=args.seconds)
-    summary = render_film(spec, out / "film.mp4", progress=False)
+    summary = lossfilm.film("descent", landscape, out / "film.mp4", size=args.size, fps=args.fps,
+                            seconds=args.seconds, progress=False)
     print(f"[{time.perf_counter() - started:5.1f}s] {summary}")
-    render_still(spec, out / "still.png")
+    lossfilm.still(landscape, out / "still.png", size=args.size, fps=args.fps, seconds=args.seconds)
     print(f"[{time.perf_counter() - started:5.1f}s] still {out / 'still.png'}")
     return {"landscape": out / "landscape.npz", "film": out / "film.mp4", "still": out / "still.png"}
 
