@@ -27,7 +27,7 @@ from lossfilm.render.film import FilmSpec
 from lossfilm.render.output import render_film, render_still
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, parse_size
 from lossfilm.render.encode import output_format
-from lossfilm.render.scene import parse_options
+from lossfilm.render.options import parse_options
 from lossfilm.render.scene_loader import USER_SCENE_PREFIX
 from lossfilm.scenes import scene_class
 

@@ -7,9 +7,6 @@ while planning. To draw frame ``i`` the film calls :meth:`Scene.seek` at
 ``t = i / fps``, which sets every animation's state for that time, so frames
 can be rendered in any order, by several worker processes.
 
-The clock: frame times are ``np.arange(n_frames) / fps`` with
-``n_frames = round(duration * fps)`` (:func:`frame_times`).
-
 State changes belong in animations: whatever ``construct()`` sets directly
 before its first ``play`` is the opening state; to change something later,
 play an animation (``FadeIn(marker)``, ``run_time=0`` for a cut).
@@ -50,15 +47,11 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.render.easing import smooth
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
+from lossfilm.render.options import parse_options
+from lossfilm.render.timeline import Timeline
 
 # Options every scene understands; a scene adds its own in ``options``.
 BASE_OPTIONS = {
@@ -67,71 +60,6 @@ BASE_OPTIONS = {
     "floor": True,  # contour floor under the surface
     "title": "",  # "" : from the run's settings; "none": no title
 }
-
-
-def frame_times(duration, fps):
-    """Times of the frames of a ``duration``-second film at ``fps``.
-
-    Examples
-    --------
-    >>> frame_times(1.0, 4).tolist()
-    [0.0, 0.25, 0.5, 0.75]
-    """
-    return np.arange(int(round(duration * fps))) / fps
-
-
-@dataclass
-class _Entry:
-    start: float
-    run_time: float
-    animations: tuple
-    rates: tuple
-
-
-class Timeline:
-    """Planned animations on a clock; :meth:`seek` sets the state at any time."""
-
-    def __init__(self):
-        self.entries = []
-        self.duration = 0.0
-
-    def append(self, animations, run_time, rate_func):
-        if not np.isfinite(run_time) or run_time < 0:
-            raise ConfigError(f"run_time {run_time!r}: must be a finite number of seconds >= 0")
-        rates = tuple(a.rate_func or rate_func or smooth for a in animations)
-        entry = _Entry(self.duration, float(run_time), tuple(animations), rates)
-        for animation in entry.animations:
-            animation.begin()
-            animation.interpolate(rate_at(animation, entry, 1.0))
-        self.entries.append(entry)
-        self.duration += float(run_time)
-
-    def wait(self, seconds):
-        if not np.isfinite(seconds) or seconds < 0:
-            raise ConfigError(f"wait {seconds!r}: must be a finite number of seconds >= 0")
-        self.duration += float(seconds)
-
-    def seek(self, t):
-        """Set every animation's state for time ``t`` (seconds).
-
-        Animations that have not started yet show their start state: they are
-        applied first, latest first, and the started ones, in order, override
-        them where they touch the same object.
-        """
-        future = [e for e in self.entries if e.start > t]
-        past = [e for e in self.entries if e.start <= t]
-        for entry in reversed(future):
-            for animation in entry.animations:
-                animation.interpolate(rate_at(animation, entry, 0.0))
-        for entry in past:
-            alpha = 1.0 if entry.run_time == 0 else min(1.0, (t - entry.start) / entry.run_time)
-            for animation in entry.animations:
-                animation.interpolate(rate_at(animation, entry, alpha))
-
-
-def rate_at(animation, entry, alpha):
-    rate = entry.rates[entry.animations.index(animation)]
-    return float(rate(alpha))
 
 
 class Scene:
@@ -488,32 +416,3 @@ class Scene:
     def line_width(self, at_720p):
         """A line width in pixels that looks like ``at_720p`` does at 1280x720."""
         return self.layout.line_width(at_720p)
-
-
-def parse_options(defaults, raw, owner="scene"):
-    """Typed option values: ``raw`` strings converted by the type of each default.
-
-    Examples
-    --------
-    >>> parse_options({"orbit": True, "hold": 1.5}, {"orbit": "false"})
-    {'orbit': False, 'hold': 1.5}
-    """
-    values = dict(defaults)
-    for key, text in raw.items():
-        if key not in defaults:
-            raise ConfigError(f"option {key!r} is unknown to {owner}; it takes {', '.join(sorted(defaults))}")
-        default = defaults[key]
-        text = str(text).strip()
-        try:
-            if isinstance(default, bool):
-                if text.lower() not in _TRUE | _FALSE:
-                    raise ValueError
-                values[key] = text.lower() in _TRUE
-            elif isinstance(default, (int, float)):
-                values[key] = type(default)(float(text)) if isinstance(default, float) else int(text)
-            else:
-                values[key] = text
-        except ValueError:
-            kind = "true/false" if isinstance(default, bool) else type(default).__name__
-            raise ConfigError(f"option {key}={text!r}: expected {kind}") from None
-    return values
