@@ -137,7 +137,7 @@ class Runner:
     path: object  # lossfilm.render.path.BallPath
     ball: object  # lossfilm.render.ball.Ball
     trail: object = None  # lossfilm.render.ball.Trail
-    finish: object = None  # lossfilm.render.ball.Marker, shown once the ball has arrived
+    finish: object = None  # lossfilm.render.markers.Marker, shown once the ball has arrived
 
 
 class Race(Animation):

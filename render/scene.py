@@ -180,7 +180,8 @@ class Scene:
         finish rings are hidden until their ball arrives.
         """
         from lossfilm.render.animation import Runner
-        from lossfilm.render.ball import Ball, Marker, Trail
+        from lossfilm.render.ball import Ball, Trail
+        from lossfilm.render.markers import Marker
 
         radius = self.race_ball_radius if radius is None else radius
         floor_z = self.stage.relief.floor_z if shadow and self.option("floor") else None
@@ -208,7 +209,7 @@ class Scene:
 
     def add_start_markers(self, *, label=True):
         """One ring where the paths start (a shared start), or one per path in its colour."""
-        from lossfilm.render.ball import Marker
+        from lossfilm.render.markers import Marker
 
         paths, theme = self.paths, self.theme
         starts = np.array([path.point_at(0.0)[:2] for path in paths])  # (K, 2)
@@ -262,7 +263,7 @@ class Scene:
 
     def add_markers(self, *, labels=True):
         """Rings at the start and at the end (the minimum reached) of the path, with labels."""
-        from lossfilm.render.ball import Marker
+        from lossfilm.render.markers import Marker
         from lossfilm.render.hud import format_loss
 
         path, theme, radius = self.path, self.theme, 0.04 * self.extent
@@ -380,14 +381,14 @@ class Scene:
     def add_line_view(self, rect, *, panel=False, font=None, log_y=None, x_label=None):
         """The 1-D view (the loss along the straight line from the initial to the final parameters,
         and along the path) as a 2-D plot with its axes in ``rect`` = (left, bottom, width, height),
-        fractions of the frame. Returns a :class:`lossfilm.render.lineplot.LineView`.
+        fractions of the frame. Returns a :class:`lossfilm.render.line_view.LineView`.
 
         Raises
         ------
         ConfigError
             The landscape has no line view (``line_t`` is None).
         """
-        from lossfilm.render.lineplot import LineView, has_line
+        from lossfilm.render.line_view import LineView, has_line
 
         if not has_line(self.landscape):
             raise ConfigError("the landscape has no line view (line_t is missing); "
@@ -405,8 +406,8 @@ class Scene:
 
     @property
     def layout(self):
-        """Where the surface, the scalar bar and the text go (:class:`lossfilm.render.hud.Layout`)."""
-        from lossfilm.render.hud import Layout
+        """Where the surface, the scalar bar and the text go (:class:`lossfilm.render.overlay.Layout`)."""
+        from lossfilm.render.overlay import Layout
 
         return Layout.of(*self.plotter.window_size)
 

@@ -116,7 +116,7 @@ class Classic(OptimizerRace):
 
     def mark_minima(self):
         """A star on each known minimum and critical point, labelled where there are one or two."""
-        from lossfilm.render.ball import Star
+        from lossfilm.render.markers import Star
 
         theme, relief, surface = self.theme, self.stage.relief, self.surface
         points = self.marked_points()

@@ -39,7 +39,7 @@ class Descent(Scene):
         ball = self.add_ball(at=0.0)
         _, end = self.add_markers()
         hud = self.add_hud()
-        from lossfilm.render.lineplot import has_line
+        from lossfilm.render.line_view import has_line
 
         if self.option("inset") and has_line(self.landscape):
             hud.followers.append(self.add_line_view(self.inset_rect, panel=True, x_label="0 = initial, 1 = final"))
