@@ -27,7 +27,6 @@ from lossfilm.render.film import FilmSpec
 from lossfilm.render.output import render_film, render_still
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, parse_size
 from lossfilm.render.encode import output_format
-from lossfilm.render.options import parse_options
 from lossfilm.render.scene_loader import USER_SCENE_PREFIX
 from lossfilm.scenes import scene_class
 
@@ -145,8 +144,7 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
     if seconds is not None and not seconds > 0:
         raise ConfigError(f"seconds {seconds}: must be positive")
     options = tuple((str(key), str(value)) for key, value in dict(options or {}).items())
-    if options and hasattr(scene, "all_options"):
-        parse_options(scene.all_options(), dict(options), scene.__name__)
+    scene.read_options(options)
     Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
     return FilmSpec(scene=_portable(scene),
                     landscape=os.fspath(landscape_path), size=tuple(size), fps=fps, seconds=seconds, theme=theme,

@@ -72,7 +72,6 @@ class Roll(Animation):
         self.easing = easing
         self.to = float(to)
         self.start = 0.0
-        ball.progress = getattr(ball, "progress", 0.0)
 
     def begin(self):
         self.start = self.ball.progress

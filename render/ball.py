@@ -32,6 +32,7 @@ class Ball:
         )
         self.actor.prop.interpolation = "phong"  # the sphere brings its own normals
         self.center = np.zeros(3)
+        self.progress = 0.0  # arc fraction of the path it was last moved to by an animation
 
     def move_to(self, path, progress):
         """Put the ball on the path at arc fraction ``progress``."""

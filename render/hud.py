@@ -25,7 +25,7 @@ from lossfilm.render.surface import contour_levels
 _INPUTS = {"digits": 64, "mnist": 784}
 
 
-def _find(settings, *names):
+def find_setting(settings, *names):
     """The first of ``names`` found in ``settings`` or in a dict nested in it."""
     if not isinstance(settings, dict):
         return None
@@ -33,7 +33,7 @@ def _find(settings, *names):
         if settings.get(name) not in (None, ""):
             return settings[name]
     for value in settings.values():
-        found = _find(value, *names) if isinstance(value, dict) else None
+        found = find_setting(value, *names) if isinstance(value, dict) else None
         if found is not None:
             return found
     return None
@@ -49,11 +49,11 @@ def film_title(settings):
     >>> film_title({})
     'The training run on its loss landscape'
     """
-    optimizer = _find(settings, "optimizer")
-    lr = _find(settings, "lr", "learning_rate")
-    data = _find(settings, "data", "dataset")
-    sizes = _find(settings, "sizes", "layer_sizes")
-    hidden = _find(settings, "hidden")
+    optimizer = find_setting(settings, "optimizer")
+    lr = find_setting(settings, "lr", "learning_rate")
+    data = find_setting(settings, "data", "dataset")
+    sizes = find_setting(settings, "sizes", "layer_sizes")
+    hidden = find_setting(settings, "hidden")
     name = str(optimizer).upper() if optimizer else "Training"
     if optimizer and lr is not None:
         name += f" (lr {lr:g})" if isinstance(lr, (int, float)) else f" (lr {lr})"
