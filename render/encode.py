@@ -25,6 +25,7 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -154,8 +155,6 @@ class _FfmpegPipe:
 
 def _ffmpeg_error(label, returncode, message):
     """The RenderError for an ffmpeg that failed: a full disk in those words, else ffmpeg's first complaint."""
-    import signal
-
     text = message.decode(errors="replace") if isinstance(message, bytes) else message
     if "No space left on device" in text:
         return RenderError(f"no space left on device while writing {label}")

@@ -23,9 +23,13 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
+from lossfilm.render.backend import ensure_offscreen
 from lossfilm.render.encode import open_sink, output_format
+from lossfilm.render.film import open_film
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
+from lossfilm.render.workers import render_frames
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,6 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     --------
     >>> render_film(spec, ["media/descent.mp4", "media/descent.gif"], workers=2)  # doctest: +SKIP
     """
-    from lossfilm.render.workers import render_frames
-
     paths = [out_path] if isinstance(out_path, (str, os.PathLike)) else list(out_path)
     kinds = [output_format(path) for path in paths]
     check_size(spec.size, even=any(kind != "png" for kind in kinds), option=f"{paths[0]}: size")
@@ -92,8 +94,6 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
             raise ConfigError(f"{path}: a transparent background needs a PNG sequence (a folder), "
                               f"not {kind.upper()}")
     if opener is None:
-        from lossfilm.render.backend import ensure_offscreen
-
         ensure_offscreen()
     started = time.perf_counter()
     if quality not in QUALITIES:
@@ -144,15 +144,10 @@ def render_still(spec, out_path, *, frame=None, opener=None):
     """
     import imageio.v3 as iio
 
-    from lossfilm.format.artifact import atomic_path
-
     if Path(out_path).suffix.lower() != ".png":
         raise ConfigError(f"{out_path}: a still is written as PNG; give a path ending in .png")
     check_size(spec.size, even=False, option="--size")
     if opener is None:
-        from lossfilm.render.backend import ensure_offscreen
-        from lossfilm.render.film import open_film
-
         ensure_offscreen()
         opener = open_film
     with _user_scene_errors(spec):

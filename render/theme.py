@@ -16,7 +16,10 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+import numpy as np
 
 from lossfilm.format.errors import ConfigError
 
@@ -174,8 +177,6 @@ def for_race(theme):
     >>> for_race(get_theme("dark")).cmap
     'bone'
     """
-    import dataclasses
-
     return dataclasses.replace(theme, cmap=theme.race_cmap, cmap_range=theme.race_cmap_range)
 
 
@@ -188,7 +189,6 @@ def colormap(theme):
     256
     """
     import matplotlib
-    import numpy as np
     from matplotlib.colors import ListedColormap
 
     lo, hi = theme.cmap_range
