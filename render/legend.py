@@ -102,13 +102,6 @@ class Legend:
         self.header = self._text(" ", left, top, theme.text, name="legend_header")
         self.column = self._text(quantity, loss_x, top, theme.text_dim, name="legend_column")
 
-    @property
-    def texts(self):
-        """Every line of the legend as shown now (for tests and logs)."""
-        rows = [" ".join(a.GetInput().strip() for a in actors)
-                for actors in zip(self.name_actors, self.loss_actors, self.note_actors)]
-        return [f"{self.header.GetInput()}   {self.column.GetInput()}"] + [row.strip() for row in rows]
-
     def show(self, step, states, finished):
         """Update the header to ``step`` and each row to its path's state.
 

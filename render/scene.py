@@ -97,8 +97,6 @@ class Scene:
         :meth:`construct` (None: a bare timeline, for tests).
     """
 
-    seconds = None
-    description = ""
     options = {}
 
     def __init__(self, options=()):

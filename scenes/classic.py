@@ -70,8 +70,6 @@ LOG_DECADES = 4  # with log heights, values more than this many decades below th
 class Classic(OptimizerRace):
     """Optimizers racing on a 2-D test function, with its minima marked."""
 
-    description = "optimizers race on a 2-D test function (Rosenbrock, Himmelblau, ...) with its minima marked"
-    seconds = 10.0
     options = {
         **OptimizerRace.options,
         "height": "auto",

@@ -29,8 +29,6 @@ from lossfilm.render.theme import for_race
 class OptimizerRace(RaceScene):
     """A ball and a trail per path, a legend with live losses, a slow camera turn, a pause at the end."""
 
-    description = "several optimizers race down one surface on a shared clock of optimizer steps"
-    seconds = 10.0
     options = {
         "clock": "sqrt",
         "easing": "linear",
