@@ -26,7 +26,7 @@ from pathlib import Path
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
 from lossfilm.render.backend import ensure_offscreen
-from lossfilm.render.encode import open_sink, output_format
+from lossfilm.render.encode import open_sink
 from lossfilm.render.film import open_film
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
 from lossfilm.render.workers import render_frames
@@ -37,7 +37,7 @@ class RenderSummary:
     """What a render wrote."""
 
     path: str
-    format: str  # "mp4" | "gif" | "png" (a folder of frames)
+    format: str  # its name in lossfilm.render.encode.FORMATS: "mp4", "gif" or "png" (a folder of frames)
     frames: int
     size: tuple  # (width, height) of the rendered frames
     fps: int
@@ -87,20 +87,15 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     >>> render_film(spec, ["media/descent.mp4", "media/descent.gif"], workers=2)  # doctest: +SKIP
     """
     paths = [out_path] if isinstance(out_path, (str, os.PathLike)) else list(out_path)
-    kinds = [output_format(path) for path in paths]
-    check_size(spec.size, even=any(kind != "png" for kind in kinds), option=f"{paths[0]}: size")
-    for path, kind in zip(paths, kinds):
-        if spec.transparent and kind != "png":
-            raise ConfigError(f"{path}: a transparent background needs a PNG sequence (a folder), "
-                              f"not {kind.upper()}")
-    if opener is None:
-        ensure_offscreen()
-    started = time.perf_counter()
     if quality not in QUALITIES:
         raise ConfigError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
     encoder = QUALITIES[quality]
+    # Each sink checks what its format takes (suffix, size, transparency) here, before the back-end probe.
     sinks = [open_sink(path, spec.size, spec.fps, crf=encoder.crf, preset=encoder.preset, gif_width=gif_width,
                        gif_fps=gif_fps, alpha=spec.transparent) for path in paths]
+    if opener is None:
+        ensure_offscreen()
+    started = time.perf_counter()
     with _user_scene_errors(spec), contextlib.ExitStack() as stack:
         # Sinks first: a missing output folder fails before the (slow) film is opened.
         for sink in sinks:
@@ -111,9 +106,9 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
             for sink in sinks:
                 sink.write(frame)
     seconds = time.perf_counter() - started
-    summaries = [RenderSummary(path=os.fspath(path), format=kind, frames=sink.frames, size=tuple(spec.size),
+    summaries = [RenderSummary(path=os.fspath(path), format=sink.name, frames=sink.frames, size=tuple(spec.size),
                                fps=spec.fps, seconds=seconds, bytes=_disk_size(sink.path))
-                 for path, kind, sink in zip(paths, kinds, sinks)]
+                 for path, sink in zip(paths, sinks)]
     return summaries[0] if isinstance(out_path, (str, os.PathLike)) else summaries
 
 
