@@ -31,15 +31,13 @@ import contextlib
 import os
 import re
 import shutil
-import signal
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, RenderError
+from lossfilm.render.ffmpeg import FfmpegPipe, run_ffmpeg
 from lossfilm.render.quality import GIF_FPS, GIF_WIDTH, check_size
 
 FRAME_NAME = "frame_{:05d}.png"
@@ -130,91 +128,6 @@ def open_sink(path, size, fps, *, alpha=False, **settings):
     sink = FORMATS[output_format(path)]
     chosen = {keyword: settings[given] for given, keyword in sink.settings.items() if given in settings}
     return sink(path, size, fps, alpha=alpha, **chosen)
-
-
-class _FfmpegPipe:
-    """One ffmpeg process reading raw frames from a pipe; its messages kept for errors."""
-
-    def __init__(self, label, path, size, fps, output_args, *, pix_fmt="rgb24"):
-        import imageio_ffmpeg
-
-        self.label = label
-        width, height = size
-        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}",
-                   "-r", str(fps), "-i", "pipe:0", *output_args, os.fspath(path)]
-        # A file, not a pipe, for stderr: nobody reads it while frames are written, and a full pipe would hang ffmpeg.
-        self._log = tempfile.TemporaryFile()
-        # Own session: Ctrl-C reaches Python, which decides to stop ffmpeg, rather than ffmpeg finishing a file.
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._log, start_new_session=True)
-
-    def write(self, frame):
-        try:
-            self._process.stdin.write(memoryview(frame).cast("B"))
-        except (BrokenPipeError, OSError):
-            self._process.wait()
-            raise self._error() from None
-
-    def close(self):
-        with contextlib.suppress(BrokenPipeError, OSError):
-            self._process.stdin.close()
-        code = self._process.wait()
-        if code != 0:
-            raise self._error()
-        self._log.close()
-
-    def abort(self):
-        self._process.kill()
-        self._process.wait()
-        with contextlib.suppress(OSError):
-            self._process.stdin.close()
-        self._log.close()
-
-    def _error(self):
-        self._log.seek(0)
-        return _ffmpeg_error(self.label, self._process.returncode, self._log.read())
-
-
-def _ffmpeg_error(label, returncode, message):
-    """The RenderError for an ffmpeg that failed: a full disk in those words, else ffmpeg's first complaint."""
-    text = message.decode(errors="replace") if isinstance(message, bytes) else message
-    if "No space left on device" in text:
-        return RenderError(f"no space left on device while writing {label}")
-    if "Disk quota exceeded" in text:
-        return RenderError(f"disk quota exceeded while writing {label}")
-    if returncode == -getattr(signal, "SIGXFSZ", 0) or "File too large" in text:
-        return RenderError(f"file size limit exceeded while writing {label}")
-    if returncode is not None and returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        fallback = f"killed by {name}"
-    else:
-        fallback = f"exit status {returncode}" if returncode else "no message"
-    return RenderError(f"{label}: ffmpeg failed: {_first_line(text, fallback)}")
-
-
-def _first_line(message, fallback="no message"):
-    """ffmpeg's first complaint is the cause (later lines are consequences), without its ``[module @ 0x..]`` tags."""
-    if isinstance(message, bytes):
-        message = message.decode(errors="replace")
-    for line in message.splitlines():
-        line = re.sub(r"^(\[[^\]]*\]\s*)+", "", line.strip())
-        if line:
-            return line
-    return fallback
-
-
-def _run_ffmpeg(label, args):
-    import imageio_ffmpeg
-
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    if result.returncode != 0:
-        raise _ffmpeg_error(label, result.returncode, result.stderr)
 
 
 class FrameSink:
@@ -323,7 +236,7 @@ class Mp4Sink(FrameSink):
     def _open(self, tmp):
         args = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf), "-preset", self.preset,
                 "-movflags", "+faststart"]
-        self._pipe = _FfmpegPipe(self.path, tmp, self.size, self.fps, args)
+        self._pipe = FfmpegPipe(self.path, tmp, self.size, self.fps, args)
 
 
 class GifSink(FrameSink):
@@ -357,13 +270,13 @@ class GifSink(FrameSink):
         self._film = tmp.with_name(tmp.name + ".mp4")
         self._palette = tmp.with_name(tmp.name + ".palette.png")
         resize = f"fps={self.fps_out},scale={self.width}:-1:flags=lanczos"
-        self._pipe = _FfmpegPipe(self.path, self._film, self.size, self.fps, ["-vf", resize, *_INTERMEDIATE])
+        self._pipe = FfmpegPipe(self.path, self._film, self.size, self.fps, ["-vf", resize, *_INTERMEDIATE])
 
     def _finish(self):
         try:
             super()._finish()
-            _run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
-            _run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
+            run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
+            run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
                                     "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", os.fspath(self._tmp)])
         finally:
             self._remove_intermediates()
@@ -403,7 +316,7 @@ class PngSequenceSink(FrameSink):
     def _open(self, tmp):
         pix_fmt = "rgba" if self.channels == 4 else "rgb24"
         args = ["-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2", "-start_number", "0"]
-        self._pipe = _FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.size, self.fps,
+        self._pipe = FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.size, self.fps,
                                  args, pix_fmt=pix_fmt)
 
 
