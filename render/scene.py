@@ -118,7 +118,8 @@ class Scene:
     def option(self, name):
         return self.option_values[name]
 
-    # the stage: the film asks these before it builds it ----------------------------
+    # the stage: the film asks these before it builds it, so they read their arguments and
+    # self.option(), not self.stage -------------------------------------------------------
     def choose_theme(self, theme):
         """The :class:`lossfilm.render.theme.Theme` to film in, given the one asked for (``--theme``)."""
         return theme
