@@ -18,7 +18,7 @@ import math
 import numpy as np
 
 from lossfilm.render.camera import sight_blocked
-from lossfilm.render.overlay import Layout, text, to_display, world_anchor
+from lossfilm.render.overlay import Layout, fade, text, to_display, world_anchor
 from lossfilm.render.surface import contour_levels
 
 # input width of the known data sets: titles show the whole architecture
@@ -181,12 +181,8 @@ class Hud:
         for follower in self.followers:
             follower.show(state)
 
-    def set_opacity(self, opacity, *, counters_only=False):
-        actors = [self.counters] if counters_only else [self.title, self.subtitle, self.counters]
-        for actor in actors:
-            if actor is not None:
-                actor.GetTextProperty().SetOpacity(float(np.clip(opacity, 0, 1)))
-                actor.SetVisibility(opacity > 0)
+    def set_opacity(self, opacity):
+        fade([actor for actor in (self.title, self.subtitle, self.counters) if actor is not None], opacity)
 
     def add_scalar_bar(self, surface_actor, relief, title=None):
         """The scalar bar (right, or across the bottom of a portrait frame) with round tick values."""

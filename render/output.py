@@ -7,7 +7,8 @@ the encoders (:mod:`lossfilm.render.encode`), behind the back-end check
 Examples
 --------
 >>> from lossfilm.render.film import FilmSpec  # doctest: +SKIP
->>> spec = FilmSpec("descent", "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
+>>> from lossfilm.scenes import scene_class  # doctest: +SKIP
+>>> spec = FilmSpec(scene_class("descent"), "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
 >>> print(render_film(spec, "media/descent.mp4", workers=2))  # doctest: +SKIP
 media/descent.mp4: 120 frames, 854x480 @ 15 fps (8.0 s), 1.2 MB, rendered in 21.4 s (5.6 frames/s)
 """

@@ -14,7 +14,8 @@ Workers are started with ``spawn``: VTK and OpenGL state do not survive a
 Examples
 --------
 >>> from lossfilm.render.film import FilmSpec  # doctest: +SKIP
->>> spec = FilmSpec("descent", "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
+>>> from lossfilm.scenes import scene_class  # doctest: +SKIP
+>>> spec = FilmSpec(scene_class("descent"), "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
 >>> with render_frames(spec, n_workers=2) as frames:  # doctest: +SKIP
 ...     for frame in frames:
 ...         sink.write(frame)
