@@ -26,8 +26,7 @@ from lossfilm.format.landscape import Landscape, reproducible
 from lossfilm.render.film import FilmSpec
 from lossfilm.render.output import render_film, render_still
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, parse_size
-from lossfilm.render.encode import output_format
-from lossfilm.render.scene import parse_options
+from lossfilm.render.encode import FORMATS, output_format, outputs_in_words
 from lossfilm.render.scene_loader import USER_SCENE_PREFIX
 from lossfilm.scenes import scene_class
 
@@ -78,14 +77,14 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     """
     paths = [outputs] if isinstance(outputs, (str, os.PathLike)) else list(outputs)
     if not paths:
-        raise ConfigError("outputs: give at least one .mp4, .gif or folder/ to write")
+        raise ConfigError(f"outputs: give at least one to write: {outputs_in_words()}")
     if quality not in QUALITIES:
         raise ConfigError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
     if not isinstance(workers, int) or workers < 1:
         raise ConfigError(f"workers {workers}: must be at least 1")
-    video = any(output_format(path) != "png" for path in paths)
+    even = any(FORMATS[output_format(path)].even for path in paths)
     preset = QUALITIES[quality]
-    size = _size(size, even=video) if size is not None else preset.size
+    size = _size(size, even=even) if size is not None else preset.size
     for path in paths:
         check_writable(path)
     with _landscape_file(landscape) as landscape_path:
@@ -145,8 +144,7 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
     if seconds is not None and not seconds > 0:
         raise ConfigError(f"seconds {seconds}: must be positive")
     options = tuple((str(key), str(value)) for key, value in dict(options or {}).items())
-    if options and hasattr(scene, "all_options"):
-        parse_options(scene.all_options(), dict(options), scene.__name__)
+    scene.read_options(options)
     Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
     return FilmSpec(scene=_portable(scene),
                     landscape=os.fspath(landscape_path), size=tuple(size), fps=fps, seconds=seconds, theme=theme,

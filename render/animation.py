@@ -72,7 +72,6 @@ class Roll(Animation):
         self.easing = easing
         self.to = float(to)
         self.start = 0.0
-        ball.progress = getattr(ball, "progress", 0.0)
 
     def begin(self):
         self.start = self.ball.progress
@@ -137,7 +136,7 @@ class Runner:
     path: object  # lossfilm.render.path.BallPath
     ball: object  # lossfilm.render.ball.Ball
     trail: object = None  # lossfilm.render.ball.Trail
-    finish: object = None  # lossfilm.render.ball.Marker, shown once the ball has arrived
+    finish: object = None  # lossfilm.render.markers.Marker, shown once the ball has arrived
 
 
 class Race(Animation):

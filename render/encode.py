@@ -1,4 +1,10 @@
-"""Frame sinks: where rendered frames go (MP4, GIF or a folder of PNGs).
+"""Frame sinks: where rendered frames go (MP4, GIF or a folder of PNGs), and the table of output formats.
+
+Each sink declares its format: its name, the suffix that asks for it, whether
+it needs even width and height, whether it keeps a transparent background.
+:data:`FORMATS` lists the sinks; choosing a sink by suffix, the size and
+transparency checks and the messages all read that table, so a new format is
+a new sink class and one more entry there.
 
 Every sink is a context manager with one method, ``write(frame)``. Frames
 are streamed to the bundled ffmpeg through a pipe as they arrive, so memory
@@ -25,17 +31,15 @@ import contextlib
 import os
 import re
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, RenderError
+from lossfilm.render.ffmpeg import FfmpegPipe, run_ffmpeg
 from lossfilm.render.quality import GIF_FPS, GIF_WIDTH, check_size
 
-FORMATS = {"mp4": "H.264 video", "gif": "looping GIF", "png": "folder of PNG frames"}
 FRAME_NAME = "frame_{:05d}.png"
 _FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
 # The GIF's intermediate film: x264 in RGB (no chroma subsampling) at near-lossless quality,
@@ -47,15 +51,15 @@ _PALETTE_USE = "paletteuse=dither=bayer:bayer_scale=4:diff_mode=rectangle"
 
 
 def output_format(path):
-    """The format that an output path asks for: ``"mp4"``, ``"gif"`` or ``"png"`` (a folder).
+    """The name of the format (a key of :data:`FORMATS`) that an output path asks for by its suffix.
 
-    A path ending in ``/``, without a suffix, or naming an existing folder is
-    a PNG sequence.
+    A path ending in ``/``, without a suffix, or naming an existing folder
+    asks for the folder format (PNG frames).
 
     Raises
     ------
     ConfigError
-        For any other suffix.
+        For any other suffix; the message lists the formats.
 
     Examples
     --------
@@ -63,19 +67,33 @@ def output_format(path):
     ('mp4', 'png')
     """
     text = os.fspath(path)
+    folder = next(sink.name for sink in FORMATS.values() if sink.suffix == "/")
     if text.endswith(("/", os.sep)) or os.path.isdir(text):
-        return "png"
+        return folder
     suffix = Path(text).suffix.lower()
-    if suffix in (".mp4", ".gif"):
-        return suffix[1:]
     if not suffix:
-        return "png"
+        return folder
+    for sink in FORMATS.values():
+        if sink.suffix == suffix:
+            return sink.name
     hint = "; for one PNG use `lossfilm still`" if suffix == ".png" else ""
-    raise ConfigError(f"{path}: unknown output format {suffix!r}: use .mp4, .gif, "
-                      f"or a folder (ending in /) for PNG frames{hint}")
+    raise ConfigError(f"{path}: unknown output format {suffix!r}: use {outputs_in_words()}{hint}")
 
 
-def open_sink(path, size, fps, *, crf=20, preset="medium", gif_width=GIF_WIDTH, gif_fps=GIF_FPS, alpha=False):
+def outputs_in_words():
+    """The output formats as a help text says them.
+
+    Examples
+    --------
+    >>> outputs_in_words()
+    '.mp4, .gif, or a folder (ending in /) for PNG frames'
+    """
+    files = [sink.suffix for sink in FORMATS.values() if sink.suffix != "/"]
+    folders = [f"a folder (ending in /) for {sink.label}" for sink in FORMATS.values() if sink.suffix == "/"]
+    return ", ".join(files) + ", or " + " or ".join(folders)
+
+
+def open_sink(path, size, fps, *, alpha=False, **settings):
     """Open the sink that the suffix of ``path`` asks for (see :func:`output_format`).
 
     Parameters
@@ -83,132 +101,69 @@ def open_sink(path, size, fps, *, crf=20, preset="medium", gif_width=GIF_WIDTH, 
     path : str or Path
         The target file or folder.
     size : tuple of int
-        ``(width, height)`` of the frames; even for MP4 and GIF.
+        ``(width, height)`` of the frames; even where the format says so (MP4, GIF).
     fps : int
         Frames per second of the film.
-    crf, preset : int, str
-        x264 quality (lower is better) and speed for MP4; see :mod:`lossfilm.render.quality`.
-    gif_width, gif_fps : int or None
-        The GIF's width and frame rate, never above the film's; None keeps the film's.
     alpha : bool
-        Frames are RGBA (transparent background); only PNG sequences keep alpha.
+        Frames are RGBA (transparent background); only a format that keeps alpha takes them (PNG).
+    **settings
+        Encoder settings, each taken by the sinks that declare it and ignored by the others:
+        ``crf`` and ``preset`` (x264 quality, lower is better, and speed, for MP4; see
+        :mod:`lossfilm.render.quality`), ``gif_width`` and ``gif_fps`` (the GIF's width and
+        frame rate, never above the film's; None keeps the film's).
+
+    Raises
+    ------
+    ConfigError
+        An unknown suffix, a size the format cannot take, or alpha where it is not kept.
 
     Examples
     --------
     >>> open_sink("media/frames/", (320, 240), 30)  # doctest: +ELLIPSIS
     <lossfilm.render.encode.PngSequenceSink object at ...>
     """
-    kind = output_format(path)
-    if alpha and kind != "png":
-        raise ConfigError(f"{path}: a transparent background needs a PNG output, not {kind.upper()}")
-    if kind == "mp4":
-        return Mp4Sink(path, size, fps, crf=crf, preset=preset)
-    if kind == "gif":
-        return GifSink(path, size, fps, width=gif_width, fps_out=gif_fps)
-    return PngSequenceSink(path, size, fps, alpha=alpha)
-
-
-class _FfmpegPipe:
-    """One ffmpeg process reading raw frames from a pipe; its messages kept for errors."""
-
-    def __init__(self, label, path, size, fps, output_args, *, pix_fmt="rgb24"):
-        import imageio_ffmpeg
-
-        self.label = label
-        width, height = size
-        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-                   "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}",
-                   "-r", str(fps), "-i", "pipe:0", *output_args, os.fspath(path)]
-        # A file, not a pipe, for stderr: nobody reads it while frames are written, and a full pipe would hang ffmpeg.
-        self._log = tempfile.TemporaryFile()
-        # Own session: Ctrl-C reaches Python, which decides to stop ffmpeg, rather than ffmpeg finishing a file.
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._log, start_new_session=True)
-
-    def write(self, frame):
-        try:
-            self._process.stdin.write(memoryview(frame).cast("B"))
-        except (BrokenPipeError, OSError):
-            self._process.wait()
-            raise self._error() from None
-
-    def close(self):
-        with contextlib.suppress(BrokenPipeError, OSError):
-            self._process.stdin.close()
-        code = self._process.wait()
-        if code != 0:
-            raise self._error()
-        self._log.close()
-
-    def abort(self):
-        self._process.kill()
-        self._process.wait()
-        with contextlib.suppress(OSError):
-            self._process.stdin.close()
-        self._log.close()
-
-    def _error(self):
-        self._log.seek(0)
-        return _ffmpeg_error(self.label, self._process.returncode, self._log.read())
-
-
-def _ffmpeg_error(label, returncode, message):
-    """The RenderError for an ffmpeg that failed: a full disk in those words, else ffmpeg's first complaint."""
-    import signal
-
-    text = message.decode(errors="replace") if isinstance(message, bytes) else message
-    if "No space left on device" in text:
-        return RenderError(f"no space left on device while writing {label}")
-    if "Disk quota exceeded" in text:
-        return RenderError(f"disk quota exceeded while writing {label}")
-    if returncode == -getattr(signal, "SIGXFSZ", 0) or "File too large" in text:
-        return RenderError(f"file size limit exceeded while writing {label}")
-    if returncode is not None and returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        fallback = f"killed by {name}"
-    else:
-        fallback = f"exit status {returncode}" if returncode else "no message"
-    return RenderError(f"{label}: ffmpeg failed: {_first_line(text, fallback)}")
-
-
-def _first_line(message, fallback="no message"):
-    """ffmpeg's first complaint is the cause (later lines are consequences), without its ``[module @ 0x..]`` tags."""
-    if isinstance(message, bytes):
-        message = message.decode(errors="replace")
-    for line in message.splitlines():
-        line = re.sub(r"^(\[[^\]]*\]\s*)+", "", line.strip())
-        if line:
-            return line
-    return fallback
-
-
-def _run_ffmpeg(label, args):
-    import imageio_ffmpeg
-
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    if result.returncode != 0:
-        raise _ffmpeg_error(label, result.returncode, result.stderr)
+    known = {given for sink in FORMATS.values() for given in sink.settings}
+    if set(settings) - known:
+        raise TypeError(f"open_sink() got unknown settings {sorted(set(settings) - known)}; it takes {sorted(known)}")
+    sink = FORMATS[output_format(path)]
+    chosen = {keyword: settings[given] for given, keyword in sink.settings.items() if given in settings}
+    return sink(path, size, fps, alpha=alpha, **chosen)
 
 
 class FrameSink:
-    """Base of the sinks: checks frames, counts them, and makes the output appear atomically.
+    """Base of the sinks: checks the size and the frames, counts them, and makes the output appear atomically.
 
-    Subclasses implement ``_open(tmp)``, which starts ``self._pipe`` (an
-    ffmpeg process fed frame by frame); they may extend ``_finish()`` (on
-    success) and ``_abort()`` (on any error or interrupt).
+    A subclass declares its format in its class attributes (below) and
+    implements ``_open(tmp)``, which starts ``self._pipe`` (an ffmpeg process
+    fed frame by frame); it may extend ``_finish()`` (on success) and
+    ``_abort()`` (on any error or interrupt).
+
+    Parameters
+    ----------
+    path : str or Path
+    size : tuple of int
+        ``(width, height)`` of the frames.
+    fps : int
+    alpha : bool
+        RGBA frames (a transparent background); ConfigError unless the format keeps alpha.
     """
 
-    channels = 3
+    name = ""  # the format's name: RenderSummary.format, messages
+    label = ""  # what it is, in a few words
+    suffix = ""  # what an output path ends with to ask for it; "/": a folder
+    even = False  # needs even width and height
+    keeps_alpha = False  # keeps a transparent background (RGBA frames)
+    settings = {}  # open_sink's keyword -> this sink's, for the encoder settings it takes
 
-    def __init__(self, path, size, fps):
+    def __init__(self, path, size, fps, *, alpha=False):
         self.path = Path(path)
         self.size = (int(size[0]), int(size[1]))
         self.fps = fps
+        check_size(self.size, even=self.even, option=str(path))
+        if alpha and not self.keeps_alpha:
+            keep = " or ".join(sink.name.upper() for sink in FORMATS.values() if sink.keeps_alpha)
+            raise ConfigError(f"{path}: a transparent background needs a {keep} output, not {self.name.upper()}")
+        self.channels = 4 if alpha else 3
         self.frames = 0
         self._target = None
 
@@ -269,16 +224,19 @@ class Mp4Sink(FrameSink):
     ...     sink.write(frame)
     """
 
-    def __init__(self, path, size, fps, *, crf=20, preset="medium"):
-        super().__init__(path, size, fps)
-        check_size(self.size, even=True, option=str(path))
+    name, label, suffix = "mp4", "H.264 video", ".mp4"
+    even, keeps_alpha = True, False  # yuv420p stores colour at half the resolution: odd sides do not encode
+    settings = {"crf": "crf", "preset": "preset"}
+
+    def __init__(self, path, size, fps, *, crf=20, preset="medium", alpha=False):
+        super().__init__(path, size, fps, alpha=alpha)
         self.crf = crf
         self.preset = preset
 
     def _open(self, tmp):
         args = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf), "-preset", self.preset,
                 "-movflags", "+faststart"]
-        self._pipe = _FfmpegPipe(self.path, tmp, self.size, self.fps, args)
+        self._pipe = FfmpegPipe(self.path, tmp, self.size, self.fps, args)
 
 
 class GifSink(FrameSink):
@@ -294,9 +252,12 @@ class GifSink(FrameSink):
     ...     sink.write(frame)
     """
 
-    def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS):
-        super().__init__(path, size, fps)
-        check_size(self.size, even=True, option=str(path))
+    name, label, suffix = "gif", "looping GIF", ".gif"
+    even, keeps_alpha = True, False  # a GIF's transparency is one palette colour, not an alpha channel
+    settings = {"gif_width": "width", "gif_fps": "fps_out"}
+
+    def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS, alpha=False):
+        super().__init__(path, size, fps, alpha=alpha)
         for name, value in (("--gif-width", width), ("--gif-fps", fps_out)):
             if value is not None and value <= 0:
                 raise ConfigError(f"{name} {value}: must be positive")
@@ -309,13 +270,13 @@ class GifSink(FrameSink):
         self._film = tmp.with_name(tmp.name + ".mp4")
         self._palette = tmp.with_name(tmp.name + ".palette.png")
         resize = f"fps={self.fps_out},scale={self.width}:-1:flags=lanczos"
-        self._pipe = _FfmpegPipe(self.path, self._film, self.size, self.fps, ["-vf", resize, *_INTERMEDIATE])
+        self._pipe = FfmpegPipe(self.path, self._film, self.size, self.fps, ["-vf", resize, *_INTERMEDIATE])
 
     def _finish(self):
         try:
             super()._finish()
-            _run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
-            _run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
+            run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
+            run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
                                     "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", os.fspath(self._tmp)])
         finally:
             self._remove_intermediates()
@@ -343,9 +304,11 @@ class PngSequenceSink(FrameSink):
     ...     sink.write(frame)
     """
 
+    name, label, suffix = "png", "PNG frames", "/"
+    even, keeps_alpha = False, True
+
     def __init__(self, path, size, fps, *, alpha=False):
-        super().__init__(os.fspath(path).rstrip("/" + os.sep) or os.fspath(path), size, fps)
-        self.channels = 4 if alpha else 3
+        super().__init__(os.fspath(path).rstrip("/" + os.sep) or os.fspath(path), size, fps, alpha=alpha)
 
     def _atomic(self):
         return _atomic_folder(self.path)
@@ -353,8 +316,12 @@ class PngSequenceSink(FrameSink):
     def _open(self, tmp):
         pix_fmt = "rgba" if self.channels == 4 else "rgb24"
         args = ["-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2", "-start_number", "0"]
-        self._pipe = _FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.size, self.fps,
+        self._pipe = FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.size, self.fps,
                                  args, pix_fmt=pix_fmt)
+
+
+# The output formats, by name: every decision about a format reads this table (through the sinks' declarations).
+FORMATS = {sink.name: sink for sink in (Mp4Sink, GifSink, PngSequenceSink)}
 
 
 @contextlib.contextmanager

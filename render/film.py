@@ -21,13 +21,15 @@ Examples
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
 from lossfilm.format.errors import ArtifactError, ConfigError, RenderError
+from lossfilm.format.landscape import Landscape
+from lossfilm.render.backend import ensure_offscreen
 from lossfilm.render.scene_loader import load_scene, scene_label
+from lossfilm.render.theme import get_theme
 
 
 @dataclass(frozen=True)
@@ -46,20 +48,23 @@ class FilmSpec:
     options: tuple = ()  # extra scene options as (key, value) pairs
 
 
-@dataclass
+@dataclass(frozen=True)
 class Stage:
-    """What a scene builds on: the loaded landscape, the theme, the plotter, the options."""
+    """What a scene builds on: the loaded landscape, the theme and relief it chose, the plotter."""
 
-    landscape: object
-    theme: object
-    plotter: object
-    relief: object
-    options: tuple
-    log_z: bool
+    landscape: object  # lossfilm.format.landscape.Landscape
+    theme: object  # lossfilm.render.theme.Theme, from Scene.choose_theme
+    plotter: object  # pyvista.Plotter, off-screen
+    relief: object  # lossfilm.render.surface.Relief, from Scene.choose_relief
 
 
 def open_film(spec):
-    """Build the plotter off-screen and plan the scene's timeline (renders nothing).
+    """Build the stage off-screen and plan the scene's timeline (renders nothing).
+
+    The scene is made with its options first; it chooses the theme
+    (:meth:`~lossfilm.render.scene.Scene.choose_theme`) and the relief
+    (:meth:`~lossfilm.render.scene.Scene.choose_relief`), the film builds the
+    stage from them, and the scene's ``construct()`` plans on that stage.
 
     Parameters
     ----------
@@ -80,33 +85,27 @@ def open_film(spec):
 
     Examples
     --------
-    >>> # film = open_film(FilmSpec("orbit", "landscape.npz", (640, 360), fps=24, seconds=2))
+    >>> # film = open_film(FilmSpec(scene_class("orbit"), "landscape.npz", (640, 360), fps=24, seconds=2))
     >>> # film.n_frames
     >>> # 48
     """
     _check(spec)
-    _prepare_backend()
+    ensure_offscreen()
     import pyvista as pv
 
-    from lossfilm.render.surface import Relief
-    from lossfilm.render.theme import get_theme
-    from lossfilm.format.landscape import Landscape
-
-    scene_class = load_scene(spec.scene)
-    theme = get_theme(spec.theme)
+    scene = load_scene(spec.scene)(spec.options)  # a bad option fails here, before anything is built
+    theme = scene.choose_theme(get_theme(spec.theme))
     landscape = Landscape.load(spec.landscape)
     if not np.isfinite(np.asarray(landscape.loss, dtype=float)).any():
         raise ArtifactError(f"{spec.landscape}: the landscape has no finite loss value to draw")
+    relief = scene.choose_relief(landscape, spec.log_z)
     width, height = (int(v) for v in spec.size)
     plotter = pv.Plotter(off_screen=True, window_size=(width, height))
     try:
         _light_stage(plotter, theme, transparent=spec.transparent)
         if spec.ssaa:
             plotter.enable_anti_aliasing("ssaa")
-        stage = Stage(landscape=landscape, theme=theme, plotter=plotter,
-                      relief=Relief.of(landscape, log_z=spec.log_z), options=tuple(spec.options),
-                      log_z=spec.log_z)
-        scene = scene_class(stage)
+        scene.stage = Stage(landscape=landscape, theme=theme, plotter=plotter, relief=relief)
         scene.plan()
         return Film(spec, scene, plotter)
     except BaseException:
@@ -175,15 +174,6 @@ def _check(spec):
         raise ConfigError(f"fps {spec.fps!r}: must be a positive integer")
     if spec.seconds is not None and not (np.isfinite(spec.seconds) and spec.seconds > 0):
         raise ConfigError(f"seconds {spec.seconds!r}: must be a positive number")
-
-
-def _prepare_backend():
-    try:
-        from lossfilm.render.backend import ensure_offscreen
-    except ImportError:  # the back-end probe is optional; EGL is the usual headless choice
-        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-        return
-    ensure_offscreen()
 
 
 def _light_stage(plotter, theme, *, transparent):

@@ -1,8 +1,9 @@
 """Heads-up text: the title, the run's counters, the axis labels and the scalar bar.
 
-All sizes are fractions of the frame height, so the same film reads the same
-at 854x480 and at 3840x2160. The counters (step, epoch, loss, accuracy) are
-one text actor updated in place by :meth:`Hud.show`.
+All sizes are fractions of the frame (:class:`lossfilm.render.overlay.Layout`),
+so the same film reads the same at 854x480 and at 3840x2160. The counters
+(step, epoch, loss, accuracy) are one text actor updated in place by
+:meth:`Hud.show`.
 
 Examples
 --------
@@ -13,60 +14,18 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from lossfilm.render.ball import world_text
+from lossfilm.render.camera import sight_blocked
+from lossfilm.render.overlay import Layout, fade, text, to_display, world_anchor
 from lossfilm.render.surface import contour_levels
 
 # input width of the known data sets: titles show the whole architecture
 _INPUTS = {"digits": 64, "mnist": 784}
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where things go in a frame of this size, and how big text is.
-
-    Text and line sizes are fractions of ``unit``: the frame height, or 0.85
-    x the width where that is smaller (portrait frames), so a title never runs
-    off a narrow frame. Landscape frames
-    put the scalar bar on the right; portrait frames put it across the bottom.
-
-    Examples
-    --------
-    >>> Layout.of(1920, 1080).unit, Layout.of(720, 1280).unit
-    (1080.0, 612.0)
-    """
-
-    width: int
-    height: int
-    unit: float  # pixels that text sizes are fractions of
-    frame: tuple  # (left, bottom, right, top) fractions for the surface
-    bar_vertical: bool
-    bar: tuple  # (x, y, width, height) fractions for the scalar bar
-
-    @classmethod
-    def of(cls, width, height):
-        unit = float(min(height, 0.85 * width))
-        if width >= height:
-            return cls(width, height, unit, frame=(0.02, 0.03, 0.87, 0.89), bar_vertical=True,
-                       bar=(0.885, 0.2, 0.09, 0.6))
-        counters = (4 * 0.028 * unit + 0.035 * unit) / height  # three lines of counters and the margin
-        bar_y = counters + 0.02
-        return cls(width, height, unit, frame=(0.03, bar_y + 0.12, 0.97, 0.9), bar_vertical=False,
-                   bar=(0.12, bar_y, 0.76, 0.09))
-
-    def px(self, fraction):
-        """A size in pixels from a fraction of ``unit`` (at least 6 px)."""
-        return max(6, int(round(fraction * self.unit)))
-
-    def line_width(self, at_720p):
-        """A line width in pixels that looks like ``at_720p`` does at 1280x720."""
-        return max(1.0, at_720p * self.unit / 720.0)
-
-
-def _find(settings, *names):
+def find_setting(settings, *names):
     """The first of ``names`` found in ``settings`` or in a dict nested in it."""
     if not isinstance(settings, dict):
         return None
@@ -74,7 +33,7 @@ def _find(settings, *names):
         if settings.get(name) not in (None, ""):
             return settings[name]
     for value in settings.values():
-        found = _find(value, *names) if isinstance(value, dict) else None
+        found = find_setting(value, *names) if isinstance(value, dict) else None
         if found is not None:
             return found
     return None
@@ -90,11 +49,11 @@ def film_title(settings):
     >>> film_title({})
     'The training run on its loss landscape'
     """
-    optimizer = _find(settings, "optimizer")
-    lr = _find(settings, "lr", "learning_rate")
-    data = _find(settings, "data", "dataset")
-    sizes = _find(settings, "sizes", "layer_sizes")
-    hidden = _find(settings, "hidden")
+    optimizer = find_setting(settings, "optimizer")
+    lr = find_setting(settings, "lr", "learning_rate")
+    data = find_setting(settings, "data", "dataset")
+    sizes = find_setting(settings, "sizes", "layer_sizes")
+    hidden = find_setting(settings, "hidden")
     name = str(optimizer).upper() if optimizer else "Training"
     if optimizer and lr is not None:
         name += f" (lr {lr:g})" if isinstance(lr, (int, float)) else f" (lr {lr})"
@@ -193,16 +152,16 @@ class Hud:
         self.accuracy_label = accuracy_label
         self.theme = theme
         self.layout = Layout.of(*plotter.window_size)
-        self.margin = 0.035 * self.layout.unit  # pixels from the frame's edges
+        self.margin = self.layout.margin
         self.title = self.subtitle = self.counters = None
         self.followers = []  # things with .show(state) that follow the counters (e.g. the 1-D inset)
         if title:
-            self.title = self._text(title, theme.title_size, theme.text, bold=True,
-                                    corner="upper_left", name="hud_title")
+            self.title = text(plotter, title, size=self.px(theme.title_size), color=theme.text, bold=True,
+                              name="hud_title", **self.layout.corner("upper_left"))
         if subtitle:
             offset = (1.45 * theme.title_size * self.layout.unit) if title else 0.0
-            self.subtitle = self._text(subtitle, theme.text_size, theme.text_dim, corner="upper_left",
-                                       offset=offset, name="hud_subtitle")
+            self.subtitle = text(plotter, subtitle, size=self.px(theme.text_size), color=theme.text_dim,
+                                 name="hud_subtitle", **self.layout.corner("upper_left", offset))
 
     def px(self, fraction):
         """A size in pixels from a fraction of the layout's unit (at least 6 px)."""
@@ -210,8 +169,8 @@ class Hud:
 
     def add_counters(self):
         """The step/epoch/loss/accuracy block in the lower-left corner."""
-        self.counters = self._text(" ", self.theme.text_size, self.theme.text, corner="lower_left",
-                                   name="hud_counters")
+        self.counters = text(self.plotter, " ", size=self.px(self.theme.text_size), color=self.theme.text,
+                             name="hud_counters", **self.layout.corner("lower_left"))
         self.counters.GetTextProperty().SetLineSpacing(1.25)
         return self.counters
 
@@ -222,12 +181,8 @@ class Hud:
         for follower in self.followers:
             follower.show(state)
 
-    def set_opacity(self, opacity, *, counters_only=False):
-        actors = [self.counters] if counters_only else [self.title, self.subtitle, self.counters]
-        for actor in actors:
-            if actor is not None:
-                actor.GetTextProperty().SetOpacity(float(np.clip(opacity, 0, 1)))
-                actor.SetVisibility(opacity > 0)
+    def set_opacity(self, opacity):
+        fade([actor for actor in (self.title, self.subtitle, self.counters) if actor is not None], opacity)
 
     def add_scalar_bar(self, surface_actor, relief, title=None):
         """The scalar bar (right, or across the bottom of a portrait frame) with round tick values."""
@@ -265,9 +220,9 @@ class Hud:
             bar.SetTextPositionToSucceedScalarBar()  # labels right of the bar
         else:
             bar.SetTextPositionToPrecedeScalarBar()  # labels under the bar
-            self.bar_title = self._text(title, self.theme.text_size, self.theme.text, corner="lower_left",
-                                        name="hud_bar_title")
-            self.bar_title.SetPosition(x * self.layout.width, (y + height) * self.layout.height + 0.2 * self.margin)
+            self.bar_title = text(self.plotter, title, size=self.px(self.theme.text_size), color=self.theme.text,
+                                  at=(x * self.layout.width, (y + height) * self.layout.height + 0.2 * self.margin),
+                                  name="hud_bar_title")
         return bar
 
     def add_axis_labels(self, landscape, relief, surface=None):
@@ -278,8 +233,6 @@ class Hud:
         an orbiting camera never drags a label across the surface, and a
         label behind the ``surface`` (a :class:`lossfilm.render.surface.Surface`) is hidden.
         """
-        from lossfilm.render.camera import sight_blocked
-
         a, b = landscape.alphas, landscape.betas
         xmid, ymid = 0.5 * (a.min() + a.max()), 0.5 * (b.min() + b.max())
         pad = 0.05 * max(np.ptp(a), np.ptp(b))
@@ -288,8 +241,8 @@ class Hud:
         center = np.array([xmid, ymid, floor])
         anchors = [np.array([xmid, b.min() - pad, floor]), np.array([a.min() - pad, ymid, floor])]
         self.axis_labels = [
-            world_text(self.plotter, f" {landscape.axis_label(axis)} ", anchor, font_size=size,
-                       color=self.theme.text_dim, vertical="top", name=f"axis_label_{axis}")
+            text(self.plotter, f" {landscape.axis_label(axis)} ", size=size, color=self.theme.text_dim,
+                 anchor=world_anchor(anchor), justify="center", vertical="top", name=f"axis_label_{axis}")
             for axis, anchor in enumerate(anchors)
         ]
 
@@ -297,13 +250,13 @@ class Hud:
         margin = self.margin
 
         def turn_away(renderer, _event):
-            middle = _to_display(renderer, center)
+            middle = to_display(renderer, center)
             eye = np.array(renderer.GetActiveCamera().GetPosition())
             for actor, anchor in zip(self.axis_labels, anchors):
                 if surface is not None:
                     behind = sight_blocked(anchor[None, :], eye[None, :], surface.height_at, surface.bounds[:4])
                     actor.SetVisibility(not behind[0])
-                at = _to_display(renderer, anchor)
+                at = to_display(renderer, anchor)
                 dx, dy = at - middle
                 prop = actor.GetTextProperty()
                 slope = abs(dx) / max(abs(dy), 1e-9)
@@ -327,34 +280,3 @@ class Hud:
 
         self.plotter.renderer.AddObserver("StartEvent", turn_away)
         return self.axis_labels
-
-    def _text(self, text, size, color, *, corner, bold=False, offset=0.0, name=None):
-        """A screen-space text actor pinned to a corner (pixels; set once, the frame size is fixed)."""
-        import pyvista as pv
-        from vtkmodules.vtkRenderingCore import vtkTextActor
-
-        width, height = self.plotter.window_size
-        actor = vtkTextActor()
-        actor.SetInput(text)
-        prop = actor.GetTextProperty()
-        prop.SetFontSize(self.px(size))
-        prop.SetColor(pv.Color(color).float_rgb)
-        prop.SetBold(bold)
-        prop.SetFontFamilyToArial()
-        left = corner.endswith("left")
-        upper = corner.startswith("upper")
-        prop.SetJustificationToLeft() if left else prop.SetJustificationToRight()
-        prop.SetVerticalJustificationToTop() if upper else prop.SetVerticalJustificationToBottom()
-        x = 1.2 * self.margin if left else width - 1.2 * self.margin
-        y = height - self.margin - offset if upper else self.margin
-        actor.SetPosition(x, y)
-        self.plotter.add_actor(actor, name=name, reset_camera=False, pickable=False)
-        return actor
-
-
-def _to_display(renderer, point):
-    """Pixel coordinates (x, y) of a world point in this renderer."""
-    renderer.SetWorldPoint(*map(float, point), 1.0)
-    renderer.WorldToDisplay()
-    x, y, _ = renderer.GetDisplayPoint()
-    return np.array([x, y])

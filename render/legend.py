@@ -6,7 +6,7 @@ Each row is a colour swatch (a disc, like the ball), the path's name and
 its loss, updated in place by :meth:`Legend.show` as the balls move. A path
 that has reached its last snapshot says so (``done``).
 
-All sizes are fractions of the frame's unit (:class:`lossfilm.render.hud.Layout`),
+All sizes are fractions of the frame's unit (:class:`lossfilm.render.overlay.Layout`),
 as for the rest of the heads-up text.
 
 Examples
@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from lossfilm.render.hud import Layout, format_loss
-
-CHAR_WIDTH = 0.7  # average character width in em, where the text renderer cannot measure
+from lossfilm.render.hud import format_loss
+from lossfilm.render.overlay import Layout, disc_2d, fade, mark, shape_2d, text, text_width
 
 
 def legend_rows(names, losses, finished):
@@ -60,7 +57,7 @@ class Legend:
         The name of the shared clock in the header ("step").
     keys : sequence of (label, fill, outline) or (label, fill, outline, shape)
         Rows under the paths explaining a marker, drawn as a small star or
-        another shape of :func:`lossfilm.render.ball.marker_outline`
+        another shape of :func:`lossfilm.render.overlay.marker_outline`
         (e.g. ``("known minimum", "white", "black")``).
     """
 
@@ -73,15 +70,15 @@ class Legend:
         self.clock = clock
         layout = Layout.of(*plotter.window_size)
         self.font = layout.px(theme.text_size)
-        margin = 0.035 * layout.unit
+        margin = layout.margin
         line = 1.4 * self.font
         left = 1.2 * margin
         radius = 0.36 * self.font
         gap = 0.9 * self.font
         name_x = left + 3.0 * radius
-        name_width = max([self._width(n) for n in self.names] + [0.0])
+        name_width = max([text_width(plotter, n, self.font) for n in self.names] + [0.0])
         loss_x = name_x + name_width + gap
-        note_x = loss_x + self._width("8.88e-05") + gap
+        note_x = loss_x + text_width(plotter, "8.88e-05", self.font) + gap
         self.actors = []  # every actor, for set_opacity
         self.name_actors, self.loss_actors, self.note_actors, self.swatches = [], [], [], []
         count = len(self.names) + len(keys)
@@ -90,7 +87,9 @@ class Legend:
             label, fill, outline = key[:3]
             shape = key[3] if len(key) > 3 else "star"
             y = margin + (len(keys) - 1 - k) * line
-            self._star(left + radius, y + 0.5 * self.font, 1.25 * radius, fill, outline, shape)
+            star = shape_2d(shape, 1.25 * radius, (left + radius, y + 0.5 * self.font))
+            for part, rgb in zip(star, (fill, outline)):
+                self._keep(mark(plotter, part, rgb, line_width=max(1.0, 0.08 * self.font)))
             self.key_actors.append(self._text(label, name_x, y, theme.text_dim, name=f"legend_key_{k}"))
         for k, (name, color) in enumerate(zip(self.names, self.colors)):
             y = margin + (count - 1 - k) * line  # the first path on top
@@ -102,13 +101,6 @@ class Legend:
         top = margin + count * line + 0.15 * self.font
         self.header = self._text(" ", left, top, theme.text, name="legend_header")
         self.column = self._text(quantity, loss_x, top, theme.text_dim, name="legend_column")
-
-    @property
-    def texts(self):
-        """Every line of the legend as shown now (for tests and logs)."""
-        rows = [" ".join(a.GetInput().strip() for a in actors)
-                for actors in zip(self.name_actors, self.loss_actors, self.note_actors)]
-        return [f"{self.header.GetInput()}   {self.column.GetInput()}"] + [row.strip() for row in rows]
 
     def show(self, step, states, finished):
         """Update the header to ``step`` and each row to its path's state.
@@ -129,86 +121,16 @@ class Legend:
             note_actor.SetInput(note or " ")
 
     def set_opacity(self, opacity):
-        opacity = float(np.clip(opacity, 0.0, 1.0))
-        for actor in self.actors:
-            prop = actor.GetTextProperty() if hasattr(actor, "GetTextProperty") else actor.GetProperty()
-            prop.SetOpacity(opacity)
-            actor.SetVisibility(opacity > 0)
+        fade(self.actors, opacity)
 
-    def _width(self, text):
-        """Width in pixels of ``text`` in the legend's font (measured, not guessed)."""
-        from vtkmodules.vtkRenderingCore import vtkTextProperty, vtkTextRenderer
-        import vtkmodules.vtkRenderingFreeType  # noqa: F401  (registers the FreeType text renderer)
-
-        prop = vtkTextProperty()
-        prop.SetFontSize(self.font)
-        prop.SetFontFamilyToArial()
-        box = [0, 0, 0, 0]
-        if not vtkTextRenderer().GetBoundingBox(prop, text, box, self.plotter.ren_win.GetDPI()):
-            return CHAR_WIDTH * self.font * len(text)
-        return float(box[1] - box[0])
-
-    def _text(self, text, x, y, color, *, name):
-        import pyvista as pv
-        from vtkmodules.vtkRenderingCore import vtkTextActor
-
-        actor = vtkTextActor()
-        actor.SetInput(text)
-        prop = actor.GetTextProperty()
-        prop.SetFontSize(self.font)
-        prop.SetColor(pv.Color(color).float_rgb)
-        prop.SetFontFamilyToArial()
-        prop.SetJustificationToLeft()
-        prop.SetVerticalJustificationToBottom()
-        actor.SetPosition(float(x), float(y))
-        self.plotter.add_actor(actor, name=name, reset_camera=False, pickable=False)
+    def _keep(self, actor):
         self.actors.append(actor)
         return actor
 
-    def _star(self, x, y, radius, fill, outline, shape="star"):
-        """A small marker shape (a star: a known minimum) at pixel (x, y)."""
-        import pyvista as pv
-        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D
-
-        from lossfilm.render.ball import marker_outline
-
-        rim = marker_outline(shape, radius) + [x, y]  # (n, 2), a point straight up
-        n = len(rim)
-        points = np.column_stack([np.vstack([[x, y], rim]), np.zeros(n + 1)])
-        fan = np.hstack([np.full((n, 1), 3), np.zeros((n, 1), int), 1 + np.arange(n)[:, None],
-                         1 + (np.arange(n)[:, None] + 1) % n])
-        edge = np.concatenate([[n + 1], 1 + np.arange(n), [1]])
-        for shape, rgb in ((pv.PolyData(points, faces=fan.ravel()), fill),
-                           (pv.PolyData(points, lines=edge), outline)):
-            mapper = vtkPolyDataMapper2D()
-            mapper.SetInputData(shape)
-            actor = vtkActor2D()
-            actor.SetMapper(mapper)
-            actor.GetProperty().SetColor(pv.Color(rgb).float_rgb)
-            actor.GetProperty().SetLineWidth(max(1.0, 0.08 * self.font))
-            self.plotter.add_actor(actor, reset_camera=False, pickable=False)
-            self.actors.append(actor)
+    def _text(self, words, x, y, color, *, name):
+        return self._keep(text(self.plotter, words, size=self.font, color=color, at=(x, y), name=name))
 
     def _disc(self, x, y, radius, color):
         """A filled disc with a thin rim in the text colour (a yellow disc on white still shows)."""
-        import pyvista as pv
-        from vtkmodules.vtkFiltersSources import vtkRegularPolygonSource
-        from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D
-
-        actors = []
-        for fill, r, rgb in ((False, 1.18 * radius, self.theme.text_dim), (True, radius, color)):
-            source = vtkRegularPolygonSource()
-            source.SetNumberOfSides(48)
-            source.SetRadius(r)
-            source.SetCenter(float(x), float(y), 0.0)
-            source.SetGeneratePolygon(True)
-            source.SetGeneratePolyline(False)
-            mapper = vtkPolyDataMapper2D()
-            mapper.SetInputConnection(source.GetOutputPort())
-            actor = vtkActor2D()
-            actor.SetMapper(mapper)
-            actor.GetProperty().SetColor(pv.Color(rgb).float_rgb)
-            self.plotter.add_actor(actor, reset_camera=False, pickable=False)
-            self.actors.append(actor)
-            actors.append(actor)
-        return actors
+        return [self._keep(mark(self.plotter, disc_2d((x, y), r, sides=48), rgb))
+                for r, rgb in ((1.18 * radius, self.theme.text_dim), (radius, color))]

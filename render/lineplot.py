@@ -1,15 +1,10 @@
-"""The 1-D view as a small 2-D plot: the loss along the straight line from the initial to the final
-parameters (Goodfellow, Vinyals and Saxe, 2015) beside the loss along the training path.
+"""A small 2-D line plot drawn over the film: axes with round ticks, curves that grow, a moving dot.
 
-Both run from 0 (the initial parameters) to 1 (the final ones): the line by
-its position ``t`` on ``theta_0 + t (theta_T - theta_0)``, the path by the
-share of its optimizer steps done. The line goes a quarter beyond each end
-(``t`` from -0.25 to 1.25) to show the walls.
-
-The plot is drawn with screen-space actors (lines, text, discs) in pixels,
-in the film's own fonts and colours, so it renders off-screen like the rest
-of the heads-up display and reads the same in every frame size. It serves
-as an inset in the descent scene and full-frame in the ``line`` scene.
+The plot is drawn with the overlay's flat actors (:mod:`lossfilm.render.overlay`:
+lines, text, discs) in pixels, in the film's own fonts and colours, so it
+renders off-screen like the rest of the heads-up display and reads the same
+in every frame size. :class:`lossfilm.render.line_view.LineView` draws the
+1-D view of a landscape on it.
 
 Examples
 --------
@@ -26,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lossfilm.render.hud import tick_decimals
+from lossfilm.render.overlay import disc_2d, fade, mark, polygon_2d, polyline_2d, text, text_width
 from lossfilm.render.surface import nice_step
 
 
@@ -54,48 +50,6 @@ class PlotBox:
 def _log(values):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log10(np.where(np.asarray(values, dtype=float) > 0, values, np.nan))
-
-
-def loss_range(*curves, log_y=False):
-    """Round axis limits that hold every finite value of ``curves``.
-
-    Examples
-    --------
-    >>> loss_range(np.array([0.08, 2.6]))
-    (0.0, 3.0)
-    >>> loss_range(np.array([0.08, 2.6]), log_y=True)
-    (0.01, 10.0)
-    """
-    values = np.concatenate([np.asarray(c, dtype=float).ravel() for c in curves])
-    values = values[np.isfinite(values)]
-    if log_y:
-        values = values[values > 0]
-        if values.size == 0:
-            return 0.1, 1.0
-        return 10.0 ** math.floor(math.log10(values.min())), 10.0 ** math.ceil(math.log10(values.max()))
-    if values.size == 0:
-        return 0.0, 1.0
-    lo, hi = float(values.min()), float(values.max())
-    if hi <= lo:
-        hi = lo + 1.0
-    step = nice_step((hi - lo) / 4)
-    lo = 0.0 if lo >= 0 and lo < 0.5 * hi else math.floor(lo / step) * step
-    return lo, math.ceil(hi / step) * step
-
-
-def path_progress(steps):
-    """Share of the optimizer steps done at each snapshot: 0 at the first, 1 at the last.
-
-    Examples
-    --------
-    >>> path_progress(np.array([0, 50, 200])).tolist()
-    [0.0, 0.25, 1.0]
-    """
-    steps = np.asarray(steps, dtype=float)
-    span = steps[-1] - steps[0]
-    if len(steps) < 2 or span <= 0:
-        return np.linspace(0.0, 1.0, len(steps))
-    return (steps - steps[0]) / span
 
 
 class LinePlot:
@@ -157,11 +111,7 @@ class LinePlot:
         self._text(label, px, top + 0.3 * self.font, self.theme.text_dim, justify="center")
 
     def set_opacity(self, opacity):
-        opacity = float(np.clip(opacity, 0.0, 1.0))
-        for actor in self.actors:
-            prop = actor.GetTextProperty() if hasattr(actor, "GetTextProperty") else actor.GetProperty()
-            prop.SetOpacity(opacity * getattr(actor, "_base_opacity", 1.0))
-            actor.SetVisibility(opacity > 0)
+        fade(self.actors, opacity)
 
     # the axes ---------------------------------------------------------------------
     def _axes(self, x_label, y_label):
@@ -200,152 +150,27 @@ class LinePlot:
         box = self.box
         right, top = box.left + box.width, box.bottom + box.height
         y = top - (len(self.legend_rows) + 0.9) * 1.45 * self.font
-        text = self._text(label, right - 0.6 * self.font, y, self.theme.text, justify="right", vertical="center")
-        self.legend_rows.append(text)
+        self.legend_rows.append(self._text(label, right - 0.6 * self.font, y, self.theme.text, justify="right",
+                                           vertical="center"))
         stroke = 2.2 * self.font
-        end = right - 0.6 * self.font - self._width(label) - 0.5 * self.font
+        end = right - 0.6 * self.font - text_width(self.plotter, label, self.font) - 0.5 * self.font
         self._polyline(np.array([[end - stroke, y], [end, y]]), color, width)
 
     # primitives -------------------------------------------------------------------
-    def _width(self, text):
-        from vtkmodules.vtkRenderingCore import vtkTextProperty, vtkTextRenderer
-        import vtkmodules.vtkRenderingFreeType  # noqa: F401  (registers the FreeType text renderer)
-
-        prop = vtkTextProperty()
-        prop.SetFontSize(self.font)
-        prop.SetFontFamilyToArial()
-        bbox = [0, 0, 0, 0]
-        if not vtkTextRenderer().GetBoundingBox(prop, text, bbox, self.plotter.ren_win.GetDPI()):
-            return 0.7 * self.font * len(text)
-        return float(bbox[1] - bbox[0])
+    def _keep(self, actor):
+        self.actors.append(actor)
+        return actor
 
     def _polyline(self, points, color, width, *, opacity=1.0, name=None):
-        mapper, actor = _actor2d(self.plotter, _polyline_data(points), color, name)
-        actor.GetProperty().SetLineWidth(float(width))
-        actor.GetProperty().SetOpacity(opacity)
-        actor._base_opacity = opacity
-        self.actors.append(actor)
-        return mapper, actor
+        return self._keep(mark(self.plotter, polyline_2d(points), color, line_width=width, opacity=opacity,
+                               name=name))
 
     def _polygon(self, corners, color, *, opacity=1.0):
-        import pyvista as pv
+        return self._keep(mark(self.plotter, polygon_2d(corners), color, opacity=opacity))
 
-        corners = np.asarray(corners, dtype=float)
-        poly = pv.PolyData(np.column_stack([corners, np.zeros(len(corners))]),
-                           faces=np.concatenate([[len(corners)], np.arange(len(corners))]))
-        _, actor = _actor2d(self.plotter, poly, color, None)
-        actor.GetProperty().SetOpacity(opacity)
-        actor._base_opacity = opacity
-        self.actors.append(actor)
-        return actor
-
-    def _text(self, text, x, y, color, *, justify="left", vertical="bottom", size=None):
-        import pyvista as pv
-        from vtkmodules.vtkRenderingCore import vtkTextActor
-
-        actor = vtkTextActor()
-        actor.SetInput(text)
-        prop = actor.GetTextProperty()
-        prop.SetFontSize(int(size or self.font))
-        prop.SetColor(pv.Color(color).float_rgb)
-        prop.SetFontFamilyToArial()
-        {"left": prop.SetJustificationToLeft, "center": prop.SetJustificationToCentered,
-         "right": prop.SetJustificationToRight}[justify]()
-        {"bottom": prop.SetVerticalJustificationToBottom, "center": prop.SetVerticalJustificationToCentered,
-         "top": prop.SetVerticalJustificationToTop}[vertical]()
-        actor.SetPosition(float(x), float(y))
-        self.plotter.add_actor(actor, reset_camera=False, pickable=False)
-        self.actors.append(actor)
-        return actor
-
-
-class LineView:
-    """The 1-D view of a landscape: the straight line's loss and each path's loss, on one :class:`LinePlot`.
-
-    Parameters
-    ----------
-    plotter : pyvista.Plotter
-    theme : lossfilm.render.theme.Theme
-    landscape : lossfilm.format.landscape.Landscape
-        With ``line_t`` and ``line_loss`` (check :func:`has_line` first).
-    rect : tuple
-        (left, bottom, width, height) of the axes, in pixels.
-    font : int
-        Tick-label size in pixels.
-    colors : sequence of colours
-        One per path of the landscape.
-    dot_colors : sequence of colours, optional
-        The dots' (the balls'), if not the curves'.
-    panel : bool
-        A translucent panel behind it (for an inset).
-    log_y : bool or None
-        Log-scaled loss axis; None: when the values span more than two decades.
-    x_label : str
-
-    Examples
-    --------
-    >>> # view = LineView(plotter, theme, landscape, (80, 60, 400, 220), font=14, colors=["#2ee6ff"])
-    >>> # view.show(path.state_at(0.5))   # the dot follows the ball
-    """
-
-    def __init__(self, plotter, theme, landscape, rect, *, font, colors, panel=False, log_y=None,
-                 x_label="0 = initial, 1 = final (line: t, path: share of steps)", line_label="straight line",
-                 dot_colors=None, name="line_view"):
-        t = np.asarray(landscape.line_t, dtype=float)
-        line_loss = np.asarray(landscape.line_loss, dtype=float)
-        owner = np.asarray(landscape.path_owner)
-        self.paths = []  # (progress, loss) per path
-        for k in range(len(landscape.path_names)):
-            rows = owner == k
-            loss = np.asarray(landscape.path_loss_true, dtype=float)[rows]
-            loss = np.where(np.isfinite(loss), loss, np.asarray(landscape.path_loss_plane, dtype=float)[rows])
-            self.paths.append((path_progress(np.asarray(landscape.path_steps)[rows]), loss))
-        everything = [line_loss] + [loss for _, loss in self.paths]
-        if log_y is None:
-            values = np.concatenate(everything)
-            values = values[np.isfinite(values) & (values > 0)]
-            log_y = bool(values.size and values.max() > 100 * values.min())
-        x_range = (min(float(np.nanmin(t)), 0.0), max(float(np.nanmax(t)), 1.0))
-        box = PlotBox(*rect, x_range=x_range, y_range=loss_range(*everything, log_y=log_y), log_y=log_y)
-        self.plot = LinePlot(plotter, theme, box, font=font, x_label=x_label, y_label="loss", panel=panel,
-                             name=name)
-        for x, label in ((0.0, "initial"), (1.0, "final")):
-            self.plot.add_marker_line(x, label)
-        width = max(1.5, 0.2 * font)
-        self.line = self.plot.add_curve(t, line_loss, theme.text, width=width, label=line_label)
-        names = landscape.path_names
-        self.curves, self.dots = [], []
-        dot_colors = colors if dot_colors is None else dot_colors
-        for k, ((x, loss), color, dot) in enumerate(zip(self.paths, colors, dot_colors)):
-            label = "training path" if len(names) == 1 else str(names[k])
-            self.curves.append(self.plot.add_curve(x, loss, color, width=1.25 * width, label=label))
-            self.dots.append(self.plot.add_dot(dot, 0.38 * font))
-        self.steps = [(float(np.min(landscape.path_steps[owner == k])), float(np.max(landscape.path_steps[owner == k])))
-                      for k in range(len(names))]
-
-    def show(self, state, path=0):
-        """Put path ``path``'s dot where a :class:`lossfilm.render.path.PathState` is (the ball follows it)."""
-        first, last = self.steps[path]
-        x = 0.0 if last <= first else (state.step - first) / (last - first)
-        loss = state.loss_true if math.isfinite(state.loss_true) else state.loss_plane
-        self.dots[path].move_to(x, loss)
-
-    def grow(self, fraction):
-        """Draw each path's curve up to ``fraction`` of its steps, its dot at the head."""
-        for (x, loss), curve, dot in zip(self.paths, self.curves, self.dots):
-            curve.show_until(fraction if fraction < 1 else np.inf)
-            dot.move_to(min(fraction, 1.0), float(np.interp(min(fraction, 1.0), x, loss)))
-
-    def set_opacity(self, opacity):
-        self.plot.set_opacity(opacity)
-
-
-def has_line(landscape):
-    """Whether the landscape carries the 1-D view (``line_t`` and ``line_loss`` with finite values)."""
-    t, loss = getattr(landscape, "line_t", None), getattr(landscape, "line_loss", None)
-    if t is None or loss is None or len(t) < 2 or len(t) != len(loss):
-        return False
-    return bool(np.isfinite(np.asarray(loss, dtype=float)).any())
+    def _text(self, words, x, y, color, *, justify="left", vertical="bottom"):
+        return self._keep(text(self.plotter, words, size=self.font, color=color, at=(x, y), justify=justify,
+                               vertical=vertical))
 
 
 class Curve:
@@ -355,7 +180,8 @@ class Curve:
         self.plot = plot
         self.x, self.y = x, y
         self.pixels = plot.box.to_pixels(x, y)  # (n, 2)
-        self.mapper, self.actor = plot._polyline(self.pixels, color, width, name=name)
+        self.actor = plot._polyline(self.pixels, color, width, name=name)
+        self.mapper = self.actor.GetMapper()
         self.until = np.inf
 
     def show_until(self, x):
@@ -372,25 +198,16 @@ class Curve:
             points = np.vstack([points, (1 - w) * self.pixels[k - 1] + w * self.pixels[k]])
         self.actor.SetVisibility(len(points) >= 2)
         if len(points) >= 2:
-            self.mapper.SetInputData(_polyline_data(points))
+            self.mapper.SetInputData(polyline_2d(points))
 
 
 class Dot:
     """A disc on the plot at a data point (hidden at a non-finite one)."""
 
     def __init__(self, plot, color, radius_px, name):
-        from vtkmodules.vtkFiltersSources import vtkRegularPolygonSource
-
         self.plot = plot
-        source = vtkRegularPolygonSource()
-        source.SetNumberOfSides(40)
-        source.SetRadius(float(radius_px))
-        source.SetCenter(0.0, 0.0, 0.0)
-        source.Update()
-        import pyvista as pv
-
-        _, self.actor = _actor2d(plot.plotter, pv.wrap(source.GetOutput()), color, name)
-        plot.actors.append(self.actor)
+        self.actor = plot._keep(mark(plot.plotter, disc_2d((0.0, 0.0), radius_px, sides=40, rim_line=True), color,
+                                     name=name))
 
     def move_to(self, x, y):
         (px, py), = self.plot.box.to_pixels([x], [y])
@@ -398,40 +215,6 @@ class Dot:
         self.actor.SetVisibility(visible)
         if visible:
             self.actor.SetPosition(float(px), float(py))
-
-
-def _polyline_data(points):
-    """A polyline through pixel ``points`` (n, 2), broken where a point is NaN."""
-    import pyvista as pv
-
-    points = np.asarray(points, dtype=float)
-    ok = np.isfinite(points).all(axis=1)
-    runs, start = [], None
-    for i, good in enumerate(np.append(ok, False)):
-        if good and start is None:
-            start = i
-        elif not good and start is not None:
-            if i - start >= 2:
-                runs.append(np.arange(start, i))
-            start = None
-    xyz = np.column_stack([np.nan_to_num(points), np.zeros(len(points))])
-    if not runs:
-        return pv.PolyData(xyz[:1] if len(xyz) else np.zeros((1, 3)))
-    lines = np.concatenate([np.concatenate([[len(r)], r]) for r in runs])
-    return pv.PolyData(xyz, lines=lines)
-
-
-def _actor2d(plotter, data, color, name):
-    import pyvista as pv
-    from vtkmodules.vtkRenderingCore import vtkActor2D, vtkPolyDataMapper2D
-
-    mapper = vtkPolyDataMapper2D()
-    mapper.SetInputData(data)
-    actor = vtkActor2D()
-    actor.SetMapper(mapper)
-    actor.GetProperty().SetColor(pv.Color(color).float_rgb)
-    plotter.add_actor(actor, name=name, reset_camera=False, pickable=False)
-    return mapper, actor
 
 
 def _ticks(lo, hi, count):

@@ -7,7 +7,8 @@ the encoders (:mod:`lossfilm.render.encode`), behind the back-end check
 Examples
 --------
 >>> from lossfilm.render.film import FilmSpec  # doctest: +SKIP
->>> spec = FilmSpec("descent", "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
+>>> from lossfilm.scenes import scene_class  # doctest: +SKIP
+>>> spec = FilmSpec(scene_class("descent"), "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
 >>> print(render_film(spec, "media/descent.mp4", workers=2))  # doctest: +SKIP
 media/descent.mp4: 120 frames, 854x480 @ 15 fps (8.0 s), 1.2 MB, rendered in 21.4 s (5.6 frames/s)
 """
@@ -23,9 +24,13 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
-from lossfilm.render.encode import open_sink, output_format
+from lossfilm.render.backend import ensure_offscreen
+from lossfilm.render.encode import open_sink
+from lossfilm.render.film import open_film
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
+from lossfilm.render.workers import render_frames
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class RenderSummary:
     """What a render wrote."""
 
     path: str
-    format: str  # "mp4" | "gif" | "png" (a folder of frames)
+    format: str  # its name in lossfilm.render.encode.FORMATS: "mp4", "gif" or "png" (a folder of frames)
     frames: int
     size: tuple  # (width, height) of the rendered frames
     fps: int
@@ -82,25 +87,16 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     --------
     >>> render_film(spec, ["media/descent.mp4", "media/descent.gif"], workers=2)  # doctest: +SKIP
     """
-    from lossfilm.render.workers import render_frames
-
     paths = [out_path] if isinstance(out_path, (str, os.PathLike)) else list(out_path)
-    kinds = [output_format(path) for path in paths]
-    check_size(spec.size, even=any(kind != "png" for kind in kinds), option=f"{paths[0]}: size")
-    for path, kind in zip(paths, kinds):
-        if spec.transparent and kind != "png":
-            raise ConfigError(f"{path}: a transparent background needs a PNG sequence (a folder), "
-                              f"not {kind.upper()}")
-    if opener is None:
-        from lossfilm.render.backend import ensure_offscreen
-
-        ensure_offscreen()
-    started = time.perf_counter()
     if quality not in QUALITIES:
         raise ConfigError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
     encoder = QUALITIES[quality]
+    # Each sink checks what its format takes (suffix, size, transparency) here, before the back-end probe.
     sinks = [open_sink(path, spec.size, spec.fps, crf=encoder.crf, preset=encoder.preset, gif_width=gif_width,
                        gif_fps=gif_fps, alpha=spec.transparent) for path in paths]
+    if opener is None:
+        ensure_offscreen()
+    started = time.perf_counter()
     with _user_scene_errors(spec), contextlib.ExitStack() as stack:
         # Sinks first: a missing output folder fails before the (slow) film is opened.
         for sink in sinks:
@@ -111,9 +107,9 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
             for sink in sinks:
                 sink.write(frame)
     seconds = time.perf_counter() - started
-    summaries = [RenderSummary(path=os.fspath(path), format=kind, frames=sink.frames, size=tuple(spec.size),
+    summaries = [RenderSummary(path=os.fspath(path), format=sink.name, frames=sink.frames, size=tuple(spec.size),
                                fps=spec.fps, seconds=seconds, bytes=_disk_size(sink.path))
-                 for path, kind, sink in zip(paths, kinds, sinks)]
+                 for path, sink in zip(paths, sinks)]
     return summaries[0] if isinstance(out_path, (str, os.PathLike)) else summaries
 
 
@@ -144,15 +140,10 @@ def render_still(spec, out_path, *, frame=None, opener=None):
     """
     import imageio.v3 as iio
 
-    from lossfilm.format.artifact import atomic_path
-
     if Path(out_path).suffix.lower() != ".png":
         raise ConfigError(f"{out_path}: a still is written as PNG; give a path ending in .png")
     check_size(spec.size, even=False, option="--size")
     if opener is None:
-        from lossfilm.render.backend import ensure_offscreen
-        from lossfilm.render.film import open_film
-
         ensure_offscreen()
         opener = open_film
     with _user_scene_errors(spec):

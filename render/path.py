@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lossfilm.format.errors import ArtifactError, ConfigError
+
 SAMPLES = 1500  # points of the re-sampled curve; the trail tube is built from them
 DENSE_LIMIT = 40_000  # spline evaluations before re-sampling
 
@@ -68,8 +70,6 @@ def one_path(landscape, name=None):
     >>> # one_path(race_landscape, "adam").path_names
     >>> # ('adam',)
     """
-    from lossfilm.format.errors import ConfigError
-
     names = tuple(landscape.path_names)
     if name is None:
         name = names[0]
@@ -111,7 +111,6 @@ class BallPath:
         beta = np.asarray(landscape.path_beta, dtype=float)  # (T,)
         T = len(alpha)
         if T == 0:
-            from lossfilm.format.errors import ArtifactError
             raise ArtifactError("landscape: the path has no snapshots; nothing to film")
         if smooth > 0 and T > 2:
             alpha, beta = _gaussian(alpha, smooth), _gaussian(beta, smooth)

@@ -2,13 +2,16 @@
 
 A user writes one method, ``construct()``, in a :class:`Scene` subclass.
 ``self.play(animation, ..., run_time=..., rate_func=...)`` and
-``self.wait(seconds)`` only *append* to the timeline; nothing is rendered
-while planning. To draw frame ``i`` the film calls :meth:`Scene.seek` at
-``t = i / fps``, which sets every animation's state for that time, so frames
-can be rendered in any order, by several worker processes.
+``self.wait(seconds)`` only *append* to the timeline
+(:class:`lossfilm.render.timeline.Timeline`); nothing is rendered while
+planning. To draw a frame the film calls :meth:`Scene.seek` at its time,
+which sets every animation's state for that time, so frames can be
+rendered in any order, by several worker processes.
 
-The clock: frame times are ``np.arange(n_frames) / fps`` with
-``n_frames = round(duration * fps)`` (:func:`frame_times`).
+Before ``construct()`` the film builds the stage (landscape, theme,
+plotter, relief) and asks the scene two things first: :meth:`Scene.choose_theme`
+and :meth:`Scene.choose_relief`. A scene that wants a different look or
+height scaling overrides those hooks; the stage does not change afterwards.
 
 State changes belong in animations: whatever ``construct()`` sets directly
 before its first ``play`` is the opening state; to change something later,
@@ -50,15 +53,21 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.render.easing import smooth
-
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
+from lossfilm.render.animation import Orbit
+from lossfilm.render.ball import Ball, Trail
+from lossfilm.render.camera import CameraRig, get_preset
+from lossfilm.render.hud import Hud, film_title, format_loss
+from lossfilm.render.line_view import LineView, has_line
+from lossfilm.render.markers import Marker
+from lossfilm.render.options import parse_options
+from lossfilm.render.overlay import Layout
+from lossfilm.render.path import BallPath
+from lossfilm.render.surface import Relief, add_surface
+from lossfilm.render.theme import path_colors
+from lossfilm.render.timeline import Timeline
 
 # Options every scene understands; a scene adds its own in ``options``.
 BASE_OPTIONS = {
@@ -69,104 +78,55 @@ BASE_OPTIONS = {
 }
 
 
-def frame_times(duration, fps):
-    """Times of the frames of a ``duration``-second film at ``fps``.
-
-    Examples
-    --------
-    >>> frame_times(1.0, 4).tolist()
-    [0.0, 0.25, 0.5, 0.75]
-    """
-    return np.arange(int(round(duration * fps))) / fps
-
-
-@dataclass
-class _Entry:
-    start: float
-    run_time: float
-    animations: tuple
-    rates: tuple
-
-
-class Timeline:
-    """Planned animations on a clock; :meth:`seek` sets the state at any time."""
-
-    def __init__(self):
-        self.entries = []
-        self.duration = 0.0
-
-    def append(self, animations, run_time, rate_func):
-        if not np.isfinite(run_time) or run_time < 0:
-            raise ConfigError(f"run_time {run_time!r}: must be a finite number of seconds >= 0")
-        rates = tuple(a.rate_func or rate_func or smooth for a in animations)
-        entry = _Entry(self.duration, float(run_time), tuple(animations), rates)
-        for animation in entry.animations:
-            animation.begin()
-            animation.interpolate(rate_at(animation, entry, 1.0))
-        self.entries.append(entry)
-        self.duration += float(run_time)
-
-    def wait(self, seconds):
-        if not np.isfinite(seconds) or seconds < 0:
-            raise ConfigError(f"wait {seconds!r}: must be a finite number of seconds >= 0")
-        self.duration += float(seconds)
-
-    def seek(self, t):
-        """Set every animation's state for time ``t`` (seconds).
-
-        Animations that have not started yet show their start state: they are
-        applied first, latest first, and the started ones, in order, override
-        them where they touch the same object.
-        """
-        future = [e for e in self.entries if e.start > t]
-        past = [e for e in self.entries if e.start <= t]
-        for entry in reversed(future):
-            for animation in entry.animations:
-                animation.interpolate(rate_at(animation, entry, 0.0))
-        for entry in past:
-            alpha = 1.0 if entry.run_time == 0 else min(1.0, (t - entry.start) / entry.run_time)
-            for animation in entry.animations:
-                animation.interpolate(rate_at(animation, entry, alpha))
-
-
-def rate_at(animation, entry, alpha):
-    rate = entry.rates[entry.animations.index(animation)]
-    return float(rate(alpha))
-
-
 class Scene:
     """Base class of every film: override :meth:`construct`.
 
     Parameters
     ----------
-    stage : lossfilm.render.film.Stage or None
-        The landscape, theme, plotter and options (None: a bare timeline, for tests).
+    options : dict or sequence of (key, value)
+        The options given (``--option key=value``), as text; typed by
+        :meth:`read_options`.
 
     Attributes
     ----------
-    seconds : float
-        The scene's natural length, for help texts; the planned timeline decides.
     options : dict
-        The scene's own options and their defaults (the type of each default
-        is the type of the option), on top of :data:`BASE_OPTIONS`.
+        Class attribute: the scene's own options and their defaults (the type
+        of each default is the type of the option), on top of :data:`BASE_OPTIONS`.
+    stage : lossfilm.render.film.Stage or None
+        The landscape, theme, plotter and relief, set by the film before
+        :meth:`construct` (None: a bare timeline, for tests).
     """
 
-    seconds = None
-    description = ""
     options = {}
 
-    def __init__(self, stage=None):
-        self.stage = stage
+    def __init__(self, options=()):
+        self.stage = None
         self.timeline = Timeline()
-        raw = dict(getattr(stage, "options", ()) or ())
-        self.option_values = parse_options(self.all_options(), raw, type(self).__name__)
+        self.option_values = self.read_options(options)
+        self.surface = None  # what add_surface() and add_path() made, for the other building blocks
+        self.path = None
 
     @classmethod
     def all_options(cls):
         return {**BASE_OPTIONS, **cls.options}
 
+    @classmethod
+    def read_options(cls, raw):
+        """The typed value of every option, from the ``raw`` text ones; ConfigError for a bad one."""
+        return parse_options(cls.all_options(), dict(raw), cls.__name__)
+
     def option(self, name):
         return self.option_values[name]
+
+    # the stage: the film asks these before it builds it, so they read their arguments and
+    # self.option(), not self.stage -------------------------------------------------------
+    def choose_theme(self, theme):
+        """The :class:`lossfilm.render.theme.Theme` to film in, given the one asked for (``--theme``)."""
+        return theme
+
+    def choose_relief(self, landscape, log_z):
+        """How loss becomes height (a :class:`lossfilm.render.surface.Relief`), given ``--log-z``."""
+        return Relief.of(landscape, log_z=log_z)
 
     # the timeline --------------------------------------------------------
     def construct(self):
@@ -212,8 +172,6 @@ class Scene:
 
     def add_surface(self, *, floor=None):
         """The lit surface (and the contour floor unless ``floor=False``)."""
-        from lossfilm.render.surface import add_surface
-
         floor = self.option("floor") if floor is None else floor
         self.surface = add_surface(self.plotter, self.landscape, self.theme, self.stage.relief, floor=floor,
                                    line_width=self.line_width(1.4))
@@ -224,90 +182,18 @@ class Scene:
 
         On a landscape with several paths, ``name`` picks one (default: the first).
         """
-        from lossfilm.render.path import BallPath
-
         self.path = BallPath(self.landscape, self.surface, smooth=smooth, name=name)
         return self.path
 
-    def add_paths(self, *, smooth=0.0):
-        """Every path of the landscape as a curve on the surface, in the landscape's order."""
-        from lossfilm.render.path import BallPath
-
-        self.paths = [BallPath(self.landscape, self.surface, smooth=smooth, name=name)
-                      for name in self.landscape.path_names]
-        return self.paths
+    @property
+    def all_paths(self):
+        """The paths on the surface: the one of :meth:`add_path`, if any."""
+        return [self.path] if self.path is not None else []
 
     @property
     def path_colors(self):
-        """One colour per path of :meth:`add_paths` (the theme's colour-blind-safe palette)."""
-        from lossfilm.render.theme import path_colors
-
+        """One colour per path on the surface (else per path of the landscape), from the theme's palette."""
         return path_colors(self.theme, len(self.all_paths) or len(self.landscape.path_names))
-
-    def add_runners(self, *, fade=False, shadow=True, radius=None):
-        """A ball, a trail and a finish ring for every path of :meth:`add_paths`, each in its colour.
-
-        Returns a list of :class:`lossfilm.render.animation.Runner` for a
-        :class:`lossfilm.render.animation.Race`; the balls start at their starts, the
-        finish rings are hidden until their ball arrives.
-        """
-        from lossfilm.render.animation import Runner
-        from lossfilm.render.ball import Ball, Marker, Trail
-
-        radius = self.race_ball_radius if radius is None else radius
-        floor_z = self.stage.relief.floor_z if shadow and self.option("floor") else None
-        ring = 0.034 * self.extent
-        self.runners = []
-        for k, (path, color) in enumerate(zip(self.paths, self.path_colors)):
-            # where paths share a valley their trails stack, each a little higher and thinner than
-            # the one before: the lower ones still show along the edges, nothing speckles
-            tube = 0.0075 * self.extent
-            trail = Trail(self.plotter, path, tube * (1.0 - 0.5 * k / max(len(self.paths), 2)), color,
-                          floor_z=floor_z, shadow_color=color, shadow_width=self.line_width(2.0), fade=fade,
-                          lift=0.35 * k * tube, name=f"trail_{k}")
-            ball = Ball(self.plotter, radius, color, name=f"ball_{k}", rest=True)
-            ball.progress = 0.0
-            ball.move_to(path, 0.0)
-            finish = Marker(self.plotter, path.point_at(1.0), path.normal_at(1.0), ring, color,
-                            name=f"finish_{k}")
-            self.runners.append(Runner(path, ball, trail, finish))
-        return self.runners
-
-    @property
-    def race_ball_radius(self):
-        """Balls of a race are a little smaller than the single ball: several share a valley."""
-        return 0.024 * self.extent
-
-    def add_start_markers(self, *, label=True):
-        """One ring where the paths start (a shared start), or one per path in its colour."""
-        from lossfilm.render.ball import Marker
-
-        paths, theme = self.paths, self.theme
-        starts = np.array([path.point_at(0.0)[:2] for path in paths])  # (K, 2)
-        shared = np.ptp(starts, axis=0).max() <= 1e-6 * self.extent
-        font = self.font_px(theme.label_size)
-        if shared:
-            self.start_markers = [Marker(
-                self.plotter, paths[0].point_at(0.0), paths[0].normal_at(0.0), 0.04 * self.extent,
-                theme.start_marker, " start " if label else "", font_size=font, text_color=theme.text,
-                lift=2.4 * self.race_ball_radius, box=theme.background, box_opacity=theme.label_box_opacity,
-                name="start_marker")]
-        else:
-            self.start_markers = [Marker(self.plotter, path.point_at(0.0), path.normal_at(0.0),
-                                         0.03 * self.extent, color, name=f"start_marker_{k}")
-                                  for k, (path, color) in enumerate(zip(paths, self.path_colors))]
-        return self.start_markers
-
-    def add_legend(self, *, quantity="loss", clock="step", keys=()):
-        """The legend with each path's name, colour and loss, in the lower-left corner.
-
-        ``keys``: extra rows explaining star markers, as (label, fill, outline).
-        """
-        from lossfilm.render.legend import Legend
-
-        self.legend = Legend(self.plotter, self.theme, [p.name for p in self.paths], self.path_colors,
-                             quantity=quantity, clock=clock, keys=keys)
-        return self.legend
 
     @property
     def extent(self):
@@ -316,8 +202,6 @@ class Scene:
 
     def add_ball(self, *, at=0.0):
         """The ball, at arc fraction ``at`` of the path."""
-        from lossfilm.render.ball import Ball
-
         self.ball = Ball(self.plotter, self.ball_radius, self.theme.ball)
         self.ball.progress = at
         self.ball.move_to(self.path, at)
@@ -325,8 +209,6 @@ class Scene:
 
     def add_trail(self, *, fade=False, shadow=True):
         """The tube along the path (and its shadow on the floor), full length until a Roll trims it."""
-        from lossfilm.render.ball import Trail
-
         floor_z = self.stage.relief.floor_z if shadow and self.option("floor") else None
         self.trail = Trail(self.plotter, self.path, 0.0085 * self.extent, self.theme.trail, floor_z=floor_z,
                            shadow_color=self.theme.trail, shadow_width=self.line_width(2.2), fade=fade)
@@ -334,9 +216,6 @@ class Scene:
 
     def add_markers(self, *, labels=True):
         """Rings at the start and at the end (the minimum reached) of the path, with labels."""
-        from lossfilm.render.ball import Marker
-        from lossfilm.render.hud import format_loss
-
         path, theme, radius = self.path, self.theme, 0.04 * self.extent
         font = self.font_px(theme.label_size)
         lift = 2.4 * self.ball_radius
@@ -365,8 +244,6 @@ class Scene:
         (default: one made from the run's settings). ``bar_title`` names the
         scalar bar (default: "loss" or "log10 loss").
         """
-        from lossfilm.render.hud import Hud, film_title
-
         title = self.option("title")
         if title == "":
             title = film_title(self.landscape.settings) if title_text is None else title_text
@@ -379,10 +256,10 @@ class Scene:
                        accuracy_label="train accuracy" if on_train else "accuracy")
         if counters:
             self.hud.add_counters()
-        if scalar_bar and getattr(self, "surface", None) is not None:
+        if scalar_bar and self.surface is not None:
             self.hud.add_scalar_bar(self.surface.actors["surface"], self.stage.relief, title=bar_title)
         if axis_labels:
-            self.hud.add_axis_labels(self.landscape, self.stage.relief, getattr(self, "surface", None))
+            self.hud.add_axis_labels(self.landscape, self.stage.relief, self.surface)
         return self.hud
 
     def steady_turn(self, camera, seconds):
@@ -394,8 +271,6 @@ class Scene:
         empty tuple when there is no turn, and ``turn.turning`` says whether
         there is one.
         """
-        from lossfilm.render.animation import Orbit
-
         sweep = self.option("sweep") if self.option("orbit") else 0.0
         per_second = sweep / max(seconds, 1e-9)
         camera.set_view(azimuth=camera.azimuth - sweep / 2)
@@ -412,15 +287,13 @@ class Scene:
         ``frame``: (left, bottom, right, top) fractions of the frame for the
         surface (default: the layout's, beside the scalar bar).
         """
-        from lossfilm.render.camera import CameraRig, get_preset
-
         view = view or get_preset(self.option("camera"))
         a, b, relief = self.landscape.alphas, self.landscape.betas, self.stage.relief
         pad = 0.07 * self.extent  # room for the axis labels beside the floor's front edges
         base = relief.floor_z if self.option("floor") else 0.0
         floor = np.array([[x, y, base] for x in (a.min() - pad, a.max()) for y in (b.min() - pad, b.max())])
         keep = [floor]
-        surface = getattr(self, "surface", None)
+        surface = self.surface
         if surface is not None and surface.mesh.n_points:
             points = np.asarray(surface.mesh.points)
             keep.append(points[:: max(1, len(points) // 1500)])  # the drawn shape, not its box
@@ -440,27 +313,16 @@ class Scene:
         self.camera.set_view()
         return self.camera
 
-    @property
-    def all_paths(self):
-        """The paths on the surface: those of :meth:`add_paths`, else the one of :meth:`add_path`."""
-        paths = getattr(self, "paths", None)
-        if paths:
-            return list(paths)
-        path = getattr(self, "path", None)
-        return [path] if path is not None else []
-
     def add_line_view(self, rect, *, panel=False, font=None, log_y=None, x_label=None):
         """The 1-D view (the loss along the straight line from the initial to the final parameters,
         and along the path) as a 2-D plot with its axes in ``rect`` = (left, bottom, width, height),
-        fractions of the frame. Returns a :class:`lossfilm.render.lineplot.LineView`.
+        fractions of the frame. Returns a :class:`lossfilm.render.line_view.LineView`.
 
         Raises
         ------
         ConfigError
             The landscape has no line view (``line_t`` is None).
         """
-        from lossfilm.render.lineplot import LineView, has_line
-
         if not has_line(self.landscape):
             raise ConfigError("the landscape has no line view (line_t is missing); "
                               "make it again with lossfilm landscape or lossfilm demo")
@@ -477,9 +339,7 @@ class Scene:
 
     @property
     def layout(self):
-        """Where the surface, the scalar bar and the text go (:class:`lossfilm.render.hud.Layout`)."""
-        from lossfilm.render.hud import Layout
-
+        """Where the surface, the scalar bar and the text go (:class:`lossfilm.render.overlay.Layout`)."""
         return Layout.of(*self.plotter.window_size)
 
     def font_px(self, fraction):
@@ -488,32 +348,3 @@ class Scene:
     def line_width(self, at_720p):
         """A line width in pixels that looks like ``at_720p`` does at 1280x720."""
         return self.layout.line_width(at_720p)
-
-
-def parse_options(defaults, raw, owner="scene"):
-    """Typed option values: ``raw`` strings converted by the type of each default.
-
-    Examples
-    --------
-    >>> parse_options({"orbit": True, "hold": 1.5}, {"orbit": "false"})
-    {'orbit': False, 'hold': 1.5}
-    """
-    values = dict(defaults)
-    for key, text in raw.items():
-        if key not in defaults:
-            raise ConfigError(f"option {key!r} is unknown to {owner}; it takes {', '.join(sorted(defaults))}")
-        default = defaults[key]
-        text = str(text).strip()
-        try:
-            if isinstance(default, bool):
-                if text.lower() not in _TRUE | _FALSE:
-                    raise ValueError
-                values[key] = text.lower() in _TRUE
-            elif isinstance(default, (int, float)):
-                values[key] = type(default)(float(text)) if isinstance(default, float) else int(text)
-            else:
-                values[key] = text
-        except ValueError:
-            kind = "true/false" if isinstance(default, bool) else type(default).__name__
-            raise ConfigError(f"option {key}={text!r}: expected {kind}") from None
-    return values

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lossfilm.render.mesh import visible_surface
+from lossfilm.render.theme import colormap
+
 HEIGHT_FRACTION = 0.5  # surface height / its larger horizontal extent
 FLOOR_GAP = 0.15  # distance of the contour floor under the surface, x height
 
@@ -76,11 +79,6 @@ class Relief:
     def z(self, loss):
         """Scene height of ``loss`` values (any shape; non-finite stays NaN)."""
         return (self.data(loss) - self.data_min) * self.scale
-
-    def loss_at(self, z):
-        """The loss at scene height ``z`` (inverse of :meth:`z`)."""
-        data = np.asarray(z, dtype=float) / self.scale + self.data_min
-        return 10.0 ** data if self.log_z else data
 
     @property
     def top(self):
@@ -142,22 +140,6 @@ class Surface:
         return bilinear(self.landscape.alphas, self.landscape.betas, self._heights, alpha, beta)
 
 
-    def normal_at(self, x, y):
-        """Unit normals (n, 3), pointing up, of the drawn surface at points (x, y).
-
-        Examples
-        --------
-        >>> # surface.normal_at(np.array([0.0]), np.array([0.0])) -> array([[nx, ny, nz]])
-        """
-        x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
-        hx = 0.5 * float(np.min(np.diff(self.landscape.alphas)))
-        hy = 0.5 * float(np.min(np.diff(self.landscape.betas)))
-        dzdx = (self.height_at(x + hx, y) - self.height_at(x - hx, y)) / (2 * hx)
-        dzdy = (self.height_at(x, y + hy) - self.height_at(x, y - hy)) / (2 * hy)
-        n = np.column_stack([-np.nan_to_num(dzdx), -np.nan_to_num(dzdy), np.ones_like(dzdx)])
-        return n / np.linalg.norm(n, axis=1, keepdims=True)
-
-
 def bilinear(xs, ys, values, x, y):
     """Bilinear interpolation of ``values`` (len(xs), len(ys)) at points (x, y).
 
@@ -180,40 +162,10 @@ def bilinear(xs, ys, values, x, y):
             + (1 - tx) * ty * values[i, j + 1] + tx * ty * values[i + 1, j + 1])
 
 
-def visible_surface(landscape, log_z=False):
-    """The grid's cells whose four corners are finite, as PolyData in data units.
-
-    Uses ``lossfilm.render.mesh.visible_surface`` (the landscape stage's export) when
-    it is there; the local fallback builds the same thing.
-    """
-    try:
-        from lossfilm.render.mesh import visible_surface as from_mesh
-    except ImportError:
-        return _visible_surface(landscape, log_z)
-    return from_mesh(landscape, log_z=log_z)
-
-
-def _visible_surface(landscape, log_z):
-    import pyvista as pv
-
-    alpha, beta = np.meshgrid(landscape.alphas, landscape.betas, indexing="ij")  # (R1, R2)
-    loss = np.asarray(landscape.loss, dtype=float)
-    finite = np.isfinite(to_data(loss, log_z))  # (R1, R2)
-    fill = float(np.nanmax(np.where(finite, loss, np.nan))) if finite.any() else 0.0
-    loss = np.where(finite, loss, fill)
-    grid = pv.StructuredGrid(alpha, beta, to_data(loss, log_z))
-    # VTK's points run with alpha fastest: Fortran order of the (R1, R2) arrays
-    grid.point_data["loss"] = loss.ravel(order="F")
-    grid.point_data["log_loss"] = to_data(loss, True).ravel(order="F")
-    cells = finite[:-1, :-1] & finite[1:, :-1] & finite[:-1, 1:] & finite[1:, 1:]  # (R1-1, R2-1)
-    part = grid.extract_cells(np.flatnonzero(cells.ravel(order="F")))
-    return part.extract_surface(algorithm="dataset_surface", pass_pointid=False, pass_cellid=False)
-
-
 def surface_mesh(landscape, relief):
     """The finite part of the surface as PolyData in scene coordinates, with point normals."""
     floored = relief.log_z and relief.log_floor > 0  # every finite node is drawn, zeros too
-    poly = visible_surface(landscape, relief.log_z and not floored)
+    poly = visible_surface(landscape, log_z=relief.log_z and not floored)
     points = np.array(poly.points, dtype=float)
     loss = np.asarray(poly.point_data["loss"], dtype=float)
     points[:, 2] = np.nan_to_num(relief.z(loss), nan=0.0)
@@ -291,8 +243,6 @@ def add_surface(plotter, landscape, theme, relief, *, floor=True, isolines=True,
     >>> # surface = add_surface(plotter, landscape, get_theme("dark"), Relief.of(landscape))
     """
     import pyvista as pv
-
-    from lossfilm.render.theme import colormap
 
     cmap = colormap(theme)
     mesh = surface_mesh(landscape, relief)

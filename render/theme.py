@@ -16,7 +16,10 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+
+import numpy as np
 
 from lossfilm.format.errors import ConfigError
 
@@ -59,7 +62,7 @@ class Theme:
     specular: float
     specular_power: float
     lights: tuple  # LightSpec, ...
-    title_size: float = 0.040  # fractions of the frame height (lossfilm.render.hud.Layout.unit)
+    title_size: float = 0.040  # fractions of the frame height (lossfilm.render.overlay.Layout.unit)
     text_size: float = 0.028
     label_size: float = 0.026
     label_box_opacity: float = 0.55  # box behind labels drawn over the surface
@@ -174,8 +177,6 @@ def for_race(theme):
     >>> for_race(get_theme("dark")).cmap
     'bone'
     """
-    import dataclasses
-
     return dataclasses.replace(theme, cmap=theme.race_cmap, cmap_range=theme.race_cmap_range)
 
 
@@ -188,7 +189,6 @@ def colormap(theme):
     256
     """
     import matplotlib
-    import numpy as np
     from matplotlib.colors import ListedColormap
 
     lo, hi = theme.cmap_range

@@ -14,7 +14,8 @@ Workers are started with ``spawn``: VTK and OpenGL state do not survive a
 Examples
 --------
 >>> from lossfilm.render.film import FilmSpec  # doctest: +SKIP
->>> spec = FilmSpec("descent", "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
+>>> from lossfilm.scenes import scene_class  # doctest: +SKIP
+>>> spec = FilmSpec(scene_class("descent"), "media/cache/landscape.npz", (854, 480), fps=15)  # doctest: +SKIP
 >>> with render_frames(spec, n_workers=2) as frames:  # doctest: +SKIP
 ...     for frame in frames:
 ...         sink.write(frame)
@@ -23,10 +24,15 @@ Examples
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
+import pickle
 import queue
 import signal
 import traceback
+
+from lossfilm.format.errors import ConfigError
+from lossfilm.render.film import open_film
 
 BLOCK = 8  # consecutive frames per task: long enough to amortise hand-over, short enough to keep workers even
 _POLL_S = 0.5  # how often a waiting side checks that the other is still alive
@@ -67,18 +73,11 @@ def render_frames(spec, n_workers=1, *, opener=None, block=BLOCK):
     (120, (480, 854, 3))
     """
     if n_workers < 1:
-        from lossfilm.format.errors import ConfigError
         raise ConfigError(f"--workers {n_workers}: must be at least 1")
-    opener = opener or _default_opener
+    opener = opener or open_film
     if n_workers == 1:
         return _InProcessStream(spec, opener)
     return _WorkerStream(spec, opener, n_workers, block)
-
-
-def _default_opener(spec):
-    from lossfilm.render.film import open_film
-
-    return open_film(spec)
 
 
 def _block_size(n_frames, n_workers, block):
@@ -120,8 +119,6 @@ class _InProcessStream(FrameStream):
 
 class _WorkerStream(FrameStream):
     def __init__(self, spec, opener, n_workers, block):
-        import multiprocessing
-
         context = multiprocessing.get_context("spawn")
         # One queue per worker, one block deep: a worker may finish its next block while the parent drains
         # another worker's, and never runs further ahead than that.
@@ -210,9 +207,6 @@ def _exit_reason(code):
 
 def _work(spec, opener, rank, n_workers, block, channel):
     """A worker: open the film, render this rank's blocks, put ``("frame", index, array)`` messages."""
-    import multiprocessing
-    import pickle
-
     # Ctrl-C in a terminal reaches the whole process group; the parent alone decides to stop the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Mesa's software rasteriser (llvmpipe) starts a thread per core in every process; N workers each doing

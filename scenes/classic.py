@@ -45,9 +45,10 @@ file instead of ``classic``::
             return "My valley"
 
 (``lossfilm render my_valley_scene.py --landscape my_valley.npz``). A
-subclass may also override :meth:`Classic.mark_minima` (other markers) or
-``construct()`` (another choreography; :meth:`Classic.set_up` and
-:meth:`Classic.race` are its two halves).
+subclass may also override :meth:`Classic.choose_relief` (another height
+scaling), :meth:`Classic.mark_minima` (other markers) or ``construct()``
+(another choreography; :meth:`Classic.set_up` and :meth:`Classic.race` are
+its two halves).
 
 The landscape's settings the scene reads: ``function`` (``{"name",
 "formula"}``), ``minima`` (``[[x, y, f], ...]``), ``critical_points``
@@ -58,6 +59,8 @@ height scaling), ``log_floor`` and ``axis_names`` (default ``["x", "y"]``).
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.render.markers import Star
+from lossfilm.render.surface import Relief
 from lossfilm.scenes.race import OptimizerRace
 
 FORMULA_CHARS = 60  # a longer formula is left out of the subtitle
@@ -67,8 +70,6 @@ LOG_DECADES = 4  # with log heights, values more than this many decades below th
 class Classic(OptimizerRace):
     """Optimizers racing on a 2-D test function, with its minima marked."""
 
-    description = "optimizers race on a 2-D test function (Rosenbrock, Himmelblau, ...) with its minima marked"
-    seconds = 10.0
     options = {
         **OptimizerRace.options,
         "height": "auto",
@@ -79,45 +80,39 @@ class Classic(OptimizerRace):
     quantity = "f"
 
     def set_up(self):
-        self.check_landscape()
-        self.stage.relief = self.relief()
-        self.stage.log_z = self.stage.relief.log_z
         super().set_up()
         if self.option("minima"):
             self.mark_minima()
 
-    def check_landscape(self):
-        if self.landscape.directions_kind != "axes":
-            raise ConfigError(f"scene classic: the landscape is a {self.landscape.directions_kind!r} plane of a "
+    def check_landscape(self, landscape):
+        if landscape.directions_kind != "axes":
+            raise ConfigError(f"scene classic: the landscape is a {landscape.directions_kind!r} plane of a "
                               "network; classic needs a 2-D test function's (lossfilm classic makes one), "
                               "use the race scene for a network")
 
     # the picture ---------------------------------------------------------------
-    def relief(self):
+    def choose_relief(self, landscape, log_z):
         """Heights: log-scaled where asked or recommended, with the bottom clamped instead of blanked."""
-        from lossfilm.render.surface import Relief
-
+        self.check_landscape(landscape)  # a network's plane has no function's heights to choose from
         height = self.option("height")
         if height not in ("auto", "linear", "log"):
             raise ConfigError(f"option height={height!r}: choose auto, linear or log")
-        recommended = bool(self.landscape.settings.get("log_z", False))
-        log_z = {"auto": recommended or self.stage.log_z, "linear": False, "log": True}[height]
+        recommended = bool(landscape.settings.get("log_z", False))
+        log_z = {"auto": recommended or log_z, "linear": False, "log": True}[height]
         if not log_z:
-            return Relief.of(self.landscape)
-        loss = np.asarray(self.landscape.loss, dtype=float)
+            return Relief.of(landscape)
+        loss = np.asarray(landscape.loss, dtype=float)
         positive = loss[np.isfinite(loss) & (loss > 0)]
         if positive.size == 0:
             raise ConfigError("option height=log: the function has no positive value to take the log of")
         # a minimum of exactly 0 (Rosenbrock, Himmelblau) has no logarithm: draw it at the floor, and
         # keep the floor a few decades under the top, or the valley becomes a groove narrower than a ball
-        suggested = self.landscape.settings.get("log_floor") or float(positive.min())
+        suggested = landscape.settings.get("log_floor") or float(positive.min())
         floor = max(float(suggested), float(positive.max()) * 10.0 ** -LOG_DECADES)
-        return Relief.of(self.landscape, log_z=True, log_floor=floor)
+        return Relief.of(landscape, log_z=True, log_floor=floor)
 
     def mark_minima(self):
         """A star on each known minimum and critical point, labelled where there are one or two."""
-        from lossfilm.render.ball import Star
-
         theme, relief, surface = self.theme, self.stage.relief, self.surface
         points = self.marked_points()
         self.minima_stars = []

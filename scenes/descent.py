@@ -12,14 +12,13 @@ left out), plus the common ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
 from lossfilm.render.animation import FadeIn, Roll
+from lossfilm.render.line_view import has_line
 from lossfilm.render.scene import Scene
 
 
 class Descent(Scene):
     """The ball rolls down the path with a growing trail; the end marker appears at the minimum."""
 
-    description = "the ball rolls down the path, the camera slowly orbits, a pause at the minimum"
-    seconds = 8.0
     options = {
         "easing": "ease-in-out",
         "intro": 0.5,  # seconds at the start before the ball moves
@@ -39,8 +38,6 @@ class Descent(Scene):
         ball = self.add_ball(at=0.0)
         _, end = self.add_markers()
         hud = self.add_hud()
-        from lossfilm.render.lineplot import has_line
-
         if self.option("inset") and has_line(self.landscape):
             hud.followers.append(self.add_line_view(self.inset_rect, panel=True, x_label="0 = initial, 1 = final"))
         camera = self.add_camera()

@@ -19,14 +19,13 @@ flat plot).
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.animation import Grow
+from lossfilm.render.hud import film_title
 from lossfilm.render.scene import Scene
 
 
-class LineView(Scene):
+class Line(Scene):
     """The straight line's loss drawn at once, the path's loss growing beside it, a pause at the end."""
 
-    description = "the 1-D view: loss along the straight line from initial to final parameters, and along the path"
-    seconds = 7.0
     options = {"intro": 0.6, "run": 5.0, "hold": 1.4, "log": "auto"}
     plot_rect = (0.1, 0.17, 0.82, 0.6)  # the axes: (left, bottom, width, height) of the frame
 
@@ -47,9 +46,7 @@ class LineView(Scene):
             self.wait(hold)
 
     def title_text(self):
-        from lossfilm.render.hud import film_title
-
         return f"From initial to final parameters: {film_title(self.landscape.settings)}"
 
 
-SCENE = LineView
+SCENE = Line

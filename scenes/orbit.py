@@ -1,20 +1,19 @@
 """orbit: a turntable of the surface with the whole path drawn, for a title slide.
 
 Options (``--option key=value``): ``degrees`` (how far the camera turns;
-360 loops seamlessly), ``counters`` (show the final step/loss/accuracy),
-plus the common ``camera``, ``orbit``, ``floor`` and ``title``.
+360 loops seamlessly), ``length`` (seconds), ``counters`` (show the final
+step/loss/accuracy), plus the common ``camera``, ``orbit`` (false: the
+camera stays put), ``floor`` and ``title``.
 """
 
-from lossfilm.render.animation import Orbit
+from lossfilm.render import animation
 from lossfilm.render.easing import linear
 from lossfilm.render.scene import Scene
 
 
-class Turntable(Scene):
+class Orbit(Scene):
     """The camera circles the surface; the path, its ends and the ball at the minimum stay put."""
 
-    description = "a turntable of the surface with the full path, for a title slide"
-    seconds = 6.0
     options = {"degrees": 360.0, "counters": False, "length": 6.0}
 
     def construct(self):
@@ -28,6 +27,6 @@ class Turntable(Scene):
         camera = self.add_camera()
         length = self.option("length")
         if self.option("orbit") and self.option("degrees"):
-            self.play(Orbit(camera, self.option("degrees")), run_time=length, rate_func=linear)
+            self.play(animation.Orbit(camera, self.option("degrees")), run_time=length, rate_func=linear)
         else:
             self.wait(length)

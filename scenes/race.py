@@ -19,16 +19,16 @@ of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
 ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
+from lossfilm.format.errors import ConfigError
 from lossfilm.render.animation import Race
-from lossfilm.render.hud import _find
-from lossfilm.render.scene import Scene
+from lossfilm.render.hud import find_setting
+from lossfilm.render.race_scene import RaceScene
+from lossfilm.render.theme import for_race
 
 
-class OptimizerRace(Scene):
+class OptimizerRace(RaceScene):
     """A ball and a trail per path, a legend with live losses, a slow camera turn, a pause at the end."""
 
-    description = "several optimizers race down one surface on a shared clock of optimizer steps"
-    seconds = 10.0
     options = {
         "clock": "sqrt",
         "easing": "linear",
@@ -46,16 +46,15 @@ class OptimizerRace(Scene):
         self.set_up()
         self.race()
 
+    def choose_theme(self, theme):
+        """The theme with its quiet race colormap (``colormap=race``), or as it is (``colormap=theme``)."""
+        colormap = self.option("colormap")
+        if colormap not in ("race", "theme"):
+            raise ConfigError(f"option colormap={colormap!r}: choose race or theme")
+        return for_race(theme) if colormap == "race" else theme
+
     def set_up(self):
         """Surface, paths, runners, markers, text and camera (everything before the clock starts)."""
-        if self.option("colormap") == "race":
-            from lossfilm.render.theme import for_race
-
-            self.stage.theme = for_race(self.theme)
-        elif self.option("colormap") != "theme":
-            from lossfilm.format.errors import ConfigError
-
-            raise ConfigError(f"option colormap={self.option('colormap')!r}: choose race or theme")
         self.add_surface()
         self.add_paths(smooth=self.option("smooth"))
         self.add_runners(fade=self.option("fade"))
@@ -82,8 +81,8 @@ class OptimizerRace(Scene):
     def title_text(self):
         """``"Optimizer race on digits, 64-128-10"`` from the run's settings (what is known of it)."""
         settings = self.landscape.settings
-        data = _find(settings, "data", "dataset")
-        sizes = _find(settings, "sizes", "layer_sizes")
+        data = find_setting(settings, "data", "dataset")
+        sizes = find_setting(settings, "sizes", "layer_sizes")
         title = "Optimizer race"
         if isinstance(data, dict):
             data = data.get("spec")

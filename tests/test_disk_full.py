@@ -101,9 +101,9 @@ def test_a_full_disk_anywhere_else_is_one_line_too(tmp_path, monkeypatch, capsys
     (b"[libx264 @ 0x1] broken\nsecond line", 1, "film.mp4: ffmpeg failed: broken"),
 ])
 def test_ffmpeg_failures_are_said_in_words(log, code, message):
-    from lossfilm.render.encode import _ffmpeg_error
+    from lossfilm.render.ffmpeg import ffmpeg_error
 
-    error = _ffmpeg_error("film.mp4", code, log)
+    error = ffmpeg_error("film.mp4", code, log)
     assert isinstance(error, RenderError) and message in str(error) and "\n" not in str(error)
 
 

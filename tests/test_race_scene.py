@@ -69,6 +69,13 @@ def race_landscape(path=None, *, resolution=31):
     return land
 
 
+def legend_lines(legend):
+    """Every line of the legend as shown now: the header, then one row per path."""
+    rows = [" ".join(a.GetInput().strip() for a in actors)
+            for actors in zip(legend.name_actors, legend.loss_actors, legend.note_actors)]
+    return [f"{legend.header.GetInput()}   {legend.column.GetInput()}"] + [row.strip() for row in rows]
+
+
 @pytest.fixture(scope="module")
 def race_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("race") / "race.npz"
@@ -178,7 +185,7 @@ def test_a_short_path_rests_at_its_end_while_a_long_one_still_moves(race_file):
         f.frame(index + 2)
         assert adam.ball.center == pytest.approx(rest)
         assert np.linalg.norm(momentum.ball.center - moving) > 1e-4
-        texts = f.scene.legend.texts
+        texts = legend_lines(f.scene.legend)
         assert "done" in texts[1 + names.index("adam")] and "done" not in texts[1 + names.index("momentum")]
         f.frame(f.n_frames - 1)  # the film waits for the last one
         assert momentum.ball.center == pytest.approx(momentum.path.center_at(1.0, momentum.ball.radius, rest=True))
@@ -190,7 +197,7 @@ def test_the_legend_names_every_path_and_reads_its_loss(race_file):
     land = race_landscape()
     with film(race_file) as f:
         f.frame(f.n_frames - 1)
-        texts = f.scene.legend.texts
+        texts = legend_lines(f.scene.legend)
     assert texts[0].startswith("step 100")
     for name, rows in land.path_slices().items():
         row = next(t for t in texts[1:] if t.split()[0] == name)
@@ -210,7 +217,7 @@ def test_a_single_path_landscape_races_alone(tmp_path):
     bowl_landscape(path, resolution=21, snapshots=30)
     with film(str(path)) as f:
         image = f.frame(f.n_frames // 2)
-        assert len(f.scene.runners) == 1 and f.scene.legend.texts[1].startswith("path")
+        assert len(f.scene.runners) == 1 and legend_lines(f.scene.legend)[1].startswith("path")
     assert image.std() > 5
 
 

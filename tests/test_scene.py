@@ -8,7 +8,8 @@ import pytest
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.animation import Animation
-from lossfilm.render.scene import Scene, frame_times, parse_options
+from lossfilm.render.options import parse_options
+from lossfilm.render.scene import Scene
 from lossfilm.training.landscape import Landscape
 
 
@@ -68,7 +69,11 @@ def plan(construct):
 
 @pytest.mark.parametrize("seconds, fps", [(8.0, 30), (6.0, 24), (1.3, 15), (0.05, 30), (2.5, 7)])
 def test_frame_count_is_seconds_times_fps_rounded(seconds, fps):
-    times = frame_times(seconds, fps)
+    from lossfilm.render.film import Film, FilmSpec
+
+    scene = plan(lambda self: self.play(Recorder({}, "a"), run_time=seconds))
+    film = Film(FilmSpec(scene=type(scene), landscape="x.npz", size=(320, 240), fps=fps), scene, plotter=None)
+    times = np.array([film.time_of(index) for index in range(film.n_frames)])
     assert len(times) == round(seconds * fps)
     assert times[0] == 0.0 and np.allclose(np.diff(times), 1 / fps)
 

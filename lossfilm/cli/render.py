@@ -17,6 +17,7 @@ DEFAULT_LANDSCAPE = "media/cache/landscape.npz"
 
 
 def add_arguments(parser):
+    from lossfilm.render.encode import outputs_in_words
     from lossfilm.render.theme import THEMES
     from lossfilm.scenes import SCENE_NAMES
 
@@ -26,8 +27,8 @@ def add_arguments(parser):
     parser.add_argument("--landscape", default=DEFAULT_LANDSCAPE, metavar="NPZ",
                         help="landscape file made by `lossfilm landscape` or `lossfilm demo`")
     parser.add_argument("-o", "--output", metavar="PATH", action="append",
-                        help=help_text("output .mp4, .gif, or folder/ for PNG frames; repeat it to write several "
-                                       "from one render (default: media/SCENE.mp4)"))
+                        help=help_text(f"output {outputs_in_words()}; repeat it to write several from one "
+                                       "render (default: media/SCENE.mp4)"))
     parser.add_argument("--quality", choices=list(QUALITIES), default=DEFAULT_QUALITY,
                         help=f"size, frame rate and encoder quality preset ({presets})")
     parser.add_argument("--size", metavar="WxH", help=help_text("frame size in pixels (default: from --quality)"))

@@ -1,0 +1,106 @@
+"""The bundled ffmpeg as the sinks use it: a process fed raw frames through a pipe, and its failures in words.
+
+Examples
+--------
+>>> str(ffmpeg_error("film.mp4", 1, b"[libx264 @ 0x1] broken"))
+'film.mp4: ffmpeg failed: broken'
+>>> str(ffmpeg_error("film.mp4", 1, b"av_interleaved_write_frame(): No space left on device"))
+'no space left on device while writing film.mp4'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import tempfile
+
+from lossfilm.format.errors import RenderError
+
+
+class FfmpegPipe:
+    """One ffmpeg process reading raw frames from a pipe; its messages kept for errors."""
+
+    def __init__(self, label, path, size, fps, output_args, *, pix_fmt="rgb24"):
+        import imageio_ffmpeg
+
+        self.label = label
+        width, height = size
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+                   "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}",
+                   "-r", str(fps), "-i", "pipe:0", *output_args, os.fspath(path)]
+        # A file, not a pipe, for stderr: nobody reads it while frames are written, and a full pipe would hang ffmpeg.
+        self._log = tempfile.TemporaryFile()
+        # Own session: Ctrl-C reaches Python, which decides to stop ffmpeg, rather than ffmpeg finishing a file.
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=self._log, start_new_session=True)
+
+    def write(self, frame):
+        try:
+            self._process.stdin.write(memoryview(frame).cast("B"))
+        except (BrokenPipeError, OSError):
+            self._process.wait()
+            raise self._error() from None
+
+    def close(self):
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self._process.stdin.close()
+        code = self._process.wait()
+        if code != 0:
+            raise self._error()
+        self._log.close()
+
+    def abort(self):
+        self._process.kill()
+        self._process.wait()
+        with contextlib.suppress(OSError):
+            self._process.stdin.close()
+        self._log.close()
+
+    def _error(self):
+        self._log.seek(0)
+        return ffmpeg_error(self.label, self._process.returncode, self._log.read())
+
+
+def ffmpeg_error(label, returncode, message):
+    """The RenderError for an ffmpeg that failed: a full disk in those words, else ffmpeg's first complaint."""
+    text = message.decode(errors="replace") if isinstance(message, bytes) else message
+    if "No space left on device" in text:
+        return RenderError(f"no space left on device while writing {label}")
+    if "Disk quota exceeded" in text:
+        return RenderError(f"disk quota exceeded while writing {label}")
+    if returncode == -getattr(signal, "SIGXFSZ", 0) or "File too large" in text:
+        return RenderError(f"file size limit exceeded while writing {label}")
+    if returncode is not None and returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        fallback = f"killed by {name}"
+    else:
+        fallback = f"exit status {returncode}" if returncode else "no message"
+    return RenderError(f"{label}: ffmpeg failed: {_first_line(text, fallback)}")
+
+
+def _first_line(message, fallback="no message"):
+    """ffmpeg's first complaint is the cause (later lines are consequences), without its ``[module @ 0x..]`` tags."""
+    if isinstance(message, bytes):
+        message = message.decode(errors="replace")
+    for line in message.splitlines():
+        line = re.sub(r"^(\[[^\]]*\]\s*)+", "", line.strip())
+        if line:
+            return line
+    return fallback
+
+
+def run_ffmpeg(label, args):
+    """Run the bundled ffmpeg with ``args`` to the end; RenderError (in words) if it fails."""
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    if result.returncode != 0:
+        raise ffmpeg_error(label, result.returncode, result.stderr)
