@@ -35,6 +35,8 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from lossfilm.format.errors import ConfigError, DataError
 from lossfilm.training.model import forward, log_softmax
@@ -208,8 +210,6 @@ class MLPEvaluator:
 
     def evaluate(self, batches):
         """Yield ``(index, loss (m,), accuracy (m,))`` for each batch of coordinates, as done."""
-        from threadpoolctl import threadpool_limits
-
         # One BLAS thread per worker: the threads already use every core, and BLAS threads
         # only slow down these small products.
         with threadpool_limits(1), \
@@ -307,7 +307,7 @@ class FunctionEvaluator:
         layout = self.layout
         if self.executor is None:
             for i, vector in jobs:
-                yield (i, *_node_values(self.loss_fn, self.acc_fn, layout.unflatten(vector)))
+                yield (i, *node_values(self.loss_fn, self.acc_fn, layout.unflatten(vector)))
             return
         items = ((i, layout.unflatten(vector)) for i, vector in jobs)
         run = _NodeCall(self.loss_fn, self.acc_fn)
@@ -322,10 +322,11 @@ class _NodeCall:
         self.loss_fn, self.acc_fn = loss_fn, acc_fn
 
     def __call__(self, params):
-        return _node_values(self.loss_fn, self.acc_fn, params)
+        return node_values(self.loss_fn, self.acc_fn, params)
 
 
-def _node_values(loss_fn, acc_fn, params):
+def node_values(loss_fn, acc_fn, params):
+    """``loss_fn`` (and ``acc_fn``) at one parameter dict, as 1-element arrays; non-finite loss: both NaN."""
     with np.errstate(all="ignore"):
         loss = float(loss_fn(params))
         accuracy = float(acc_fn(params)) if acc_fn is not None else np.nan
@@ -393,8 +394,6 @@ def evaluate_grid(evaluator, alphas, betas, loss, accuracy, computed, *,
     >>> loss.tolist(), bool(done.all())
     ([[0.0, 1.0], [1.0, 2.0]], True)
     """
-    from tqdm import tqdm
-
     missing = np.flatnonzero(~computed.ravel())  # row-major node numbers
     if missing.size == 0:
         return

@@ -47,8 +47,19 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
+from lossfilm.format.artifact import check_writable, content_key, reuse
 from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.training.config import TrainConfig
+from lossfilm.training.data import load_data
+from lossfilm.training.grid import FunctionEvaluator, MLPEvaluator, evaluate_grid, grid_axes, loss_and_accuracy
+from lossfilm.format.landscape import SCHEMA_VERSION, reproducible
+from lossfilm.training.landscape import Landscape, _mlp_data, _run, landscape_settings
+from lossfilm.training.optimizers import OPTIMIZERS
+from lossfilm.training.plane import Plane, anchors_plane, pca_plane, subsample_indices
+from lossfilm.training.train import TrainingDiverged, cached_or_train
 
 KIND = "landscape"
 # The optimizers' own default learning rates (lossfilm.training.optimizers.DEFAULT_LRS) all converge on the
@@ -71,8 +82,6 @@ def parse_optimizers(text):
     >>> parse_optimizers("sgd, adam")
     ('sgd', 'adam')
     """
-    from lossfilm.training.optimizers import OPTIMIZERS
-
     names = tuple(name.strip() for name in str(text).split(",") if name.strip())
     if not names:
         raise ConfigError("--optimizers: name at least one optimizer, e.g. sgd,momentum,adam")
@@ -116,8 +125,6 @@ def racer_config(optimizer, *, data="digits", epochs=20, seed=0, lr=None, record
     >>> racer_config("adam").lr, racer_config("adam", lr=0.01).lr
     (None, 0.01)
     """
-    from lossfilm.training.config import TrainConfig
-
     lr = RACE_LRS.get(optimizer) if lr is None else lr
     return TrainConfig(data=data, epochs=epochs, seed=seed, optimizer=optimizer, lr=lr,
                        record_every=record_every, **settings)
@@ -165,9 +172,6 @@ def train_racers(optimizers, cache_dir, *, data="digits", epochs=20, seed=0, lrs
         :func:`lossfilm.training.train.cache_action`). A racer that diverged keeps its
         finite part (``trajectory.diverged``) and is retrained next time.
     """
-    from lossfilm.training.data import load_data
-    from lossfilm.training.train import TrainingDiverged, cached_or_train
-
     optimizers = tuple(optimizers)
     lrs = dict(lrs or {})
     cache_dir = Path(cache_dir)
@@ -220,8 +224,6 @@ def race_plane(trajectories, *, plane="pca", seed=0):
     >>> [float(r) for r in p.project(np.vstack([a.params, b.params]))[2]]  # both paths lie on it
     [0.0, 0.0, 0.0, 0.0]
     """
-    from lossfilm.training.plane import Plane, anchors_plane, pca_plane
-
     if plane not in PLANES:
         raise ConfigError(f"--plane {plane!r}: choose one of {', '.join(PLANES)}")
     _check_same_layout(trajectories)
@@ -276,10 +278,6 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
         restarts at 0 for each. ``settings["runs"]`` describes each racer,
         ``settings["stats"]["paths"]`` how well the plane holds each.
     """
-    from lossfilm.training.grid import FunctionEvaluator, MLPEvaluator, evaluate_grid, grid_axes
-    from lossfilm.training.landscape import Landscape, _mlp_data, _run
-    from lossfilm.training.plane import subsample_indices
-
     started = time.perf_counter()
     trajectories, names = list(trajectories), tuple(str(n) for n in names)
     if not trajectories:
@@ -366,8 +364,6 @@ def race_settings(*, plane="pca", resolution=51, margin=0.3, grid_range=None, sa
     >>> race_settings(names=("sgd", "adam"))["names"]
     ['sgd', 'adam']
     """
-    from lossfilm.training.landscape import landscape_settings
-
     if plane not in PLANES:
         raise ConfigError(f"--plane {plane!r}: choose one of {', '.join(PLANES)}")
     settings = landscape_settings(resolution=resolution, margin=margin, grid_range=grid_range, samples=samples,
@@ -385,8 +381,6 @@ def race_key(trajectory_keys, settings, *arrays):
     >>> race_key(["k1", "k2"], s) == race_key(["k2", "k1"], s)
     False
     """
-    from lossfilm.format.artifact import content_key
-
     return content_key({"trajectory_keys": list(trajectory_keys), **settings}, *arrays)
 
 
@@ -406,9 +400,6 @@ def cached_race_landscape(racers, out_path, *, force=False, progress=True, worke
     landscape : Landscape
     action : {"compute", "reuse", "update"}
     """
-    from lossfilm.format.artifact import check_writable, reuse
-    from lossfilm.training.landscape import SCHEMA_VERSION, Landscape, reproducible
-
     check_writable(out_path)
     names = tuple(r[0] for r in racers)
     trajectories = [r[1] for r in racers]
@@ -428,14 +419,8 @@ _SETTING_NAMES = ("plane", "resolution", "margin", "grid_range", "samples", "max
 
 def _true_losses(trajectory, keep, evaluator, X, y, progress, name):
     """Loss and accuracy at each kept snapshot itself (not its projection)."""
-    from tqdm import tqdm
-
-    from lossfilm.training.grid import loss_and_accuracy
-
     bar = tqdm(keep, disable=not progress, file=sys.stderr, unit="pt", desc=f"{name} path", dynamic_ncols=True)
     if X is not None:
-        from threadpoolctl import threadpool_limits
-
         loss, accuracy = np.empty(len(keep)), np.empty(len(keep))
         with threadpool_limits(1):  # small products: BLAS threads only contend (5x slower on 2 busy cores)
             for n, t in enumerate(bar):

@@ -37,7 +37,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from lossfilm.format.artifact import content_key
 from lossfilm.format.errors import ConfigError
+from lossfilm.training.landscape import Landscape
+from lossfilm.training.optimizers import DEFAULT_LRS, make_optimizer
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 DEFAULT_STEPS = 200
@@ -91,8 +94,6 @@ class ClassicFunction:
 
     def lr(self, optimizer):
         """The learning rate of ``optimizer`` here: this function's own, else the training default."""
-        from lossfilm.training.optimizers import DEFAULT_LRS
-
         if optimizer not in DEFAULT_LRS:
             raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(DEFAULT_LRS)}")
         return float(self.lrs.get(optimizer, DEFAULT_LRS[optimizer]))
@@ -478,8 +479,6 @@ def descend(function, optimizer, *, lr=None, start=None, steps=DEFAULT_STEPS, do
     >>> run.points.shape, run.stopped, bool(np.abs(run.points[-1]).max() < 0.01)
     ((101, 2), '', True)
     """
-    from lossfilm.training.optimizers import make_optimizer
-
     lr = function.lr(optimizer) if lr is None else float(lr)
     opt = make_optimizer(optimizer, lr=lr, **hparams)
     start = check_point(function.start if start is None else start, "--start")
@@ -597,9 +596,6 @@ def classic_landscape(function, *, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_
     >>> land.settings["function"]["name"], len(land.settings["minima"])
     ('himmelblau', 4)
     """
-    from lossfilm.format.artifact import content_key
-    from lossfilm.training.landscape import Landscape
-
     started = time.perf_counter()
     if isinstance(function, str):
         function = get_function(function)
