@@ -5,7 +5,7 @@ import pytest
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.training.landscape import Landscape
-from lossfilm.training.surfaces import (FUNCTIONS, HIMMELBLAU_MINIMA, classic_landscape, descend, from_callable,
+from lossfilm.training.classic import (FUNCTIONS, HIMMELBLAU_MINIMA, classic_landscape, descend, from_callable,
                                from_expression, get_function, numerical_gradient, parse_expression)
 
 ALL = [get_function(name) for name in FUNCTIONS] + [get_function("bowl", condition=100)]
