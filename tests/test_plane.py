@@ -197,3 +197,22 @@ def test_plane_point_and_project_are_inverse():
     np.testing.assert_array_equal(plane.point(2.0, 3.0), [3.0, 1.0, 4.0])
     alpha, beta, residual = plane.project(plane.point(2.0, 3.0)[None])
     assert (alpha[0], beta[0], residual[0]) == (2.0, 3.0, 0.0)
+
+
+@pytest.mark.parametrize("kind, labels, summary", [
+    ("pca", ["PC1 (60.0% var.)", "PC2 (30.0% var.)"], "PCA of 7 snapshots, origin = final snapshot: PC1 60.0%"),
+    ("random", ["random direction 1", "random direction 2"], "random filter-normalised directions (seed 3"),
+    ("anchors", ["anchor direction 1", "anchor direction 2"], "through snapshots [0, 3, 6], origin = snapshot 6"),
+    ("axes", ["u", "v"], "the function's own axes u, v (exact: nothing is projected)"),
+    ("hessian", ["direction 1", "direction 2"], "hessian directions"),  # a newer lossfilm's kind still reads
+])
+def test_every_plane_kind_labels_its_axes_and_summarises_its_plane(kind, labels, summary):
+    from tests.test_scene import bowl_landscape
+
+    land = bowl_landscape(resolution=5, snapshots=7)
+    land.directions_kind, land.explained_variance = kind, np.array([0.6, 0.3])
+    land.settings = {"plane": {"seed": 3, "biases": "zero", "anchors": [0, 3, 6]}, "axis_names": ["u", "v"],
+                     "stats": {"snapshots": 7, "path_points": 7, "path_length": 2.0, "plane_path_length": 1.9,
+                               "residual_max": 0.1, "residual_median": 0.05, "captured": 0.9}}
+    assert [land.axis_label(axis) for axis in (0, 1)] == labels
+    assert land.summary().splitlines()[0].startswith(f"plane   {summary}")

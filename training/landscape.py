@@ -36,6 +36,7 @@ from lossfilm.format.artifact import check_writable, content_key, reuse
 from lossfilm.format.errors import ArtifactError, ConfigError, DataError
 from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
 from lossfilm.format.landscape import Landscape as LandscapeFile
+from lossfilm.format.planes import PLANE_KINDS
 from lossfilm.training.data import load_data
 from lossfilm.training.grid import (FunctionEvaluator, MLPEvaluator, check_mlp_layout, evaluate_grid, grid_axes,
                                     loss_and_accuracy)
@@ -376,7 +377,7 @@ def _new_landscape(cls, trajectory, plane, evaluator, settings, key, X, y, progr
                path_steps=np.asarray(trajectory.steps)[keep].astype(np.int64),
                path_epochs=np.asarray(trajectory.epochs)[keep].astype(np.float64),
                explained_variance=np.asarray(plane.explained_variance, dtype=np.float64),
-               directions_kind=plane.kind,
+               directions_kind=plane.directions_kind,
                settings=dict(settings, plane=plane.info, stats=stats, time_s=0.0, run=_run(trajectory)),
                trajectory_key=trajectory.key, key=key)
 
@@ -400,13 +401,12 @@ def _run(trajectory):
 def _grid_axes_for(plane, alpha, beta, residual, settings):
     """Grid axes around the full projected path, for normalised ``settings``.
 
-    A random plane barely sees the path (it projects to a small knot near
-    the origin), so its square is at least twice the farthest snapshot's
-    distance from the origin: the surface then spans the distance the
-    training actually moved.
+    The square reaches as far as the plane's kind asks
+    (:attr:`lossfilm.format.planes.PlaneKind.reach`, in multiples of the
+    farthest snapshot's distance from the origin).
     """
-    reach = float(np.sqrt((alpha ** 2 + beta ** 2 + residual ** 2).max()))
-    min_side = 2.0 * reach if plane.kind == "random" else 0.0
+    distance = float(np.sqrt((alpha ** 2 + beta ** 2 + residual ** 2).max()))
+    min_side = PLANE_KINDS[plane.directions_kind].reach * distance
     scale = float(np.linalg.norm(plane.origin)) or 1.0  # only for a path that is one point
     return grid_axes(alpha, beta, resolution=settings["resolution"], margin=settings["margin"],
                      grid_range=settings["range"], min_side=min_side, scale=scale)

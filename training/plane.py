@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lossfilm.format.errors import DataError
+from lossfilm.format.planes import PLANE_KINDS
 
 BLOCK_BYTES = 1 << 25  # 32 MiB of float64 per streamed block: large GEMMs, bounded memory
 GRAM_MAX_SNAPSHOTS = 256  # above this the T x T Gram matrix costs more than subspace iteration
-DIRECTIONS = ("pca", "random", "anchors")
+DIRECTIONS = tuple(name for name, kind in PLANE_KINDS.items() if kind.network)  # the --directions choices
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class Plane:
     origin : ndarray, shape (P,), float32
     directions : ndarray, shape (2, P), float32
         Orthonormal (to float32 rounding) unit directions ``d1``, ``d2``.
-    kind : str
-        ``"pca"``, ``"random"`` or ``"anchors"``.
+    directions_kind : str
+        The kind of plane, a key of :data:`lossfilm.format.planes.PLANE_KINDS`
+        (``"pca"``, ``"random"``, ...).
     explained_variance : ndarray, shape (2,)
         Share of the offsets' total variance along each direction (PCA);
         NaN for the other kinds.
@@ -61,7 +63,7 @@ class Plane:
 
     origin: np.ndarray
     directions: np.ndarray
-    kind: str
+    directions_kind: str
     explained_variance: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
     info: dict = field(default_factory=dict)
 

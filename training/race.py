@@ -246,7 +246,7 @@ def race_plane(trajectories, *, plane="pca", seed=0):
     first_end = np.asarray(trajectories[0].params[-1], dtype=np.float64) - start
     # float32 negation is exact, so the plane stays the one computed
     d1, d2 = (-d if float(d.astype(np.float64) @ first_end) < 0 else d for d in (d1, d2))
-    return Plane(start, np.stack([d1, d2]), made.kind, made.explained_variance, info)
+    return Plane(start, np.stack([d1, d2]), made.directions_kind, made.explained_variance, info)
 
 
 def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None, plane="pca", resolution=51,
@@ -347,7 +347,7 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
                      path_beta=path["beta"], path_loss_plane=plane_loss, path_loss_true=path["true"],
                      path_accuracy=path["acc"], residuals=path["residual"], path_steps=path["steps"],
                      path_epochs=path["epochs"], explained_variance=np.asarray(common.explained_variance, float),
-                     directions_kind=common.kind,
+                     directions_kind=common.directions_kind,
                      settings=dict(settings, plane=common.info, stats=stats, run=shared, runs=runs,
                                    trajectory_keys=[t.key for t in trajectories],
                                    time_s=time.perf_counter() - started),

@@ -18,12 +18,13 @@ _SAID = "%(default).0s"
 
 
 def add_arguments(parser):
+    from lossfilm.format.planes import directions_help
+    from lossfilm.training.plane import DIRECTIONS
+
     parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train'")
     parser.add_argument("-o", "--output", default=None,
                         help="landscape file to write (default: landscape.npz beside the trajectory)" + _SAID)
-    parser.add_argument("--directions", choices=("pca", "random", "anchors"), default="pca",
-                        help="plane: PCA of the path, random filter-normalised directions, "
-                             "or the plane through three snapshots")
+    parser.add_argument("--directions", choices=DIRECTIONS, default="pca", help=directions_help(DIRECTIONS))
     parser.add_argument("--anchors", nargs=3, type=int, metavar=("I", "J", "K"), default=None,
                         help="snapshot indices of the anchors plane (origin at K; "
                              "default: first, middle, last)" + _SAID)
