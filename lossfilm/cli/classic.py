@@ -64,7 +64,7 @@ def run(args):
     from lossfilm.cli.render import check_scene
     from lossfilm.format.errors import ConfigError
     from lossfilm.training.race import parse_lrs, parse_optimizers
-    from lossfilm.training.classic import classic_landscape, from_expression, get_function
+    from lossfilm.training.classic import cached_classic_landscape, from_expression, get_function
 
     function = _function(args, get_function, from_expression)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", function.name):
@@ -76,12 +76,12 @@ def run(args):
     stem = f"classic-{function.name}"
     out = film_outputs.FilmOutputs(args, stem)
 
-    landscape = classic_landscape(function, optimizers=optimizers, steps=args.steps, lrs=lrs, start=start,
-                                  resolution=args.resolution)
     landscape_path = out.cache / f"{stem}.npz"
-    landscape.save(landscape_path)
+    landscape, action = cached_classic_landscape(function, landscape_path, optimizers=optimizers, steps=args.steps,
+                                                 lrs=lrs, start=start, resolution=args.resolution)
     out.step(f"{function.formula}: {len(optimizers)} optimizers x {args.steps} steps from "
-             f"({landscape.settings['start'][0]:g}, {landscape.settings['start'][1]:g}); landscape {landscape_path}")
+             f"({landscape.settings['start'][0]:g}, {landscape.settings['start'][1]:g}); landscape {landscape_path}"
+             + (" (reused: same function and settings)" if action == "reuse" else ""))
     stopped = landscape.settings["stopped"]
     for name, index in landscape.path_slices().items():
         last = index[-1]

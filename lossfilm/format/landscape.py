@@ -137,11 +137,13 @@ class Landscape:
         Examples
         --------
         >>> from lossfilm.format.trajectory import Trajectory
-        >>> rng = np.random.default_rng(0)
-        >>> traj = Trajectory.from_snapshots([{"w": rng.normal(size=3)} for _ in range(4)])
-        >>> land = Landscape.from_trajectory(traj, loss_fn=lambda p: float((p["w"] ** 2).sum()), resolution=3)
+        >>> traj = Trajectory.from_snapshots([{"w": np.full(3, float(t))} for t in range(4)])
+        >>> axes = {name: np.arange(2.0) for name in ("alphas", "betas", "path_alpha", "path_beta", "path_loss_plane",
+        ...         "path_loss_true", "path_accuracy", "residuals", "path_steps", "path_epochs", "explained_variance")}
+        >>> land = Landscape(loss=np.ones((2, 2)), accuracy=np.ones((2, 2)), computed=np.ones((2, 2), bool),
+        ...                  origin=np.zeros(3), directions=np.eye(2, 3), trajectory_key=traj.key, **axes)
         >>> land.check_made_from(traj)
-        >>> other = Trajectory.from_snapshots([{"w": rng.normal(size=3)} for _ in range(4)])
+        >>> other = Trajectory.from_snapshots([{"w": np.full(3, -float(t))} for t in range(4)])
         >>> land.check_made_from(other)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
