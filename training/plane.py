@@ -212,7 +212,7 @@ def _anchors_of_paths(paths, settings):
         raise ConfigError("--anchors: a race's anchors plane goes through the start and the first two "
                           "optimizers' final points; choose no snapshots")
     if len(paths.trajectories) < 2:
-        raise ConfigError("--plane anchors needs two paths (start, and two final points); use --plane pca")
+        raise ConfigError("--directions anchors needs two paths (start, and two final points); use --directions pca")
     start, origin = _shared_start(paths.trajectories)
     first, second = paths.trajectories[:2]
     made = anchors_plane(np.stack([first.params[-1], second.params[-1], start]), (0, 1, 2))  # (3,P)

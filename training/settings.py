@@ -127,7 +127,7 @@ class LandscapeSettings:
         >>> LandscapeSettings().to_dict("mlp")["line"], LandscapeSettings(line=61).to_dict("mlp")["line"]
         (None, {'points': 61, 'range': [-0.25, 1.25]})
         """
-        return {"directions": self.directions_kind,
+        return {"directions_kind": self.directions_kind,
                 "anchors": None if self.anchors is None else list(self.anchors),
                 "resolution": self.resolution, "margin": self.margin,
                 "range": None if self.grid_range is None else list(self.grid_range),
