@@ -14,9 +14,11 @@ Your own function: --expr with x and y, arithmetic and NumPy functions
 differences. Nothing else is evaluated: names, attributes and calls outside
 that list are refused.
 
-Writes OUT/classic-NAME.mp4 (and .gif with --gif) and the final state as
+Writes OUT/classic-NAME.mp4 (and .gif with --gif), or the films named by -o
+(.mp4, .gif or a folder/ of PNG frames), and the final state as
 OUT/classic-NAME.png; the landscape is OUT/cache/classic-NAME.npz, for
-`lossfilm render classic --landscape ...`.
+`lossfilm render classic --landscape ...`, reused while the function and
+settings stay the same.
 
 example: lossfilm classic rosenbrock --optimizers sgd,momentum,adam --lr adam=0.1
 """

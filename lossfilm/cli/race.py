@@ -11,7 +11,8 @@ and the first two optimizers' final points). One loss grid covers all paths,
 and the race scene rolls a ball per optimizer down it on one clock of
 optimizer steps.
 
-Writes OUT/race.mp4 (and OUT/race.gif with --gif) and the final state as
+Writes OUT/race.mp4 (and OUT/race.gif with --gif), or the films named by -o
+(.mp4, .gif or a folder/ of PNG frames), and the final state as
 OUT/race.png. Each optimizer's trajectory is cached in OUT/cache/race/NAME.npz
 and the common landscape in OUT/cache/race-landscape.npz: adding an optimizer
 trains only that one (the plane and grid, which depend on every path, are
