@@ -173,3 +173,29 @@ def test_many_snapshots_go_through_a_temporary_file_with_the_same_plane(race, mo
     streamed = make_plane(paths, LandscapeSettings())
     np.testing.assert_array_equal(streamed.origin, in_memory.origin)
     np.testing.assert_allclose(np.abs(streamed.directions @ in_memory.directions.T), np.eye(2), atol=1e-5)
+
+
+def test_an_interrupted_race_grid_resumes_from_its_sidecar(race, tmp_path):
+    _, racers, *_ = race
+    trajectories, names = [t for _, t, _ in racers[:2]], [n for n, _, _ in racers[:2]]
+    sidecar = tmp_path / "race-landscape.partial.npz"
+    calls = {"n": 0, "stop": -1}
+
+    def loss_fn(params):
+        calls["n"] += 1
+        if calls["n"] == calls["stop"]:
+            raise KeyboardInterrupt
+        return float(sum(np.abs(v).sum() for v in params.values()))
+
+    options = dict(loss_fn=loss_fn, resolution=5, max_path=4, checkpoint_path=sidecar)
+    path_calls = 2 * 2 * 4  # the true and the on-plane loss at 4 points of each of 2 paths
+    calls["stop"] = path_calls + 10
+    with pytest.raises(KeyboardInterrupt):
+        race_landscape(trajectories, names, **options)
+    assert Landscape.load(sidecar).computed.sum() == 9
+    calls.update(n=0, stop=-1)
+    land = race_landscape(trajectories, names, **options)
+    assert calls["n"] == 25 - 9 and land.settings["resumed_nodes"] == 9 and not sidecar.exists()
+    fresh = race_landscape(trajectories, names, loss_fn=loss_fn, resolution=5, max_path=4)
+    np.testing.assert_array_equal(land.loss, fresh.loss)
+    assert land.key == fresh.key and land.path_names == fresh.path_names
