@@ -420,7 +420,7 @@ def test_bad_python_input_raises_the_right_error(call, error, message):
 
 def test_one_snapshot_works_with_random_directions():
     """The advice the one-snapshot error gives must work."""
-    land = Landscape.from_trajectory(Trajectory.from_snapshots(snapshots(1)), directions="random",
+    land = Landscape.from_trajectory(Trajectory.from_snapshots(snapshots(1)), directions_kind="random",
                                      loss_fn=lambda p: float(sum((v ** 2).sum() for v in p.values())),
                                      resolution=3)
     assert land.loss.shape == (3, 3) and np.isfinite(land.loss).all()

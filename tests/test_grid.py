@@ -138,7 +138,7 @@ def test_grid_axes_range_floor_and_degenerate_path():
     a, b = grid_axes([0.0], [0.0], resolution=5, scale=2.0)
     np.testing.assert_allclose(a, [-1, -0.5, 0, 0.5, 1])
     with pytest.raises(ConfigError, match="--range"):
-        grid_axes([0.0], [0.0], grid_range=(1, 0, 0, 1))
+        grid_axes([0.0], [0.0], resolution=5, grid_range=(1, 0, 0, 1))
     with pytest.raises(ConfigError, match="--resolution"):
         grid_axes([0.0], [0.0], resolution=2)
 

@@ -1,5 +1,7 @@
 """Landscape.from_trajectory, the artifact, the mesh exports, resume and the CLI."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,8 @@ from lossfilm.cli import main as cli
 from lossfilm.format.errors import ConfigError
 from lossfilm.training.data import load_data
 from lossfilm.training.grid import loss_and_accuracy
-from lossfilm.training.landscape import Landscape, checkpoint_path_for, evaluation_data
+from lossfilm.training.evaluation import evaluation_data
+from lossfilm.training.landscape import Landscape, checkpoint_path_for
 from lossfilm.training.model import init_params, loss_and_grads
 from lossfilm.format.trajectory import Trajectory
 
@@ -93,7 +96,7 @@ def test_on_plane_path_losses_equal_loss_fn_at_the_projected_parameters(traj):
 
 
 def test_anchors_plane_puts_its_three_snapshots_on_the_surface(traj):
-    land = Landscape.from_trajectory(traj, directions="anchors", anchors=(0, 20, 40), max_path=41, **SMALL)
+    land = Landscape.from_trajectory(traj, directions_kind="anchors", anchors=(0, 20, 40), max_path=41, **SMALL)
     on_plane = [0, 20, 40]
     scale = np.hypot(land.path_alpha, land.path_beta).max()
     assert land.residuals[on_plane].max() < 1e-6 * scale
@@ -244,8 +247,6 @@ def test_cli_errors_are_one_line(run_file, tmp_path, capsys):
 
 
 def test_several_paths_and_the_line_view_round_trip(land, tmp_path):
-    import dataclasses
-
     T = len(land.path_alpha)
     race = dataclasses.replace(land, path_owner=(np.arange(T) >= T // 2).astype(np.int64), path_names=("sgd", "adam"),
                                line_t=np.linspace(-0.25, 1.25, 7), line_loss=np.linspace(3.0, 0.1, 7))
@@ -260,3 +261,17 @@ def test_a_single_path_landscape_has_one_owner_and_no_line(land, tmp_path):
     land.save(tmp_path / "one.npz")
     back = Landscape.load(tmp_path / "one.npz")
     assert back.path_names == ("path",) and not back.path_owner.any() and back.line_t is None
+
+
+def test_the_settings_are_one_checked_object(traj, land):
+    from lossfilm.training.settings import DEFAULTS, LandscapeSettings
+
+    settings = LandscapeSettings.of(max_path=15, **SMALL)
+    assert Landscape.from_trajectory(traj, settings=settings).key == land.key  # the object or its fields by name
+    assert LandscapeSettings().resolution == DEFAULTS["resolution"] == 51
+    with pytest.raises(ConfigError, match="unknown landscape setting directions; the settings are directions_kind"):
+        Landscape.from_trajectory(traj, directions="random")
+    with pytest.raises(ConfigError, match="--resolution 2"):
+        LandscapeSettings(resolution=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.resolution = 3

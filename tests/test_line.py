@@ -7,7 +7,8 @@ from lossfilm.format.errors import ConfigError
 from lossfilm.training.config import TrainConfig
 from lossfilm.training.data import load_data
 from lossfilm.training.grid import loss_and_accuracy
-from lossfilm.training.landscape import Landscape, cached_or_compute, evaluation_data
+from lossfilm.training.evaluation import evaluation_data
+from lossfilm.training.landscape import Landscape, cached_or_compute
 from lossfilm.format.layout import ParamLayout
 from lossfilm.training.line import line_losses, line_positions, trajectory_line
 from lossfilm.training.train import train

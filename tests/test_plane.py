@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
-import lossfilm.training.plane as plane_module
+import lossfilm.training.pca as pca_module
 from lossfilm.format.errors import DataError
 from lossfilm.format.layout import ParamLayout
 from lossfilm.training.model import init_params
+from lossfilm.training.paths import Run
 from lossfilm.training.plane import Plane, anchors_plane, make_plane, pca_plane, random_plane, subsample_indices
+from lossfilm.training.settings import LandscapeSettings
 from lossfilm.format.trajectory import Trajectory
 
 
@@ -38,7 +40,8 @@ def test_directions_are_orthonormal(kind):
     layout, _ = mlp_layout_and_params()
     rng = np.random.default_rng(1)
     params = np.cumsum(rng.normal(size=(12, layout.size)), axis=0).astype(np.float32)
-    plane = make_plane(params, kind, layout=layout, seed=3)
+    plane = make_plane(Run(Trajectory.from_snapshots([layout.unflatten(row) for row in params])),
+                       LandscapeSettings(directions_kind=kind, seed=3))
     D = plane.directions.astype(np.float64)
     assert plane.directions.dtype == np.float32 and D.shape == (2, layout.size)
     np.testing.assert_allclose(D @ D.T, np.eye(2), atol=1e-6)
@@ -103,7 +106,7 @@ def test_pca_streams_a_memmap_loaded_trajectory(tmp_path, monkeypatch):
     traj.save(tmp_path / "trajectory.npz")
     loaded = Trajectory.load(tmp_path / "trajectory.npz")
     assert isinstance(loaded.params, np.memmap)
-    monkeypatch.setattr(plane_module, "BLOCK_BYTES", 8 * 257 * 7)  # 7 rows (or 8 x 257 columns) per block
+    monkeypatch.setattr(pca_module, "BLOCK_BYTES", 8 * 257 * 7)  # 7 rows (or 8 x 257 columns) per block
     for method in ("gram", "randomized"):
         streamed = pca_plane(loaded.params, method=method)
         in_memory = pca_plane(params, method="gram")
@@ -197,3 +200,45 @@ def test_plane_point_and_project_are_inverse():
     np.testing.assert_array_equal(plane.point(2.0, 3.0), [3.0, 1.0, 4.0])
     alpha, beta, residual = plane.project(plane.point(2.0, 3.0)[None])
     assert (alpha[0], beta[0], residual[0]) == (2.0, 3.0, 0.0)
+
+
+@pytest.mark.parametrize("kind, labels, summary", [
+    ("pca", ["PC1 (60.0% var.)", "PC2 (30.0% var.)"], "PCA of 7 snapshots, origin = final snapshot: PC1 60.0%"),
+    ("random", ["random direction 1", "random direction 2"], "random filter-normalised directions (seed 3"),
+    ("anchors", ["anchor direction 1", "anchor direction 2"], "through snapshots [0, 3, 6], origin = snapshot 6"),
+    ("axes", ["u", "v"], "the function's own axes u, v (exact: nothing is projected)"),
+    ("hessian", ["direction 1", "direction 2"], "hessian directions"),  # a newer lossfilm's kind still reads
+])
+def test_every_plane_kind_labels_its_axes_and_summarises_its_plane(kind, labels, summary):
+    from tests.test_scene import bowl_landscape
+
+    land = bowl_landscape(resolution=5, snapshots=7)
+    land.directions_kind, land.explained_variance = kind, np.array([0.6, 0.3])
+    land.settings = {"plane": {"seed": 3, "biases": "zero", "anchors": [0, 3, 6]}, "axis_names": ["u", "v"],
+                     "stats": {"snapshots": 7, "path_points": 7, "path_length": 2.0, "plane_path_length": 1.9,
+                               "residual_max": 0.1, "residual_median": 0.05, "captured": 0.9}}
+    assert [land.axis_label(axis) for axis in (0, 1)] == labels
+    assert land.summary().splitlines()[0].startswith(f"plane   {summary}")
+
+
+def test_every_plane_kind_has_a_builder_and_the_choices_follow_the_table():
+    from lossfilm.format.errors import ConfigError
+    from lossfilm.format.planes import PLANE_KINDS
+    from lossfilm.training.paths import Iterates, Race
+    from lossfilm.training.plane import DIRECTIONS, plane_builder, race_directions
+
+    assert DIRECTIONS == ("pca", "random", "anchors") and race_directions() == ("pca", "anchors")
+    layout, _ = mlp_layout_and_params()
+    params = np.cumsum(np.random.default_rng(1).normal(size=(12, layout.size)), axis=0).astype(np.float32)
+    run = Run(Trajectory.from_snapshots([layout.unflatten(row) for row in params]))
+    iterates = Iterates(["sgd"], [np.array([[1.0, 2.0], [0.5, 1.0]])], {})
+    for kind, entry in PLANE_KINDS.items():
+        plane = make_plane(run if entry.network else iterates, LandscapeSettings(directions_kind=kind))
+        assert plane.directions_kind == kind and plane.directions.dtype == np.float32
+    with pytest.raises(ConfigError, match="--directions axes: .* 2-D function"):
+        make_plane(run, LandscapeSettings(directions_kind="axes"))
+    race = Race(["a", "b"], [run.trajectories[0]] * 2)
+    with pytest.raises(ConfigError, match="--directions random: a race's plane .* pca, anchors"):
+        make_plane(race, LandscapeSettings(directions_kind="random"))
+    with pytest.raises(ValueError, match="PLANE_KINDS"):
+        plane_builder("hessian")  # the table entry comes first

@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.training.evaluation import evaluation_data
 from lossfilm.training.grid import loss_and_accuracy
-from lossfilm.training.landscape import Landscape, evaluation_data
-from lossfilm.training.plane import Plane
-from lossfilm.training.race import (cached_race_landscape, parse_lrs, parse_optimizers, race_landscape, race_plane,
-                           train_racers)
+from lossfilm.training.landscape import Landscape
+from lossfilm.training.paths import Race
+from lossfilm.training.plane import Plane, make_plane
+from lossfilm.training.race import cached_race_landscape, parse_lrs, parse_optimizers, race_landscape, train_racers
+from lossfilm.training.settings import LandscapeSettings
 
 TINY = dict(epochs=2, hidden=(8,))  # 46 steps of a 64-8-10 network: a race in a fraction of a second
 SMALL = dict(resolution=7, samples=300)
@@ -99,7 +101,7 @@ def test_the_landscape_is_cached_on_every_path_and_setting(race, tmp_path):
     assert action == "reuse" and again.key == land.key and again.path_names == ("sgd", "adam")
     _, action = cached_race_landscape(racers, out, progress=False, **SMALL)  # a racer joined
     assert action == "update"
-    moved, action = cached_race_landscape(racers, out, progress=False, plane="anchors", **SMALL)
+    moved, action = cached_race_landscape(racers, out, progress=False, directions_kind="anchors", **SMALL)
     assert action == "update" and moved.directions_kind == "anchors"
     loaded = Landscape.load(out)
     assert loaded.path_names == ("sgd", "adam", "momentum") and loaded.key == moved.key
@@ -108,11 +110,12 @@ def test_the_landscape_is_cached_on_every_path_and_setting(race, tmp_path):
 def test_the_anchors_plane_holds_the_start_and_two_finals(race):
     _, racers, *_ = race
     trajectories = [t for _, t, _ in racers]
-    plane = race_plane(trajectories, plane="anchors")
+    paths = Race([n for n, _, _ in racers], trajectories)
+    plane = make_plane(paths, LandscapeSettings(directions_kind="anchors"))
     ends = np.stack([trajectories[0].params[0], trajectories[0].params[-1], trajectories[1].params[-1]])
     assert isinstance(plane, Plane) and np.abs(plane.project(ends)[2]).max() < 1e-4 * np.linalg.norm(ends[1] - ends[0])
-    with pytest.raises(ConfigError, match="--plane"):
-        race_plane(trajectories, plane="random")
+    with pytest.raises(ConfigError, match="--directions"):
+        make_plane(paths, LandscapeSettings(directions_kind="random"))
 
 
 def test_race_options_are_checked():
@@ -161,12 +164,38 @@ def test_a_racer_that_diverges_keeps_its_finite_path(tmp_path):
 
 
 def test_many_snapshots_go_through_a_temporary_file_with_the_same_plane(race, monkeypatch):
-    import lossfilm.training.race as race_module
+    import lossfilm.training.pca as pca_module
 
     _, racers, *_ = race
-    trajectories = [t for _, t, _ in racers]
-    in_memory = race_plane(trajectories)
-    monkeypatch.setattr(race_module, "_IN_MEMORY_BYTES", 0)  # as if the stacked paths were over 256 MiB
-    streamed = race_plane(trajectories)
+    paths = Race([n for n, _, _ in racers], [t for _, t, _ in racers])
+    in_memory = make_plane(paths, LandscapeSettings())
+    monkeypatch.setattr(pca_module, "IN_MEMORY_BYTES", 0)  # as if the stacked paths were over 256 MiB
+    streamed = make_plane(paths, LandscapeSettings())
     np.testing.assert_array_equal(streamed.origin, in_memory.origin)
     np.testing.assert_allclose(np.abs(streamed.directions @ in_memory.directions.T), np.eye(2), atol=1e-5)
+
+
+def test_an_interrupted_race_grid_resumes_from_its_sidecar(race, tmp_path):
+    _, racers, *_ = race
+    trajectories, names = [t for _, t, _ in racers[:2]], [n for n, _, _ in racers[:2]]
+    sidecar = tmp_path / "race-landscape.partial.npz"
+    calls = {"n": 0, "stop": -1}
+
+    def loss_fn(params):
+        calls["n"] += 1
+        if calls["n"] == calls["stop"]:
+            raise KeyboardInterrupt
+        return float(sum(np.abs(v).sum() for v in params.values()))
+
+    options = dict(loss_fn=loss_fn, resolution=5, max_path=4, checkpoint_path=sidecar)
+    path_calls = 2 * 2 * 4  # the true and the on-plane loss at 4 points of each of 2 paths
+    calls["stop"] = path_calls + 10
+    with pytest.raises(KeyboardInterrupt):
+        race_landscape(trajectories, names, **options)
+    assert Landscape.load(sidecar).computed.sum() == 9
+    calls.update(n=0, stop=-1)
+    land = race_landscape(trajectories, names, **options)
+    assert calls["n"] == 25 - 9 and land.settings["resumed_nodes"] == 9 and not sidecar.exists()
+    fresh = race_landscape(trajectories, names, loss_fn=loss_fn, resolution=5, max_path=4)
+    np.testing.assert_array_equal(land.loss, fresh.loss)
+    assert land.key == fresh.key and land.path_names == fresh.path_names

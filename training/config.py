@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.training.model import INITS
+from lossfilm.training.optimizers import OPTIMIZERS, make_optimizer
 
 DEFAULTS = dict(
     # what to learn
@@ -71,9 +73,6 @@ class TrainConfig:
     seed: int = DEFAULTS["seed"]
 
     def __post_init__(self):
-        from lossfilm.training.model import INITS
-        from lossfilm.training.optimizers import OPTIMIZERS
-
         # frozen: normalise through object.__setattr__ so that to_dict() is stable JSON
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         if any(h < 1 for h in self.hidden):
@@ -100,8 +99,6 @@ class TrainConfig:
 
     def make_optimizer(self):
         """A fresh optimizer with this config's hyper-parameters (the ones it has)."""
-        from lossfilm.training.optimizers import OPTIMIZERS, make_optimizer
-
         names = OPTIMIZERS[self.optimizer].hparam_names
         return make_optimizer(self.optimizer, **{name: getattr(self, name) for name in names})
 

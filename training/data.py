@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.training.idx import read_pair
+from lossfilm.training.mnist import download_mnist
 
 # The four MNIST files by part; each is also accepted with the dotted name
 # some mirrors use and with a ".gz" suffix.
@@ -108,8 +110,6 @@ def load_data(spec="digits", seed=0, test_fraction=0.2, cache_dir=None):
     if spec == "digits":
         return _digits(seed, test_fraction)
     if spec == "mnist":
-        from lossfilm.training.mnist import download_mnist
-
         return _idx_folder(download_mnist(cache_dir), "mnist", seed, test_fraction)
     folder = Path(os.fspath(spec)).expanduser()
     if not folder.is_dir():
@@ -121,7 +121,7 @@ def load_data(spec="digits", seed=0, test_fraction=0.2, cache_dir=None):
 
 
 def _digits(seed, test_fraction):
-    from sklearn.datasets import load_digits
+    from sklearn.datasets import load_digits  # scikit-learn takes most of a second to import: only here
 
     bunch = load_digits()
     X = bunch.data.astype(np.float64) / 16.0  # pixel values are 0..16
@@ -141,8 +141,6 @@ def split_indices(n, seed, test_fraction):
 
 def _idx_folder(folder, spec, seed, test_fraction):
     """Build a Dataset from the MNIST files found in ``folder``."""
-    from lossfilm.training.idx import read_pair
-
     found = {part: _find_idx(folder, name) for part, name in _IDX_NAMES.items()}
     pairs = {}
     for subset in ("train", "t10k"):

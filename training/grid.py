@@ -1,8 +1,9 @@
 """The loss grid: its axes, and the loss and accuracy at every node of a plane.
 
-Two evaluators share one interface, ``evaluate(batches) -> (index, loss, accuracy)``
-in completion order, and ``evaluate_grid`` drives either one with a progress
-bar, periodic checkpoints and resume:
+Three evaluators share one interface: ``at(coords)`` and ``at_params(vectors)``
+for a few points, ``evaluate(batches) -> (index, loss, accuracy)`` in
+completion order for the grid, which ``evaluate_grid`` drives with a
+progress bar, periodic checkpoints and resume:
 
 - ``MLPEvaluator``, for the built-in MLP, uses that the first layer's
   pre-activation is linear in the plane coordinates::
@@ -16,6 +17,8 @@ bar, periodic checkpoints and resume:
   batches run on threads (NumPy releases the GIL).
 - ``FunctionEvaluator`` calls the user's ``loss_fn(params_dict) -> float``
   node by node, optionally on a ``concurrent.futures`` executor.
+- ``AnalyticEvaluator`` evaluates a 2-D function ``f(x, y)`` on its own axes,
+  the whole grid in one vectorised call.
 
 Examples
 --------
@@ -35,12 +38,14 @@ import sys
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from lossfilm.format.errors import ConfigError, DataError
 from lossfilm.training.model import forward, log_softmax
 
 
-def grid_axes(path_alpha, path_beta, *, resolution=51, margin=0.3, grid_range=None, min_side=0.0, scale=1.0):
+def grid_axes(path_alpha, path_beta, *, resolution, margin=0.0, grid_range=None, min_side=0.0, scale=1.0):
     """Grid coordinates along each direction: a square around the path, the origin on a node.
 
     The extent is the projected path's bounding box, grown to a square of
@@ -57,9 +62,10 @@ def grid_axes(path_alpha, path_beta, *, resolution=51, margin=0.3, grid_range=No
     path_alpha, path_beta : array_like, shape (T,)
         Coordinates of the projected snapshots.
     resolution : int
-        Nodes per side (odd by default, e.g. 51; any value >= 3 works).
+        Nodes per side (odd, e.g. 51, puts a node in the middle; any value >= 3 works).
     margin : float
-        Extra room on each side, as a share of the box's larger side.
+        Extra room on each side, as a share of the box's larger side
+        (:class:`lossfilm.training.settings.LandscapeSettings` has the default).
     grid_range : sequence of 4 floats, optional
         ``(a_min, a_max, b_min, b_max)``: explicit extent, used as given
         (the origin is then a node only if the range makes it one).
@@ -184,7 +190,7 @@ class MLPEvaluator:
             raise DataError(f"data X {X.shape}, y {y.shape} do not fit the model's W1 {layout.shapes[0]}")
         if y.size and not (np.issubdtype(y.dtype, np.integer) and 0 <= y.min() and y.max() < classes):
             raise DataError(f"labels must be integers in 0..{classes - 1} for this model's {classes} outputs")
-        self.y = y.astype(np.int64)
+        self.layout, self.X, self.y = layout, X, y.astype(np.int64)
         n_layers = len(layout.names) // 2
         origin, d1, d2 = (layout.unflatten(v.astype(np.float64)) for v in (plane.origin, *plane.directions))
         # Pre-activations of layer 1 at the origin and along each direction: (3,N,H1).
@@ -206,10 +212,22 @@ class MLPEvaluator:
             accuracy[i * self.batch_size:i * self.batch_size + len(batch_acc)] = batch_acc
         return loss, accuracy
 
+    def at_params(self, vectors):
+        """Loss and accuracy at each parameter vector (P,) of an iterable, by the plain forward pass.
+
+        One BLAS thread: these products are small, and BLAS threads only
+        contend (5x slower on 2 busy cores).
+        """
+        loss, accuracy = [], []
+        with threadpool_limits(1):
+            for vector in vectors:
+                node_loss, node_acc = loss_and_accuracy(self.layout.unflatten(vector), self.X, self.y)
+                loss.append(node_loss)
+                accuracy.append(node_acc)
+        return np.array(loss, dtype=np.float64), np.array(accuracy, dtype=np.float64)
+
     def evaluate(self, batches):
         """Yield ``(index, loss (m,), accuracy (m,))`` for each batch of coordinates, as done."""
-        from threadpoolctl import threadpool_limits
-
         # One BLAS thread per worker: the threads already use every core, and BLAS threads
         # only slow down these small products.
         with threadpool_limits(1), \
@@ -307,7 +325,7 @@ class FunctionEvaluator:
         layout = self.layout
         if self.executor is None:
             for i, vector in jobs:
-                yield (i, *_node_values(self.loss_fn, self.acc_fn, layout.unflatten(vector)))
+                yield (i, *node_values(self.loss_fn, self.acc_fn, layout.unflatten(vector)))
             return
         items = ((i, layout.unflatten(vector)) for i, vector in jobs)
         run = _NodeCall(self.loss_fn, self.acc_fn)
@@ -322,16 +340,63 @@ class _NodeCall:
         self.loss_fn, self.acc_fn = loss_fn, acc_fn
 
     def __call__(self, params):
-        return _node_values(self.loss_fn, self.acc_fn, params)
+        return node_values(self.loss_fn, self.acc_fn, params)
 
 
-def _node_values(loss_fn, acc_fn, params):
+def node_values(loss_fn, acc_fn, params):
+    """``loss_fn`` (and ``acc_fn``) at one parameter dict, as 1-element arrays; non-finite loss: both NaN."""
     with np.errstate(all="ignore"):
         loss = float(loss_fn(params))
         accuracy = float(acc_fn(params)) if acc_fn is not None else np.nan
     if not np.isfinite(loss):
         loss = accuracy = np.nan
     return np.array([loss]), np.array([accuracy])
+
+
+class AnalyticEvaluator:
+    """A 2-D function ``f(x, y)`` on its own axes (a plane of kind ``"axes"``), exactly.
+
+    Grid coordinates are ``(x, y)`` themselves: nothing is projected or
+    interpolated. Accuracy is NaN; a non-finite value is NaN.
+
+    Parameters
+    ----------
+    plane : Plane
+        Of ``directions_kind == "axes"``.
+    function : callable
+        ``function(x, y) -> array``, vectorised over arrays.
+
+    Examples
+    --------
+    >>> from lossfilm.training.plane import Plane
+    >>> plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "axes")
+    >>> AnalyticEvaluator(plane, lambda x, y: x ** 2 + y).at(np.array([[3.0, 1.0], [0.0, np.inf]]))[0].tolist()
+    [10.0, nan]
+    """
+
+    batch_size = 1 << 20  # nodes per batch: the whole grid in one vectorised call
+
+    def __init__(self, plane, function):
+        if plane.directions_kind != "axes":
+            raise ConfigError(f"a function f(x, y) is evaluated on its own axes, not on a "
+                              f"{plane.directions_kind!r} plane")
+        self.function = function
+
+    def at(self, coords):
+        """Loss (and NaN accuracy) at points ``coords`` (m, 2), which are ``(x, y)``."""
+        coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+        with np.errstate(all="ignore"):
+            loss = np.asarray(self.function(coords[:, 0], coords[:, 1]), dtype=np.float64)
+        return np.where(np.isfinite(loss), loss, np.nan), np.full(len(coords), np.nan)
+
+    def at_params(self, vectors):
+        """Loss (and NaN accuracy) at each parameter vector ``(x, y)`` of an iterable."""
+        return self.at(np.array(list(vectors), dtype=np.float64).reshape(-1, 2))
+
+    def evaluate(self, batches):
+        """Yield ``(index, loss (m,), accuracy (m,))`` per batch of coordinates."""
+        for i, batch in enumerate(batches):
+            yield (i, *self.at(batch))
 
 
 def _windowed(executor, fn, items, window, in_order=False):
@@ -393,8 +458,6 @@ def evaluate_grid(evaluator, alphas, betas, loss, accuracy, computed, *,
     >>> loss.tolist(), bool(done.all())
     ([[0.0, 1.0], [1.0, 2.0]], True)
     """
-    from tqdm import tqdm
-
     missing = np.flatnonzero(~computed.ravel())  # row-major node numbers
     if missing.size == 0:
         return

@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.training.grid import MLPEvaluator, node_values
+from lossfilm.training.plane import Plane
 
 POINTS = 61  # positions along the line: steps of 0.025 over RANGE, so t = 0 and t = 1 are among them
 RANGE = (-0.25, 1.25)  # a quarter of the distance beyond each end shows the walls
@@ -95,9 +97,6 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
     direction = np.asarray(end, dtype=np.float64) - start  # (P,) exact for float32 snapshots
     t = np.asarray(t, dtype=np.float64).reshape(-1)  # (L,)
     if loss_fn is None:
-        from lossfilm.training.grid import MLPEvaluator
-        from lossfilm.training.plane import Plane
-
         if X is None or y is None:
             raise ConfigError("line: the built-in MLP needs evaluation data X, y (or pass loss_fn=...)")
         # A plane with a zero second direction: its alpha axis is the line, in units of the whole
@@ -105,12 +104,9 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
         plane = Plane(start, np.stack([direction, np.zeros_like(direction)]), "line")
         evaluator = MLPEvaluator(plane, layout, X, y, workers=workers)
         return evaluator.at(np.column_stack([t, np.zeros_like(t)]))
-    from lossfilm.training.grid import _node_values  # the grid's per-node rule: non-finite -> NaN
-
-
     loss, accuracy = np.empty(len(t)), np.empty(len(t))
-    for i, ti in enumerate(t):
-        node_loss, node_acc = _node_values(loss_fn, acc_fn, layout.unflatten(start + ti * direction))
+    for i, ti in enumerate(t):  # the grid's per-node rule: a non-finite loss is NaN
+        node_loss, node_acc = node_values(loss_fn, acc_fn, layout.unflatten(start + ti * direction))
         loss[i], accuracy[i] = node_loss[0], node_acc[0]
     return loss, accuracy
 

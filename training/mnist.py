@@ -14,6 +14,7 @@ folder holding them as the data spec (``--data DIR``) instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def cache_directory(cache_dir=None):
     if cache_dir is None:
         cache_dir = os.environ.get("LOSSFILM_CACHE")
     if not cache_dir:
-        import pooch
+        import pooch  # deferred like download_mnist's: only when no cache folder is set
 
         cache_dir = pooch.os_cache("lossfilm")
     return Path(cache_dir).expanduser().absolute() / "mnist"
@@ -82,9 +83,7 @@ def download_mnist(cache_dir=None, base_url=None, progressbar=None):
     >>> sorted(p.name for p in folder.iterdir())[0]  # doctest: +SKIP
     't10k-images-idx3-ubyte.gz'
     """
-    import logging
-
-    import pooch
+    import pooch  # pooch and requests take ~70 ms to import: only when downloading
     import requests
 
     pooch.get_logger().setLevel(logging.WARNING)  # pooch logs every download at INFO
@@ -112,7 +111,7 @@ def download_mnist(cache_dir=None, base_url=None, progressbar=None):
 
 def _reason(exc):
     """A few words on why a request failed; requests' own messages run to several lines."""
-    import requests
+    import requests  # loaded already: only download_mnist calls this
 
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         return f"HTTP {exc.response.status_code} {exc.response.reason}"

@@ -1,6 +1,6 @@
 """The plane: an origin and two orthonormal directions through parameter space.
 
-Three ways to choose it, all with the origin at the final parameters:
+Three ways to choose it for a run, all with the origin at the final parameters:
 
 - ``pca_plane``: the two leading principal directions of the snapshot offsets
   ``theta_t - theta_final`` (Li et al. 2018), found by streaming the
@@ -8,6 +8,14 @@ Three ways to choose it, all with the origin at the final parameters:
 - ``random_plane``: seeded Gaussian directions, filter-normalised (Li et al.),
   then made orthonormal.
 - ``anchors_plane``: the plane through three chosen snapshots.
+
+:func:`make_plane` makes the plane of a landscape's ``directions_kind`` for
+its paths (:mod:`lossfilm.training.paths`): one builder per kind, registered
+with :func:`plane_builder`. A race's plane goes through the racers' shared
+start instead (so every ball starts at (0, 0)): PCA of all their snapshots
+together, or the plane through the start and the first two final points. A
+2-D function's plane is its own axes. To add a kind, see
+:mod:`lossfilm.format.planes`.
 
 Point ``(alpha, beta)`` of a plane is ``origin + alpha * d1 + beta * d2``;
 coordinates are distances in parameter space along the unit directions.
@@ -34,11 +42,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lossfilm.format.errors import DataError
+from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.format.planes import PLANE_KINDS
+from lossfilm.training.pca import GRAM_MAX_SNAPSHOTS, row_blocks, stacked_rows, top2_gram, top2_randomized
 
-BLOCK_BYTES = 1 << 25  # 32 MiB of float64 per streamed block: large GEMMs, bounded memory
-GRAM_MAX_SNAPSHOTS = 256  # above this the T x T Gram matrix costs more than subspace iteration
-DIRECTIONS = ("pca", "random", "anchors")
+DIRECTIONS = tuple(name for name, kind in PLANE_KINDS.items() if kind.network)  # the --directions choices
 
 
 @dataclass(frozen=True)
@@ -50,8 +58,9 @@ class Plane:
     origin : ndarray, shape (P,), float32
     directions : ndarray, shape (2, P), float32
         Orthonormal (to float32 rounding) unit directions ``d1``, ``d2``.
-    kind : str
-        ``"pca"``, ``"random"`` or ``"anchors"``.
+    directions_kind : str
+        The kind of plane, a key of :data:`lossfilm.format.planes.PLANE_KINDS`
+        (``"pca"``, ``"random"``, ...).
     explained_variance : ndarray, shape (2,)
         Share of the offsets' total variance along each direction (PCA);
         NaN for the other kinds.
@@ -61,7 +70,7 @@ class Plane:
 
     origin: np.ndarray
     directions: np.ndarray
-    kind: str
+    directions_kind: str
     explained_variance: np.ndarray = field(default_factory=lambda: np.full(2, np.nan))
     info: dict = field(default_factory=dict)
 
@@ -119,24 +128,106 @@ class Plane:
         return coords[:, 0], coords[:, 1], residual
 
 
-def make_plane(params, directions="pca", *, layout=None, seed=0, anchors=None, biases="zero"):
-    """The plane of kind ``directions`` for snapshots ``params`` (T, P).
+_BUILDERS = {}  # directions_kind -> (builder, whether it also makes a race's plane)
+
+
+def plane_builder(kind, *, race=False):
+    """Register ``builder(paths, settings) -> Plane`` as the maker of planes of ``kind``.
+
+    ``kind`` must be in :data:`lossfilm.format.planes.PLANE_KINDS` (its
+    label, summary and grid reach live there). With ``race=True`` the
+    builder also makes a race's plane (``paths.race``): its origin must be the
+    racers' shared start.
+    """
+    if kind not in PLANE_KINDS:
+        raise ValueError(f"plane kind {kind!r} is not in lossfilm.format.planes.PLANE_KINDS; add it there first")
+
+    def register(builder):
+        _BUILDERS[kind] = (builder, race)
+        return builder
+    return register
+
+
+def make_plane(paths, settings):
+    """The plane of kind ``settings.directions_kind`` for ``paths`` (a Run, a Race or Iterates).
 
     Examples
     --------
-    >>> params = np.random.default_rng(1).normal(size=(5, 8)).astype(np.float32)
-    >>> make_plane(params, "anchors").info["anchors"]
+    >>> from lossfilm.format.trajectory import Trajectory
+    >>> from lossfilm.training.paths import Run
+    >>> from lossfilm.training.settings import LandscapeSettings
+    >>> rng = np.random.default_rng(1)
+    >>> run = Run(Trajectory.from_snapshots([{"w": rng.normal(size=8)} for _ in range(5)]))
+    >>> make_plane(run, LandscapeSettings(directions_kind="anchors")).info["anchors"]
     [0, 2, 4]
     """
-    if directions == "pca":
-        return pca_plane(params, layout=layout, seed=seed)
-    if directions == "random":
-        if layout is None:
-            raise DataError("random directions need the parameter layout (which arrays are weights)")
-        return random_plane(layout, np.asarray(params[-1]), seed=seed, biases=biases)
-    if directions == "anchors":
-        return anchors_plane(params, anchors)
-    raise DataError(f"unknown directions {directions!r}; choose one of {', '.join(DIRECTIONS)}")
+    check_directions(paths, settings)
+    builder, _ = _BUILDERS[settings.directions_kind]
+    return builder(paths, settings)
+
+
+def check_directions(paths, settings):
+    """Raise ConfigError unless a plane of ``settings.directions_kind`` can be made for ``paths``."""
+    kind = settings.directions_kind
+    if kind not in _BUILDERS:
+        raise ConfigError(f"--directions {kind!r}: no builder makes this kind of plane; "
+                          f"choose one of {', '.join(DIRECTIONS)}")
+    if paths.race and not _BUILDERS[kind][1]:
+        raise ConfigError(f"--directions {kind}: a race's plane goes through the racers' shared start; "
+                          f"choose one of {', '.join(race_directions())}")
+
+
+def race_directions():
+    """The kinds of plane a race can use (the race's ``--directions`` choices)."""
+    return tuple(kind for kind, (_, race) in _BUILDERS.items() if race)
+
+
+@plane_builder("pca", race=True)
+def _pca_of_paths(paths, settings):
+    """A run's PCA plane; a race's: PCA of every racer's offsets from their shared start."""
+    if not paths.race:
+        (trajectory,) = paths.trajectories
+        return pca_plane(trajectory.params, layout=trajectory.layout, seed=settings.seed)
+    start, origin = _shared_start(paths.trajectories)
+    with stacked_rows(paths.trajectories, start) as rows:
+        made = pca_plane(rows, seed=settings.seed)  # its origin is the last row: the start
+    return _through_start(paths.trajectories, start, made, dict(
+        made.info, method="pca of all paths' offsets from the start", origin=origin, paths=len(paths.trajectories)))
+
+
+@plane_builder("random")
+def _random_of_path(paths, settings):
+    (trajectory,) = paths.trajectories
+    return random_plane(trajectory.layout, np.asarray(trajectory.params[-1]), seed=settings.seed,
+                        biases=settings.biases)
+
+
+@plane_builder("anchors", race=True)
+def _anchors_of_paths(paths, settings):
+    """A run's plane through three of its snapshots; a race's through the start and the first two final points."""
+    if not paths.race:
+        (trajectory,) = paths.trajectories
+        return anchors_plane(trajectory.params, settings.anchors)
+    if settings.anchors is not None:
+        raise ConfigError("--anchors: a race's anchors plane goes through the start and the first two "
+                          "optimizers' final points; choose no snapshots")
+    if len(paths.trajectories) < 2:
+        raise ConfigError("--directions anchors needs two paths (start, and two final points); use --directions pca")
+    start, origin = _shared_start(paths.trajectories)
+    first, second = paths.trajectories[:2]
+    made = anchors_plane(np.stack([first.params[-1], second.params[-1], start]), (0, 1, 2))  # (3,P)
+    return _through_start(paths.trajectories, start, made, {
+        "method": "anchors", "anchors": "the first two paths' final points", "origin": origin})
+
+
+@plane_builder("axes")
+def _axes_of_function(paths, settings):
+    """A 2-D function's own x and y: origin 0, the identity directions; nothing is projected."""
+    size = paths.trajectories[0].layout.size
+    if size != 2:
+        raise ConfigError(f"--directions axes: the plane of a 2-D function's own x and y; these paths have "
+                          f"{size} parameters")
+    return Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "axes", np.full(2, np.nan), {})
 
 
 def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
@@ -190,9 +281,9 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     if method == "auto":
         method = "gram" if T <= GRAM_MAX_SNAPSHOTS else "randomized"
     if method == "gram":
-        vectors, values, total, passes = _top2_gram(params, origin)
+        vectors, values, total, passes = top2_gram(params, origin)
     elif method == "randomized":
-        vectors, values, total, passes = _top2_randomized(params, origin, np.random.default_rng(seed), max_passes)
+        vectors, values, total, passes = top2_randomized(params, origin, np.random.default_rng(seed), max_passes)
     else:
         raise DataError(f"unknown PCA method {method!r}; use 'auto', 'gram' or 'randomized'")
     if not np.isfinite(total):
@@ -311,64 +402,19 @@ def subsample_indices(n, max_points):
     return np.unique(np.round(np.linspace(0, n - 1, max_points)).astype(np.int64))
 
 
-def _top2_gram(params, origin):
-    """Top-2 right singular pairs of A = params - origin via the T x T Gram matrix."""
-    T = len(params)
-    gram = np.zeros((T, T))
-    for cols, block in _column_blocks(params, origin):
-        gram += block @ block.T  # (T,w)@(w,T) -> (T,T)
-    if not np.isfinite(gram).all():  # eigh would fail ("did not converge"); the caller says why
-        return np.zeros((2, params.shape[1])), np.zeros(2), float("nan"), 1
-    values, U = np.linalg.eigh(gram)  # ascending
-    values, U = values[::-1][:2].clip(min=0.0), U[:, ::-1][:, :2]
-    sigma = np.sqrt(values)
-    vectors = np.zeros((2, params.shape[1]))
-    for cols, block in _column_blocks(params, origin):
-        vectors[:, cols] = U.T @ block  # (2,T)@(T,w) -> (2,w)
-    vectors /= np.where(sigma > 0, sigma, 1.0)[:, None]
-    return vectors, values, float(np.trace(gram)), 2
+def _shared_start(trajectories):
+    """The first path's initial point (P,) float32, and how to name it: shared by every path or not."""
+    start = np.asarray(trajectories[0].params[0], dtype=np.float32)
+    shared = all(np.array_equal(t.params[0], start) for t in trajectories)
+    return start, "the shared initial point" if shared else "the first path's initial point"
 
 
-def _top2_randomized(params, origin, rng, max_passes, oversample=10):
-    """Top-2 right singular pairs by block subspace iteration, one streamed pass per step.
-
-    Each pass over the row blocks ``B`` of A computes both ``Y = A Z`` (whose
-    SVD gives the Ritz estimates for the current subspace ``Z``) and
-    ``A^T A Z`` (the next subspace), so no pass is wasted. Blocks stay in
-    float32, as stored (no conversion pass, single-precision GEMMs: over 2x
-    faster on a large trajectory); sums across blocks are float64. The
-    directions come out within ~1e-6 rad of the exact ones.
-    """
-    T, P = params.shape
-    k = min(2 + oversample, T, P)
-    Z, _ = np.linalg.qr(rng.standard_normal((P, k)))  # (P,k)
-    origin = np.asarray(origin, dtype=np.float32)
-    rows = max(1, BLOCK_BYTES // (4 * P))
-    previous, total = None, 0.0
-    for passes in range(1, max_passes + 1):
-        Y = np.empty((T, k))
-        ZZ = np.zeros((P, k))
-        Z32 = Z.astype(np.float32)
-        for start in range(0, T, rows):
-            block = np.subtract(params[start:start + rows], origin, dtype=np.float32)  # (b,P)
-            if passes == 1:
-                total += float(np.einsum("ij,ij->", block, block, dtype=np.float64))
-            y = block @ Z32  # (b,P)@(P,k) -> (b,k)
-            Y[start:start + len(block)] = y
-            ZZ += block.T @ y  # (P,b)@(b,k) -> (P,k)
-        if not np.isfinite(total):
-            return np.zeros((2, P)), np.zeros(2), total, passes
-        _, sigma, Wt = np.linalg.svd(Y, full_matrices=False)
-        vectors = Wt[:2] @ Z.T  # (2,k)@(k,P) -> (2,P) Ritz vectors
-        if previous is not None and sigma[1] > 0:
-            cosines = np.abs(np.einsum("ij,ij->i", vectors, previous))
-            if cosines.min() > 1.0 - 1e-10:  # angle < 1.4e-5 rad
-                break
-        previous = vectors
-        Z, _ = np.linalg.qr(ZZ)
-    values = np.zeros(2)
-    values[:min(2, len(sigma))] = sigma[:2] ** 2
-    return vectors, values, total, passes
+def _through_start(trajectories, start, made, info):
+    """``made``, a plane through ``start``, with signs such that the first path's final point has coordinates >= 0."""
+    first_end = np.asarray(trajectories[0].params[-1], dtype=np.float64) - start
+    # float32 negation is exact, so the plane stays the one computed
+    d1, d2 = (-d if float(d.astype(np.float64) @ first_end) < 0 else d for d in made.directions)
+    return Plane(start, np.stack([d1, d2]), made.directions_kind, made.explained_variance, info)
 
 
 def _filter_normalised(layout, origin, rng, biases):
@@ -425,19 +471,3 @@ def _rows(params, size, name):
         want = f"(T, {size})" if size is not None else "(T, P)"
         raise DataError(f"{name}: shape {params.shape}, expected {want}")
     return params
-
-
-def row_blocks(params):
-    """Yield ``(start, rows as float64 copy)`` over ``params`` in bounded blocks."""
-    rows = max(1, BLOCK_BYTES // (8 * params.shape[1]))
-    for start in range(0, len(params), rows):
-        yield start, np.array(params[start:start + rows], dtype=np.float64)
-
-
-def _column_blocks(params, origin):
-    """Yield ``(column slice, offsets block (T, w) float64)``; reads each row in contiguous runs."""
-    T, P = params.shape
-    width = max(1, BLOCK_BYTES // (8 * T))
-    for start in range(0, P, width):
-        cols = slice(start, min(P, start + width))
-        yield cols, np.asarray(params[:, cols], dtype=np.float64) - origin[cols]

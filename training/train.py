@@ -25,17 +25,20 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from lossfilm.format import artifact
 from lossfilm.format.artifact import content_key
 from lossfilm.format.errors import LossfilmError
+from lossfilm.format.version import __version__
 from lossfilm.training import model as mlp
+from lossfilm.training.data import load_data
 from lossfilm.training.recorder import Recorder, snapshot_capacity
 from lossfilm.format.trajectory import KIND, SCHEMA_VERSION, Trajectory
 
@@ -110,8 +113,6 @@ def cached_or_train(config, out_path, data=None, force=False, progress=True):
     action : {"compute", "reuse", "update"}
     """
     if data is None:
-        from lossfilm.training.data import load_data
-
         data = load_data(config.data, seed=config.seed, test_fraction=config.test_fraction)
     trajectory, action = artifact.reuse(out_path, Trajectory.load, kind=KIND, schema_version=SCHEMA_VERSION,
                                         key=trajectory_key(config, data.source), force=force, usable=_not_diverged)
@@ -144,10 +145,6 @@ def train(config, data, out_path, progress=True):
         times the initial loss, or the parameters overflowed; the finite
         snapshots are saved first, marked ``diverged``.
     """
-    from tqdm import tqdm
-
-    from lossfilm.format.version import __version__
-
     key = trajectory_key(config, data.source)  # before training: the cache can be checked without it
     rng = np.random.default_rng(config.seed)
     sizes = [data.n_features, *config.hidden, data.n_classes]
@@ -227,12 +224,8 @@ def _one_blas_thread():
 
     A minibatch's matrices are small: threads cost more in hand-offs than they
     save, and on a busy machine OpenBLAS's spinning threads made runs 3-7x
-    slower. threadpoolctl comes with scikit-learn; without it, nothing changes.
+    slower.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 

@@ -14,9 +14,11 @@ Your own function: --expr with x and y, arithmetic and NumPy functions
 differences. Nothing else is evaluated: names, attributes and calls outside
 that list are refused.
 
-Writes OUT/classic-NAME.mp4 (and .gif with --gif) and the final state as
+Writes OUT/classic-NAME.mp4 (and .gif with --gif), or the films named by -o
+(.mp4, .gif or a folder/ of PNG frames), and the final state as
 OUT/classic-NAME.png; the landscape is OUT/cache/classic-NAME.npz, for
-`lossfilm render classic --landscape ...`.
+`lossfilm render classic --landscape ...`, reused while the function and
+settings stay the same.
 
 example: lossfilm classic rosenbrock --optimizers sgd,momentum,adam --lr adam=0.1
 """
@@ -28,8 +30,8 @@ from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
-    from lossfilm.training.surfaces import (DEFAULT_CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, DEFAULT_STEPS,
-                                   FUNCTIONS)
+    from lossfilm.training.classic import (DEFAULT_CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, DEFAULT_STEPS,
+                                           FUNCTIONS)
 
     parser.add_argument("function", nargs="?", metavar="FUNCTION",
                         help=help_text(f"one of {', '.join(FUNCTIONS)} (or give --expr)"))
@@ -43,7 +45,7 @@ def add_arguments(parser):
                                                                    "function's own)"))
     parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
                         help=help_text("one racer's learning rate, e.g. --lr adam=0.05 (repeatable; "
-                                       "default: the function's own, see training/surfaces.py)"))
+                                       "default: the function's own, see training/classic.py)"))
     parser.add_argument("--condition", type=float, default=DEFAULT_CONDITION,
                         help="condition number of the bowl (ratio of its curvatures)")
     parser.add_argument("--domain", metavar="X0,X1,Y0,Y1",
@@ -64,7 +66,7 @@ def run(args):
     from lossfilm.cli.render import check_scene
     from lossfilm.format.errors import ConfigError
     from lossfilm.training.race import parse_lrs, parse_optimizers
-    from lossfilm.training.surfaces import classic_landscape, from_expression, get_function
+    from lossfilm.training.classic import cached_classic_landscape, from_expression, get_function
 
     function = _function(args, get_function, from_expression)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", function.name):
@@ -76,12 +78,12 @@ def run(args):
     stem = f"classic-{function.name}"
     out = film_outputs.FilmOutputs(args, stem)
 
-    landscape = classic_landscape(function, optimizers=optimizers, steps=args.steps, lrs=lrs, start=start,
-                                  resolution=args.resolution)
     landscape_path = out.cache / f"{stem}.npz"
-    landscape.save(landscape_path)
+    landscape, action = cached_classic_landscape(function, landscape_path, optimizers=optimizers, steps=args.steps,
+                                                 lrs=lrs, start=start, resolution=args.resolution)
     out.step(f"{function.formula}: {len(optimizers)} optimizers x {args.steps} steps from "
-             f"({landscape.settings['start'][0]:g}, {landscape.settings['start'][1]:g}); landscape {landscape_path}")
+             f"({landscape.settings['start'][0]:g}, {landscape.settings['start'][1]:g}); landscape {landscape_path}"
+             + (" (reused: same function and settings)" if action == "reuse" else ""))
     stopped = landscape.settings["stopped"]
     for name, index in landscape.path_slices().items():
         last = index[-1]
@@ -109,7 +111,7 @@ def _function(args, get_function, from_expression):
     if args.domain:
         from dataclasses import replace
 
-        from lossfilm.training.surfaces import check_domain
+        from lossfilm.training.classic import check_domain
 
         function = replace(function, domain=check_domain(_numbers(args.domain, 4, "--domain",
                                                                   "X_MIN,X_MAX,Y_MIN,Y_MAX")))

@@ -2,8 +2,9 @@
 
 Trains the default 64-128-10 MLP with SGD on scikit-learn's 8x8 digits,
 evaluates the loss on the PCA plane of its path, and renders the descent
-scene to OUT/descent.mp4, OUT/descent.gif (one render feeds both) and the
-final state to OUT/descent.png. The trajectory and the landscape are cached
+scene to OUT/descent.mp4, OUT/descent.gif (one render feeds both), or to the
+films named by -o (.mp4, .gif or a folder/ of PNG frames), and the final
+state to OUT/descent.png. The trajectory and the landscape are cached
 in OUT/cache/ and reused when their settings are unchanged: a second run
 with only a new --theme or camera option renders again and recomputes
 nothing.

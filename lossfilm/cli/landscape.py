@@ -18,26 +18,29 @@ _SAID = "%(default).0s"
 
 
 def add_arguments(parser):
+    from lossfilm.format.planes import directions_help
+    from lossfilm.training.plane import DIRECTIONS
+    from lossfilm.training.settings import DEFAULTS
+
     parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train'")
     parser.add_argument("-o", "--output", default=None,
                         help="landscape file to write (default: landscape.npz beside the trajectory)" + _SAID)
-    parser.add_argument("--directions", choices=("pca", "random", "anchors"), default="pca",
-                        help="plane: PCA of the path, random filter-normalised directions, "
-                             "or the plane through three snapshots")
+    parser.add_argument("--directions", choices=DIRECTIONS, default=DEFAULTS["directions_kind"],
+                        help=directions_help(DIRECTIONS))
     parser.add_argument("--anchors", nargs=3, type=int, metavar=("I", "J", "K"), default=None,
                         help="snapshot indices of the anchors plane (origin at K; "
                              "default: first, middle, last)" + _SAID)
-    parser.add_argument("--resolution", type=int, default=51, help="grid nodes per side")
-    parser.add_argument("--margin", type=float, default=0.3,
+    parser.add_argument("--resolution", type=int, default=DEFAULTS["resolution"], help="grid nodes per side")
+    parser.add_argument("--margin", type=float, default=DEFAULTS["margin"],
                         help="room around the path, as a share of its bounding box's larger side")
     parser.add_argument("--range", nargs=4, type=float, default=None, dest="grid_range",
                         metavar=("A_MIN", "A_MAX", "B_MIN", "B_MAX"),
                         help="explicit grid extent (default: a square around the path, origin on a node)" + _SAID)
-    parser.add_argument("--samples", type=int, default=10000,
+    parser.add_argument("--samples", type=int, default=DEFAULTS["samples"],
                         help="evaluate on a seeded subset of this many training samples (0: all)")
-    parser.add_argument("--max-path", type=int, default=1000,
+    parser.add_argument("--max-path", type=int, default=DEFAULTS["max_path"],
                         help="most path points kept for the film (evenly spaced; PCA uses all)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
                         help="seed of the random directions, the PCA start and the sample subset")
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for the grid (default: all cores)" + _SAID)
@@ -73,7 +76,7 @@ def run(args):
     try:
         landscape, action = cached_or_compute(
             trajectory, out, force=args.force, progress=not args.quiet, workers=args.workers,
-            directions=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
+            directions_kind=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
             grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed)
     except DataError as exc:
         # The plane's complaints (one snapshot, no variance, NaN) are about this trajectory: name it.

@@ -6,10 +6,13 @@ learning rate (the documented defaults of lossfilm.training.optimizers, all of w
 converge on the digits data; --lr changes one). Every path is then projected
 on ONE plane: its origin is the shared initial point, so every ball starts at
 (0, 0), and its directions are the two leading principal directions of all
-paths' snapshots together. One loss grid covers all paths, and the race scene
-rolls a ball per optimizer down it on one clock of optimizer steps.
+paths' snapshots together (--directions anchors: the plane through the start
+and the first two optimizers' final points). One loss grid covers all paths,
+and the race scene rolls a ball per optimizer down it on one clock of
+optimizer steps.
 
-Writes OUT/race.mp4 (and OUT/race.gif with --gif) and the final state as
+Writes OUT/race.mp4 (and OUT/race.gif with --gif), or the films named by -o
+(.mp4, .gif or a folder/ of PNG frames), and the final state as
 OUT/race.png. Each optimizer's trajectory is cached in OUT/cache/race/NAME.npz
 and the common landscape in OUT/cache/race-landscape.npz: adding an optimizer
 trains only that one (the plane and grid, which depend on every path, are
@@ -25,7 +28,9 @@ from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
-    from lossfilm.training.race import PLANES, RACE_OPTIMIZERS
+    from lossfilm.training.plane import race_directions
+    from lossfilm.training.race import RACE_OPTIMIZERS
+    from lossfilm.training.settings import DEFAULTS
 
     parser.add_argument("--optimizers", default=",".join(RACE_OPTIMIZERS), metavar="A,B,...",
                         help="the racers, comma-separated, from sgd, momentum, nesterov, rmsprop, adam")
@@ -37,10 +42,10 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=20, help="epochs each optimizer trains")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the split, the shared initial weights and the shared shuffling")
-    parser.add_argument("--plane", choices=list(PLANES), default="pca",
+    parser.add_argument("--directions", choices=race_directions(), default=DEFAULTS["directions_kind"],
                         help="pca: principal plane of all paths, origin at the shared start; anchors: the "
                              "plane through the start and the first two optimizers' final points")
-    parser.add_argument("--resolution", type=int, default=51, help="grid nodes per side")
+    parser.add_argument("--resolution", type=int, default=DEFAULTS["resolution"], help="grid nodes per side")
     parser.add_argument("--scene", default="race", metavar="SCENE", help="the scene name or a .py scene file")
     film_outputs.add_arguments(parser, stem="race", gif_by_default=False, option_example="clock=linear")
     parser.add_argument("--force", action="store_true", help=help_text("retrain every racer, recompute the landscape"))
@@ -72,7 +77,8 @@ def run(args):
                           lrs=lrs, dataset=dataset, force=args.force, progress=out.progress, report=report)
     landscape_path = out.cache / "race-landscape.npz"
     landscape, action = cached_race_landscape(racers, landscape_path, force=args.force, progress=out.progress,
-                                              plane=args.plane, resolution=args.resolution, seed=args.seed)
+                                              directions_kind=args.directions, resolution=args.resolution,
+                                              seed=args.seed)
     stats = landscape.settings["stats"]
     said = {"reuse": "reused (same paths and settings)", "compute": "computed", "update": "recomputed"}[action]
     out.step(f"landscape {landscape_path}: {said} ({len(landscape.alphas)}x{len(landscape.betas)} grid, "

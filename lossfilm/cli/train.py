@@ -14,7 +14,7 @@ DIVERGED = 3  # exit status of a run whose loss blew up
 
 
 def add_arguments(parser):
-    from lossfilm.training.config import DEFAULTS  # plain data, no numpy at import time
+    from lossfilm.training.config import DEFAULTS
 
     parser.add_argument("--data", default=DEFAULTS["data"],
                         help="data set: 'digits' (bundled 8x8), 'mnist', or a directory of MNIST idx files")

@@ -22,8 +22,10 @@ import contextlib
 import errno
 import hashlib
 import json
+import mmap
 import os
 import struct
+import sys
 import zipfile
 from pathlib import Path
 
@@ -175,9 +177,6 @@ def release_pages(view):
 
     >>> release_pages(np.zeros(3))  # not a memmap: nothing to do
     """
-    import mmap
-    import sys
-
     handle = getattr(view, "_mmap", None)
     if (handle is None or getattr(view, "mode", "c") not in ("r", "r+", "w+") or not view.nbytes
             or not view.flags.c_contiguous or not sys.platform.startswith("linux")

@@ -33,6 +33,7 @@ import numpy as np
 
 from lossfilm.format.artifact import load_npz, save_npz
 from lossfilm.format.errors import ArtifactError
+from lossfilm.format.planes import plane_kind
 
 KIND = "landscape"
 SCHEMA_VERSION = 1
@@ -63,7 +64,7 @@ class Landscape:
     path_steps: np.ndarray  # (T,) int64 optimizer step of each snapshot
     path_epochs: np.ndarray  # (T,) float64 epoch of each snapshot, NaN where unknown
     explained_variance: np.ndarray  # (2,) variance ratio per direction (NaN if not PCA)
-    directions_kind: str = "pca"  # "pca" | "random" | "anchors" | "axes" (a 2-D function's own x, y)
+    directions_kind: str = "pca"  # the kind of plane: a key of lossfilm.format.planes.PLANE_KINDS
     settings: dict = field(default_factory=dict)
     trajectory_key: str = ""
     key: str = ""
@@ -90,15 +91,8 @@ class Landscape:
         return self.computed & ~np.isfinite(self.loss)
 
     def axis_label(self, axis):
-        """What axis 0 or 1 is, in words: ``"PC1 (71.2% var.)"``."""
-        ratio = self.explained_variance[axis]
-        if self.directions_kind == "pca":
-            return f"PC{axis + 1} ({100 * ratio:.1f}% var.)"
-        if self.directions_kind == "random":
-            return f"random direction {axis + 1}"
-        if self.directions_kind == "axes":
-            return self.settings.get("axis_names", ["x", "y"])[axis]
-        return f"anchor direction {axis + 1}"
+        """What axis 0 or 1 is, in words, as its plane kind says: ``"PC1 (71.2% var.)"``."""
+        return plane_kind(self.directions_kind).label(self, axis)
 
     def save(self, path):
         header = {"directions_kind": self.directions_kind, "settings": self.settings,
@@ -143,11 +137,13 @@ class Landscape:
         Examples
         --------
         >>> from lossfilm.format.trajectory import Trajectory
-        >>> rng = np.random.default_rng(0)
-        >>> traj = Trajectory.from_snapshots([{"w": rng.normal(size=3)} for _ in range(4)])
-        >>> land = Landscape.from_trajectory(traj, loss_fn=lambda p: float((p["w"] ** 2).sum()), resolution=3)
+        >>> traj = Trajectory.from_snapshots([{"w": np.full(3, float(t))} for t in range(4)])
+        >>> axes = {name: np.arange(2.0) for name in ("alphas", "betas", "path_alpha", "path_beta", "path_loss_plane",
+        ...         "path_loss_true", "path_accuracy", "residuals", "path_steps", "path_epochs", "explained_variance")}
+        >>> land = Landscape(loss=np.ones((2, 2)), accuracy=np.ones((2, 2)), computed=np.ones((2, 2), bool),
+        ...                  origin=np.zeros(3), directions=np.eye(2, 3), trajectory_key=traj.key, **axes)
         >>> land.check_made_from(traj)
-        >>> other = Trajectory.from_snapshots([{"w": rng.normal(size=3)} for _ in range(4)])
+        >>> other = Trajectory.from_snapshots([{"w": np.full(3, -float(t))} for t in range(4)])
         >>> land.check_made_from(other)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -210,29 +206,9 @@ def _check_shapes(path, arrays):
         fail("line_t and line_loss must come together, as two arrays of the same length")
 
 
-
 def _summary(land):
     stats = land.settings.get("stats", {})
-    lines = []
-    kind = land.directions_kind
-    plane = land.settings.get("plane", {})
-    if kind == "pca":
-        ev = land.explained_variance
-        lines.append(f"plane   PCA of {stats.get('snapshots', '?')} snapshots, origin = "
-                     f"{plane.get('origin', 'final snapshot')}: "
-                     f"PC1 {100 * ev[0]:.1f}%, PC2 {100 * ev[1]:.1f}% of variance "
-                     f"(together {100 * ev.sum():.1f}%)" + (f"; PC2 {plane['pc2']}" if "pc2" in plane else ""))
-    elif kind == "random":
-        lines.append(f"plane   random filter-normalised directions (seed {plane.get('seed')}, "
-                     f"biases {plane.get('biases')}), origin = final snapshot")
-    elif kind == "axes":
-        lines.append("plane   the function's own axes " + ", ".join(land.settings.get("axis_names", ["x", "y"]))
-                     + " (exact: nothing is projected)")
-    elif "origin" in plane:  # several paths: the plane through their start and two final points
-        lines.append(f"plane   through {plane.get('anchors')}, origin = {plane['origin']}")
-    else:
-        lines.append(f"plane   through snapshots {plane.get('anchors')}, origin = snapshot "
-                     f"{(plane.get('anchors') or ['?'])[-1]}")
+    lines = [f"plane   {plane_kind(land.directions_kind).summary(land)}"]
     if len(land.path_names) > 1:
         lines.append(f"paths   {len(land.path_names)}: " + ", ".join(
             f"{name} ({len(index)} points)" for name, index in land.path_slices().items()))

@@ -12,7 +12,9 @@ The optimizers are the ones that train the network
 (:mod:`lossfilm.training.optimizers`), stepping ``{"xy": array([x, y])}`` with the
 analytic gradient, so the behaviour matches training. Nothing is
 projected: :func:`classic_landscape` stores the function on its own axes
-(``directions_kind="axes"``) and the iterates themselves as the paths.
+(``directions_kind="axes"``, evaluated exactly) and the iterates themselves
+as the paths, through the same pipeline as a network's landscape
+(:func:`lossfilm.training.landscape.build_landscape`).
 
 A user's own function comes in as an expression (:func:`from_expression`,
 parsed safely: numbers, ``x``, ``y``, arithmetic and NumPy functions only)
@@ -32,12 +34,16 @@ Examples
 from __future__ import annotations
 
 import ast
-import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.training.evaluation import AnalyticEvaluation
+from lossfilm.training.landscape import build_landscape, cached_landscape, landscape_key
+from lossfilm.training.optimizers import DEFAULT_LRS, make_optimizer
+from lossfilm.training.paths import Iterates
+from lossfilm.training.settings import LandscapeSettings
 
 DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 DEFAULT_STEPS = 200
@@ -91,8 +97,6 @@ class ClassicFunction:
 
     def lr(self, optimizer):
         """The learning rate of ``optimizer`` here: this function's own, else the training default."""
-        from lossfilm.training.optimizers import DEFAULT_LRS
-
         if optimizer not in DEFAULT_LRS:
             raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(DEFAULT_LRS)}")
         return float(self.lrs.get(optimizer, DEFAULT_LRS[optimizer]))
@@ -478,8 +482,6 @@ def descend(function, optimizer, *, lr=None, start=None, steps=DEFAULT_STEPS, do
     >>> run.points.shape, run.stopped, bool(np.abs(run.points[-1]).max() < 0.01)
     ((101, 2), '', True)
     """
-    from lossfilm.training.optimizers import make_optimizer
-
     lr = function.lr(optimizer) if lr is None else float(lr)
     opt = make_optimizer(optimizer, lr=lr, **hparams)
     start = check_point(function.start if start is None else start, "--start")
@@ -597,10 +599,39 @@ def classic_landscape(function, *, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_
     >>> land.settings["function"]["name"], len(land.settings["minima"])
     ('himmelblau', 4)
     """
-    from lossfilm.format.artifact import content_key
-    from lossfilm.training.landscape import Landscape
+    iterates, settings, evaluation = _race(function, optimizers, steps, lrs, start, domain, resolution)
+    return _with_log_floor(build_landscape(iterates, settings, evaluation))
 
-    started = time.perf_counter()
+
+def cached_classic_landscape(function, out_path, *, force=False, **options):
+    """Reuse the landscape at ``out_path`` if it has the same key, else make it and save it there.
+
+    The key covers the function (its name, formula and domain), the
+    settings, every optimizer's hyper-parameters and their iterates.
+
+    Parameters
+    ----------
+    function : ClassicFunction or str
+    out_path : path-like
+    force : bool
+        Make it again even if the key matches.
+    **options
+        The options of :func:`classic_landscape` (optimizers, steps, ...).
+
+    Returns
+    -------
+    landscape : Landscape
+    action : {"compute", "reuse", "update"}
+    """
+    iterates, settings, evaluation = _race(function, **options)
+    key = landscape_key(iterates, settings, evaluation.name)
+    return cached_landscape(out_path, key, lambda _: _with_log_floor(build_landscape(iterates, settings, evaluation)),
+                            force=force)
+
+
+def _race(function, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_STEPS, lrs=None, start=None, domain=None,
+          resolution=DEFAULT_RESOLUTION):
+    """Check the options, run every optimizer: the paths, settings and evaluation of the landscape."""
     if isinstance(function, str):
         function = get_function(function)
     optimizers = tuple(optimizers)
@@ -620,42 +651,30 @@ def classic_landscape(function, *, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_
                           f"{','.join(f'{v:g}' for v in domain)}")
     if not np.isfinite(function(*start)):
         raise ConfigError(f"--start {start[0]:g},{start[1]:g}: the function is not finite there")
-    resolution = int(resolution)
-    if resolution < 3:
-        raise ConfigError(f"--resolution {resolution}: need at least 3 nodes per side")
-
+    # The grid is the domain itself, and every iterate is kept (a run has at most steps + 1 points).
+    settings = LandscapeSettings(directions_kind="axes", resolution=resolution, grid_range=domain,
+                                 max_path=max(2, int(steps) + 1))
     runs = [descend(function, name, lr=lrs.get(name), start=start, steps=steps, domain=domain)
             for name in optimizers]
-    xs = np.linspace(domain[0], domain[1], resolution)  # (R,)
-    ys = np.linspace(domain[2], domain[3], resolution)  # (R,)
-    grid = function(*np.meshgrid(xs, ys, indexing="ij"))  # (R, R), [i, j] at (xs[i], ys[j])
-    grid = np.where(np.isfinite(grid), grid, np.nan)
-    points = np.concatenate([run.points for run in runs])  # (T, 2)
-    owner = np.concatenate([np.full(len(run.points), i, dtype=np.int64) for i, run in enumerate(runs)])
-    steps_of = np.concatenate([np.arange(len(run.points), dtype=np.int64) for run in runs])
-    path_loss = function(points[:, 0], points[:, 1])  # (T,) exact: the ball rides f itself
-    positive = grid[np.isfinite(grid) & (grid > 0)]
-    settings = {
+    record = {
         "function": {"name": function.name, "formula": function.formula, "domain": list(domain)},
         "minima": function.minima_values(),
         "critical_points": [[float(x), float(y), float(function(x, y)), kind] for x, y, kind in function.critical],
         "axis_names": ["x", "y"],
         "log_z": bool(function.log_z),
-        "log_floor": float(positive.min()) if positive.size else None,
         "optimizers": {run.name: run.hparams for run in runs},
         "start": list(start),
         "steps": int(steps),
-        "resolution": resolution,
+        "resolution": settings.resolution,
         "stopped": {run.name: run.stopped for run in runs if run.stopped},
-        "evaluation": "exact",
+        "evaluation": AnalyticEvaluation.name,
     }
-    key = content_key(settings, grid, points)
-    settings["time_s"] = time.perf_counter() - started
-    nan = np.full(len(points), np.nan)
-    return Landscape(alphas=xs, betas=ys, loss=grid, accuracy=np.full(grid.shape, np.nan),
-                     computed=np.ones(grid.shape, bool), origin=np.zeros(2, np.float32),
-                     directions=np.eye(2, dtype=np.float32), path_alpha=points[:, 0].copy(),
-                     path_beta=points[:, 1].copy(), path_loss_plane=path_loss, path_loss_true=path_loss.copy(),
-                     path_accuracy=nan, residuals=np.zeros(len(points)), path_steps=steps_of,
-                     path_epochs=nan.copy(), explained_variance=np.full(2, np.nan), directions_kind="axes",
-                     settings=settings, key=key, path_owner=owner, path_names=optimizers)
+    iterates = Iterates([run.name for run in runs], [run.points for run in runs], record)
+    return iterates, settings, AnalyticEvaluation(function)
+
+
+def _with_log_floor(land):
+    """Record the smallest positive value on the grid: clip there before a logarithm (minima have f = 0)."""
+    positive = land.loss[np.isfinite(land.loss) & (land.loss > 0)]
+    land.settings["log_floor"] = float(positive.min()) if positive.size else None
+    return land

@@ -5,8 +5,9 @@ import pytest
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.training.landscape import Landscape
-from lossfilm.training.surfaces import (FUNCTIONS, HIMMELBLAU_MINIMA, classic_landscape, descend, from_callable,
-                               from_expression, get_function, numerical_gradient, parse_expression)
+from lossfilm.training.classic import (FUNCTIONS, HIMMELBLAU_MINIMA, cached_classic_landscape, classic_landscape,
+                                       descend, from_callable, from_expression, get_function, numerical_gradient,
+                                       parse_expression)
 
 ALL = [get_function(name) for name in FUNCTIONS] + [get_function("bowl", condition=100)]
 LITERATURE_MINIMA = {  # (x, y) -> f there
@@ -111,6 +112,24 @@ def test_the_landscape_is_the_function_itself_and_the_paths_lie_on_it(tmp_path):
     assert land.settings["function"]["name"] == "himmelblau" and land.settings["axis_names"] == ["x", "y"]
     assert land.settings["optimizers"]["adam"]["lr"] == fn.lr("adam")
     assert get_function("rosenbrock").log_z and get_function("beale").log_z and not get_function("bowl").log_z
+
+
+def test_the_landscape_is_cached_on_the_function_and_its_settings(tmp_path):
+    out = tmp_path / "classic-bowl.npz"
+    options = dict(optimizers=("sgd", "adam"), steps=40, resolution=11)
+    land, action = cached_classic_landscape("bowl", out, **options)
+    assert action == "compute" and "time_s" not in Landscape.load(out).settings  # the file is reproducible
+    written = out.read_bytes()
+    again, action = cached_classic_landscape("bowl", out, **options)
+    assert action == "reuse" and again.key == land.key and out.read_bytes() == written
+    np.testing.assert_array_equal(again.loss, classic_landscape("bowl", **options).loss)
+    for changed in (dict(options, steps=41), dict(options, lrs={"adam": 0.2})):
+        _, action = cached_classic_landscape("bowl", out, **changed)
+        assert action == "update"
+    _, action = cached_classic_landscape(get_function("bowl", condition=100), out, **options)
+    assert action == "update"  # another function: the formula says so
+    _, action = cached_classic_landscape(get_function("bowl", condition=100), out, force=True, **options)
+    assert action == "update"
 
 
 def test_a_diverging_optimizer_ends_at_its_last_good_point():

@@ -1,0 +1,139 @@
+"""Plane kinds: what each kind of plane is called, how its axes and summary read, how far its grid reaches.
+
+A landscape file stores the kind of its plane as ``directions_kind``; the
+command line takes it as ``--directions`` (Li et al.'s word). Everything that
+depends on the kind reads :data:`PLANE_KINDS`: axis labels
+(:meth:`lossfilm.format.landscape.Landscape.axis_label`, which the renderer
+draws), the summary's plane line, the extent of the loss grid, and the
+choices and help of ``--directions``. How a plane of each kind is *made*
+from trajectories (PCA, random directions, anchors) is computation, in
+:mod:`lossfilm.training.plane`; this table is data, readable by the
+renderer, which never imports training.
+
+Adding a plane kind
+-------------------
+1. Add one :class:`PlaneKind` to :data:`PLANE_KINDS` below: its name, a
+   phrase for ``--directions --help``, its axis label, its summary line and
+   its grid reach.
+2. Write its builder in :mod:`lossfilm.training.plane`, a function
+   ``(paths, settings) -> Plane`` registered with
+   ``@plane_builder("NAME")`` (``race=True`` if it can also make a race's
+   common plane through the racers' shared start).
+3. Test it in ``tests/test_plane.py``, which also checks that every kind
+   offered by ``--directions`` has a builder.
+
+Examples
+--------
+>>> PLANE_KINDS["random"].reach, [kind.name for kind in PLANE_KINDS.values() if kind.network]
+(2.0, ['pca', 'random', 'anchors'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlaneKind:
+    """One kind of plane, as the landscape file and everything that reads it know it.
+
+    Attributes
+    ----------
+    name : str
+        The ``directions_kind`` stored in a landscape, and the ``--directions`` choice.
+    help : str
+        A phrase for ``--directions``' help, e.g. ``"PCA of the path"``.
+    label : callable
+        ``label(landscape, axis) -> str``: what axis 0 or 1 is, in words.
+    summary : callable
+        ``summary(landscape) -> str``: the summary's line about the plane
+        (after ``"plane   "``); it reads ``landscape.settings["plane"]``,
+        what the builder recorded.
+    reach : float
+        The grid's square is at least ``reach`` times the farthest
+        snapshot's distance from the origin (0: fitted to the projected
+        path alone). A plane that barely sees the path, on which it projects
+        to a small knot near the origin, needs this to show the landscape
+        at the scale the training actually moved.
+    network : bool
+        A plane through a network's parameter space, offered by
+        ``--directions``; False for a 2-D function's own axes.
+    """
+
+    name: str
+    help: str
+    label: Callable
+    summary: Callable
+    reach: float = 0.0
+    network: bool = True
+
+
+def _pca_summary(land):
+    plane, ev = land.settings.get("plane", {}), land.explained_variance
+    snapshots = land.settings.get("stats", {}).get("snapshots", "?")
+    return (f"PCA of {snapshots} snapshots, origin = {plane.get('origin', 'final snapshot')}: "
+            f"PC1 {100 * ev[0]:.1f}%, PC2 {100 * ev[1]:.1f}% of variance (together {100 * ev.sum():.1f}%)"
+            + (f"; PC2 {plane['pc2']}" if "pc2" in plane else ""))
+
+
+def _random_summary(land):
+    plane = land.settings.get("plane", {})
+    return (f"random filter-normalised directions (seed {plane.get('seed')}, biases {plane.get('biases')}), "
+            "origin = final snapshot")
+
+
+def _anchors_summary(land):
+    plane = land.settings.get("plane", {})
+    if "origin" in plane:  # a race: the plane through the racers' start and two final points
+        return f"through {plane.get('anchors')}, origin = {plane['origin']}"
+    return f"through snapshots {plane.get('anchors')}, origin = snapshot {(plane.get('anchors') or ['?'])[-1]}"
+
+
+def _axis_names(land):
+    return land.settings.get("axis_names", ["x", "y"])
+
+
+PLANE_KINDS = {kind.name: kind for kind in (
+    PlaneKind("pca", "PCA of the path",
+              label=lambda land, axis: f"PC{axis + 1} ({100 * land.explained_variance[axis]:.1f}% var.)",
+              summary=_pca_summary),
+    PlaneKind("random", "random filter-normalised directions",
+              label=lambda land, axis: f"random direction {axis + 1}",
+              summary=_random_summary, reach=2.0),
+    PlaneKind("anchors", "the plane through three snapshots",
+              label=lambda land, axis: f"anchor direction {axis + 1}",
+              summary=_anchors_summary),
+    PlaneKind("axes", "a 2-D function's own x and y",
+              label=lambda land, axis: _axis_names(land)[axis],
+              summary=lambda land: f"the function's own axes {', '.join(_axis_names(land))} "
+                                   "(exact: nothing is projected)",
+              network=False),
+)}
+
+
+def plane_kind(name):
+    """The :class:`PlaneKind` called ``name``; a plain one for a kind this lossfilm does not know.
+
+    A file written by a newer lossfilm may hold a newer kind: it still loads
+    and renders, its axes labelled "direction 1" and "direction 2".
+
+    Examples
+    --------
+    >>> plane_kind("pca").help, plane_kind("hessian").help
+    ('PCA of the path', 'hessian')
+    """
+    return PLANE_KINDS.get(name) or PlaneKind(name, name, label=lambda land, axis: f"direction {axis + 1}",
+                                              summary=lambda land: f"{name} directions")
+
+
+def directions_help(kinds):
+    """``--directions``' help for ``kinds``: ``"plane: PCA of the path, ..., or the plane through three snapshots"``.
+
+    Examples
+    --------
+    >>> directions_help(["pca", "anchors"])
+    'plane: PCA of the path, or the plane through three snapshots'
+    """
+    phrases = [PLANE_KINDS[name].help for name in kinds]
+    return "plane: " + (", ".join(phrases[:-1]) + ", or " if len(phrases) > 1 else "") + phrases[-1]

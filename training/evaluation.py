@@ -1,0 +1,180 @@
+"""What a landscape evaluates: the built-in MLP on its data, your own model's ``loss_fn``, or a 2-D function.
+
+An evaluation is the loss before any plane is chosen. ``on(plane)`` gives
+the grid evaluator of :mod:`lossfilm.training.grid` for a plane (it also
+evaluates the snapshots themselves, ``at_params``); ``along(trajectory,
+points, t_range)`` gives the 1-D view. ``name`` is what the landscape
+records as ``settings["evaluation"]``, ``key_arrays`` what else goes into
+its content key, and ``samples`` how many data samples the loss averages
+(None where it is not over data).
+
+Examples
+--------
+>>> import numpy as np
+>>> from lossfilm.format.layout import ParamLayout
+>>> from lossfilm.training.plane import Plane
+>>> evaluation = FunctionEvaluation(ParamLayout(("w",), ((2,),)), lambda p: float((p["w"] ** 2).sum()))
+>>> plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "random")
+>>> evaluation.name.startswith("loss_fn:"), evaluation.on(plane).at(np.array([[3.0, 4.0]]))[0].tolist()
+(True, [25.0])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lossfilm.format.errors import ArtifactError, ConfigError, DataError
+from lossfilm.training.data import load_data
+from lossfilm.training.grid import AnalyticEvaluator, FunctionEvaluator, MLPEvaluator, check_mlp_layout
+from lossfilm.training.line import trajectory_line
+from lossfilm.training.settings import DEFAULTS
+
+
+class MLPEvaluation:
+    """The built-in MLP's mean cross-entropy and accuracy on data ``X``, ``y``.
+
+    Parameters
+    ----------
+    layout : ParamLayout
+    X : ndarray, shape (N, D)
+    y : ndarray, shape (N,)
+    workers : int, optional
+        Threads of the fast path (default: all cores).
+    own_data : bool
+        The data is the run's own (its trajectory's key covers it); other
+        data goes into the landscape's key.
+    """
+
+    name = "mlp"
+
+    def __init__(self, layout, X, y, *, workers=None, own_data=True):
+        self.layout, self.X, self.y, self.workers = layout, X, y, workers
+        self.key_arrays = () if own_data else (X, y)
+        self.samples = len(X)
+
+    @classmethod
+    def of(cls, trajectory, data=None, *, samples, seed, workers=None):
+        """The evaluation of a trajectory of the built-in MLP, after checking that it is one.
+
+        Parameters
+        ----------
+        trajectory : Trajectory
+        data : tuple (X, y), optional
+            Instead of the run's own training data (rebuilt from its settings).
+        samples, seed : int
+            A seeded subset of this many samples (all if fewer, or if 0).
+        """
+        if trajectory.model is None and data is None:
+            raise ConfigError("this trajectory has no model spec (it was made from snapshots); "
+                              "pass loss_fn=... (and acc_fn=...) for your model")
+        check_mlp_layout(trajectory.layout)
+        activation = (trajectory.model or {}).get("activation", "relu")
+        if activation != "relu":
+            raise ConfigError(f"the built-in fast path knows ReLU MLPs, not {activation!r}; pass loss_fn=...")
+        X, y = subset(*data, samples, seed) if data is not None else evaluation_data(trajectory, samples, seed)
+        X, W1 = np.asarray(X, dtype=np.float64), trajectory.layout.shapes[0]
+        if X.ndim != 2 or X.shape[1] != W1[1]:
+            raise DataError(f"evaluation data has shape {X.shape}; the model's W1 {W1} expects {W1[1]} features")
+        return cls(trajectory.layout, X, np.asarray(y), workers=workers, own_data=data is None)
+
+    def on(self, plane):
+        return MLPEvaluator(plane, self.layout, self.X, self.y, workers=self.workers)
+
+    def along(self, trajectory, points, t_range):
+        return trajectory_line(trajectory, points=points, t_range=t_range, X=self.X, y=self.y, workers=self.workers)
+
+
+class FunctionEvaluation:
+    """Your own model's ``loss_fn(params_dict) -> float`` (and ``acc_fn``), called point by point.
+
+    Parameters
+    ----------
+    layout : ParamLayout
+    loss_fn, acc_fn : callable
+        See :class:`lossfilm.training.grid.FunctionEvaluator`.
+    executor : concurrent.futures.Executor, optional
+        Runs the grid's calls.
+    """
+
+    key_arrays = ()
+    samples = None
+
+    def __init__(self, layout, loss_fn, acc_fn=None, executor=None):
+        if not callable(loss_fn):
+            raise ConfigError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        self.layout, self.loss_fn, self.acc_fn, self.executor = layout, loss_fn, acc_fn, executor
+        # The function by name: the key cannot see inside it (a changed loss_fn needs a new name or --force).
+        self.name = f"loss_fn:{getattr(loss_fn, '__module__', '?')}.{getattr(loss_fn, '__qualname__', '?')}"
+
+    def on(self, plane):
+        return FunctionEvaluator(plane, self.layout, self.loss_fn, self.acc_fn, self.executor)
+
+    def along(self, trajectory, points, t_range):
+        return trajectory_line(trajectory, points=points, t_range=t_range, loss_fn=self.loss_fn, acc_fn=self.acc_fn)
+
+
+class AnalyticEvaluation:
+    """A 2-D function ``f(x, y)``, vectorised, on its own axes: exact, no data.
+
+    Examples
+    --------
+    >>> from lossfilm.training.plane import Plane
+    >>> axes = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "axes")
+    >>> AnalyticEvaluation(lambda x, y: x * y).on(axes).at_params([np.array([2.0, 3.0])])[0].tolist()
+    [6.0]
+    """
+
+    name = "exact"
+    key_arrays = ()
+    samples = None
+
+    def __init__(self, function):
+        self.function = function
+
+    def on(self, plane):
+        return AnalyticEvaluator(plane, self.function)
+
+    def along(self, trajectory, points, t_range):
+        raise ConfigError("a 2-D function's landscape has no 1-D view; its paths are exact already")
+
+
+def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples, seed, executor=None, workers=None):
+    """The built-in MLP's evaluation without ``loss_fn``, else the user's (see the classes above)."""
+    if loss_fn is None:
+        return MLPEvaluation.of(trajectory, data, samples=samples, seed=seed, workers=workers)
+    return FunctionEvaluation(trajectory.layout, loss_fn, acc_fn, executor)
+
+
+def evaluation_data(trajectory, samples=DEFAULTS["samples"], seed=DEFAULTS["seed"]):
+    """The built-in MLP run's training data, or a seeded subset of ``samples`` of it.
+
+    Rebuilt from ``trajectory.settings["data"]`` with
+    :func:`lossfilm.training.data.load_data`; the subset is drawn with
+    ``np.random.default_rng(seed)`` and keeps the samples' order.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> run = SimpleNamespace(settings={"data": {"spec": "digits", "seed": 0, "test_fraction": 0.2}})
+    >>> X, y = evaluation_data(run, samples=100)
+    >>> X.shape, y.shape
+    ((100, 64), (100,))
+    """
+    spec = (trajectory.settings or {}).get("data")
+    if not isinstance(spec, dict) or "spec" not in spec:
+        raise ArtifactError("trajectory settings do not say which data trained it (no data.spec); "
+                            "pass data=(X, y)")
+    kwargs = {k: spec[k] for k in ("seed", "test_fraction") if k in spec}
+    dataset = load_data(spec=spec["spec"], **kwargs)
+    return subset(dataset.X_train, dataset.y_train, samples, seed)
+
+
+def subset(X, y, samples, seed):
+    """A seeded subset of ``samples`` rows (in their original order); all rows if fewer or 0."""
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise DataError(f"data: {len(X)} samples but {len(y)} labels")
+    if samples == 0 or samples >= len(y):
+        return X, y
+    rows = np.sort(np.random.default_rng(seed).choice(len(y), size=samples, replace=False))
+    return X[rows], y[rows]
