@@ -18,6 +18,8 @@ The installed package is layered, bottom to top: ``lossfilm.format``
 ``lossfilm.api`` -> ``lossfilm.cli``; see ARCHITECTURE.md.
 """
 
+import importlib
+
 from lossfilm.format.version import __version__
 
 # public name -> (module, attribute), imported on first access
@@ -36,8 +38,6 @@ __all__ = ["__version__", *_PUBLIC]
 def __getattr__(name):
     if name not in _PUBLIC:
         raise AttributeError(f"module 'lossfilm' has no attribute {name!r}")
-    import importlib
-
     module, attribute = _PUBLIC[name]
     value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
