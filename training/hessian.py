@@ -38,6 +38,7 @@ True
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from lossfilm.format.errors import DataError
 from lossfilm.training.model import forward, layer_count, log_softmax
@@ -75,11 +76,18 @@ def mlp_hessian(layout, theta, X, y):
     masks = [h > 0 for h in cache[1:n]]  # ReLU masks of the hidden layers
 
     def hvp(v):
+        # One BLAS thread: these products are small, and BLAS threads only contend (7x slower on 2 busy cores).
+        with threadpool_limits(1):
+            return _product(v)
+
+    def _product(v):
         dv = layout.unflatten(np.asarray(v, dtype=np.float64))
-        # R-forward: the directional derivative along v of every layer's output (R(X) = 0).
-        r_hs = [np.zeros_like(X)]
+        # R-forward: the directional derivative along v of every layer's output.
+        r_hs = [None]  # R(X) = 0: the first layer has no term through its input
         for i in range(1, n + 1):
-            r_z = r_hs[-1] @ params[f"W{i}"].T + cache[i - 1] @ dv[f"W{i}"].T + dv[f"b{i}"]  # (B,out)
+            r_z = cache[i - 1] @ dv[f"W{i}"].T + dv[f"b{i}"]  # (B,in)@(in,out) -> (B,out)
+            if i > 1:
+                r_z += r_hs[-1] @ params[f"W{i}"].T
             r_hs.append(r_z * masks[i - 1] if i < n else r_z)
         # R of (softmax - onehot) / B: the softmax Jacobian diag(p) - p p^T applied to R(logits).
         r_logits = r_hs[-1]
@@ -87,9 +95,10 @@ def mlp_hessian(layout, theta, X, y):
         delta, out = delta_out, {}
         # R-backward, each line the R of the matching line of model.loss_and_grads.
         for i in range(n, 0, -1):
-            out[f"W{i}"] = r_delta.T @ cache[i - 1] + delta.T @ r_hs[i - 1]  # (out,B)@(B,in) -> (out,in)
+            out[f"W{i}"] = r_delta.T @ cache[i - 1]  # (out,B)@(B,in) -> (out,in)
             out[f"b{i}"] = r_delta.sum(axis=0, keepdims=True)  # (1,out)
             if i > 1:
+                out[f"W{i}"] += delta.T @ r_hs[i - 1]
                 mask = masks[i - 2]
                 r_delta = (r_delta @ params[f"W{i}"] + delta @ dv[f"W{i}"]) * mask
                 delta = (delta @ params[f"W{i}"]) * mask
