@@ -98,7 +98,7 @@ def centre_curvature(land):
 
 
 @pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
+def digits_file(tmp_path_factory):
     """The demo's network, smaller and shorter: 64-32-10 on the bundled digits, 6 epochs of SGD."""
     from lossfilm.training.config import TrainConfig
     from lossfilm.training.data import load_data
@@ -106,7 +106,14 @@ def digits_run(tmp_path_factory):
 
     config = TrainConfig(hidden=(32,), epochs=6, record_every=5)
     data = load_data(config.data, seed=config.seed, test_fraction=config.test_fraction)
-    return train(config, data, tmp_path_factory.mktemp("digits") / "trajectory.npz", progress=False)
+    path = tmp_path_factory.mktemp("digits") / "trajectory.npz"
+    train(config, data, path, progress=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def digits_run(digits_file):
+    return Trajectory.load(digits_file)
 
 
 def test_the_hessian_plane_is_as_curved_as_its_eigenvalues_and_more_than_a_random_plane(digits_run):
@@ -244,3 +251,17 @@ def test_a_function_evaluation_without_grad_fn_is_refused_in_one_line():
     with pytest.raises(ConfigError) as info:
         evaluation.hvp(np.zeros(2), np.ones(2))
     assert "\n" not in str(info.value)
+
+
+def test_the_landscape_command_makes_a_hessian_plane_with_the_sharpness(digits_file, tmp_path, capsys):
+    from lossfilm.cli import main
+
+    out = tmp_path / "landscape.npz"
+    assert main(["landscape", str(digits_file), "-o", str(out), "--directions", "hessian", "--sharpness", "4",
+                 "--resolution", "5", "--samples", "300"]) == 0
+    printed = capsys.readouterr().out
+    assert "plane   top Hessian eigenvectors at the final snapshot: lambda1 = " in printed
+    assert "sharp   top Hessian eigenvalue at 4 snapshots" in printed and "stability line 2/eta = " in printed
+    land = LandscapeFile.load(out)
+    assert land.directions_kind == "hessian" and len(land.sharpness) == 4
+    assert land.settings["sharpness"] == {"points": 4, "tol": 1e-3}
