@@ -66,7 +66,8 @@ def mlp_hessian(layout, theta, X, y):
     """
     params = layout.unflatten(np.asarray(theta, dtype=np.float64))
     X = np.asarray(X, dtype=np.float64)
-    logits, cache = forward(params, X)
+    with threadpool_limits(1):  # as the products below
+        logits, cache = forward(params, X)
     B, n = len(y), layer_count(params)
     rows = np.arange(B)
     p = np.exp(log_softmax(logits))  # (B,C) softmax
