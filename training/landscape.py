@@ -94,11 +94,12 @@ class Landscape(LandscapeFile):
         settings : LandscapeSettings, optional
             What decides the landscape (:mod:`lossfilm.training.settings`
             lists them with their defaults): the plane
-            (``directions_kind`` "pca", "random" or "anchors", ``anchors``,
-            ``biases``, ``seed``), the grid (``resolution``, ``margin``,
-            ``grid_range``), ``samples`` of the built-in MLP's data,
-            ``max_path`` points kept, and the 1-D view (``line`` points,
-            ``line_range``). ``line=61`` costs about as much as 61 grid
+            (``directions_kind`` "pca", "random", "anchors" or "hessian",
+            ``anchors``, ``biases``, ``seed``, ``filter_normalise``), the
+            grid (``resolution``, ``margin``, ``grid_range``), ``samples`` of
+            the built-in MLP's data, ``max_path`` points kept, the 1-D view
+            (``line`` points, ``line_range``) and the curvature
+            (``sharpness`` snapshots, ``hessian_tol``). ``line=61`` costs about as much as 61 grid
             nodes (61 ``loss_fn`` calls); :func:`cached_or_compute`, behind
             the CLI, asks for 61.
         **options
