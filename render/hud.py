@@ -155,6 +155,7 @@ class Hud:
         self.margin = self.layout.margin
         self.title = self.subtitle = self.counters = None
         self.followers = []  # things with .show(state) that follow the counters (e.g. the 1-D inset)
+        self.extra_lines = []  # functions state -> str, each a line below the counters (e.g. lambda_max)
         if title:
             self.title = text(plotter, title, size=self.px(theme.title_size), color=theme.text, bold=True,
                               name="hud_title", **self.layout.corner("upper_left"))
@@ -177,7 +178,8 @@ class Hud:
     def show(self, state):
         """Update the counters to a :class:`lossfilm.render.path.PathState`."""
         if self.counters is not None:
-            self.counters.SetInput("\n".join(hud_lines(state, accuracy_label=self.accuracy_label)))
+            lines = hud_lines(state, accuracy_label=self.accuracy_label) + [line(state) for line in self.extra_lines]
+            self.counters.SetInput("\n".join(lines))
         for follower in self.followers:
             follower.show(state)
 

@@ -64,13 +64,17 @@ class LinePlot:
     font : int
         Tick-label size in pixels (titles and legend scale from it).
     x_label, y_label : str
+    y_label_justify : {"right", "left"}
+        The y label ends at the tick labels ("right", for a short word) or
+        starts at the axis ("left", for a long one that would leave the frame).
     panel : bool
         A translucent panel behind the plot (an inset over the 3D scene).
     name : str
         Prefix of the actors' names.
     """
 
-    def __init__(self, plotter, theme, box, *, font, x_label="", y_label="", panel=False, name="lineplot"):
+    def __init__(self, plotter, theme, box, *, font, x_label="", y_label="", y_label_justify="right", panel=False,
+                 name="lineplot"):
         self.plotter = plotter
         self.theme = theme
         self.box = box
@@ -86,7 +90,7 @@ class LinePlot:
                            (box.left + box.width + pad, box.bottom + box.height + pad),
                            (box.left - 3.6 * self.font, box.bottom + box.height + pad)],
                           theme.background, opacity=0.78)
-        self._axes(x_label, y_label)
+        self._axes(x_label, y_label, y_label_justify)
 
     # building -------------------------------------------------------------------
     def add_curve(self, x, y, color, *, width=2.0, label=""):
@@ -97,6 +101,10 @@ class LinePlot:
         if label:
             self._legend_row(label, color, width)
         return curve
+
+    def add_legend(self, label, color, *, width=2.0):
+        """A legend row with no curve (e.g. for a line that lies off the chart)."""
+        self._legend_row(label, color, width)
 
     def add_dot(self, color, radius_px):
         """A disc that :meth:`Dot.move_to` puts on a data point."""
@@ -114,7 +122,7 @@ class LinePlot:
         fade(self.actors, opacity)
 
     # the axes ---------------------------------------------------------------------
-    def _axes(self, x_label, y_label):
+    def _axes(self, x_label, y_label, y_label_justify="right"):
         box, theme = self.box, self.theme
         left, bottom, right, top = box.left, box.bottom, box.left + box.width, box.bottom + box.height
         line = max(1.0, 0.13 * self.font)  # supersampling thins screen-space lines: these allow for it
@@ -143,7 +151,8 @@ class LinePlot:
             self._text(x_label, 0.5 * (left + right), bottom - tick - 1.5 * self.font, theme.text,
                        justify="center", vertical="top")
         if y_label:
-            self._text(y_label, left - tick - 0.2 * self.font, top + 0.55 * self.font, theme.text, justify="right")
+            x = left - tick - 0.2 * self.font if y_label_justify == "right" else left
+            self._text(y_label, x, top + 0.55 * self.font, theme.text, justify=y_label_justify)
 
     def _legend_row(self, label, color, width):
         """A legend entry in the upper-right corner inside the axes: a short stroke and the label."""

@@ -65,6 +65,7 @@ from lossfilm.render.markers import Marker
 from lossfilm.render.options import parse_options
 from lossfilm.render.overlay import Layout
 from lossfilm.render.path import BallPath
+from lossfilm.render.sharpness_view import SharpnessView, has_sharpness
 from lossfilm.render.surface import Relief, add_surface
 from lossfilm.render.theme import path_colors
 from lossfilm.render.timeline import Timeline
@@ -336,6 +337,27 @@ class Scene:
                                   dot_colors=None if several else (self.theme.ball,), panel=panel, log_y=log_y,
                                   **({} if x_label is None else {"x_label": x_label}))
         return self.line_view
+
+    def add_sharpness_view(self, rect, *, panel=False, font=None, x_label=None, short=False):
+        """The sharpness along the path (the top Hessian eigenvalue, and the optimizer's stability line) as a
+        2-D plot with its axes in ``rect`` = (left, bottom, width, height), fractions of the frame. Returns a
+        :class:`lossfilm.render.sharpness_view.SharpnessView`.
+
+        Raises
+        ------
+        ConfigError
+            The landscape has no sharpness (``sharpness`` is None).
+        """
+        if not has_sharpness(self.landscape):
+            raise ConfigError("the landscape has no sharpness along the path; make it with "
+                              "lossfilm landscape --sharpness")
+        width, height = self.plotter.window_size
+        left, bottom, w, h = rect
+        self.sharpness_view = SharpnessView(
+            self.plotter, self.theme, self.landscape, (left * width, bottom * height, w * width, h * height),
+            font=font or self.font_px(0.8 * self.theme.text_size), color=self.theme.trail, dot_color=self.theme.ball,
+            panel=panel, short=short, **({} if x_label is None else {"x_label": x_label}))
+        return self.sharpness_view
 
     @property
     def layout(self):

@@ -8,12 +8,21 @@ turns over the whole film), ``fade`` (fade the old part of the trail),
 small plot of the 1-D view in the upper-right corner: the loss along the
 straight line from the initial to the final parameters and along the path,
 with a dot that follows the ball; where the landscape has no line view it is
-left out), plus the common ``camera``, ``orbit``, ``floor`` and ``title``.
+left out), ``sharpness`` (where the landscape measured the top Hessian
+eigenvalue along the path, ``lossfilm landscape --sharpness``: ``inset`` draws
+it in a small plot with the optimizer's stability line, 2/eta for SGD,
+``hud`` adds its last measured value to the counters, ``both`` does both;
+``off`` by default), plus the common ``camera``, ``orbit``, ``floor`` and
+``title``.
 """
 
+from lossfilm.format.errors import ConfigError
 from lossfilm.render.animation import FadeIn, Roll
 from lossfilm.render.line_view import has_line
 from lossfilm.render.scene import Scene
+from lossfilm.render.sharpness_view import has_sharpness, hud_line
+
+SHARPNESS = ("off", "inset", "hud", "both")  # the sharpness option's choices
 
 
 class Descent(Scene):
@@ -28,8 +37,10 @@ class Descent(Scene):
         "fade": False,
         "smooth": 0.0,
         "inset": False,
+        "sharpness": "off",
     }
     inset_rect = (0.66, 0.64, 0.19, 0.19)  # the inset's axes: (left, bottom, width, height) of the frame
+    below_inset_rect = (0.66, 0.34, 0.19, 0.19)  # a second inset, under the first
 
     def construct(self):
         self.add_surface()
@@ -38,8 +49,15 @@ class Descent(Scene):
         ball = self.add_ball(at=0.0)
         _, end = self.add_markers()
         hud = self.add_hud()
-        if self.option("inset") and has_line(self.landscape):
+        line_inset = self.option("inset") and has_line(self.landscape)
+        if line_inset:
             hud.followers.append(self.add_line_view(self.inset_rect, panel=True, x_label="0 = initial, 1 = final"))
+        sharpness = self.sharpness_choice()
+        if sharpness in ("inset", "both"):
+            rect = self.below_inset_rect if line_inset else self.inset_rect
+            hud.followers.append(self.add_sharpness_view(rect, panel=True, x_label="share of steps", short=True))
+        if sharpness in ("hud", "both"):
+            hud.extra_lines.append(hud_line(self.landscape))
         camera = self.add_camera()
         end.set_opacity(0.0)  # it appears when the ball arrives
 
@@ -56,3 +74,13 @@ class Descent(Scene):
             rest = hold - appear
             if rest > 0:
                 self.play(*turn(rest), run_time=rest) if turn.turning else self.wait(rest)
+
+    def sharpness_choice(self):
+        """The ``sharpness`` option, checked: a landscape without sharpness cannot draw it."""
+        choice = self.option("sharpness").lower()
+        if choice not in SHARPNESS:
+            raise ConfigError(f"option sharpness={choice!r}: choose {', '.join(SHARPNESS)}")
+        if choice != "off" and not has_sharpness(self.landscape):
+            raise ConfigError(f"option sharpness={choice}: the landscape has no sharpness along the path; "
+                              "make it with lossfilm landscape --sharpness")
+        return choice

@@ -10,7 +10,12 @@ be compared: a line that falls smoothly says no obstacle lay between them.
 The landscape must carry the line (``line_t``, ``line_loss``; ``lossfilm
 landscape`` and ``lossfilm demo`` compute it).
 
-Options (``--option key=value``): ``intro`` (seconds before the path starts),
+With ``plot=sharpness`` it draws instead the top Hessian eigenvalue along
+the path (``lossfilm landscape --sharpness``) beside the optimizer's
+stability line, 2/eta for SGD (Cohen et al. 2021); ``plot=both`` stacks the
+two, sharing the x axis (share of the optimizer's steps).
+
+Options (``--option key=value``): ``plot`` (loss, sharpness or both), ``intro`` (seconds before the path starts),
 ``run`` (seconds the path takes), ``hold`` (seconds at the end), ``log``
 (auto, true or false: a log-scaled loss axis; auto when the values span more
 than two decades), plus the common ``title`` (the others do not apply to a
@@ -22,31 +27,48 @@ from lossfilm.render.animation import Grow
 from lossfilm.render.hud import film_title
 from lossfilm.render.scene import Scene
 
+PLOTS = ("loss", "sharpness", "both")  # the plot option's choices
+
 
 class Line(Scene):
     """The straight line's loss drawn at once, the path's loss growing beside it, a pause at the end."""
 
-    options = {"intro": 0.6, "run": 5.0, "hold": 1.4, "log": "auto"}
+    options = {"intro": 0.6, "run": 5.0, "hold": 1.4, "log": "auto", "plot": "loss"}
     plot_rect = (0.1, 0.17, 0.82, 0.6)  # the axes: (left, bottom, width, height) of the frame
+    upper_rect, lower_rect = (0.1, 0.53, 0.82, 0.27), (0.1, 0.13, 0.82, 0.27)  # plot=both: two stacked axes
 
     def construct(self):
         log = self.option("log").lower()
         if log not in ("auto", "true", "false"):
             raise ConfigError(f"option log={log!r}: choose auto, true or false")
-        view = self.add_line_view(self.plot_rect, font=self.font_px(self.theme.text_size),
-                                  log_y={"auto": None, "true": True, "false": False}[log])
-        self.add_hud(counters=False, scalar_bar=False, axis_labels=False, title_text=self.title_text(),
-                     subtitle="loss along the straight line (Goodfellow et al. 2015) and along the path")
+        plot = self.option("plot").lower()
+        if plot not in PLOTS:
+            raise ConfigError(f"option plot={plot!r}: choose {', '.join(PLOTS)}")
+        font = self.font_px(self.theme.text_size if plot != "both" else 0.85 * self.theme.text_size)
+        views = []
+        if plot in ("loss", "both"):
+            views.append(self.add_line_view(self.plot_rect if plot == "loss" else self.upper_rect, font=font,
+                                            log_y={"auto": None, "true": True, "false": False}[log]))
+        if plot in ("sharpness", "both"):
+            views.append(self.add_sharpness_view(self.plot_rect if plot == "sharpness" else self.lower_rect,
+                                                 font=font))
+        subtitle = {"loss": "loss along the straight line (Goodfellow et al. 2015) and along the path",
+                    "sharpness": "top Hessian eigenvalue along the path, and the edge of stability "
+                                 "(Cohen et al. 2021)",
+                    "both": "loss along the line and the path (top); the path's sharpness (bottom)"}[plot]
+        self.add_hud(counters=False, scalar_bar=False, axis_labels=False, title_text=self.title_text(plot),
+                     subtitle=subtitle)
         intro, run, hold = self.option("intro"), self.option("run"), self.option("hold")
-        growing = Grow(view)
+        growing = [Grow(view) for view in views]
         if intro > 0:
             self.wait(intro)
-        self.play(growing, run_time=max(run, 1e-3))
+        self.play(*growing, run_time=max(run, 1e-3))
         if hold > 0:
             self.wait(hold)
 
-    def title_text(self):
-        return f"From initial to final parameters: {film_title(self.landscape.settings)}"
+    def title_text(self, plot="loss"):
+        what = "Sharpness along the path" if plot == "sharpness" else "From initial to final parameters"
+        return f"{what}: {film_title(self.landscape.settings)}"
 
 
 SCENE = Line

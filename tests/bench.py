@@ -18,6 +18,10 @@ It measures, on this machine, in this order:
    :mod:`tests.bench_render`; and lossfilm with 1 and 2 render workers;
 3. ``lossfilm demo`` end to end in a child process: wall time, and the peak
    resident memory of its largest process (``ru_maxrss``).
+4. curvature on the demo's run: the Hessian plane's eigenpairs by Lanczos
+   against power iteration with deflation, the Hessian plane's landscape
+   against a random plane's, and the sharpness curve's cost against N, by
+   :mod:`tests.bench_curvature`.
 
 and ends with a markdown table (ratios as well as times) headed by the
 date and the machine, ready for the README. Not collected by pytest.
@@ -138,7 +142,7 @@ def bench_demo(folder):
     return report
 
 
-def table(date, landscape, rates, demo, seconds):
+def table(date, landscape, rates, demo, seconds, curvature=None):
     """The results as a markdown table, for the README."""
     rows = ["| benchmark | lossfilm | baseline | ratio |", "|---|---|---|---|"]
     if landscape:
@@ -161,6 +165,10 @@ def table(date, landscape, rates, demo, seconds):
     if demo:
         rows.append(f"| `lossfilm demo` end to end (train, landscape, 480p MP4 + GIF + still) "
                     f"| {demo['seconds']:.1f} s, peak RSS {demo['max_rss'] / 2**20:.0f} MiB | - | - |")
+    if curvature:
+        from tests.bench_curvature import rows as curvature_rows
+
+        rows.extend(curvature_rows(curvature))
     return f"Measured on {date} on {machine()}:\n\n" + "\n".join(rows)
 
 
@@ -168,7 +176,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="length of the benchmark film")
     parser.add_argument("--naive-nodes", type=int, default=48, help="grid nodes timed with the naive pass")
-    parser.add_argument("--skip", nargs="+", default=[], choices=("landscape", "render", "demo"),
+    parser.add_argument("--skip", nargs="+", default=[], choices=("landscape", "render", "demo", "curvature"),
                         help="leave out these benchmarks")
     parser.add_argument("--keep", metavar="DIR", help="keep the films and the demo's output here")
     args = parser.parse_args(argv)
@@ -181,16 +189,22 @@ def main(argv=None):
     landscape = rates = demo = None
     # The demo first: its child's peak memory is then not mixed with anything this process started.
     if "demo" not in args.skip:
-        say("\n[1/3] lossfilm demo, end to end, empty cache")
+        say("\n[1/4] lossfilm demo, end to end, empty cache")
         demo = bench_demo(folder)
     if "landscape" not in args.skip:
-        say("\n[2/3] landscape: fast grid vs naive per-node forward pass")
+        say("\n[2/4] landscape: fast grid vs naive per-node forward pass")
         landscape = bench_landscape(args.naive_nodes)
     if "render" not in args.skip:
-        say(f"\n[3/3] render: lossfilm (1 and 2 workers) vs matplotlib, {SIZE[0]}x{SIZE[1]} @ {FPS} fps")
+        say(f"\n[3/4] render: lossfilm (1 and 2 workers) vs matplotlib, {SIZE[0]}x{SIZE[1]} @ {FPS} fps")
         rates = bench_render(folder, args.seconds)
+    curvature = None
+    if "curvature" not in args.skip:
+        from tests.bench_curvature import run as bench_curvature
+
+        say("\n[4/4] curvature: the Hessian plane and the sharpness on the demo's run")
+        curvature = bench_curvature(folder)
     say(f"\ntotal {time.perf_counter() - started:.0f} s; films in {folder}\n")
-    say(table(date, landscape, rates, demo, args.seconds))
+    say(table(date, landscape, rates, demo, args.seconds, curvature))
     return 0 if landscape is None or landscape["ok"] else 1
 
 

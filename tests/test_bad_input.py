@@ -228,6 +228,13 @@ CASES = [
     ("landscape-anchors-out-of-range", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--directions", "anchors",
                                                "--anchors", "0", "1", "99"],
      ["--anchors [0, 1, 99]: indices must lie in 0..5"], DataError),
+    ("landscape-filter-normalise-not-hessian", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--filter-normalise"],
+     ["--filter-normalise needs --directions hessian"], ConfigError),
+    ("landscape-sharpness-negative", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--sharpness", "-1"],
+     ["--sharpness -1: the number of snapshots must lie in 0..10000"], ConfigError),
+    ("landscape-hessian-tol", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--directions", "hessian",
+                                      "--hessian-tol", "2"],
+     ["--hessian-tol 2.0: must lie between 0 and 1"], ConfigError),
 
     # landscape files (`lossfilm render` / `lossfilm still` --landscape)
     ("landscape-newer-schema", RENDER[:2] + ["--landscape", "{f.land_newer}", "-o", "{f.out}/film.mp4"],

@@ -207,14 +207,19 @@ def test_plane_point_and_project_are_inverse():
     ("random", ["random direction 1", "random direction 2"], "random filter-normalised directions (seed 3"),
     ("anchors", ["anchor direction 1", "anchor direction 2"], "through snapshots [0, 3, 6], origin = snapshot 6"),
     ("axes", ["u", "v"], "the function's own axes u, v (exact: nothing is projected)"),
-    ("hessian", ["direction 1", "direction 2"], "hessian directions"),  # a newer lossfilm's kind still reads
+    ("hessian", ["Hessian dir. 1 (lambda1 = 41.3)", "Hessian dir. 2 (lambda2 = 12)"],
+     "top Hessian eigenvectors at the final snapshot: lambda1 = 41.3, lambda2 = 12 (Lanczos, 14 Hessian-vector "
+     "products, residual 5.0e-04 of |lambda1|: converged)"),
+    ("newer", ["direction 1", "direction 2"], "newer directions"),  # a newer lossfilm's kind still reads
 ])
 def test_every_plane_kind_labels_its_axes_and_summarises_its_plane(kind, labels, summary):
     from tests.test_scene import bowl_landscape
 
     land = bowl_landscape(resolution=5, snapshots=7)
     land.directions_kind, land.explained_variance = kind, np.array([0.6, 0.3])
-    land.settings = {"plane": {"seed": 3, "biases": "zero", "anchors": [0, 3, 6]}, "axis_names": ["u", "v"],
+    land.settings = {"plane": {"seed": 3, "biases": "zero", "anchors": [0, 3, 6], "eigenvalues": [41.3, 12.0],
+                               "residuals": [1e-4, 5e-4], "iterations": 14, "converged": True},
+                     "axis_names": ["u", "v"],
                      "stats": {"snapshots": 7, "path_points": 7, "path_length": 2.0, "plane_path_length": 1.9,
                                "residual_max": 0.1, "residual_median": 0.05, "captured": 0.9}}
     assert [land.axis_label(axis) for axis in (0, 1)] == labels
@@ -227,13 +232,17 @@ def test_every_plane_kind_has_a_builder_and_the_choices_follow_the_table():
     from lossfilm.training.paths import Iterates, Race
     from lossfilm.training.plane import DIRECTIONS, plane_builder, race_directions
 
-    assert DIRECTIONS == ("pca", "random", "anchors") and race_directions() == ("pca", "anchors")
+    from lossfilm.training.evaluation import MLPEvaluation
+
+    assert DIRECTIONS == ("pca", "random", "anchors", "hessian") and race_directions() == ("pca", "anchors")
     layout, _ = mlp_layout_and_params()
     params = np.cumsum(np.random.default_rng(1).normal(size=(12, layout.size)), axis=0).astype(np.float32)
     run = Run(Trajectory.from_snapshots([layout.unflatten(row) for row in params]))
     iterates = Iterates(["sgd"], [np.array([[1.0, 2.0], [0.5, 1.0]])], {})
+    rng = np.random.default_rng(2)
+    evaluation = MLPEvaluation(layout, rng.normal(size=(20, 6)), rng.integers(0, 3, 20))  # the hessian plane's loss
     for kind, entry in PLANE_KINDS.items():
-        plane = make_plane(run if entry.network else iterates, LandscapeSettings(directions_kind=kind))
+        plane = make_plane(run if entry.network else iterates, LandscapeSettings(directions_kind=kind), evaluation)
         assert plane.directions_kind == kind and plane.directions.dtype == np.float32
     with pytest.raises(ConfigError, match="--directions axes: .* 2-D function"):
         make_plane(run, LandscapeSettings(directions_kind="axes"))
@@ -241,4 +250,4 @@ def test_every_plane_kind_has_a_builder_and_the_choices_follow_the_table():
     with pytest.raises(ConfigError, match="--directions random: a race's plane .* pca, anchors"):
         make_plane(race, LandscapeSettings(directions_kind="random"))
     with pytest.raises(ValueError, match="PLANE_KINDS"):
-        plane_builder("hessian")  # the table entry comes first
+        plane_builder("newer")  # the table entry comes first

@@ -8,6 +8,13 @@ records as ``settings["evaluation"]``, ``key_arrays`` what else goes into
 its content key, and ``samples`` how many data samples the loss averages
 (None where it is not over data).
 
+Curvature: ``hessian_at(theta)`` gives ``hvp(v) -> H v`` at a flat
+parameter vector (``hvp(theta, v)`` for one product), what the Hessian plane
+and the sharpness along the path ask for. The built-in MLP has the exact
+R-operator; a user's ``loss_fn`` has it when it also brings ``grad_fn``
+(central differences of that gradient); a 2-D function has none. A
+PyTorch evaluation would add its own (``torch.func.jvp`` over ``grad``).
+
 Examples
 --------
 >>> import numpy as np
@@ -26,6 +33,7 @@ import numpy as np
 from lossfilm.format.errors import ArtifactError, ConfigError, DataError
 from lossfilm.training.data import load_data
 from lossfilm.training.grid import AnalyticEvaluator, FunctionEvaluator, MLPEvaluator, check_mlp_layout
+from lossfilm.training.hessian import gradient_hessian, mlp_hessian
 from lossfilm.training.line import trajectory_line
 from lossfilm.training.settings import DEFAULTS
 
@@ -83,6 +91,14 @@ class MLPEvaluation:
     def along(self, trajectory, points, t_range):
         return trajectory_line(trajectory, points=points, t_range=t_range, X=self.X, y=self.y, workers=self.workers)
 
+    def hessian_at(self, theta):
+        """``hvp(v) -> H v`` of the mean cross-entropy on this data at ``theta`` (P,): the exact R-operator."""
+        return mlp_hessian(self.layout, theta, self.X, self.y)
+
+    def hvp(self, theta, v):
+        """One Hessian-vector product ``H(theta) v``."""
+        return self.hessian_at(theta)(v)
+
 
 class FunctionEvaluation:
     """Your own model's ``loss_fn(params_dict) -> float`` (and ``acc_fn``), called point by point.
@@ -94,15 +110,22 @@ class FunctionEvaluation:
         See :class:`lossfilm.training.grid.FunctionEvaluator`.
     executor : concurrent.futures.Executor, optional
         Runs the grid's calls.
+    grad_fn : callable, optional
+        ``grad_fn(params_dict) -> dict`` of arrays shaped like the
+        parameters: the gradient of ``loss_fn``. Only curvature needs it
+        (``--directions hessian``, the sharpness along the path).
     """
 
     key_arrays = ()
     samples = None
 
-    def __init__(self, layout, loss_fn, acc_fn=None, executor=None):
+    def __init__(self, layout, loss_fn, acc_fn=None, executor=None, grad_fn=None):
         if not callable(loss_fn):
             raise ConfigError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        if grad_fn is not None and not callable(grad_fn):
+            raise ConfigError(f"grad_fn must be callable, got {type(grad_fn).__name__}")
         self.layout, self.loss_fn, self.acc_fn, self.executor = layout, loss_fn, acc_fn, executor
+        self.grad_fn = grad_fn
         # The function by name: the key cannot see inside it (a changed loss_fn needs a new name or --force).
         self.name = f"loss_fn:{getattr(loss_fn, '__module__', '?')}.{getattr(loss_fn, '__qualname__', '?')}"
 
@@ -111,6 +134,21 @@ class FunctionEvaluation:
 
     def along(self, trajectory, points, t_range):
         return trajectory_line(trajectory, points=points, t_range=t_range, loss_fn=self.loss_fn, acc_fn=self.acc_fn)
+
+    def hessian_at(self, theta):
+        """``hvp(v) -> H v`` at ``theta`` (P,), by central differences of ``grad_fn`` (see :mod:`lossfilm.training.hessian`)."""
+        if self.grad_fn is None:
+            raise ConfigError("curvature (the Hessian plane, the sharpness) of your own model needs its gradient: "
+                              "pass grad_fn=... (params dict -> dict of gradient arrays) beside loss_fn")
+        layout, grad_fn = self.layout, self.grad_fn
+
+        def grad(vector):
+            return layout.flatten(grad_fn(layout.unflatten(vector)), dtype=np.float64)
+        return gradient_hessian(grad, theta)
+
+    def hvp(self, theta, v):
+        """One Hessian-vector product ``H(theta) v``."""
+        return self.hessian_at(theta)(v)
 
 
 class AnalyticEvaluation:
@@ -138,11 +176,14 @@ class AnalyticEvaluation:
         raise ConfigError("a 2-D function's landscape has no 1-D view; its paths are exact already")
 
 
-def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples, seed, executor=None, workers=None):
+def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples, seed, executor=None, workers=None,
+                   grad_fn=None):
     """The built-in MLP's evaluation without ``loss_fn``, else the user's (see the classes above)."""
     if loss_fn is None:
+        if grad_fn is not None:
+            raise ConfigError("grad_fn goes with loss_fn; the built-in MLP has its own exact gradient")
         return MLPEvaluation.of(trajectory, data, samples=samples, seed=seed, workers=workers)
-    return FunctionEvaluation(trajectory.layout, loss_fn, acc_fn, executor)
+    return FunctionEvaluation(trajectory.layout, loss_fn, acc_fn, executor, grad_fn=grad_fn)
 
 
 def evaluation_data(trajectory, samples=DEFAULTS["samples"], seed=DEFAULTS["seed"]):

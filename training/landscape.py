@@ -11,7 +11,9 @@ makes every landscape: a single training run's
 2. projects every snapshot of every path on it, keeps at most
    ``settings.max_path`` points of each, and evaluates the loss exactly at
    each kept snapshot and at its projection (the height the ball rides);
-3. fits the grid around all paths (:func:`lossfilm.training.grid.grid_axes`,
+3. with ``settings.sharpness``, measures the top Hessian eigenvalue at that
+   many snapshots (:mod:`lossfilm.training.sharpness`);
+4. fits the grid around all paths (:func:`lossfilm.training.grid.grid_axes`,
    as far as the plane kind's reach asks) and evaluates it, checkpointing a
    partial landscape so that an interrupted grid resumes.
 
@@ -43,7 +45,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lossfilm.format.artifact import check_writable, content_key, reuse
-from lossfilm.format.errors import ArtifactError
+from lossfilm.format.errors import ArtifactError, ConfigError
 from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
 from lossfilm.format.landscape import Landscape as LandscapeFile
 from lossfilm.format.planes import PLANE_KINDS
@@ -53,6 +55,7 @@ from lossfilm.training.line import POINTS
 from lossfilm.training.paths import Run
 from lossfilm.training.plane import Plane, make_plane, subsample_indices
 from lossfilm.training.settings import LandscapeSettings
+from lossfilm.training.sharpness import sharpness_along
 
 
 class Landscape(LandscapeFile):
@@ -64,8 +67,8 @@ class Landscape(LandscapeFile):
                      dict(self.settings.get("plane", {})))
 
     @classmethod
-    def from_trajectory(cls, trajectory, loss_fn=None, *, acc_fn=None, data=None, settings=None, executor=None,
-                        workers=None, progress=False, checkpoint_path=None, checkpoint_every=5.0,
+    def from_trajectory(cls, trajectory, loss_fn=None, *, acc_fn=None, grad_fn=None, data=None, settings=None,
+                        executor=None, workers=None, progress=False, checkpoint_path=None, checkpoint_every=5.0,
                         remove_checkpoint=True, **options):
         """Choose a plane, project the path on it and evaluate the loss grid.
 
@@ -81,17 +84,22 @@ class Landscape(LandscapeFile):
         acc_fn : callable, optional
             ``acc_fn(params_dict) -> float``; with ``loss_fn`` and without
             this, accuracy is NaN.
+        grad_fn : callable, optional
+            ``grad_fn(params_dict) -> dict`` of gradient arrays of
+            ``loss_fn``: what curvature needs for your own model
+            (``directions_kind="hessian"``, ``sharpness``).
         data : tuple (X, y), optional
             Evaluation data for the built-in MLP instead of the run's
             training data.
         settings : LandscapeSettings, optional
             What decides the landscape (:mod:`lossfilm.training.settings`
             lists them with their defaults): the plane
-            (``directions_kind`` "pca", "random" or "anchors", ``anchors``,
-            ``biases``, ``seed``), the grid (``resolution``, ``margin``,
-            ``grid_range``), ``samples`` of the built-in MLP's data,
-            ``max_path`` points kept, and the 1-D view (``line`` points,
-            ``line_range``). ``line=61`` costs about as much as 61 grid
+            (``directions_kind`` "pca", "random", "anchors" or "hessian",
+            ``anchors``, ``biases``, ``seed``, ``filter_normalise``), the
+            grid (``resolution``, ``margin``, ``grid_range``), ``samples`` of
+            the built-in MLP's data, ``max_path`` points kept, the 1-D view
+            (``line`` points, ``line_range``) and the curvature
+            (``sharpness`` snapshots, ``hessian_tol``). ``line=61`` costs about as much as 61 grid
             nodes (61 ``loss_fn`` calls); :func:`cached_or_compute`, behind
             the CLI, asks for 61.
         **options
@@ -128,7 +136,7 @@ class Landscape(LandscapeFile):
         """
         settings = LandscapeSettings.of(settings, **options)
         evaluation = evaluation_for(trajectory, loss_fn=loss_fn, acc_fn=acc_fn, data=data, samples=settings.samples,
-                                    seed=settings.seed, executor=executor, workers=workers)
+                                    seed=settings.seed, executor=executor, workers=workers, grad_fn=grad_fn)
         return build_landscape(Run(trajectory), settings, evaluation, progress=progress,
                                checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
                                remove_checkpoint=remove_checkpoint)
@@ -157,13 +165,15 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
         ``path_names`` tell the paths apart (``path_steps`` restarts at each).
     """
     started = time.perf_counter()
+    if settings.sharpness and len(paths.trajectories) != 1:
+        raise ConfigError("sharpness is measured along one run's path; make each racer's landscape on its own")
     key = landscape_key(paths, settings, evaluation.name, *evaluation.key_arrays)
     land = _resume(checkpoint_path, key)
     if land is not None:
         plane = land.plane  # the stored one: its path and finished nodes lie on it
         land.settings["resumed_nodes"] = int(land.computed.sum())
     else:
-        plane = make_plane(paths, settings)
+        plane = make_plane(paths, settings, evaluation)
     evaluator = evaluation.on(plane)
     if land is None:
         land = _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
@@ -309,6 +319,10 @@ def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
                      trajectory_key=paths.trajectory_key, key=key, path_names=paths.names, **path)
     if settings.line:
         land.line_t, land.line_loss, _ = evaluation.along(paths.trajectories[0], settings.line, settings.line_range)
+    if settings.sharpness:
+        land.sharpness_steps, land.sharpness, land.settings["curvature"] = sharpness_along(
+            paths.trajectories[0], evaluation, settings.sharpness, tol=settings.hessian_tol, seed=settings.seed,
+            progress=progress)
     return land
 
 

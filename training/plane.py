@@ -8,6 +8,9 @@ Three ways to choose it for a run, all with the origin at the final parameters:
 - ``random_plane``: seeded Gaussian directions, filter-normalised (Li et al.),
   then made orthonormal.
 - ``anchors_plane``: the plane through three chosen snapshots.
+- the Hessian plane: the top two eigenvectors of the loss's Hessian at the
+  final parameters (Lanczos, :mod:`lossfilm.training.eigen`), optionally
+  filter-normalised; it needs the evaluation's Hessian-vector products.
 
 :func:`make_plane` makes the plane of a landscape's ``directions_kind`` for
 its paths (:mod:`lossfilm.training.paths`): one builder per kind, registered
@@ -44,6 +47,7 @@ import numpy as np
 
 from lossfilm.format.errors import ConfigError, DataError
 from lossfilm.format.planes import PLANE_KINDS
+from lossfilm.training.eigen import top_eigenpairs
 from lossfilm.training.pca import GRAM_MAX_SNAPSHOTS, row_blocks, stacked_rows, top2_gram, top2_randomized
 
 DIRECTIONS = tuple(name for name, kind in PLANE_KINDS.items() if kind.network)  # the --directions choices
@@ -129,26 +133,30 @@ class Plane:
 
 
 _BUILDERS = {}  # directions_kind -> (builder, whether it also makes a race's plane)
+_NEEDS_LOSS = set()  # kinds whose builder also takes the evaluation (it measures the loss)
 
 
-def plane_builder(kind, *, race=False):
+def plane_builder(kind, *, race=False, needs_loss=False):
     """Register ``builder(paths, settings) -> Plane`` as the maker of planes of ``kind``.
 
     ``kind`` must be in :data:`lossfilm.format.planes.PLANE_KINDS` (its
     label, summary and grid reach live there). With ``race=True`` the
     builder also makes a race's plane (``paths.race``): its origin must be the
-    racers' shared start.
+    racers' shared start. With ``needs_loss=True`` it is called as
+    ``builder(paths, settings, evaluation)`` (e.g. for the loss's curvature).
     """
     if kind not in PLANE_KINDS:
         raise ValueError(f"plane kind {kind!r} is not in lossfilm.format.planes.PLANE_KINDS; add it there first")
 
     def register(builder):
         _BUILDERS[kind] = (builder, race)
+        if needs_loss:
+            _NEEDS_LOSS.add(kind)
         return builder
     return register
 
 
-def make_plane(paths, settings):
+def make_plane(paths, settings, evaluation=None):
     """The plane of kind ``settings.directions_kind`` for ``paths`` (a Run, a Race or Iterates).
 
     Examples
@@ -163,6 +171,11 @@ def make_plane(paths, settings):
     """
     check_directions(paths, settings)
     builder, _ = _BUILDERS[settings.directions_kind]
+    if settings.directions_kind in _NEEDS_LOSS:
+        if evaluation is None:
+            raise ConfigError(f"--directions {settings.directions_kind}: this plane is made from the loss; "
+                              "no evaluation was given")
+        return builder(paths, settings, evaluation)
     return builder(paths, settings)
 
 
@@ -228,6 +241,43 @@ def _axes_of_function(paths, settings):
         raise ConfigError(f"--directions axes: the plane of a 2-D function's own x and y; these paths have "
                           f"{size} parameters")
     return Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "axes", np.full(2, np.nan), {})
+
+
+@plane_builder("hessian", needs_loss=True)
+def _hessian_at_final(paths, settings, evaluation):
+    """The plane of the top two Hessian eigenvectors (by |eigenvalue|) at a run's final snapshot."""
+    (trajectory,) = paths.trajectories
+    if not hasattr(evaluation, "hessian_at"):
+        raise ConfigError("--directions hessian: this loss has no Hessian-vector products (a 2-D function "
+                          "is drawn on its own axes)")
+    origin = np.array(trajectory.params[-1], dtype=np.float32)
+    hvp = evaluation.hessian_at(origin.astype(np.float64))
+    pairs = top_eigenpairs(hvp, origin.size, k=2, tol=settings.hessian_tol, seed=settings.seed)
+    d1, d2 = pairs.vectors
+    if settings.filter_normalise:
+        d1, d2 = (_filter_normalised(trajectory.layout, origin, _Given(trajectory.layout, d), settings.biases)
+                  for d in (d1, d2))
+    d1, d2 = _orthonormal(d1, d2, "no Hessian plane: the eigenvectors vanish after filter normalisation "
+                                  "(the weights at the final snapshot are zero)")
+    first = np.asarray(trajectory.params[0], dtype=np.float64) - origin
+    directions = np.stack([_sign_fixed(d, first) for d in (d1, d2)]).astype(np.float32)
+    # The curvature along the stored directions: the eigenvalues, unless filter normalisation turned them.
+    curvature = [float(d @ hvp(d)) for d in directions.astype(np.float64)]
+    info = {"method": "lanczos", **pairs.record(), "tol": settings.hessian_tol, "seed": int(settings.seed),
+            "filter_normalise": bool(settings.filter_normalise), "curvature": curvature,
+            "saddle": bool((pairs.values < 0).any())}
+    return Plane(origin, directions, "hessian", np.full(2, np.nan), info)
+
+
+class _Given:
+    """Stands in for the generator of :func:`_filter_normalised`, handing out a given direction's arrays,
+    so that a Hessian eigenvector is scaled by exactly the same per-filter and bias rule as a random one."""
+
+    def __init__(self, layout, direction):
+        self.parts = iter(layout.unflatten(np.asarray(direction, dtype=np.float64)).values())
+
+    def standard_normal(self, shape):
+        return np.array(next(self.parts), dtype=np.float64).reshape(shape)
 
 
 def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):

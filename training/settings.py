@@ -23,12 +23,19 @@ from lossfilm.format.errors import ConfigError
 from lossfilm.format.planes import PLANE_KINDS
 from lossfilm.training.line import RANGE, line_positions
 
+SHARPNESS_MAX = 10000  # snapshots of the sharpness curve at most: each costs one Lanczos run
+
 DEFAULTS = dict(
     # the plane (lossfilm.format.planes lists the kinds; lossfilm.training.plane makes them)
-    directions_kind="pca",  # "pca" (of the path), "random" (filter-normalised) or "anchors" (three snapshots)
+    directions_kind="pca",  # "pca" (of the path), "random" (filter-normalised), "anchors" (three snapshots)
+    # or "hessian" (the top two Hessian eigenvectors at the final snapshot)
     anchors=None,  # snapshot indices (i, j, k) of the anchors plane, origin at k; None: first, middle, last
     biases="zero",  # random directions leave the biases put ("zero") or scale them as one filter ("filter")
-    seed=0,  # seeds the random directions, the randomised PCA's start and the sample subset
+    seed=0,  # seeds the random directions, the randomised PCA's start, Lanczos' start and the sample subset
+    filter_normalise=False,  # hessian plane: scale its eigenvectors filter by filter (Li et al.), then orthonormalise
+    # curvature: the top Hessian eigenvalues by Lanczos (lossfilm.training.eigen)
+    hessian_tol=1e-3,  # Lanczos stops when every wanted pair's residual is this share of the top eigenvalue
+    sharpness=0,  # the top eigenvalue at this many evenly spaced snapshots (0: none; --sharpness alone: 30)
     # the grid: a square around the path, equal scale on both axes, the origin on a node
     resolution=51,  # nodes per side (odd, so the square has a middle node; any >= 3 works)
     margin=0.3,  # room around the path, as a share of its bounding box's larger side
@@ -56,6 +63,9 @@ class LandscapeSettings:
     anchors: tuple | None = DEFAULTS["anchors"]
     biases: str = DEFAULTS["biases"]
     seed: int = DEFAULTS["seed"]
+    filter_normalise: bool = DEFAULTS["filter_normalise"]
+    hessian_tol: float = DEFAULTS["hessian_tol"]
+    sharpness: int = DEFAULTS["sharpness"]
     resolution: int = DEFAULTS["resolution"]
     margin: float = DEFAULTS["margin"]
     grid_range: tuple | None = DEFAULTS["grid_range"]
@@ -71,6 +81,12 @@ class LandscapeSettings:
             raise ConfigError(f"--directions {kind!r}: choose one of {choices}")
         if self.anchors is not None and kind != "anchors":
             raise ConfigError("--anchors needs --directions anchors")
+        if self.filter_normalise and kind != "hessian":
+            raise ConfigError("--filter-normalise needs --directions hessian (random directions always are)")
+        if not 0 < float(self.hessian_tol) < 1:
+            raise ConfigError(f"--hessian-tol {self.hessian_tol}: must lie between 0 and 1 (e.g. 1e-3)")
+        if not 0 <= int(self.sharpness) <= SHARPNESS_MAX:
+            raise ConfigError(f"--sharpness {self.sharpness}: the number of snapshots must lie in 0..{SHARPNESS_MAX}")
         if int(self.resolution) < 3:
             raise ConfigError(f"--resolution {self.resolution}: need at least 3 nodes per side")
         if not float(self.margin) >= 0:
@@ -90,7 +106,9 @@ class LandscapeSettings:
                   "seed": int(self.seed), "resolution": int(self.resolution), "margin": float(self.margin),
                   "grid_range": None if self.grid_range is None else tuple(float(v) for v in self.grid_range),
                   "samples": int(self.samples), "max_path": int(self.max_path), "line": int(self.line),
-                  "line_range": tuple(float(v) for v in self.line_range)}
+                  "line_range": tuple(float(v) for v in self.line_range),
+                  "filter_normalise": bool(self.filter_normalise), "hessian_tol": float(self.hessian_tol),
+                  "sharpness": int(self.sharpness)}
         for name, value in normal.items():
             object.__setattr__(self, name, value)
 
@@ -133,4 +151,14 @@ class LandscapeSettings:
                 "range": None if self.grid_range is None else list(self.grid_range),
                 "samples": self.samples, "max_path": self.max_path, "seed": self.seed, "biases": self.biases,
                 "evaluation": evaluation,
-                "line": {"points": self.line, "range": list(self.line_range)} if self.line else None}
+                "line": {"points": self.line, "range": list(self.line_range)} if self.line else None,
+                **self._curvature_dict()}
+
+    def _curvature_dict(self):
+        """The curvature settings, recorded only where curvature is computed (other keys stay as they were)."""
+        record = {}
+        if self.directions_kind == "hessian":
+            record["hessian"] = {"tol": self.hessian_tol, "filter_normalise": self.filter_normalise}
+        if self.sharpness:
+            record["sharpness"] = {"points": self.sharpness, "tol": self.hessian_tol}
+        return record

@@ -8,6 +8,10 @@ settings) is reused, so re-rendering never recomputes the grid. An
 interrupted run keeps its finished nodes in OUT's ``.partial.npz`` sidecar
 and resumes from it.
 
+With --directions hessian the plane is that of the two sharpest directions
+at the final point (the top Hessian eigenvectors); --sharpness adds the top
+eigenvalue along the path, for the line scene and the descent inset.
+
 Example: lossfilm landscape media/cache/trajectory.npz -o media/cache/landscape.npz --vts
 """
 
@@ -21,6 +25,7 @@ def add_arguments(parser):
     from lossfilm.format.planes import directions_help
     from lossfilm.training.plane import DIRECTIONS
     from lossfilm.training.settings import DEFAULTS
+    from lossfilm.training.sharpness import POINTS as SHARPNESS_POINTS
 
     parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train'")
     parser.add_argument("-o", "--output", default=None,
@@ -30,6 +35,14 @@ def add_arguments(parser):
     parser.add_argument("--anchors", nargs=3, type=int, metavar=("I", "J", "K"), default=None,
                         help="snapshot indices of the anchors plane (origin at K; "
                              "default: first, middle, last)" + _SAID)
+    parser.add_argument("--filter-normalise", action="store_true",
+                        help="--directions hessian: scale the eigenvectors filter by filter, as Li et al. do random "
+                             "directions (the axes' curvatures are then no longer the eigenvalues)" + _SAID)
+    parser.add_argument("--sharpness", type=int, nargs="?", const=SHARPNESS_POINTS, default=DEFAULTS["sharpness"],
+                        metavar="N", help=f"also measure the top Hessian eigenvalue at N evenly spaced snapshots "
+                                          f"(N {SHARPNESS_POINTS} if not given; default: none)" + _SAID)
+    parser.add_argument("--hessian-tol", type=float, default=DEFAULTS["hessian_tol"],
+                        help="Lanczos' relative residual for the Hessian plane and the sharpness")
     parser.add_argument("--resolution", type=int, default=DEFAULTS["resolution"], help="grid nodes per side")
     parser.add_argument("--margin", type=float, default=DEFAULTS["margin"],
                         help="room around the path, as a share of its bounding box's larger side")
@@ -77,7 +90,8 @@ def run(args):
         landscape, action = cached_or_compute(
             trajectory, out, force=args.force, progress=not args.quiet, workers=args.workers,
             directions_kind=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
-            grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed)
+            grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed,
+            filter_normalise=args.filter_normalise, sharpness=args.sharpness, hessian_tol=args.hessian_tol)
     except DataError as exc:
         # The plane's complaints (one snapshot, no variance, NaN) are about this trajectory: name it.
         if str(args.trajectory) in str(exc):

@@ -41,7 +41,7 @@ SCHEMA_VERSION = 1
 _ARRAYS = ("alphas", "betas", "loss", "accuracy", "computed", "origin", "directions",
            "path_alpha", "path_beta", "path_loss_plane", "path_loss_true", "path_accuracy",
            "residuals", "path_steps", "path_epochs", "explained_variance")
-_OPTIONAL = ("path_owner", "line_t", "line_loss")
+_OPTIONAL = ("path_owner", "line_t", "line_loss", "sharpness_steps", "sharpness")
 
 
 @dataclass
@@ -75,6 +75,10 @@ class Landscape:
     # The 1-D view (Goodfellow et al. 2015): loss at theta_0 + t * (theta_final - theta_0), where known.
     line_t: np.ndarray | None = None  # (L,) positions on the line; 0 = initial, 1 = final parameters
     line_loss: np.ndarray | None = None  # (L,) loss there
+    # Sharpness along the path (Cohen et al. 2021): the top Hessian eigenvalue at some snapshots, where
+    # measured; settings["curvature"]["threshold"] holds the optimizer's stability line (2/eta for SGD).
+    sharpness_steps: np.ndarray | None = None  # (S,) int64 optimizer step of each measured snapshot
+    sharpness: np.ndarray | None = None  # (S,) float64 lambda_max there
 
     def __post_init__(self):
         if self.path_owner is None:
@@ -204,6 +208,10 @@ def _check_shapes(path, arrays):
     if (line[0] is None) != (line[1] is None) or (line[0] is not None and (
             line[0].ndim != 1 or line[0].shape != line[1].shape)):
         fail("line_t and line_loss must come together, as two arrays of the same length")
+    sharp = [arrays.get(name) for name in ("sharpness_steps", "sharpness")]
+    if (sharp[0] is None) != (sharp[1] is None) or (sharp[0] is not None and (
+            sharp[0].ndim != 1 or sharp[0].shape != sharp[1].shape)):
+        fail("sharpness_steps and sharpness must come together, as two arrays of the same length")
 
 
 def _summary(land):
@@ -242,6 +250,8 @@ def _summary(land):
                      f"median {np.nanmedian(gap):.3g}")
     if land.line_t is not None and land.line_loss is not None:
         lines.append(_line_summary(land.line_t, land.line_loss))
+    if land.sharpness is not None and land.sharpness_steps is not None:
+        lines.append(_sharpness_summary(land.sharpness_steps, land.sharpness, land.settings.get("curvature", {})))
     if "time_s" in land.settings:
         resumed = land.settings.get("resumed_nodes")
         lines.append(f"time    {land.settings['time_s']:.1f} s"
@@ -258,3 +268,21 @@ def _line_summary(t, loss):
              else f"rises by up to {max(float(np.nanmax(rises)), 0.0):.3g} between steps" if rises.size else "")
     return f"line    from the first to the last snapshot: loss {ends[0]:.4g} -> {ends[1]:.4g}" + \
         (f"; {shape}" if shape else "")
+
+
+def _sharpness_summary(steps, values, curvature):
+    """The sharpness curve in one or two lines: where it starts and ends, its peak, and the stability line."""
+    if not len(values):
+        return "sharp   no snapshots measured"
+    peak = int(np.nanargmax(values))
+    text = (f"sharp   top Hessian eigenvalue at {len(values)} snapshots: {values[0]:.4g} at step {int(steps[0]):,} -> "
+            f"{values[-1]:.4g} at step {int(steps[-1]):,}, peak {values[peak]:.4g} at step {int(steps[peak]):,}")
+    converged, products = curvature.get("converged"), curvature.get("products")
+    if converged is not None:
+        text += f" (Lanczos, {products} products; {converged} of {len(values)} converged)"
+    threshold = curvature.get("threshold")
+    if threshold:
+        above = int((np.asarray(values) > threshold["value"]).sum())
+        text += (f"\n        stability line {threshold['rule']} = {threshold['value']:.4g} ({threshold['optimizer']}, "
+                 f"lr {threshold['lr']:g}): {above} of {len(values)} above it")
+    return text

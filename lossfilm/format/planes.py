@@ -25,13 +25,15 @@ Adding a plane kind
 Examples
 --------
 >>> PLANE_KINDS["random"].reach, [kind.name for kind in PLANE_KINDS.values() if kind.network]
-(2.0, ['pca', 'random', 'anchors'])
+(2.0, ['pca', 'random', 'anchors', 'hessian'])
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,32 @@ def _anchors_summary(land):
     return f"through snapshots {plane.get('anchors')}, origin = snapshot {(plane.get('anchors') or ['?'])[-1]}"
 
 
+def _hessian_label(land, axis):
+    plane = land.settings.get("plane", {})
+    values, curvature = plane.get("eigenvalues") or [np.nan] * 2, plane.get("curvature") or [np.nan] * 2
+    # "lambda", not the Greek letter: VTK's built-in Arial has no Greek glyphs and would drop it
+    if plane.get("filter_normalise"):
+        return f"Hessian dir. {axis + 1}, filter-normalised (curvature {curvature[axis]:.3g})"
+    return f"Hessian dir. {axis + 1} (lambda{axis + 1} = {values[axis]:.3g})"
+
+
+def _hessian_summary(land):
+    plane = land.settings.get("plane", {})
+    values, residuals = plane.get("eigenvalues") or [np.nan] * 2, plane.get("residuals") or [np.nan] * 2
+    state = ("converged" if plane.get("converged")
+             else f"NOT converged to {plane.get('tol', 0):.0e}: loosen --hessian-tol or trust them less")
+    text = (f"top Hessian eigenvectors at the final snapshot: lambda1 = {values[0]:.4g}, lambda2 = {values[1]:.4g} "
+            f"(Lanczos, {plane.get('iterations', '?')} Hessian-vector products, residual "
+            f"{max(residuals):.1e} of |lambda1|: {state})")
+    if plane.get("filter_normalise"):
+        curvature = plane.get("curvature") or [np.nan] * 2
+        text += (f"; filter-normalised, so the axes' curvatures are {curvature[0]:.4g} and {curvature[1]:.4g}, "
+                 "not the eigenvalues")
+    if plane.get("saddle"):
+        text += "; a NEGATIVE eigenvalue: the final point is a saddle, not a minimum"
+    return text
+
+
 def _axis_names(land):
     return land.settings.get("axis_names", ["x", "y"])
 
@@ -104,6 +132,8 @@ PLANE_KINDS = {kind.name: kind for kind in (
     PlaneKind("anchors", "the plane through three snapshots",
               label=lambda land, axis: f"anchor direction {axis + 1}",
               summary=_anchors_summary),
+    PlaneKind("hessian", "the top two Hessian eigenvectors at the final point",
+              label=_hessian_label, summary=_hessian_summary),
     PlaneKind("axes", "a 2-D function's own x and y",
               label=lambda land, axis: _axis_names(land)[axis],
               summary=lambda land: f"the function's own axes {', '.join(_axis_names(land))} "
@@ -120,8 +150,8 @@ def plane_kind(name):
 
     Examples
     --------
-    >>> plane_kind("pca").help, plane_kind("hessian").help
-    ('PCA of the path', 'hessian')
+    >>> plane_kind("pca").help, plane_kind("newer").help
+    ('PCA of the path', 'newer')
     """
     return PLANE_KINDS.get(name) or PlaneKind(name, name, label=lambda land, axis: f"direction {axis + 1}",
                                               summary=lambda land: f"{name} directions")
