@@ -28,6 +28,7 @@ DEFAULTS = dict(
     directions_kind="pca",  # "pca" (of the path), "random" (filter-normalised) or "anchors" (three snapshots)
     anchors=None,  # snapshot indices (i, j, k) of the anchors plane, origin at k; None: first, middle, last
     biases="zero",  # random directions leave the biases put ("zero") or scale them as one filter ("filter")
+    bias_names=None,  # which parameters are bias-like, by name; None: the rule of lossfilm.training.param_roles
     seed=0,  # seeds the random directions, the randomised PCA's start and the sample subset
     # the grid: a square around the path, equal scale on both axes, the origin on a node
     resolution=51,  # nodes per side (odd, so the square has a middle node; any >= 3 works)
@@ -55,6 +56,7 @@ class LandscapeSettings:
     directions_kind: str = DEFAULTS["directions_kind"]
     anchors: tuple | None = DEFAULTS["anchors"]
     biases: str = DEFAULTS["biases"]
+    bias_names: tuple | None = DEFAULTS["bias_names"]
     seed: int = DEFAULTS["seed"]
     resolution: int = DEFAULTS["resolution"]
     margin: float = DEFAULTS["margin"]
@@ -87,6 +89,7 @@ class LandscapeSettings:
             line_positions(int(self.line), self.line_range)  # checks them
         # frozen: normalise through object.__setattr__ so that to_dict() is stable JSON
         normal = {"anchors": None if self.anchors is None else tuple(int(a) for a in self.anchors),
+                  "bias_names": None if self.bias_names is None else tuple(sorted(map(str, self.bias_names))),
                   "seed": int(self.seed), "resolution": int(self.resolution), "margin": float(self.margin),
                   "grid_range": None if self.grid_range is None else tuple(float(v) for v in self.grid_range),
                   "samples": int(self.samples), "max_path": int(self.max_path), "line": int(self.line),
@@ -127,7 +130,8 @@ class LandscapeSettings:
         >>> LandscapeSettings().to_dict("mlp")["line"], LandscapeSettings(line=61).to_dict("mlp")["line"]
         (None, {'points': 61, 'range': [-0.25, 1.25]})
         """
-        return {"directions_kind": self.directions_kind,
+        explicit = {} if self.bias_names is None else {"bias_names": list(self.bias_names)}  # keys stay as they were
+        return {**explicit, "directions_kind": self.directions_kind,
                 "anchors": None if self.anchors is None else list(self.anchors),
                 "resolution": self.resolution, "margin": self.margin,
                 "range": None if self.grid_range is None else list(self.grid_range),
