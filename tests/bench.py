@@ -17,7 +17,10 @@ It measures, on this machine, in this order:
    descent at 1280x720, 30 fps, on a synthetic bowl, by the functions of
    :mod:`tests.bench_render`; and lossfilm with 1 and 2 render workers;
 3. ``lossfilm demo`` end to end in a child process: wall time, and the peak
-   resident memory of its largest process (``ru_maxrss``).
+   resident memory of its largest process (``ru_maxrss``);
+4. with PyTorch installed, :mod:`tests.bench_torch`: the recorder's cost per
+   snapshot and the PyTorch adapter's grid against the plain user loop and
+   the built-in MLP fast path (in a child process, one PyTorch thread).
 
 and ends with a markdown table (ratios as well as times) headed by the
 date and the machine, ready for the README. Not collected by pytest.
@@ -168,7 +171,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="length of the benchmark film")
     parser.add_argument("--naive-nodes", type=int, default=48, help="grid nodes timed with the naive pass")
-    parser.add_argument("--skip", nargs="+", default=[], choices=("landscape", "render", "demo"),
+    parser.add_argument("--skip", nargs="+", default=[], choices=("landscape", "render", "demo", "torch"),
                         help="leave out these benchmarks")
     parser.add_argument("--keep", metavar="DIR", help="keep the films and the demo's output here")
     args = parser.parse_args(argv)
@@ -189,8 +192,15 @@ def main(argv=None):
     if "render" not in args.skip:
         say(f"\n[3/3] render: lossfilm (1 and 2 workers) vs matplotlib, {SIZE[0]}x{SIZE[1]} @ {FPS} fps")
         rates = bench_render(folder, args.seconds)
+    torch_rows = ""
+    if "torch" not in args.skip:
+        say("\n[4/4] PyTorch: recorder overhead, adapter grid vs the plain loop and the NumPy fast path")
+        result = subprocess.run([sys.executable, "-m", "tests.bench_torch"], capture_output=True, text=True, cwd=REPO)
+        torch_rows = "\n".join(line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in
+                               line and not line.startswith("| benchmark"))
+        say(result.stdout if result.returncode == 0 else f"  skipped: {result.stderr.strip().splitlines()[-1]}")
     say(f"\ntotal {time.perf_counter() - started:.0f} s; films in {folder}\n")
-    say(table(date, landscape, rates, demo, args.seconds))
+    say(table(date, landscape, rates, demo, args.seconds) + ("\n" + torch_rows if torch_rows else ""))
     return 0 if landscape is None or landscape["ok"] else 1
 
 
