@@ -139,3 +139,31 @@ def test_a_trajectory_of_another_model_is_one_line(run, data):
     other = lossfilm.Trajectory.from_snapshots([{"W1": np.ones((2, 2))}, {"W1": np.zeros((2, 2))}])
     with pytest.raises(DataError, match="trajectory parameter 'W1' is not in the model SmallNet"):
         TorchLoss(model, data).evaluation(other, samples=0, seed=0)
+
+
+LOSS_MODULE = '''
+import torch
+import lossfilm.torch
+from {test_module} import SmallNet
+
+model = SmallNet()
+model.load_state_dict(torch.load({state!r}))
+inputs, targets = torch.load({data!r})
+LOSS = lossfilm.torch.TorchLoss(model, (inputs, targets), chunk=64)
+'''
+
+
+def test_the_command_line_takes_a_torch_loss(tmp_path, run, data):
+    from lossfilm.cli import main
+
+    model, trajectory = run
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    torch.save(data, tmp_path / "data.pt")
+    trajectory.save(tmp_path / "trajectory.npz")
+    (tmp_path / "my_loss.py").write_text(LOSS_MODULE.format(test_module=__name__, state=str(tmp_path / "model.pt"),
+                                                            data=str(tmp_path / "data.pt")))
+    assert main(["landscape", str(tmp_path / "trajectory.npz"), "--loss", f"{tmp_path / 'my_loss.py'}:LOSS",
+                 "--resolution", "5", "--samples", "120", "--quiet"]) == 0
+    land = lossfilm.Landscape.load(tmp_path / "landscape.npz")
+    assert land.settings["evaluation"].startswith("torch:") and land.settings["stats"]["samples"] == 120
+    assert np.isfinite(land.loss).all() and len(land.line_t) == 61

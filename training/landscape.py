@@ -77,7 +77,9 @@ class Landscape(LandscapeFile):
             per grid node and twice per path point; ``params_dict`` maps the
             trajectory's names to float64 arrays. Not needed for a trajectory
             of the built-in MLP (it knows its model and, through its
-            settings, its data), which is evaluated by the fast path.
+            settings, its data), which is evaluated by the fast path. A
+            :class:`lossfilm.torch.TorchLoss` evaluates a PyTorch model,
+            many nodes per call, on ``samples`` of its data.
         acc_fn : callable, optional
             ``acc_fn(params_dict) -> float``; with ``loss_fn`` and without
             this, accuracy is NaN.
