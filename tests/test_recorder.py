@@ -170,7 +170,9 @@ LOOP = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
-def test_a_killed_recording_loop_leaves_a_trajectory_that_loads(tmp_path):
+@pytest.mark.parametrize("signum, said", [(signal.SIGINT, "KeyboardInterrupt"), (signal.SIGTERM, "SystemExit")],
+                         ids=["Ctrl-C", "kill"])
+def test_a_killed_recording_loop_leaves_a_trajectory_that_loads(tmp_path, signum, said):
     script = tmp_path / "loop.py"
     script.write_text(LOOP.format(repo=str(REPO)))
     out = tmp_path / "trajectory.npz"
@@ -179,9 +181,10 @@ def test_a_killed_recording_loop_leaves_a_trajectory_that_loads(tmp_path):
     for line in loop.stdout:  # midway: a few hundred steps recorded
         if int(line) >= 300:
             break
-    loop.send_signal(signal.SIGINT)  # Ctrl-C
+    loop.send_signal(signum)
     _, stderr = loop.communicate(timeout=60)
-    assert loop.returncode != 0 and "KeyboardInterrupt" in stderr
+    assert loop.returncode == (143 if signum == signal.SIGTERM else -signal.SIGINT), stderr  # as Python exits on each
+    assert f"recording stopped by {said} after" in stderr
     assert not out.exists() and leftovers(tmp_path, keep="loop.py") == ["trajectory.partial.npz"]
     kept = Trajectory.load(tmp_path / "trajectory.partial.npz")
     assert not kept.complete and len(kept) >= 300 and kept.steps.tolist() == list(range(len(kept)))

@@ -10,7 +10,9 @@ deleted. It is deleted on any exit, Ctrl-C included; and if the block ends
 with an exception, what was recorded until then is kept as a valid
 trajectory marked incomplete (``complete=False``) in ``NAME.partial.npz``
 beside the output, so that an earlier good ``NAME.npz`` is never replaced
-by a broken-off run.
+by a broken-off run. SIGTERM (``kill``, a batch scheduler's time limit)
+ends the block the same way, as ``SystemExit(143)``, where nothing else
+handles it; only SIGKILL leaves the temporary file behind.
 
 ``params`` is a dict of arrays (NumPy or anything ``np.asarray`` takes), a
 PyTorch ``nn.Module`` (its parameters) or a ``state_dict``; buffers such as
@@ -35,7 +37,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -98,9 +102,16 @@ class Recorder:
         return len(self.steps)
 
     def __enter__(self):
+        self._sigterm = None
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            self._sigterm = signal.signal(signal.SIGTERM, _terminate)  # restored when the block ends
         return self
 
     def __exit__(self, exc_type, exc, traceback):
+        if getattr(self, "_sigterm", None) is not None:
+            signal.signal(signal.SIGTERM, self._sigterm)
+            self._sigterm = None
         try:
             if exc_type is None:
                 if self.trajectory is None:
@@ -234,6 +245,12 @@ class Recorder:
             return  # the original exception says what went wrong; a second one would hide it
         print(f"lossfilm: recording stopped by {exc_type.__name__} after {len(self)} snapshots; they are kept "
               f"in {self.partial_path} (an incomplete trajectory)", file=sys.stderr)
+
+
+def _terminate(signum, frame):
+    """SIGTERM as an exception, so that the recording block keeps what it has (exit status 143, as the signal's)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not interrupt the saving
+    raise SystemExit(128 + signum)
 
 
 def _named_arrays(params):
