@@ -2,11 +2,10 @@
 
 Reads a trajectory made by ``lossfilm train`` (or recorded from your own
 loop with ``lossfilm.Recorder``: then ``--loss`` names your loss function),
-picks a plane through the
-final parameters (PCA of the path by default), evaluates the loss and
-accuracy on a square grid over it and along the path, and writes a
-landscape file. A landscape with the same key (same trajectory and
-settings) is reused, so re-rendering never recomputes the grid. An
+picks a plane through the final parameters (PCA of the path by default),
+evaluates the loss and accuracy on a square grid over it and along the path,
+and writes a landscape file. A landscape with the same key (same trajectory
+and settings) is reused, so re-rendering never recomputes the grid. An
 interrupted run keeps its finished nodes in OUT's ``.partial.npz`` sidecar
 and resumes from it.
 
