@@ -66,6 +66,8 @@ class Recorder:
         trajectory ends at the final parameters (the plane's origin).
     settings : dict, optional
         JSON-able notes saved in the trajectory (e.g. your hyper-parameters).
+    model : dict, optional
+        The model spec, for the built-in MLP's trainer (None for your own model).
 
     Attributes
     ----------
@@ -80,12 +82,12 @@ class Recorder:
     ...         rec.record(model, loss=loss.item(), step=step)
     """
 
-    def __init__(self, path, every=1, *, settings=None):
+    def __init__(self, path, every=1, *, settings=None, model=None):
         self.out_path = Path(path)
         if int(every) < 1:
             raise LossfilmError(f"Recorder every={every}: must be at least 1")
         check_writable(self.out_path)
-        self.every, self.settings = int(every), dict(settings or {})
+        self.every, self.settings, self.model = int(every), dict(settings or {}), model
         directory = self.out_path.parent if str(self.out_path.parent) else Path(".")
         self.tmp_path = directory / f".{self.out_path.stem}.{os.getpid()}.recording"
         self.partial_path = self.out_path.with_name(f"{self.out_path.stem}.partial.npz")
@@ -194,7 +196,7 @@ class Recorder:
         key : str, optional
             The trajectory's content key (default: a hash of the settings, snapshots and steps).
         model : dict, optional
-            The model spec (the built-in MLP's; None for your own model).
+            The model spec (default: the recorder's).
         diverged : bool
             Whether the run blew up.
         """
@@ -205,7 +207,8 @@ class Recorder:
         if not len(self):
             raise LossfilmError(f"{self.out_path}: no finite snapshot was recorded")
         settings = self._described() if settings is None else dict(self.settings, **settings)
-        trajectory = self._recorded(settings, key, model, diverged, complete=True)
+        trajectory = self._recorded(settings, key, model if model is not None else self.model, diverged,
+                                    complete=True)
         trajectory.save(self.out_path)
         del trajectory
         self.close()
@@ -240,7 +243,7 @@ class Recorder:
     def _keep_partial(self, exc_type):
         """Save what was recorded before the block broke off to ``NAME.partial.npz``, marked incomplete."""
         try:
-            self._recorded(self._described(), None, None, False, complete=False).save(self.partial_path)
+            self._recorded(self._described(), None, self.model, False, complete=False).save(self.partial_path)
         except (OSError, LossfilmError):
             return  # the original exception says what went wrong; a second one would hide it
         print(f"lossfilm: recording stopped by {exc_type.__name__} after {len(self)} snapshots; they are kept "

@@ -165,7 +165,11 @@ def train(config, data, out_path, progress=True):
     loss_ceiling = DIVERGENCE_FACTOR * batch_loss
     bar = tqdm(total=total_steps, desc="train", unit="step", file=sys.stderr, disable=not progress,
                dynamic_ncols=True)
-    with Recorder(out_path) as recorder, \
+    model = {"sizes": sizes, "activation": "relu", "output": "softmax", "loss": "cross_entropy",
+             "init": config.init}
+    # what is known before training goes in now: an interrupted run's partial trajectory has it too
+    known = {"config": config.to_dict(), "data": data.source, "seed": config.seed, "lossfilm_version": __version__}
+    with Recorder(out_path, settings=known, model=model) as recorder, \
             bar, _one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # the initial point's "minibatch loss" is its full-train loss: no step produced it
         recorder.record(params, step=0, epoch=0.0, loss=batch_loss,
@@ -202,20 +206,14 @@ def train(config, data, out_path, progress=True):
             recorder.record(params, step=step, epoch=step / steps_per_epoch, loss=batch_loss)
         if config.eval_every > 0 and np.isnan(recorder.train_losses[-1]):
             recorder.set_train_loss(len(recorder) - 1, full_train_loss())
-        settings = {
-            "config": config.to_dict(),
-            "data": data.source,
-            "seed": config.seed,
-            "lossfilm_version": __version__,
+        settings = {  # added to what the recorder was given up front
             "optimizer": {"name": optimizer.name, **optimizer.hparams},
             "steps_per_epoch": steps_per_epoch,
             "steps": step,
             "final": _final(params, data, step, steps_per_epoch, history, diverged_at is not None),
             "history": history,
         }
-        model = {"sizes": sizes, "activation": "relu", "output": "softmax", "loss": "cross_entropy",
-                 "init": config.init}
-        trajectory = recorder.finish(settings, key, model=model, diverged=diverged_at is not None)
+        trajectory = recorder.finish(settings, key, diverged=diverged_at is not None)
     if diverged_at is not None:
         raise TrainingDiverged(diverged_at, bad_loss, trajectory, out_path, optimizer.lr)
     return trajectory
