@@ -16,9 +16,10 @@ three after it:
 BatchNorm's running statistics are buffers: not recorded, held at their
 final values while the grid is evaluated (in eval mode). The random plane
 leaves biases and BatchNorm parameters put, as Li et al.'s
-``ignore='biasbn'``. The same landscape from the command line:
-``lossfilm landscape OUT/trajectory.npz --loss examples/pytorch_cnn.py:LOSS``
-would need the model at module level; here ``main()`` does it in Python.
+``ignore='biasbn'``. From the command line, ``lossfilm landscape
+OUT/trajectory.npz --loss my_loss.py:LOSS`` takes a ``TorchLoss`` that
+``my_loss.py`` builds at its top level from the saved model
+(``tests/test_torch.py`` has one); here ``main()`` does it in Python.
 
 Run it (under a minute on two cores, CPU only) after ``pip install -e '.[torch]'``:
 ``python examples/pytorch_cnn.py`` (``--help`` for the settings).
