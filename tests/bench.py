@@ -17,11 +17,14 @@ It measures, on this machine, in this order:
    descent at 1280x720, 30 fps, on a synthetic bowl, by the functions of
    :mod:`tests.bench_render`; and lossfilm with 1 and 2 render workers;
 3. ``lossfilm demo`` end to end in a child process: wall time, and the peak
-   resident memory of its largest process (``ru_maxrss``).
+   resident memory of its largest process (``ru_maxrss``);
 4. curvature on the demo's run: the Hessian plane's eigenpairs by Lanczos
    against power iteration with deflation, the Hessian plane's landscape
    against a random plane's, and the sharpness curve's cost against N, by
-   :mod:`tests.bench_curvature`.
+   :mod:`tests.bench_curvature`;
+5. with PyTorch installed, :mod:`tests.bench_torch`: the recorder's cost per
+   snapshot and the PyTorch adapter's grid against the plain user loop and
+   the built-in MLP fast path (in a child process, one PyTorch thread).
 
 and ends with a markdown table (ratios as well as times) headed by the
 date and the machine, ready for the README. Not collected by pytest.
@@ -176,7 +179,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="length of the benchmark film")
     parser.add_argument("--naive-nodes", type=int, default=48, help="grid nodes timed with the naive pass")
-    parser.add_argument("--skip", nargs="+", default=[], choices=("landscape", "render", "demo", "curvature"),
+    parser.add_argument("--skip", nargs="+", default=[], choices=("landscape", "render", "demo", "curvature", "torch"),
                         help="leave out these benchmarks")
     parser.add_argument("--keep", metavar="DIR", help="keep the films and the demo's output here")
     args = parser.parse_args(argv)
@@ -189,22 +192,29 @@ def main(argv=None):
     landscape = rates = demo = None
     # The demo first: its child's peak memory is then not mixed with anything this process started.
     if "demo" not in args.skip:
-        say("\n[1/4] lossfilm demo, end to end, empty cache")
+        say("\n[1/5] lossfilm demo, end to end, empty cache")
         demo = bench_demo(folder)
     if "landscape" not in args.skip:
-        say("\n[2/4] landscape: fast grid vs naive per-node forward pass")
+        say("\n[2/5] landscape: fast grid vs naive per-node forward pass")
         landscape = bench_landscape(args.naive_nodes)
     if "render" not in args.skip:
-        say(f"\n[3/4] render: lossfilm (1 and 2 workers) vs matplotlib, {SIZE[0]}x{SIZE[1]} @ {FPS} fps")
+        say(f"\n[3/5] render: lossfilm (1 and 2 workers) vs matplotlib, {SIZE[0]}x{SIZE[1]} @ {FPS} fps")
         rates = bench_render(folder, args.seconds)
     curvature = None
     if "curvature" not in args.skip:
         from tests.bench_curvature import run as bench_curvature
 
-        say("\n[4/4] curvature: the Hessian plane and the sharpness on the demo's run")
+        say("\n[4/5] curvature: the Hessian plane and the sharpness on the demo's run")
         curvature = bench_curvature(folder)
+    torch_rows = ""
+    if "torch" not in args.skip:
+        say("\n[5/5] PyTorch: recorder overhead, adapter grid vs the plain loop and the NumPy fast path")
+        result = subprocess.run([sys.executable, "-m", "tests.bench_torch"], capture_output=True, text=True, cwd=REPO)
+        torch_rows = "\n".join(line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in
+                               line and not line.startswith("| benchmark"))
+        say(result.stdout if result.returncode == 0 else f"  skipped: {result.stderr.strip().splitlines()[-1]}")
     say(f"\ntotal {time.perf_counter() - started:.0f} s; films in {folder}\n")
-    say(table(date, landscape, rates, demo, args.seconds, curvature))
+    say(table(date, landscape, rates, demo, args.seconds, curvature) + ("\n" + torch_rows if torch_rows else ""))
     return 0 if landscape is None or landscape["ok"] else 1
 
 

@@ -30,6 +30,7 @@ import pytest
 
 from lossfilm.format.artifact import read_header
 from lossfilm.cli import main
+from lossfilm.format.trajectory import Trajectory
 from tests.test_encode import alive, children
 from tests.test_idx import idx_bytes
 from lossfilm.training.landscape import Landscape, checkpoint_path_for
@@ -139,6 +140,8 @@ def test_interrupted_training_keeps_the_earlier_trajectory(tmp_path, data, run, 
     assert "Traceback" not in stderr and stderr.count("lossfilm train:") == 1
     assert target.read_bytes() == before
     assert temporaries(tmp_path) == []  # the streamed snapshot file is gone
+    kept = Trajectory.load(tmp_path / "trajectory.partial.npz")  # what was recorded, marked incomplete
+    assert not kept.complete and len(kept) >= 1 and kept.model["sizes"][1] == 8 and kept.settings["data"]
 
 
 @pytest.mark.slow

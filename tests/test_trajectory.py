@@ -124,3 +124,19 @@ def test_load_rejects_params_that_do_not_fit_the_layout(tmp_path):
     traj.save(path)
     with pytest.raises(ArtifactError, match=r"params shape \(2, 4\) does not match its layout \(15 parameters\)"):
         Trajectory.load(path)
+
+
+def test_from_snapshots_streams_a_generator_without_a_list():
+    seen = []
+
+    def snapshots():  # yields fresh arrays; each must be read before the next is made
+        for t in range(5):
+            seen.append(t)
+            yield {"W1": np.full((2, 3), float(t)), "b1": np.zeros((1, 2))}
+
+    traj = Trajectory.from_snapshots(snapshots(), losses=[5.0, 4.0, 3.0, 2.0, 1.0])
+    reference = Trajectory.from_snapshots(
+        [{"W1": np.full((2, 3), float(t)), "b1": np.zeros((1, 2))} for t in range(5)], losses=[5, 4, 3, 2, 1])
+    assert seen == list(range(5)) and traj.params.shape == (5, 8)
+    np.testing.assert_array_equal(traj.params, reference.params)
+    assert traj.key == reference.key

@@ -178,11 +178,20 @@ class AnalyticEvaluation:
 
 def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples, seed, executor=None, workers=None,
                    grad_fn=None):
-    """The built-in MLP's evaluation without ``loss_fn``, else the user's (see the classes above)."""
+    """The built-in MLP's evaluation without ``loss_fn``, else the user's (see the classes above).
+
+    A ``loss_fn`` with an ``evaluation(trajectory, samples=, seed=)``
+    method makes its own evaluation: :class:`lossfilm.torch.TorchLoss`
+    evaluates many grid nodes per call that way.
+    """
     if loss_fn is None:
         if grad_fn is not None:
             raise ConfigError("grad_fn goes with loss_fn; the built-in MLP has its own exact gradient")
         return MLPEvaluation.of(trajectory, data, samples=samples, seed=seed, workers=workers)
+    if callable(getattr(loss_fn, "evaluation", None)):
+        if grad_fn is not None:
+            raise ConfigError("grad_fn goes with a plain loss_fn; this loss_fn makes its own evaluation")
+        return loss_fn.evaluation(trajectory, samples=samples, seed=seed)
     return FunctionEvaluation(trajectory.layout, loss_fn, acc_fn, executor, grad_fn=grad_fn)
 
 
@@ -215,7 +224,16 @@ def subset(X, y, samples, seed):
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise DataError(f"data: {len(X)} samples but {len(y)} labels")
-    if samples == 0 or samples >= len(y):
-        return X, y
-    rows = np.sort(np.random.default_rng(seed).choice(len(y), size=samples, replace=False))
-    return X[rows], y[rows]
+    rows = subset_rows(len(y), samples, seed)
+    return (X, y) if rows is None else (X[rows], y[rows])
+
+
+def subset_rows(n, samples, seed):
+    """The sorted row numbers of a seeded subset of ``samples`` of ``n`` rows; None for all (fewer, or 0).
+
+    >>> subset_rows(10, 3, seed=0).tolist(), subset_rows(10, 0, seed=0)
+    ([5, 6, 9], None)
+    """
+    if samples == 0 or samples >= n:
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, size=samples, replace=False))

@@ -80,7 +80,9 @@ class Landscape(LandscapeFile):
             per grid node and twice per path point; ``params_dict`` maps the
             trajectory's names to float64 arrays. Not needed for a trajectory
             of the built-in MLP (it knows its model and, through its
-            settings, its data), which is evaluated by the fast path.
+            settings, its data), which is evaluated by the fast path. A
+            :class:`lossfilm.torch.TorchLoss` evaluates a PyTorch model,
+            many nodes per call, on ``samples`` of its data.
         acc_fn : callable, optional
             ``acc_fn(params_dict) -> float``; with ``loss_fn`` and without
             this, accuracy is NaN.
@@ -246,13 +248,17 @@ def cached_landscape(out_path, key, build, *, force=False):
     return landscape, action
 
 
-def cached_or_compute(trajectory, out_path, *, force=False, progress=True, workers=None, line=POINTS, **options):
+def cached_or_compute(trajectory, out_path, *, loss_fn=None, force=False, progress=True, workers=None, line=POINTS,
+                      **options):
     """Reuse the landscape at ``out_path`` if it has this trajectory's and settings' key, else compute it.
 
     Parameters
     ----------
     trajectory : Trajectory
-        A trajectory of the built-in MLP (``trajectory.model`` set).
+        A trajectory of the built-in MLP (``trajectory.model`` set), or any with ``loss_fn``.
+    loss_fn : callable, optional
+        Your model's loss (see :meth:`Landscape.from_trajectory`; ``lossfilm
+        landscape --loss`` passes it); its evaluation's name and data go into the key.
     out_path : path-like
         The ``landscape.npz`` to write.
     line : int
@@ -271,6 +277,14 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
     >>> land, action = cached_or_compute(traj, "media/cache/landscape.npz")  # doctest: +SKIP
     """
     settings = LandscapeSettings.of(line=line, **options)
+    if loss_fn is not None:
+        evaluation = evaluation_for(trajectory, loss_fn=loss_fn, samples=settings.samples, seed=settings.seed)
+        key = landscape_key(Run(trajectory), settings, evaluation.name, *evaluation.key_arrays)
+
+        def build_yours(sidecar):
+            return build_landscape(Run(trajectory), settings, evaluation, progress=progress,
+                                   checkpoint_path=sidecar, remove_checkpoint=False)
+        return cached_landscape(out_path, key, build_yours, force=force)
     key = landscape_key(Run(trajectory), settings, MLPEvaluation.name)  # no data loaded to decide
 
     def build(sidecar):

@@ -48,6 +48,7 @@ import numpy as np
 from lossfilm.format.errors import ConfigError, DataError
 from lossfilm.format.planes import PLANE_KINDS
 from lossfilm.training.eigen import top_eigenpairs
+from lossfilm.training.param_roles import param_role
 from lossfilm.training.pca import GRAM_MAX_SNAPSHOTS, row_blocks, stacked_rows, top2_gram, top2_randomized
 
 DIRECTIONS = tuple(name for name, kind in PLANE_KINDS.items() if kind.network)  # the --directions choices
@@ -212,7 +213,7 @@ def _pca_of_paths(paths, settings):
 def _random_of_path(paths, settings):
     (trajectory,) = paths.trajectories
     return random_plane(trajectory.layout, np.asarray(trajectory.params[-1]), seed=settings.seed,
-                        biases=settings.biases)
+                        biases=settings.biases, bias_names=settings.bias_names)
 
 
 @plane_builder("anchors", race=True)
@@ -356,14 +357,16 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     return Plane(origin, np.stack([d1, d2]).astype(np.float32), "pca", ratio, info)
 
 
-def random_plane(layout, origin, *, seed=0, biases="zero"):
+def random_plane(layout, origin, *, seed=0, biases="zero", bias_names=None):
     """A plane of two seeded, filter-normalised Gaussian directions (Li et al.).
 
     Each weight array's rows (``W`` is ``(out, in)``: one row per neuron, the
     "filter") are scaled to the norm of the same row of ``origin``; a 1-D
-    array counts as one filter. Biases (names starting with ``b``, as ``b1``
-    or ``bias``) are zeroed, or with ``biases="filter"`` scaled as one
-    filter. The two directions are then
+    array counts as one filter. Bias-like parameters (``b1``, ``fc1.bias``,
+    BatchNorm's: Li et al.'s ``ignore='biasbn'``, by the rule of
+    :func:`lossfilm.training.param_roles.param_role`) are zeroed, or with
+    ``biases="filter"`` scaled as one filter; buffers (``*.running_mean``...)
+    are always zeroed. The two directions are then
     made orthonormal (Gram-Schmidt), so grid coordinates are in units of the
     orthonormal directions, i.e. distances in parameter space, not Li et
     al.'s multiples of the filter-normalised direction.
@@ -375,6 +378,8 @@ def random_plane(layout, origin, *, seed=0, biases="zero"):
         The final parameters; also the plane's origin.
     seed : int
     biases : {"zero", "filter"}
+    bias_names : collection of str, optional
+        The bias-like parameters by name, instead of the naming rule.
 
     Examples
     --------
@@ -390,11 +395,13 @@ def random_plane(layout, origin, *, seed=0, biases="zero"):
     if origin.shape != (layout.size,):
         raise DataError(f"origin has shape {origin.shape}, the layout has {layout.size} parameters")
     rng = np.random.default_rng(seed)
-    d1 = _filter_normalised(layout, origin, rng, biases)
-    d2 = _filter_normalised(layout, origin, rng, biases)
+    d1 = _filter_normalised(layout, origin, rng, biases, bias_names)
+    d2 = _filter_normalised(layout, origin, rng, biases, bias_names)
     d1, d2 = _orthonormal(d1, d2, "no random plane: the weights at the origin are all zero "
                                 "(a filter-normalised direction would be zero too)")
     info = {"seed": int(seed), "biases": biases}
+    if bias_names is not None:
+        info["bias_names"] = sorted(bias_names)
     return Plane(origin, np.stack([d1, d2]).astype(np.float32), "random", np.full(2, np.nan), info)
 
 
@@ -467,13 +474,14 @@ def _through_start(trajectories, start, made, info):
     return Plane(start, np.stack([d1, d2]), made.directions_kind, made.explained_variance, info)
 
 
-def _filter_normalised(layout, origin, rng, biases):
+def _filter_normalised(layout, origin, rng, biases, bias_names=None):
     parts = []
     for name, shape, w in zip(layout.names, layout.shapes, layout.unflatten(origin).values()):
         w = np.asarray(w, dtype=np.float64)
         d = rng.standard_normal(shape)
-        bias_like = name.lower().startswith("b")
-        if bias_like and biases == "zero":
+        role = param_role(name, shape, bias_names)
+        bias_like = role == "bias"
+        if role == "buffer" or (bias_like and biases == "zero"):
             d = np.zeros(shape)
         else:
             rows = shape[0] if len(shape) >= 2 and not bias_like else 1

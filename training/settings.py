@@ -31,6 +31,7 @@ DEFAULTS = dict(
     # or "hessian" (the top two Hessian eigenvectors at the final snapshot)
     anchors=None,  # snapshot indices (i, j, k) of the anchors plane, origin at k; None: first, middle, last
     biases="zero",  # random directions leave the biases put ("zero") or scale them as one filter ("filter")
+    bias_names=None,  # which parameters are bias-like, by name; None: the rule of lossfilm.training.param_roles
     seed=0,  # seeds the random directions, the randomised PCA's start, Lanczos' start and the sample subset
     filter_normalise=False,  # hessian plane: scale its eigenvectors filter by filter (Li et al.), then orthonormalise
     # curvature: the top Hessian eigenvalues by Lanczos (lossfilm.training.eigen)
@@ -62,6 +63,7 @@ class LandscapeSettings:
     directions_kind: str = DEFAULTS["directions_kind"]
     anchors: tuple | None = DEFAULTS["anchors"]
     biases: str = DEFAULTS["biases"]
+    bias_names: tuple | None = DEFAULTS["bias_names"]
     seed: int = DEFAULTS["seed"]
     filter_normalise: bool = DEFAULTS["filter_normalise"]
     hessian_tol: float = DEFAULTS["hessian_tol"]
@@ -103,6 +105,7 @@ class LandscapeSettings:
             line_positions(int(self.line), self.line_range)  # checks them
         # frozen: normalise through object.__setattr__ so that to_dict() is stable JSON
         normal = {"anchors": None if self.anchors is None else tuple(int(a) for a in self.anchors),
+                  "bias_names": None if self.bias_names is None else tuple(sorted(map(str, self.bias_names))),
                   "seed": int(self.seed), "resolution": int(self.resolution), "margin": float(self.margin),
                   "grid_range": None if self.grid_range is None else tuple(float(v) for v in self.grid_range),
                   "samples": int(self.samples), "max_path": int(self.max_path), "line": int(self.line),
@@ -145,7 +148,8 @@ class LandscapeSettings:
         >>> LandscapeSettings().to_dict("mlp")["line"], LandscapeSettings(line=61).to_dict("mlp")["line"]
         (None, {'points': 61, 'range': [-0.25, 1.25]})
         """
-        return {"directions_kind": self.directions_kind,
+        explicit = {} if self.bias_names is None else {"bias_names": list(self.bias_names)}  # keys stay as they were
+        return {**explicit, "directions_kind": self.directions_kind,
                 "anchors": None if self.anchors is None else list(self.anchors),
                 "resolution": self.resolution, "margin": self.margin,
                 "range": None if self.grid_range is None else list(self.grid_range),

@@ -39,7 +39,7 @@ from lossfilm.format.errors import LossfilmError
 from lossfilm.format.version import __version__
 from lossfilm.training import model as mlp
 from lossfilm.training.data import load_data
-from lossfilm.training.recorder import Recorder, snapshot_capacity
+from lossfilm.training.recorder import Recorder
 from lossfilm.format.trajectory import KIND, SCHEMA_VERSION, Trajectory
 
 
@@ -165,10 +165,15 @@ def train(config, data, out_path, progress=True):
     loss_ceiling = DIVERGENCE_FACTOR * batch_loss
     bar = tqdm(total=total_steps, desc="train", unit="step", file=sys.stderr, disable=not progress,
                dynamic_ncols=True)
-    with Recorder(out_path, params, snapshot_capacity(total_steps, config.record_every)) as recorder, \
+    model = {"sizes": sizes, "activation": "relu", "output": "softmax", "loss": "cross_entropy",
+             "init": config.init}
+    # what is known before training goes in now: an interrupted run's partial trajectory has it too
+    known = {"config": config.to_dict(), "data": data.source, "seed": config.seed, "lossfilm_version": __version__}
+    with Recorder(out_path, settings=known, model=model) as recorder, \
             bar, _one_blas_thread(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         # the initial point's "minibatch loss" is its full-train loss: no step produced it
-        recorder.record(params, 0, 0.0, batch_loss, batch_loss if wants_eval(0) else np.nan)
+        recorder.record(params, step=0, epoch=0.0, loss=batch_loss,
+                        train_loss=batch_loss if wants_eval(0) else np.nan)
         for epoch in range(config.epochs):
             order = rng.permutation(n_train)
             for start in range(0, n_train, config.batch_size):
@@ -186,7 +191,8 @@ def train(config, data, out_path, progress=True):
                     continue
                 index = len(recorder)
                 train_loss = full_train_loss() if wants_eval(index) else np.nan
-                if not recorder.record(params, step, step / steps_per_epoch, batch_loss, train_loss):
+                if not recorder.record(params, step=step, epoch=step / steps_per_epoch, loss=batch_loss,
+                                       train_loss=train_loss):
                     diverged_at, bad_loss = step, np.nan  # the parameters overflowed
                     break
                 last_recorded = step
@@ -197,23 +203,17 @@ def train(config, data, out_path, progress=True):
                 bar.set_postfix_str(_postfix(batch_loss, history))
         if diverged_at is not None and last_recorded != step:
             # the last point before the blow-up ends the film (refused if it is not finite)
-            recorder.record(params, step, step / steps_per_epoch, batch_loss)
+            recorder.record(params, step=step, epoch=step / steps_per_epoch, loss=batch_loss)
         if config.eval_every > 0 and np.isnan(recorder.train_losses[-1]):
             recorder.set_train_loss(len(recorder) - 1, full_train_loss())
-        settings = {
-            "config": config.to_dict(),
-            "data": data.source,
-            "seed": config.seed,
-            "lossfilm_version": __version__,
+        settings = {  # added to what the recorder was given up front
             "optimizer": {"name": optimizer.name, **optimizer.hparams},
             "steps_per_epoch": steps_per_epoch,
             "steps": step,
             "final": _final(params, data, step, steps_per_epoch, history, diverged_at is not None),
             "history": history,
         }
-        model = {"sizes": sizes, "activation": "relu", "output": "softmax", "loss": "cross_entropy",
-                 "init": config.init}
-        trajectory = recorder.finish(settings, key, model=model, diverged=diverged_at is not None)
+        trajectory = recorder.finish(settings, key, diverged=diverged_at is not None)
     if diverged_at is not None:
         raise TrainingDiverged(diverged_at, bad_loss, trajectory, out_path, optimizer.lr)
     return trajectory

@@ -1,10 +1,11 @@
 """Project a trajectory on a plane and evaluate the loss grid around its path.
 
-Reads a trajectory made by ``lossfilm train``, picks a plane through the
-final parameters (PCA of the path by default), evaluates the loss and
-accuracy on a square grid over it and along the path, and writes a
-landscape file. A landscape with the same key (same trajectory and
-settings) is reused, so re-rendering never recomputes the grid. An
+Reads a trajectory made by ``lossfilm train`` (or recorded from your own
+loop with ``lossfilm.Recorder``: then ``--loss`` names your loss function),
+picks a plane through the final parameters (PCA of the path by default),
+evaluates the loss and accuracy on a square grid over it and along the path,
+and writes a landscape file. A landscape with the same key (same trajectory
+and settings) is reused, so re-rendering never recomputes the grid. An
 interrupted run keeps its finished nodes in OUT's ``.partial.npz`` sidecar
 and resumes from it.
 
@@ -13,6 +14,7 @@ at the final point (the top Hessian eigenvectors); --sharpness adds the top
 eigenvalue along the path, for the line scene and the descent inset.
 
 Example: lossfilm landscape media/cache/trajectory.npz -o media/cache/landscape.npz --vts
+Your model: lossfilm landscape trajectory.npz --loss my_module:loss_fn
 """
 
 
@@ -27,7 +29,10 @@ def add_arguments(parser):
     from lossfilm.training.settings import DEFAULTS
     from lossfilm.training.sharpness import POINTS as SHARPNESS_POINTS
 
-    parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train'")
+    parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train' or lossfilm.Recorder")
+    parser.add_argument("--loss", metavar="MODULE:ATTR", default=None,
+                        help="your model's loss: loss_fn(params_dict) -> float, or a lossfilm.torch.TorchLoss, "
+                             "as module:attr or path/to/file.py:attr (default: the built-in MLP's)" + _SAID)
     parser.add_argument("-o", "--output", default=None,
                         help="landscape file to write (default: landscape.npz beside the trajectory)" + _SAID)
     parser.add_argument("--directions", choices=DIRECTIONS, default=DEFAULTS["directions_kind"],
@@ -82,13 +87,18 @@ def run(args):
         raise ConfigError(f"-o {out}: the landscape file name must end in .npz")
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers}: must be at least 1")
-    if trajectory.model is None:
-        raise ConfigError(f"{args.trajectory}: has no model spec (made from snapshots); the CLI evaluates "
-                          "the built-in MLP only; from Python use Landscape.from_trajectory(traj, loss_fn=...)")
+    loss_fn = None
+    if args.loss is not None:
+        from lossfilm.training.user_loss import load_loss
+
+        loss_fn = load_loss(args.loss)
+    elif trajectory.model is None:
+        raise ConfigError(f"{args.trajectory}: has no model spec (it was recorded from your own model); "
+                          "name your loss function with --loss my_module:loss_fn")
     earlier = _made_from(out)
     try:
         landscape, action = cached_or_compute(
-            trajectory, out, force=args.force, progress=not args.quiet, workers=args.workers,
+            trajectory, out, loss_fn=loss_fn, force=args.force, progress=not args.quiet, workers=args.workers,
             directions_kind=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
             grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed,
             filter_normalise=args.filter_normalise, sharpness=args.sharpness, hessian_tol=args.hessian_tol)

@@ -110,13 +110,15 @@ def content_key(settings, *arrays):
     """
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
     for array in arrays:
-        array = np.asarray(array)
+        array = np.asanyarray(array)  # a memmap stays one, so that its hashed pages can be released
         digest.update(str((array.dtype.str, array.shape)).encode())
         rows = max(1, (1 << 24) // max(1, array[:1].nbytes)) if array.ndim else 1
         if array.ndim == 0:
             digest.update(array.tobytes())
         for start in range(0, len(array) if array.ndim else 0, rows):
-            digest.update(np.ascontiguousarray(array[start:start + rows]).tobytes())
+            block = array[start:start + rows]
+            digest.update(np.ascontiguousarray(block).view(np.uint8))  # the same bytes, without a copy
+            release_pages(block)  # a memmap's pages, once hashed, leave this process
     return digest.hexdigest()[:16]
 
 

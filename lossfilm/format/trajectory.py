@@ -5,7 +5,9 @@ This is the contract between training and the landscape stage. A
 ``losses`` (minibatch loss at each snapshot, NaN where unknown) and
 ``train_losses`` (full-train loss, NaN where not evaluated), plus a JSON
 header with the parameter layout, the model spec (where known), the
-settings and seed that made it, whether the run diverged, and a content key.
+settings and seed that made it, whether the run diverged, whether it is
+complete (a recording broken off by a crash or Ctrl-C is not), and a
+content key.
 
 Examples
 --------
@@ -30,6 +32,7 @@ from lossfilm.format.errors import ArtifactError, DataError
 from lossfilm.format.layout import ParamLayout
 
 KIND = "trajectory"
+_BLOCK_BYTES = 1 << 24  # from_snapshots collects its rows in blocks of 16 MiB
 SCHEMA_VERSION = 1
 
 
@@ -47,6 +50,7 @@ class Trajectory:
     model: dict | None = None  # e.g. {"sizes": [64, 128, 10], "activation": "relu"}
     diverged: bool = False
     key: str = ""
+    complete: bool = True  # False: a recording broken off by an exception (lossfilm.Recorder keeps it)
 
     def __len__(self):
         return len(self.params)
@@ -57,11 +61,16 @@ class Trajectory:
 
     @classmethod
     def from_snapshots(cls, snapshots, losses=None, steps=None, settings=None):
-        """Build a trajectory from the user's own list of parameter dicts.
+        """Build a trajectory from the user's own parameter dicts, a list or any iterable (a generator).
+
+        The snapshots are read one at a time into float32 rows: a generator
+        is never copied into a list. The rows are held in memory (4 bytes
+        per parameter per snapshot); for a run too long for that, record it
+        with :class:`lossfilm.Recorder`, which streams to disk.
 
         Parameters
         ----------
-        snapshots : sequence of mapping
+        snapshots : iterable of mapping
             Each maps names (``"W1"``, ``"b1"``, any names) to arrays; keys and
             shapes must match the first snapshot.
         losses : sequence of float, optional
@@ -69,21 +78,28 @@ class Trajectory:
         steps : sequence of int, optional
             The optimizer step of each snapshot (default ``0..T-1``).
         """
-        snapshots = list(snapshots)
-        if not snapshots:
-            raise DataError("snapshots: the list is empty; a trajectory needs at least one snapshot")
+        layout, blocks, T = None, [], 0
         for i, snap in enumerate(snapshots):
             if not isinstance(snap, Mapping):
                 raise DataError(f"snapshot {i}: expected a dict of named arrays, got {type(snap).__name__}")
-        layout = ParamLayout.of(snapshots[0])
-        params = np.empty((len(snapshots), layout.size), dtype=np.float32)
-        for i, snap in enumerate(snapshots):
+            if layout is None:
+                layout = ParamLayout.of(snap)
+                rows = max(1, _BLOCK_BYTES // (4 * layout.size))
             layout.check(snap, where=f"snapshot {i}")
-            params[i] = layout.flatten(snap)
-            if not np.isfinite(params[i]).all():
+            if T % rows == 0:
+                blocks.append(np.empty((rows, layout.size), dtype=np.float32))  # grows by blocks, no doubling
+            row = blocks[-1][T % rows]
+            row[:] = layout.flatten(snap)
+            if not np.isfinite(row).all():
                 name = next(n for n in layout.names if not np.isfinite(np.asarray(snap[n], float)).all())
                 raise DataError(f"snapshot {i}: {name} contains NaN or inf")
-        T = len(snapshots)
+            T += 1
+        if layout is None:
+            raise DataError("snapshots: the list is empty; a trajectory needs at least one snapshot")
+        params = np.empty((T, layout.size), dtype=np.float32)
+        for b in range(len(blocks)):
+            part, blocks[b] = blocks[b], None  # each block is freed as soon as it is copied
+            params[b * rows:(b + 1) * rows] = part[:T - b * rows]
         steps = _column(steps, T, "steps", np.arange(T), np.int64)
         losses = _column(losses, T, "losses", np.full(T, np.nan), np.float64)
         settings = dict(settings or {}, source="snapshots")
@@ -95,6 +111,8 @@ class Trajectory:
         """Write to one ``.npz`` atomically (streamed; params may be a memmap)."""
         header = {"layout": self.layout.to_json(), "settings": self.settings, "model": self.model,
                   "diverged": bool(self.diverged), "key": self.key}
+        if not self.complete:
+            header["complete"] = False  # only then: complete trajectories keep their bytes
         arrays = {"params": self.params, "steps": self.steps, "epochs": self.epochs,
                   "losses": self.losses, "train_losses": self.train_losses}
         save_npz(path, arrays, header, kind=KIND, schema_version=SCHEMA_VERSION)
@@ -107,7 +125,8 @@ class Trajectory:
             traj = cls(params=arrays["params"], layout=ParamLayout.from_json(header["layout"]),
                        steps=arrays["steps"], epochs=arrays["epochs"], losses=arrays["losses"],
                        train_losses=arrays["train_losses"], settings=header["settings"],
-                       model=header["model"], diverged=header["diverged"], key=header["key"])
+                       model=header["model"], diverged=header["diverged"], key=header["key"],
+                       complete=header.get("complete", True))
         except KeyError as exc:
             raise ArtifactError(f"{path}: trajectory is missing {exc}") from None
         if traj.params.ndim != 2 or traj.params.shape[1] != traj.layout.size:
