@@ -170,6 +170,7 @@ class Spec:
     size: tuple
     fps: int
     transparent: bool = False
+    render_size = property(lambda self: self.size)  # not supersampled
 
 class SlowFilm:
     n_frames = 100_000

@@ -122,7 +122,7 @@ def test_a_tiny_real_render_and_still(capsys, landscape, tmp_path):
         pytest.skip(f"no off-screen OpenGL here: {error}")
     film, gif = tmp_path / "descent.mp4", tmp_path / "descent.gif"
     assert main(["render", "descent", "--landscape", str(landscape), "-o", str(film), "-o", str(gif),
-                 "--size", "160x120", "--fps", "6", "--seconds", "1", "--no-ssaa", "--quiet"]) == 0
+                 "--size", "160x120", "--fps", "6", "--seconds", "1", "--draft", "--quiet"]) == 0
     meta = iio.immeta(film, plugin="FFMPEG")
     assert meta["size"] == (160, 120) and meta["codec"] == "h264"
     assert iio.imread(film, plugin="FFMPEG").shape[0] == 6
