@@ -56,7 +56,7 @@ QUALITIES = {
         Quality("4k", 3840, 2160, 30, crf=18, preset="medium", supersample=1.0),  # its pixels are small already
     )
 }
-# The demo's and the CLI's default: renders the demo film in well under its two-minute budget on 2 cores.
+# The CLI's default for render, race and classic (lossfilm demo makes its film at "medium").
 DEFAULT_QUALITY = "low"
 STILL_SIZE = (1920, 1080)
 GIF_WIDTH = 640  # pixels; GIFs are for READMEs and slides, where a film's full size is wasted bytes

@@ -15,7 +15,7 @@ from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITI
 STILL_SIZE = "1280x720"
 
 
-def add_arguments(parser, *, stem, gif_by_default, option_example):
+def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAULT_QUALITY):
     """Add -o, --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet."""
     from lossfilm.render.theme import THEMES
 
@@ -26,7 +26,7 @@ def add_arguments(parser, *, stem, gif_by_default, option_example):
                                        f"several from one render (default: {default})"))
     parser.add_argument("--out-dir", default="media", metavar="DIR",
                         help="where the still, the cache (DIR/cache) and, without -o, the films go (made if missing)")
-    parser.add_argument("--quality", choices=list(QUALITIES), default=DEFAULT_QUALITY,
+    parser.add_argument("--quality", choices=list(QUALITIES), default=quality,
                         help=f"film preset ({presets})")
     parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights")
     parser.add_argument("--seconds", type=float, help=help_text("film length (default: the scene's own)"))
