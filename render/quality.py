@@ -53,7 +53,7 @@ QUALITIES = {
     for quality in (
         Quality("low", 854, 480, 15, crf=23, preset="veryfast"),
         Quality("medium", 1280, 720, 30, crf=20, preset="veryfast"),
-        Quality("high", 1920, 1080, 30, crf=18, preset="medium", supersample=1.25),  # 1.5x gains 0.4 dB more
+        Quality("high", 1920, 1080, 30, crf=18, preset="veryfast", supersample=1.25),  # 1.5x: 0.4 dB more
         Quality("4k", 3840, 2160, 30, crf=18, preset="medium", supersample=1.0),  # its pixels are small already
     )
 }
