@@ -133,7 +133,8 @@ def frame_profile(spec, frames, quality):
     in its own ffmpeg process; ``encode`` is that process's CPU time per
     frame (the downscale of a supersampled frame included), which overlaps
     the rendering. ``text`` is what the 2-D overlay (text and scalar bar) adds
-    to ``render``: the same frames rendered again with it hidden.
+    to ``render``: each frame is rendered twice more, with the overlay hidden
+    and shown, back to back (so that load from other processes hits both).
     """
     import resource
 
@@ -142,7 +143,7 @@ def frame_profile(spec, frames, quality):
     from lossfilm.render.quality import QUALITIES
 
     preset = QUALITIES[quality]
-    times = {"seek": 0.0, "render": 0.0, "read-back": 0.0}
+    times = {"seek": 0.0, "render": 0.0, "read-back": 0.0, "text": 0.0}
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as folder, open_film(spec) as film:
         count = min(frames, film.n_frames)
@@ -161,26 +162,26 @@ def frame_profile(spec, frames, quality):
                 times["seek"] += seeked - started
                 times["render"] += rendered - seeked
                 times["read-back"] += read - rendered
+                times["text"] += _overlay_cost(film.plotter)
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        overlay = _actors_2d(film.plotter)
-        shown = [actor.GetVisibility() for actor in overlay]
-        for actor in overlay:
-            actor.VisibilityOff()
-        bare = 0.0
-        for index in indices:
-            film.scene.seek(film.time_of(index))
-            for actor in overlay:  # the seek may show some again
-                actor.VisibilityOff()
-            started = time.perf_counter()
-            film.plotter.render()
-            bare += time.perf_counter() - started
-        for actor, visible in zip(overlay, shown):
-            actor.SetVisibility(visible)
     encode = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     profile = {name: 1e3 * value / count for name, value in times.items()}
-    profile["text"] = max(0.0, profile["render"] - 1e3 * bare / count)
     profile["encode"] = 1e3 * encode / count
     return profile
+
+
+def _overlay_cost(plotter):
+    """Seconds the 2-D overlay adds to a render of the current frame: hidden, then shown, back to back."""
+    overlay = [actor for actor in _actors_2d(plotter) if actor.GetVisibility()]
+    seconds = []
+    for visible in (False, True):
+        for actor in overlay:
+            actor.SetVisibility(visible)
+        started = time.perf_counter()
+        plotter.render()
+        plotter.screenshot(return_img=True)  # waits for the renderer to finish
+        seconds.append(time.perf_counter() - started)
+    return max(0.0, seconds[1] - seconds[0])
 
 
 def _actors_2d(plotter):
