@@ -62,7 +62,7 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
         Log-scaled height, for needle-like minima.
     draft : bool
         A preview: no anti-aliasing (frames rendered at their size, not
-        supersampled) and x264's fastest preset; about 2x faster, jaggier edges.
+        supersampled) and x264's fastest preset; 2x to 3x faster, jaggier edges.
     workers : int
         Processes to render in.
     gif_width, gif_fps : int

@@ -39,7 +39,7 @@ def add_arguments(parser):
     parser.add_argument("--samples", type=int, default=DEFAULTS["samples"],
                         help="evaluate on a seeded subset of this many training samples (0: all)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default=DEFAULTS["dtype"],
-                        help="the fast grid's arithmetic: float32 is within 1e-5 relative of float64 and about "
+                        help="the fast grid's arithmetic: float32 is within 1e-5 relative of float64 and up to "
                              "twice as fast; the path's own losses are float64 either way")
     parser.add_argument("--max-path", type=int, default=DEFAULTS["max_path"],
                         help="most path points kept for the film (evenly spaced; PCA uses all)")

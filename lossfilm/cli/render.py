@@ -54,7 +54,7 @@ def add_draft_argument(parser, what="film"):
 
     parser.add_argument("--draft", action="store_true",
                         help=help_text(f"a quick preview {what}: no anti-aliasing and the fastest encoder setting "
-                                       "(about 2x faster, jaggier edges)"))
+                                       "(2x to 3x faster, jaggier edges)"))
     # The name before --draft: it turned off the anti-aliasing, which is what --draft does now.
     parser.add_argument("--no-ssaa", dest="draft", action="store_true", help=argparse.SUPPRESS)
 
