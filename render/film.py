@@ -111,7 +111,7 @@ def open_film(spec):
         raise ArtifactError(f"{spec.landscape}: the landscape has no finite loss value to draw")
     relief = scene.choose_relief(landscape, spec.log_z)
     plotter = pv.Plotter(off_screen=True, window_size=spec.render_size)
-    # PyVista's theme asks for 8x MSAA; under Mesa llvmpipe that alone costs about 3x per frame, and the
+    # PyVista's theme asks for 8x MSAA; under Mesa llvmpipe that alone costs 2.5x to 4x per frame, and the
     # supersampled frame that ffmpeg downscales is smoother for less (see lossfilm.render.quality).
     plotter.ren_win.SetMultiSamples(0)
     try:

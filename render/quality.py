@@ -1,4 +1,4 @@
-"""Quality presets: the one table of film sizes, frame rates and encoder settings.
+"""Quality presets: the one table of film sizes, frame rates, supersampling and encoder settings.
 
 CLI choices and defaults are derived from :data:`QUALITIES`; ``--size`` and
 ``--fps`` override a preset's values.
