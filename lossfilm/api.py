@@ -25,7 +25,7 @@ from lossfilm.format.errors import ArtifactError, ConfigError
 from lossfilm.format.landscape import Landscape, reproducible
 from lossfilm.render.film import FilmSpec
 from lossfilm.render.output import render_film, render_still
-from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, parse_size
+from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, SUPERSAMPLE, parse_size
 from lossfilm.render.encode import FORMATS, output_format, outputs_in_words
 from lossfilm.render.scene_loader import USER_SCENE_PREFIX
 from lossfilm.scenes import scene_class
@@ -35,7 +35,7 @@ STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts
 
 
 def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
-         theme=DEFAULT_THEME, log_z=False, ssaa=True, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
+         theme=DEFAULT_THEME, log_z=False, draft=False, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
          options=None, progress=True):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
@@ -60,8 +60,9 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     theme : {"dark", "light"}
     log_z : bool
         Log-scaled height, for needle-like minima.
-    ssaa : bool
-        Supersampling anti-aliasing.
+    draft : bool
+        A preview: no anti-aliasing (frames rendered at their size, not
+        supersampled) and x264's fastest preset; 2x to 3x faster, jaggier edges.
     workers : int
         Processes to render in.
     gif_width, gif_fps : int
@@ -89,13 +90,14 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
         check_writable(path)
     with _landscape_file(landscape) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
-                         theme=theme, log_z=log_z, ssaa=ssaa, options=options)
-        return render_film(spec, outputs, workers=workers, progress=progress, quality=quality,
+                         theme=theme, log_z=log_z, supersample=1.0 if draft else preset.supersample,
+                         options=options)
+        return render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
                            gif_width=gif_width, gif_fps=gif_fps)
 
 
 def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,
-          theme=DEFAULT_THEME, transparent=False, log_z=False, options=None):
+          theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, options=None):
     """Render one frame of ``scene`` on ``landscape`` to the PNG ``path``: the final state by default.
 
     Parameters
@@ -112,6 +114,8 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
         Any size, odd sides allowed.
     transparent : bool
         An RGBA PNG with a transparent background.
+    draft : bool
+        No anti-aliasing (rendered at ``size``, not supersampled): faster, jaggier edges.
     theme, log_z, options, fps, seconds
         As in :func:`film`.
 
@@ -124,11 +128,11 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
     check_writable(path)
     with _landscape_file(landscape) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=fps, seconds=seconds, theme=theme, log_z=log_z,
-                         transparent=transparent, options=options)
+                         transparent=transparent, supersample=1.0 if draft else SUPERSAMPLE, options=options)
         return render_still(spec, path, frame=frame)
 
 
-def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_THEME, log_z=False, ssaa=True,
+def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_THEME, log_z=False, supersample=1.0,
               transparent=False, options=None):
     """The checked :class:`FilmSpec`: the scene resolved to its class, its options typed, the landscape read once.
 
@@ -148,7 +152,7 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
     Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
     return FilmSpec(scene=_portable(scene),
                     landscape=os.fspath(landscape_path), size=tuple(size), fps=fps, seconds=seconds, theme=theme,
-                    log_z=log_z, transparent=transparent, ssaa=ssaa, options=options)
+                    log_z=log_z, transparent=transparent, supersample=supersample, options=options)
 
 
 def _portable(scene):

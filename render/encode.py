@@ -38,7 +38,7 @@ import numpy as np
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, RenderError
 from lossfilm.render.ffmpeg import FfmpegPipe, run_ffmpeg
-from lossfilm.render.quality import GIF_FPS, GIF_WIDTH, check_size
+from lossfilm.render.quality import DOWNSCALE, GIF_FPS, GIF_WIDTH, check_size
 
 FRAME_NAME = "frame_{:05d}.png"
 _FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
@@ -93,7 +93,7 @@ def outputs_in_words():
     return ", ".join(files) + ", or " + " or ".join(folders)
 
 
-def open_sink(path, size, fps, *, alpha=False, **settings):
+def open_sink(path, size, fps, *, alpha=False, source_size=None, **settings):
     """Open the sink that the suffix of ``path`` asks for (see :func:`output_format`).
 
     Parameters
@@ -106,6 +106,9 @@ def open_sink(path, size, fps, *, alpha=False, **settings):
         Frames per second of the film.
     alpha : bool
         Frames are RGBA (transparent background); only a format that keeps alpha takes them (PNG).
+    source_size : tuple of int, optional
+        ``(width, height)`` of the frames written, when they are larger than ``size`` (supersampled):
+        ffmpeg downscales them to ``size`` in its own process. Default: ``size``.
     **settings
         Encoder settings, each taken by the sinks that declare it and ignored by the others:
         ``crf`` and ``preset`` (x264 quality, lower is better, and speed, for MP4; see
@@ -127,7 +130,7 @@ def open_sink(path, size, fps, *, alpha=False, **settings):
         raise TypeError(f"open_sink() got unknown settings {sorted(set(settings) - known)}; it takes {sorted(known)}")
     sink = FORMATS[output_format(path)]
     chosen = {keyword: settings[given] for given, keyword in sink.settings.items() if given in settings}
-    return sink(path, size, fps, alpha=alpha, **chosen)
+    return sink(path, size, fps, alpha=alpha, source_size=source_size, **chosen)
 
 
 class FrameSink:
@@ -146,6 +149,8 @@ class FrameSink:
     fps : int
     alpha : bool
         RGBA frames (a transparent background); ConfigError unless the format keeps alpha.
+    source_size : tuple of int, optional
+        ``(width, height)`` of the frames written, if not ``size``: ffmpeg scales them to ``size``.
     """
 
     name = ""  # the format's name: RenderSummary.format, messages
@@ -155,9 +160,10 @@ class FrameSink:
     keeps_alpha = False  # keeps a transparent background (RGBA frames)
     settings = {}  # open_sink's keyword -> this sink's, for the encoder settings it takes
 
-    def __init__(self, path, size, fps, *, alpha=False):
+    def __init__(self, path, size, fps, *, alpha=False, source_size=None):
         self.path = Path(path)
         self.size = (int(size[0]), int(size[1]))
+        self.source_size = self.size if source_size is None else (int(source_size[0]), int(source_size[1]))
         self.fps = fps
         check_size(self.size, even=self.even, option=str(path))
         if alpha and not self.keeps_alpha:
@@ -195,7 +201,7 @@ class FrameSink:
     def write(self, frame):
         """Append one frame: ``(height, width, 3)`` uint8 (``4`` channels for a transparent PNG sequence)."""
         frame = np.ascontiguousarray(frame)
-        width, height = self.size
+        width, height = self.source_size
         if frame.dtype != np.uint8 or frame.shape != (height, width, self.channels):
             raise ValueError(f"{self.path}: expected a ({height}, {width}, {self.channels}) uint8 frame, "
                              f"got {frame.shape} {frame.dtype}")
@@ -204,6 +210,12 @@ class FrameSink:
 
     def _atomic(self):
         return atomic_path(self.path)
+
+    def _downscale(self):
+        """ffmpeg's filter from the frames' size to the output's (empty when they are the same size)."""
+        if self.source_size == self.size:
+            return []
+        return [f"scale={self.size[0]}:{self.size[1]}:flags={DOWNSCALE}"]
 
     def _write(self, frame):
         self._pipe.write(frame)
@@ -228,15 +240,16 @@ class Mp4Sink(FrameSink):
     even, keeps_alpha = True, False  # yuv420p stores colour at half the resolution: odd sides do not encode
     settings = {"crf": "crf", "preset": "preset"}
 
-    def __init__(self, path, size, fps, *, crf=20, preset="medium", alpha=False):
-        super().__init__(path, size, fps, alpha=alpha)
+    def __init__(self, path, size, fps, *, crf=20, preset="medium", alpha=False, source_size=None):
+        super().__init__(path, size, fps, alpha=alpha, source_size=source_size)
         self.crf = crf
         self.preset = preset
 
     def _open(self, tmp):
-        args = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf), "-preset", self.preset,
-                "-movflags", "+faststart"]
-        self._pipe = FfmpegPipe(self.path, tmp, self.size, self.fps, args)
+        scale = self._downscale()
+        args = [*(["-vf", *scale] if scale else []), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf),
+                "-preset", self.preset, "-movflags", "+faststart"]
+        self._pipe = FfmpegPipe(self.path, tmp, self.source_size, self.fps, args)
 
 
 class GifSink(FrameSink):
@@ -256,8 +269,8 @@ class GifSink(FrameSink):
     even, keeps_alpha = True, False  # a GIF's transparency is one palette colour, not an alpha channel
     settings = {"gif_width": "width", "gif_fps": "fps_out"}
 
-    def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS, alpha=False):
-        super().__init__(path, size, fps, alpha=alpha)
+    def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS, alpha=False, source_size=None):
+        super().__init__(path, size, fps, alpha=alpha, source_size=source_size)
         for name, value in (("--gif-width", width), ("--gif-fps", fps_out)):
             if value is not None and value <= 0:
                 raise ConfigError(f"{name} {value}: must be positive")
@@ -269,8 +282,9 @@ class GifSink(FrameSink):
         self._tmp = tmp
         self._film = tmp.with_name(tmp.name + ".mp4")
         self._palette = tmp.with_name(tmp.name + ".palette.png")
-        resize = f"fps={self.fps_out},scale={self.width}:-1:flags=lanczos"
-        self._pipe = FfmpegPipe(self.path, self._film, self.size, self.fps, ["-vf", resize, *_INTERMEDIATE])
+        height = round(self.size[1] * self.width / self.size[0])  # the film's aspect, not the supersampled frame's
+        resize = f"fps={self.fps_out},scale={self.width}:{height}:flags={DOWNSCALE}"
+        self._pipe = FfmpegPipe(self.path, self._film, self.source_size, self.fps, ["-vf", resize, *_INTERMEDIATE])
 
     def _finish(self):
         try:
@@ -307,16 +321,19 @@ class PngSequenceSink(FrameSink):
     name, label, suffix = "png", "PNG frames", "/"
     even, keeps_alpha = False, True
 
-    def __init__(self, path, size, fps, *, alpha=False):
-        super().__init__(os.fspath(path).rstrip("/" + os.sep) or os.fspath(path), size, fps, alpha=alpha)
+    def __init__(self, path, size, fps, *, alpha=False, source_size=None):
+        super().__init__(os.fspath(path).rstrip("/" + os.sep) or os.fspath(path), size, fps, alpha=alpha,
+                         source_size=source_size)
 
     def _atomic(self):
         return _atomic_folder(self.path)
 
     def _open(self, tmp):
         pix_fmt = "rgba" if self.channels == 4 else "rgb24"
-        args = ["-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2", "-start_number", "0"]
-        self._pipe = FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.size, self.fps,
+        scale = self._downscale()
+        args = [*(["-vf", *scale] if scale else []), "-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2",
+                "-start_number", "0"]
+        self._pipe = FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.source_size, self.fps,
                                  args, pix_fmt=pix_fmt)
 
 

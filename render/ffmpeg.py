@@ -12,16 +12,27 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import re
 import signal
 import subprocess
 import tempfile
+import threading
 
 from lossfilm.format.errors import RenderError
 
 
 class FfmpegPipe:
-    """One ffmpeg process reading raw frames from a pipe; its messages kept for errors."""
+    """One ffmpeg process reading raw frames from a pipe; its messages kept for errors.
+
+    A writer thread feeds the pipe, so that the renderer never waits while
+    ffmpeg digests a frame: :meth:`write` hands the frame over and returns,
+    with at most ``AHEAD`` frames waiting (memory stays bounded). An error
+    in the pipe (ffmpeg died, the disk is full) is raised by the next
+    :meth:`write` or by :meth:`close`.
+    """
+
+    AHEAD = 4  # frames handed over but not yet in the pipe
 
     def __init__(self, label, path, size, fps, output_args, *, pix_fmt="rgb24"):
         import imageio_ffmpeg
@@ -36,28 +47,54 @@ class FfmpegPipe:
         # Own session: Ctrl-C reaches Python, which decides to stop ffmpeg, rather than ffmpeg finishing a file.
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                          stderr=self._log, start_new_session=True)
+        self._frames = queue.Queue(maxsize=self.AHEAD)
+        self._broken = threading.Event()  # the pipe failed: ffmpeg stopped reading
+        self._writer = threading.Thread(target=self._feed, name="ffmpeg-writer", daemon=True)
+        self._writer.start()
 
     def write(self, frame):
-        try:
-            self._process.stdin.write(memoryview(frame).cast("B"))
-        except (BrokenPipeError, OSError):
-            self._process.wait()
-            raise self._error() from None
+        """Hand ``frame`` (a contiguous array the caller no longer changes) to the writer thread."""
+        while not self._broken.is_set():
+            try:
+                self._frames.put(frame, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        self._process.wait()
+        raise self._error()
 
     def close(self):
+        self._stop_writer()
         with contextlib.suppress(BrokenPipeError, OSError):
             self._process.stdin.close()
         code = self._process.wait()
-        if code != 0:
+        if code != 0 or self._broken.is_set():
             raise self._error()
         self._log.close()
 
     def abort(self):
         self._process.kill()
         self._process.wait()
+        self._stop_writer()
         with contextlib.suppress(OSError):
             self._process.stdin.close()
         self._log.close()
+
+    def _feed(self):
+        while (frame := self._frames.get()) is not None:
+            if self._broken.is_set():
+                continue  # drain, so that put() never blocks on a dead pipe
+            try:
+                self._process.stdin.write(memoryview(frame).cast("B"))
+            except (BrokenPipeError, OSError, ValueError):
+                self._broken.set()
+
+    def _stop_writer(self):
+        # The writer drains what is queued (dropping it once the pipe is broken), then stops: put() waits
+        # at most for the frames ahead of it.
+        if self._writer.is_alive():
+            self._frames.put(None)
+            self._writer.join()
 
     def _error(self):
         self._log.seek(0)

@@ -24,12 +24,14 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
 from lossfilm.render.backend import ensure_offscreen
 from lossfilm.render.encode import open_sink
 from lossfilm.render.film import open_film
-from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
+from lossfilm.render.quality import DEFAULT_QUALITY, DRAFT_PRESET, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
 from lossfilm.render.workers import render_frames
 
 
@@ -53,8 +55,8 @@ class RenderSummary:
                 f"rendered in {self.seconds:.1f} s ({rate:.1f} frames/s)")
 
 
-def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUALITY, gif_width=GIF_WIDTH,
-                gif_fps=GIF_FPS, opener=None):
+def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUALITY, draft=False,
+                gif_width=GIF_WIDTH, gif_fps=GIF_FPS, opener=None):
     """Render the film ``spec`` describes to ``out_path``; the format follows its suffix.
 
     Parameters
@@ -73,6 +75,8 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     quality : str
         A preset name in :data:`lossfilm.render.quality.QUALITIES`; sets the MP4
         encoder's quality and speed (the size and fps come from ``spec``).
+    draft : bool
+        x264's fastest preset instead of the quality's (for previews).
     gif_width, gif_fps : int or None
         The GIF's width and frame rate (never above the film's).
     opener : callable, optional
@@ -92,8 +96,10 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
         raise ConfigError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
     encoder = QUALITIES[quality]
     # Each sink checks what its format takes (suffix, size, transparency) here, before the back-end probe.
-    sinks = [open_sink(path, spec.size, spec.fps, crf=encoder.crf, preset=encoder.preset, gif_width=gif_width,
-                       gif_fps=gif_fps, alpha=spec.transparent) for path in paths]
+    # Supersampled frames are downscaled by ffmpeg, in its own process, not here.
+    sinks = [open_sink(path, spec.size, spec.fps, crf=encoder.crf, preset=DRAFT_PRESET if draft else encoder.preset,
+                       gif_width=gif_width, gif_fps=gif_fps, alpha=spec.transparent, source_size=spec.render_size)
+             for path in paths]
     if opener is None:
         ensure_offscreen()
     started = time.perf_counter()
@@ -157,6 +163,8 @@ def render_still(spec, out_path, *, frame=None, opener=None):
             image = film.frame(index)
         finally:
             film.close()
+    if spec.render_size != tuple(spec.size):
+        image = _downscale(image, spec.size)
     with atomic_path(out_path) as tmp:
         iio.imwrite(tmp, image, extension=".png")
     return index
@@ -202,6 +210,13 @@ def _progress(frames, total, label, enabled):
     from tqdm import tqdm
 
     return tqdm(frames, total=total, desc=label, unit="frame", file=sys.stderr, dynamic_ncols=True)
+
+
+def _downscale(image, size):
+    """A supersampled frame at ``size``, by the Lanczos filter the films' ffmpeg uses."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize(tuple(size), Image.LANCZOS))
 
 
 def _disk_size(path):

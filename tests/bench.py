@@ -1,6 +1,6 @@
 """The benchmark suite: every speed and memory claim of the README, measured side by side in one run.
 
-Run from the repository root (about two minutes on 2 cores; matplotlib, for
+Run from the repository root (about three minutes on 2 cores; matplotlib, for
 the render baseline, is in the ``bench`` extra)::
 
     pip install -e '.[bench]'
@@ -8,26 +8,32 @@ the render baseline, is in the ``bench`` extra)::
 
 It measures, on this machine, in this order:
 
-1. the landscape's fast grid against the naive per-node forward pass
-   (51x51 nodes, a 784-128-10 MLP, 10,000 MNIST t10k images where
-   ../shared/data/mnist has them, else random pixels), by
-   :mod:`tests.bench_landscape`;
-2. lossfilm's render rate against the usual matplotlib recipe
+1. ``lossfilm demo`` end to end in a child process, empty cache: wall time,
+   and the peak resident memory of its largest process (``ru_maxrss``);
+2. the landscape's fast grid against the naive per-node forward pass in
+   float32 and float64, on one thread and on all cores (51x51 nodes, a
+   784-128-10 MLP, 10,000 MNIST t10k images where ../shared/data/mnist has
+   them, else random pixels), by :mod:`tests.bench_landscape`;
+3. where a frame's time goes (seek, render, read-back, text, encode) at
+   1280x720 and 1920x1080, by :func:`tests.bench_render.frame_profile`;
+4. lossfilm's render rate against the usual matplotlib recipe
    (``plot_surface`` + ``FuncAnimation`` + ``FFMpegWriter``), the same
-   descent at 1280x720, 30 fps, on a synthetic bowl, by the functions of
-   :mod:`tests.bench_render`; and lossfilm with 1 and 2 render workers;
-3. ``lossfilm demo`` end to end in a child process: wall time, and the peak
-   resident memory of its largest process (``ru_maxrss``);
-4. curvature on the demo's run: the Hessian plane's eigenpairs by Lanczos
+   descent on a synthetic bowl at 1280x720 and 1920x1080, 30 fps, the two
+   alternating in rounds, each row naming its x264 settings; lossfilm with
+   2 render workers and with ``--draft``;
+5. the anti-aliasing choices: PSNR against the frame rendered 4x larger and
+   box-downsampled, and ms per frame, by
+   :func:`tests.bench_render.antialiasing_quality`;
+6. curvature on the demo's run: the Hessian plane's eigenpairs by Lanczos
    against power iteration with deflation, the Hessian plane's landscape
    against a random plane's, and the sharpness curve's cost against N, by
    :mod:`tests.bench_curvature`;
-5. with PyTorch installed, :mod:`tests.bench_torch`: the recorder's cost per
+7. with PyTorch installed, :mod:`tests.bench_torch`: the recorder's cost per
    snapshot and the PyTorch adapter's grid against the plain user loop and
-   the built-in MLP fast path (in a child process, one PyTorch thread).
+   the built-in MLP fast path (in a child process, one PyTorch thread);
 
-and ends with a markdown table (ratios as well as times) headed by the
-date and the machine, ready for the README. Not collected by pytest.
+and ends with markdown tables (ratios as well as times) headed by the date,
+the machine and its load, ready for the README. Not collected by pytest.
 """
 
 from __future__ import annotations
@@ -46,10 +52,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-SIZE = (1280, 720)
+SIZES = [(1280, 720), (1920, 1080)]
 FPS = 30
 
 # Runs `lossfilm demo` as its own child and reports the wall time and the peak RSS of the largest
@@ -84,52 +92,98 @@ def say(text=""):
 
 
 def bench_landscape(naive_nodes):
-    """Fast vs naive grid, by tests/bench_landscape.py; returns its figures parsed from what it prints."""
+    """Fast vs naive grid in every pairing of dtype and threads, by tests/bench_landscape.py."""
     from tests import bench_landscape as landscape
 
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
-        status = landscape.main(["--naive-nodes", str(naive_nodes)])
-    text = output.getvalue()
-    for line in text.splitlines():
+        rows = landscape.run(naive_nodes)
+    for line in output.getvalue().splitlines():
         say(f"  {line}")
-    number = r"([0-9.e+-]+)"
-    fast = float(re.search(rf"fast\s*:\s*{number} ms/node", text)[1])
-    naive = float(re.search(rf"naive\s*:\s*{number} ms/node", text)[1])
-    error = re.search(rf"max relative loss difference {number}", text)[1]
-    data = re.search(r"samples \(([^)]*)\)", text)[1]
-    nodes = landscape.RESOLUTION ** 2
-    return {"fast_ms": fast, "naive_ms": naive, "ratio": naive / fast, "error": error, "data": data,
-            "fast_s": fast * nodes / 1e3, "naive_s": naive * nodes / 1e3, "ok": status == 0}
+    return rows
 
 
-def bench_render(folder, seconds):
-    """Frames per second of lossfilm (1 and 2 workers) and of the matplotlib recipe, same film, same size."""
+def quality_of(size):
+    """The preset of this size: its supersampling and x264 settings."""
+    from tests.bench_render import _quality_for
+
+    return _quality_for(size)
+
+
+def film_spec(landscape, size, seconds, draft=False):
     from lossfilm.render.film import FilmSpec
+    from lossfilm.render.quality import QUALITIES
     from lossfilm.scenes import scene_class
-    from lossfilm.render.output import render_film
-    from tests.bench_render import _quality_for, bowl_landscape, matplotlib_film
 
-    landscape = bowl_landscape(folder / "bowl.npz")
-    spec = FilmSpec(scene=scene_class("descent"), landscape=str(landscape), size=SIZE, fps=FPS, seconds=seconds)
-    rates = {}
-    for workers in (1, 2):
-        summary = render_film(spec, folder / f"lossfilm-{workers}w.mp4", workers=workers, progress=False,
-                              quality=_quality_for(SIZE))
-        rates[workers] = summary.frames / summary.seconds
-        say(f"  lossfilm, {workers} worker{'s' if workers > 1 else ''}: {summary}")
+    supersample = 1.0 if draft else QUALITIES[quality_of(size)].supersample
+    return FilmSpec(scene=scene_class("descent"), landscape=str(landscape), size=size, fps=FPS, seconds=seconds,
+                    supersample=supersample)
+
+
+def bench_profile(landscape, frames=20):
+    """ms per frame of each part, at each size, at the quality of that size."""
+    from tests.bench_render import frame_profile
+
+    profiles = {}
+    for size in SIZES:
+        profile = frame_profile(film_spec(landscape, size, 2.0), frames, quality_of(size))
+        profiles[size] = profile
+        say(f"  {size[0]}x{size[1]} ({quality_of(size)}): " + ", ".join(f"{k} {v:.1f}" for k, v in profile.items())
+            + " ms/frame")
+    return profiles
+
+
+def bench_render(folder, landscape, seconds, rounds):
+    """Frames per second of lossfilm and of the matplotlib recipe at each size, alternating in rounds."""
+    from lossfilm.render.output import render_film
+    from tests.bench_render import lossfilm_preset, matplotlib_film, matplotlib_preset
+
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        say("  matplotlib is not installed (pip install -e '.[bench]'): the matplotlib row is skipped")
-        return rates
-    started = time.perf_counter()
-    frames = matplotlib_film(landscape, folder / "matplotlib.mp4", SIZE, FPS, seconds)
-    elapsed = time.perf_counter() - started
-    rates["matplotlib"] = frames / elapsed
-    say(f"  matplotlib plot_surface + FuncAnimation: {frames} frames in {elapsed:.1f} s "
-        f"({rates['matplotlib']:.1f} frames/s)")
-    return rates
+        matplotlib = None
+        say("  matplotlib is not installed (pip install -e '.[bench]'): the matplotlib rows are skipped")
+    results = {}
+    for size in SIZES:
+        quality = quality_of(size)
+        spec = film_spec(landscape, size, seconds)
+        times = {"lossfilm": [], "matplotlib": []}
+        frames = 0
+        for round_ in range(rounds):
+            summary = render_film(spec, folder / f"lossfilm-{size[1]}p.mp4", progress=False, quality=quality)
+            frames = summary.frames
+            times["lossfilm"].append(summary.seconds)
+            say(f"  round {round_ + 1}: {summary}")
+            if matplotlib is not None:
+                started = time.perf_counter()
+                matplotlib_film(landscape, folder / f"matplotlib-{size[1]}p.mp4", size, FPS, seconds)
+                times["matplotlib"].append(time.perf_counter() - started)
+                say(f"  round {round_ + 1}: matplotlib {frames} frames in {times['matplotlib'][-1]:.1f} s")
+        rates = {name: frames / float(np.median(values)) for name, values in times.items() if values}
+        results[size] = {"rates": rates, "frames": frames, "quality": quality,
+                         "lossfilm_x264": lossfilm_preset(quality), "matplotlib_x264": matplotlib_preset()}
+    size = SIZES[0]
+    quality = quality_of(size)
+    for label, run in (("2 workers", dict(workers=2)), ("--draft", dict(draft=True))):
+        spec = film_spec(landscape, size, seconds, draft=run.get("draft", False))
+        summary = render_film(spec, folder / "variant.mp4", progress=False, quality=quality, **run)
+        results[label] = summary.frames / summary.seconds
+        say(f"  {label}: {summary}")
+    results["draft_x264"] = lossfilm_preset(quality, draft=True)
+    return results
+
+
+def bench_antialiasing(landscape):
+    """PSNR and ms/frame of each anti-aliasing, at each size."""
+    from tests.bench_render import antialiasing_quality
+
+    tables = {}
+    for size in SIZES:
+        rows = antialiasing_quality(landscape, size)
+        tables[size] = rows
+        for name, psnr, ms in rows:
+            say(f"  {size[0]}x{size[1]} {name:36s} {psnr:6.2f} dB  {ms:6.1f} ms/frame")
+    return tables
 
 
 def bench_demo(folder):
@@ -145,77 +199,115 @@ def bench_demo(folder):
     return report
 
 
-def table(date, landscape, rates, demo, seconds, curvature=None):
-    """The results as a markdown table, for the README."""
-    rows = ["| benchmark | lossfilm | baseline | ratio |", "|---|---|---|---|"]
-    if landscape:
-        rows.append(
-            f"| loss grid 51x51, 784-128-10 MLP, 10,000 samples ({landscape['data']}) "
-            f"| fast path {landscape['fast_ms']:.2f} ms/node ({landscape['fast_s']:.1f} s) "
-            f"| naive forward pass {landscape['naive_ms']:.1f} ms/node ({landscape['naive_s']:.0f} s) "
-            f"| **{landscape['ratio']:.1f}x** faster (max relative difference {landscape['error']}) |")
-    if rates:
-        frames = int(round(seconds * FPS))
-        if "matplotlib" in rates:
-            rows.append(f"| render descent, {SIZE[0]}x{SIZE[1]} @ {FPS} fps, {frames} frames, MP4 "
-                        f"| {rates[1]:.1f} frames/s | matplotlib recipe {rates['matplotlib']:.1f} frames/s "
-                        f"| **{rates[1] / rates['matplotlib']:.2f}x** |")
-        else:
-            rows.append(f"| render descent, {SIZE[0]}x{SIZE[1]} @ {FPS} fps, {frames} frames, MP4 "
-                        f"| {rates[1]:.1f} frames/s | matplotlib not installed | - |")
-        rows.append(f"| render with 2 workers vs 1 | {rates[2]:.1f} frames/s | 1 worker {rates[1]:.1f} frames/s "
-                    f"| **{rates[2] / rates[1]:.2f}x** |")
-    if demo:
-        rows.append(f"| `lossfilm demo` end to end (train, landscape, 480p MP4 + GIF + still) "
-                    f"| {demo['seconds']:.1f} s, peak RSS {demo['max_rss'] / 2**20:.0f} MiB | - | - |")
-    if curvature:
-        from tests.bench_curvature import rows as curvature_rows
+def load():
+    """``"load 1.2 / 0.9 / 0.7"``: the machine's load averages when the run ended."""
+    with contextlib.suppress(OSError):
+        return "load " + " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    return "load unknown"
 
-        rows.extend(curvature_rows(curvature))
-    return f"Measured on {date} on {machine()}:\n\n" + "\n".join(rows)
+
+def table(date, landscape, profiles, render, antialiasing, demo):
+    """The results as markdown tables, for the README."""
+    out = [f"Measured on {date} on {machine()}, {load()} (1, 5, 15 min) at the end of the run:", ""]
+    out += ["| benchmark | lossfilm | baseline | ratio |", "|---|---|---|---|"]
+    for row in landscape or []:
+        threads = f"{row['threads']} thread{'s' if row['threads'] > 1 else ''}"
+        out.append(f"| loss grid 51x51, 784-128-10 MLP, 10,000 samples ({row['source']}), {row['dtype']}, "
+                   f"{threads} | fast path {row['fast_ms']:.2f} ms/node ({row['fast_ms'] * 2.601:.1f} s) "
+                   f"| naive per-node forward pass, {row['dtype']}, {threads}: {row['naive_ms']:.1f} ms/node "
+                   f"| **{row['ratio']:.1f}x** (max relative difference from float64 naive {row['error']:.0e}) |")
+    for size in SIZES if render else []:
+        result = render[size]
+        rates = result["rates"]
+        name = f"render descent {size[0]}x{size[1]} @ {FPS} fps, {result['frames']} frames, MP4"
+        if "matplotlib" in rates:
+            out.append(f"| {name} | `--quality {result['quality']}` ({result['lossfilm_x264']}) "
+                       f"{rates['lossfilm']:.1f} frames/s | matplotlib `plot_surface` + `FuncAnimation` + "
+                       f"`FFMpegWriter` ({result['matplotlib_x264']}) {rates['matplotlib']:.1f} frames/s "
+                       f"| **{rates['lossfilm'] / rates['matplotlib']:.2f}x** |")
+        else:
+            out.append(f"| {name} | {rates['lossfilm']:.1f} frames/s | matplotlib not installed | - |")
+    if render:
+        one = render[SIZES[0]]["rates"]["lossfilm"]
+        out.append(f"| render 1280x720 with 2 workers | {render['2 workers']:.1f} frames/s "
+                   f"| 1 worker {one:.1f} frames/s | **{render['2 workers'] / one:.2f}x** |")
+        out.append(f"| render 1280x720 `--draft` ({render['draft_x264']}, no anti-aliasing) "
+                   f"| {render['--draft']:.1f} frames/s | default {one:.1f} frames/s "
+                   f"| **{render['--draft'] / one:.2f}x** |")
+    if demo:
+        out.append(f"| `lossfilm demo` end to end (train, landscape, 1280x720@30 MP4 + GIF + still) "
+                   f"| {demo['seconds']:.1f} s, peak RSS {demo['max_rss'] / 2**20:.0f} MiB | - | - |")
+    if profiles:
+        out += ["", "| frame time (ms/frame) | " + " | ".join(profiles[SIZES[0]]) + " |",
+                "|---|" + "---|" * len(profiles[SIZES[0]])]
+        for size, profile in profiles.items():
+            out.append(f"| {size[0]}x{size[1]} ({quality_of(size)}) | "
+                       + " | ".join(f"{v:.1f}" for v in profile.values()) + " |")
+    if antialiasing:
+        out += ["", "| anti-aliasing (PSNR vs 4x box-downsampled; render ms/frame) | "
+                + " | ".join(f"{w}x{h}" for w, h in antialiasing) + " |", "|---|" + "---|" * len(antialiasing)]
+        names = [name for name, *_ in next(iter(antialiasing.values()))]
+        for i, name in enumerate(names):
+            out.append(f"| {name} | " + " | ".join(f"{rows[i][1]:.2f} dB, {rows[i][2]:.0f} ms"
+                                                    for rows in antialiasing.values()) + " |")
+    return "\n".join(out)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="length of the benchmark film")
-    parser.add_argument("--naive-nodes", type=int, default=48, help="grid nodes timed with the naive pass")
-    parser.add_argument("--skip", nargs="+", default=[], choices=("landscape", "render", "demo", "curvature", "torch"),
+    parser.add_argument("--seconds", type=float, default=1.5, help="length of the benchmark films")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of lossfilm and matplotlib")
+    parser.add_argument("--naive-nodes", type=int, default=16, help="grid nodes timed with the naive pass")
+    parser.add_argument("--skip", nargs="+", default=[],
+                        choices=("demo", "landscape", "profile", "render", "antialiasing", "curvature", "torch"),
                         help="leave out these benchmarks")
     parser.add_argument("--keep", metavar="DIR", help="keep the films and the demo's output here")
     args = parser.parse_args(argv)
 
+    from tests.bench_render import bowl_landscape
+
     started = time.perf_counter()
     date = datetime.date.today().isoformat()
-    say(f"lossfilm benchmarks, {date}, {machine()}, Python {platform.python_version()}")
+    say(f"lossfilm benchmarks, {date}, {machine()}, Python {platform.python_version()}, {load()}")
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lossfilm-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    landscape = rates = demo = None
+    landscape = bowl_landscape(folder / "bowl.npz")
+    grid = profiles = render = antialiasing = demo = None
     # The demo first: its child's peak memory is then not mixed with anything this process started.
     if "demo" not in args.skip:
-        say("\n[1/5] lossfilm demo, end to end, empty cache")
+        say("\n[1/7] lossfilm demo, end to end, empty cache")
         demo = bench_demo(folder)
     if "landscape" not in args.skip:
-        say("\n[2/5] landscape: fast grid vs naive per-node forward pass")
-        landscape = bench_landscape(args.naive_nodes)
+        say("\n[2/7] landscape: fast grid vs naive per-node forward pass, same dtype, same threads")
+        grid = bench_landscape(args.naive_nodes)
+    if "profile" not in args.skip:
+        say("\n[3/7] where a frame's time goes")
+        profiles = bench_profile(landscape)
     if "render" not in args.skip:
-        say(f"\n[3/5] render: lossfilm (1 and 2 workers) vs matplotlib, {SIZE[0]}x{SIZE[1]} @ {FPS} fps")
-        rates = bench_render(folder, args.seconds)
-    curvature = None
+        say(f"\n[4/7] render: lossfilm vs matplotlib, alternating, {args.rounds} rounds, {FPS} fps")
+        render = bench_render(folder, landscape, args.seconds, args.rounds)
+    if "antialiasing" not in args.skip:
+        say("\n[5/7] anti-aliasing: PSNR against the frame rendered 4x larger, box-downsampled")
+        antialiasing = bench_antialiasing(landscape)
+    extra = []
     if "curvature" not in args.skip:
+        from tests.bench_curvature import rows as curvature_rows
         from tests.bench_curvature import run as bench_curvature
 
-        say("\n[4/5] curvature: the Hessian plane and the sharpness on the demo's run")
-        curvature = bench_curvature(folder)
-    torch_rows = ""
+        say("\n[6/7] curvature: the Hessian plane and the sharpness on the demo's run")
+        extra += curvature_rows(bench_curvature(folder))
     if "torch" not in args.skip:
-        say("\n[5/5] PyTorch: recorder overhead, adapter grid vs the plain loop and the NumPy fast path")
+        say("\n[7/7] PyTorch: recorder overhead, adapter grid vs the plain loop and the NumPy fast path")
         result = subprocess.run([sys.executable, "-m", "tests.bench_torch"], capture_output=True, text=True, cwd=REPO)
-        torch_rows = "\n".join(line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in
-                               line and not line.startswith("| benchmark"))
+        extra += [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line
+                  and not line.startswith("| benchmark")]
         say(result.stdout if result.returncode == 0 else f"  skipped: {result.stderr.strip().splitlines()[-1]}")
     say(f"\ntotal {time.perf_counter() - started:.0f} s; films in {folder}\n")
-    say(table(date, landscape, rates, demo, args.seconds, curvature) + ("\n" + torch_rows if torch_rows else ""))
-    return 0 if landscape is None or landscape["ok"] else 1
+    say(table(date, grid, profiles, render, antialiasing, demo))
+    if extra:
+        say("\n| benchmark | lossfilm | baseline | ratio |\n|---|---|---|---|\n" + "\n".join(extra))
+    ok = grid is None or all(row["error"] <= 1e-5 for row in grid)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -111,6 +111,134 @@ def matplotlib_film(landscape_path, out_path, size, fps, seconds):
     return n_frames
 
 
+def matplotlib_preset():
+    """What matplotlib's FFMpegWriter asks of x264 in the recipe above: its defaults (preset medium, crf 23)."""
+    return "libx264 preset medium, crf 23 (FFMpegWriter's defaults)"
+
+
+def lossfilm_preset(quality, draft=False):
+    """The x264 settings lossfilm's ``quality`` (or ``--draft``) writes with."""
+    from lossfilm.render.quality import DRAFT_PRESET, QUALITIES
+
+    preset = QUALITIES[quality]
+    return f"libx264 preset {DRAFT_PRESET if draft else preset.preset}, crf {preset.crf}"
+
+
+def frame_profile(spec, frames, quality):
+    """Where a frame's time goes, in ms per frame: seek, render, read-back, text, encode.
+
+    Renders ``frames`` frames of ``spec`` as ``render_film`` does (one
+    process), timing the scene's seek (moving the actors), ``plotter.render()``
+    and the read-back (``screenshot``) separately, while the MP4 encoder runs
+    in its own ffmpeg process; ``encode`` is that process's CPU time per
+    frame (the downscale of a supersampled frame included), which overlaps
+    the rendering. ``text`` is what the 2-D overlay (text and scalar bar) adds
+    to ``render``: each frame is rendered twice more, with the overlay hidden
+    and shown, back to back (so that load from other processes hits both).
+    """
+    import resource
+
+    from lossfilm.render.encode import open_sink
+    from lossfilm.render.film import open_film
+    from lossfilm.render.quality import QUALITIES
+
+    preset = QUALITIES[quality]
+    times = {"seek": 0.0, "render": 0.0, "read-back": 0.0, "text": 0.0}
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as folder, open_film(spec) as film:
+        count = min(frames, film.n_frames)
+        indices = np.linspace(0, film.n_frames - 1, count).round().astype(int)
+        with open_sink(Path(folder) / "profile.mp4", spec.size, spec.fps, crf=preset.crf, preset=preset.preset,
+                       source_size=spec.render_size) as sink:
+            for index in indices:
+                started = time.perf_counter()
+                film.scene.seek(film.time_of(index))
+                seeked = time.perf_counter()
+                film.plotter.render()
+                rendered = time.perf_counter()
+                image = film.plotter.screenshot(return_img=True)
+                read = time.perf_counter()
+                sink.write(np.ascontiguousarray(image))
+                times["seek"] += seeked - started
+                times["render"] += rendered - seeked
+                times["read-back"] += read - rendered
+                times["text"] += _overlay_cost(film.plotter)
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    encode = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    profile = {name: 1e3 * value / count for name, value in times.items()}
+    profile["encode"] = 1e3 * encode / count
+    return profile
+
+
+def _overlay_cost(plotter):
+    """Seconds the 2-D overlay adds to a render of the current frame: hidden, then shown, back to back."""
+    overlay = [actor for actor in _actors_2d(plotter) if actor.GetVisibility()]
+    seconds = []
+    for visible in (False, True):
+        for actor in overlay:
+            actor.SetVisibility(visible)
+        started = time.perf_counter()
+        plotter.render()
+        plotter.screenshot(return_img=True)  # waits for the renderer to finish
+        seconds.append(time.perf_counter() - started)
+    return max(0.0, seconds[1] - seconds[0])
+
+
+def _actors_2d(plotter):
+    actors = plotter.renderer.GetActors2D()
+    actors.InitTraversal()
+    return [actors.GetNextActor2D() for _ in range(actors.GetNumberOfItems())]
+
+
+def antialiasing_quality(landscape_path, size, frame=40, reference_scale=4):
+    """PSNR (dB) and render ms/frame of each anti-aliasing, against the frame rendered 4x larger and box-downsampled.
+
+    The 3-D scene only: the 2-D text is hidden, because VTK places glyphs on
+    whole pixels, so text rendered 4x larger lands a fraction of a pixel
+    elsewhere whatever the anti-aliasing, and would swamp the measure.
+    Candidates: none; MSAA 2, 4 and 8 (PyVista's default theme: 8); VTK's
+    SSAA pass (the old default); FXAA; rendering 1.5x or 2x larger and
+    downscaling (Lanczos, as ffmpeg does for the films).
+    """
+    from PIL import Image
+
+    from lossfilm.render.film import FilmSpec, open_film
+    from lossfilm.scenes import scene_class
+
+    width, height = size
+    spec = FilmSpec(scene_class("descent"), str(landscape_path), size, fps=30, seconds=2.0)
+
+    def render(scale=1.0, msaa=0, pass_=None, repeats=3, downscale=True):
+        with open_film(dataclasses.replace(spec, supersample=scale)) as film:
+            film.plotter.ren_win.SetMultiSamples(msaa)
+            if pass_:
+                film.plotter.enable_anti_aliasing(pass_)
+            for actor in _actors_2d(film.plotter):
+                actor.VisibilityOff()
+            image = film.frame(frame)
+            started = time.perf_counter()
+            for k in range(repeats):
+                film.frame(frame - 1 - k)
+            ms = 1e3 * (time.perf_counter() - started) / max(repeats, 1)
+        if downscale and image.shape[:2] != (height, width):
+            image = np.asarray(Image.fromarray(image).resize((width, height), Image.LANCZOS))
+        return image, ms
+
+    big, _ = render(reference_scale, repeats=0, downscale=False)
+    reference = big.reshape(height, reference_scale, width, reference_scale, 3).astype(float).mean(axis=(1, 3))
+    rows = []
+    for name, options in [("none", {}), ("MSAA 2", {"msaa": 2}), ("MSAA 4", {"msaa": 4}),
+                          ("MSAA 8 (PyVista's default)", {"msaa": 8}), ("SSAA pass (lossfilm's old default)",
+                                                                          {"pass_": "ssaa", "msaa": 8}),
+                          ("FXAA", {"pass_": "fxaa"}), ("1.25x + Lanczos", {"scale": 1.25}),
+                          ("1.5x + Lanczos", {"scale": 1.5}),
+                          ("2x + Lanczos", {"scale": 2.0})]:
+        image, ms = render(**options)
+        mse = float(np.mean((image.astype(float) - reference) ** 2))
+        rows.append((name, 10 * np.log10(255.0 ** 2 / mse), ms))
+    return rows
+
+
 def _quality_for(size):
     """The preset of this size (its encoder settings), else the default one."""
     from lossfilm.render.quality import DEFAULT_QUALITY, QUALITIES
@@ -128,8 +256,8 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="lossfilm worker counts to time")
     parser.add_argument("--no-matplotlib", dest="matplotlib", action="store_false")
-    parser.add_argument("--no-ssaa-run", dest="no_ssaa", action="store_false",
-                        help="skip the extra 1-worker run without supersampling")
+    parser.add_argument("--no-draft-run", dest="draft", action="store_false",
+                        help="skip the extra 1-worker run without supersampling (--draft)")
     parser.add_argument("--keep", metavar="DIR", help="keep the films in DIR (default: a temporary folder)")
     args = parser.parse_args(argv)
 
@@ -143,13 +271,16 @@ def main(argv=None):
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lossfilm-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     landscape = args.landscape or bowl_landscape(folder / "bowl.npz")
-    spec = FilmSpec(scene=scene_class(args.scene), landscape=str(landscape), size=size, fps=args.fps, seconds=args.seconds)
+    from lossfilm.render.quality import QUALITIES
+
+    spec = FilmSpec(scene=scene_class(args.scene), landscape=str(landscape), size=size, fps=args.fps,
+                    seconds=args.seconds, supersample=QUALITIES[_quality_for(size)].supersample)
     print(f"{args.scene} on {landscape}, {size[0]}x{size[1]} @ {args.fps} fps, {args.seconds:g} s; "
           f"{os.cpu_count()} CPUs; films in {folder}", flush=True)
 
     runs = [(f"lossfilm, {n} worker{'s' if n > 1 else ''}", spec, n, f"lossfilm-{n}w.mp4") for n in args.workers]
-    if args.no_ssaa:
-        runs.append(("lossfilm, 1 worker, no SSAA", dataclasses.replace(spec, ssaa=False), 1, "lossfilm-nossaa.mp4"))
+    if args.draft:
+        runs.append(("lossfilm, 1 worker, --draft", dataclasses.replace(spec, supersample=1.0), 1, "lossfilm-draft.mp4"))
     rates = {}
     for name, run_spec, workers, filename in runs:
         summary = render_film(run_spec, folder / filename, workers=workers, progress=False,

@@ -54,7 +54,7 @@ def test_users_snapshots_become_a_film_and_a_still(tmp_path):
     assert np.isclose(landscape.path_loss_plane[-1], loss_fn(trajectory.layout.unflatten(last)), rtol=1e-4)
     assert landscape.path_loss_plane[-1] < landscape.path_loss_plane[0]
 
-    spec = FilmSpec(scene_class("descent"), str(tmp_path / "landscape.npz"), size=(160, 120), fps=5, seconds=2, ssaa=False)
+    spec = FilmSpec(scene_class("descent"), str(tmp_path / "landscape.npz"), size=(160, 120), fps=5, seconds=2, supersample=1.0)
     render_film(spec, tmp_path / "film.mp4", progress=False)
     render_still(spec, tmp_path / "still.png")
     assert iio.imread(tmp_path / "film.mp4", plugin="FFMPEG").shape == (10, 120, 160, 3)

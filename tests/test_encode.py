@@ -35,7 +35,7 @@ def frames(n, size, channels=3):
 
 def write(sink, n):
     with sink:
-        for frame in frames(n, sink.size, sink.channels):
+        for frame in frames(n, sink.source_size, sink.channels):
             sink.write(frame)
     return sink
 
@@ -77,6 +77,21 @@ def test_mp4_has_exact_size_frame_count_codec_and_pixel_format(tmp_path, size):
     first = decoded[0].astype(int)
     assert first[size[1] // 2, size[0] // 8, 0] > 200 and first[size[1] // 2, size[0] // 8, 1] < 60
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif", "/"])
+def test_supersampled_frames_are_downscaled_by_ffmpeg_to_the_film_s_size(tmp_path, suffix):
+    path = tmp_path / f"film{suffix}"
+    sink = write(open_sink(path, (160, 120), 10, source_size=(240, 180), gif_width=None), 4)
+    with pytest.raises(ValueError, match=r"expected a \(180, 240, 3\)"):
+        sink.write(np.zeros((120, 160, 3), np.uint8))  # frames come at the rendered size
+    if suffix == "/":
+        decoded = np.stack([iio.imread(name) for name in sorted(path.iterdir())])
+    else:
+        decoded = iio.imread(path, plugin="pillow" if suffix == ".gif" else "FFMPEG")[..., :3]
+    assert decoded.shape == (4, 120, 160, 3)
+    first = decoded[0].astype(int)
+    assert first[60, 20, 0] > 200 and first[60, 20, 1] < 80  # the red block, scaled, still on the left
 
 
 def test_mp4_starts_with_its_index_for_streaming(tmp_path):
@@ -170,6 +185,7 @@ class Spec:
     size: tuple
     fps: int
     transparent: bool = False
+    render_size = property(lambda self: self.size)  # not supersampled
 
 class SlowFilm:
     n_frames = 100_000

@@ -38,7 +38,7 @@ def test_fast_path_equals_naive_path(sizes):
     reach = float(np.linalg.norm(plane.origin))
     coords = np.random.default_rng(9).uniform(-reach, reach, size=(37, 2))  # 37: batches do not divide it
     coords[0] = 0.0
-    fast_loss, fast_acc = MLPEvaluator(plane, layout, X, y, workers=2).at(coords)
+    fast_loss, fast_acc = MLPEvaluator(plane, layout, X, y, workers=2, dtype="float64").at(coords)
     slow_loss, slow_acc = naive(layout, plane, X, y, coords)
     np.testing.assert_allclose(fast_loss, slow_loss, rtol=1e-10)
     np.testing.assert_array_equal(fast_acc, slow_acc)
@@ -47,10 +47,42 @@ def test_fast_path_equals_naive_path(sizes):
 
 def test_fast_path_chunks_samples_and_batches_nodes_like_one_pass():
     layout, plane, X, y = network([7, 9, 4], n=301)
-    evaluator = MLPEvaluator(plane, layout, X, y, workers=1)
+    evaluator = MLPEvaluator(plane, layout, X, y, workers=1, dtype="float64")
     evaluator.chunk, evaluator.batch_size = 16, 3  # many sample chunks and node batches
     coords = np.random.default_rng(1).normal(size=(10, 2))
     np.testing.assert_allclose(evaluator.at(coords)[0], naive(layout, plane, X, y, coords)[0], rtol=1e-10)
+
+
+def grid_values(evaluator, coords):
+    """Loss and accuracy at ``coords`` as the grid gets them: through ``evaluate`` (``at`` is always float64)."""
+    loss, accuracy = np.empty(len(coords)), np.empty(len(coords))
+    batches = [coords[s:s + evaluator.batch_size] for s in range(0, len(coords), evaluator.batch_size)]
+    for i, batch_loss, batch_acc in evaluator.evaluate(batches):
+        loss[i * evaluator.batch_size:][:len(batch_loss)] = batch_loss
+        accuracy[i * evaluator.batch_size:][:len(batch_acc)] = batch_acc
+    return loss, accuracy
+
+
+@pytest.mark.parametrize("sizes", [[784, 128, 10], [64, 32, 16, 10]], ids=["784-128-10", "2-hidden"])
+def test_float32_fast_path_is_within_1e_5_of_float64(sizes):
+    layout, plane, X, y = network(sizes, n=3000)
+    reach = 2.0 * float(np.linalg.norm(plane.origin))  # far enough out that the loss grows several-fold
+    axis = np.linspace(-reach, reach, 7)
+    coords = np.column_stack([np.repeat(axis, 7), np.tile(axis, 7)])
+    loss32, acc32 = grid_values(MLPEvaluator(plane, layout, X, y, dtype="float32"), coords)
+    loss64, acc64 = grid_values(MLPEvaluator(plane, layout, X, y, dtype="float64"), coords)
+    assert MLPEvaluator(plane, layout, X, y).dtype == np.float32  # the default
+    assert loss64.max() > 2 * loss64.min()
+    np.testing.assert_allclose(loss32, loss64, rtol=1e-5)
+    assert np.abs(acc32 - acc64).max() <= 2 / len(y)  # a near-tie may round the other way
+    assert not np.array_equal(loss32, loss64)  # it really ran in float32
+    np.testing.assert_array_equal(MLPEvaluator(plane, layout, X, y).at(coords[:3])[0], loss64[:3])  # at(): float64
+
+
+def test_an_unknown_dtype_is_refused():
+    layout, plane, X, y = network([7, 9, 4])
+    with pytest.raises(ConfigError, match="float16"):
+        MLPEvaluator(plane, layout, X, y, dtype="float16")
 
 
 def test_exploding_nodes_become_nan_not_errors():
@@ -69,7 +101,7 @@ def test_function_evaluator_serial_and_on_an_executor_agree():
         pooled = FunctionEvaluator(plane, layout, loss_fn, acc_fn, executor=pool).at(coords)
     np.testing.assert_array_equal(serial[0], pooled[0])
     np.testing.assert_array_equal(serial[1], pooled[1])
-    np.testing.assert_allclose(serial[0], MLPEvaluator(plane, layout, X, y).at(coords)[0], rtol=1e-10)
+    np.testing.assert_allclose(serial[0], MLPEvaluator(plane, layout, X, y, dtype="float64").at(coords)[0], rtol=1e-10)
     assert np.isnan(FunctionEvaluator(plane, layout, loss_fn).at(coords)[1]).all()  # no acc_fn
 
 

@@ -197,7 +197,7 @@ def test_an_interrupted_render_keeps_the_earlier_film_and_gif(tmp_path, landscap
     film.write_bytes(b"earlier good film")
     gif.write_bytes(b"earlier good gif")
     render = Cli("render", "descent", "--landscape", landscape, "-o", film, "-o", gif, "--size", "96x64",
-                 "--fps", "30", "--seconds", "600", "--no-ssaa", "--workers", "2")
+                 "--fps", "30", "--seconds", "600", "--draft", "--workers", "2")
     render.wait_for(lambda: render.progress("descent.mp4, descent.gif")[0] > 0, "rendered frames")
     helpers = children(render.process.pid)
     assert len(helpers) >= 4  # two render workers and two encoders

@@ -130,6 +130,7 @@ RENDER = textwrap.dedent("""
             size: tuple
             fps: int
             transparent: bool = False
+            render_size = property(lambda self: self.size)  # not supersampled
 
         class Film:  # a block moving over a changing background: cheap to draw, real work to encode
             def __init__(self, spec):
@@ -148,7 +149,7 @@ RENDER = textwrap.dedent("""
     else:
         from lossfilm.cli import main
         assert main(["render", "descent", "--landscape", sys.argv[4], "-o", out + ".mp4", "--size", "320x240",
-                     "--fps", "15", "--seconds", str(frames / 15), "--no-ssaa", "--quiet"]) == 0
+                     "--fps", "15", "--seconds", str(frames / 15), "--draft", "--quiet"]) == 0
     usage = resource.getrusage
     print(json.dumps({{"self": usage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                       "children": usage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}}))

@@ -89,7 +89,7 @@ def test_each_ball_rides_the_surface(race, land):
     # and the grid is the same surface: a node evaluated directly
     i, j = 2, 5
     node = layout.unflatten(plane.point(land.alphas[i], land.betas[j]))
-    assert land.loss[i, j] == pytest.approx(loss_and_accuracy(node, X, y)[0], rel=1e-9)
+    assert land.loss[i, j] == pytest.approx(loss_and_accuracy(node, X, y)[0], rel=1e-5)  # the grid: float32 by default
 
 
 def test_the_landscape_is_cached_on_every_path_and_setting(race, tmp_path):

@@ -84,7 +84,7 @@ def race_file(tmp_path_factory):
 
 
 def film(landscape_file, scene="race", **kwargs):
-    kwargs.setdefault("ssaa", False)
+    kwargs.setdefault("supersample", 1.0)
     return open_film(FilmSpec(scene=scene_class(scene), landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
                               **kwargs))
 

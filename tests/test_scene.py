@@ -373,7 +373,7 @@ def test_the_counters_say_train_accuracy_when_the_grid_was_evaluated_on_training
     land = bowl_landscape()
     settings = dict(land.settings, **({"evaluation": evaluation} if evaluation else {}))
     dataclasses.replace(land, settings=settings).save(tmp_path / "land.npz")
-    with open_film(FilmSpec(scene_class("descent"), str(tmp_path / "land.npz"), size=(160, 120), fps=5, ssaa=False)) as film:
+    with open_film(FilmSpec(scene_class("descent"), str(tmp_path / "land.npz"), size=(160, 120), fps=5, supersample=1.0)) as film:
         film.frame(film.n_frames - 1)
         text = film.scene.hud.counters.GetInput()
     assert text.splitlines()[-1].startswith(label + " ")

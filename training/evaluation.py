@@ -48,6 +48,8 @@ class MLPEvaluation:
     y : ndarray, shape (N,)
     workers : int, optional
         Threads of the fast path (default: all cores).
+    dtype : {"float32", "float64"}
+        The fast path's arithmetic (``LandscapeSettings.dtype``).
     own_data : bool
         The data is the run's own (its trajectory's key covers it); other
         data goes into the landscape's key.
@@ -55,13 +57,13 @@ class MLPEvaluation:
 
     name = "mlp"
 
-    def __init__(self, layout, X, y, *, workers=None, own_data=True):
-        self.layout, self.X, self.y, self.workers = layout, X, y, workers
+    def __init__(self, layout, X, y, *, workers=None, dtype=DEFAULTS["dtype"], own_data=True):
+        self.layout, self.X, self.y, self.workers, self.dtype = layout, X, y, workers, dtype
         self.key_arrays = () if own_data else (X, y)
         self.samples = len(X)
 
     @classmethod
-    def of(cls, trajectory, data=None, *, samples, seed, workers=None):
+    def of(cls, trajectory, data=None, *, samples, seed, workers=None, dtype=DEFAULTS["dtype"]):
         """The evaluation of a trajectory of the built-in MLP, after checking that it is one.
 
         Parameters
@@ -83,10 +85,10 @@ class MLPEvaluation:
         X, W1 = np.asarray(X, dtype=np.float64), trajectory.layout.shapes[0]
         if X.ndim != 2 or X.shape[1] != W1[1]:
             raise DataError(f"evaluation data has shape {X.shape}; the model's W1 {W1} expects {W1[1]} features")
-        return cls(trajectory.layout, X, np.asarray(y), workers=workers, own_data=data is None)
+        return cls(trajectory.layout, X, np.asarray(y), workers=workers, dtype=dtype, own_data=data is None)
 
     def on(self, plane):
-        return MLPEvaluator(plane, self.layout, self.X, self.y, workers=self.workers)
+        return MLPEvaluator(plane, self.layout, self.X, self.y, workers=self.workers, dtype=self.dtype)
 
     def along(self, trajectory, points, t_range):
         return trajectory_line(trajectory, points=points, t_range=t_range, X=self.X, y=self.y, workers=self.workers)
@@ -177,7 +179,7 @@ class AnalyticEvaluation:
 
 
 def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples, seed, executor=None, workers=None,
-                   grad_fn=None):
+                   grad_fn=None, dtype=DEFAULTS["dtype"]):
     """The built-in MLP's evaluation without ``loss_fn``, else the user's (see the classes above).
 
     A ``loss_fn`` with an ``evaluation(trajectory, samples=, seed=)``
@@ -187,7 +189,7 @@ def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples,
     if loss_fn is None:
         if grad_fn is not None:
             raise ConfigError("grad_fn goes with loss_fn; the built-in MLP has its own exact gradient")
-        return MLPEvaluation.of(trajectory, data, samples=samples, seed=seed, workers=workers)
+        return MLPEvaluation.of(trajectory, data, samples=samples, seed=seed, workers=workers, dtype=dtype)
     if callable(getattr(loss_fn, "evaluation", None)):
         if grad_fn is not None:
             raise ConfigError("grad_fn goes with a plain loss_fn; this loss_fn makes its own evaluation")

@@ -138,7 +138,8 @@ class Landscape(LandscapeFile):
         """
         settings = LandscapeSettings.of(settings, **options)
         evaluation = evaluation_for(trajectory, loss_fn=loss_fn, acc_fn=acc_fn, data=data, samples=settings.samples,
-                                    seed=settings.seed, executor=executor, workers=workers, grad_fn=grad_fn)
+                                    seed=settings.seed, executor=executor, workers=workers, grad_fn=grad_fn,
+                                    dtype=settings.dtype)
         return build_landscape(Run(trajectory), settings, evaluation, progress=progress,
                                checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
                                remove_checkpoint=remove_checkpoint)

@@ -102,7 +102,7 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
         # A plane with a zero second direction: its alpha axis is the line, in units of the whole
         # step theta_T - theta_0, so alpha = t. Kept in float64: t = 1 is theta_T itself.
         plane = Plane(start, np.stack([direction, np.zeros_like(direction)]), "line")
-        evaluator = MLPEvaluator(plane, layout, X, y, workers=workers)
+        evaluator = MLPEvaluator(plane, layout, X, y, workers=workers, dtype="float64")  # a few points: exact
         return evaluator.at(np.column_stack([t, np.zeros_like(t)]))
     loss, accuracy = np.empty(len(t)), np.empty(len(t))
     for i, ti in enumerate(t):  # the grid's per-node rule: a non-finite loss is NaN

@@ -226,7 +226,7 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
     settings = LandscapeSettings.of(settings, **options)
     check_directions(racers, settings)  # before the data loads
     evaluation = evaluation_for(racers.trajectories[0], loss_fn=loss_fn, acc_fn=acc_fn, data=data,
-                                samples=settings.samples, seed=settings.seed, workers=workers)
+                                samples=settings.samples, seed=settings.seed, workers=workers, dtype=settings.dtype)
     return build_landscape(racers, settings, evaluation, progress=progress, checkpoint_path=checkpoint_path,
                            remove_checkpoint=remove_checkpoint)
 

@@ -2,7 +2,7 @@
 
 Trains the default 64-128-10 MLP with SGD on scikit-learn's 8x8 digits,
 evaluates the loss on the PCA plane of its path, and renders the descent
-scene to OUT/descent.mp4, OUT/descent.gif (one render feeds both), or to the
+scene at 1280x720@30 to OUT/descent.mp4, OUT/descent.gif (one render feeds both), or to the
 films named by -o (.mp4, .gif or a folder/ of PNG frames), and the final
 state to OUT/descent.png. The trajectory and the landscape are cached
 in OUT/cache/ and reused when their settings are unchanged: a second run
@@ -17,10 +17,13 @@ from __future__ import annotations
 from lossfilm.cli import film_outputs
 from lossfilm.cli.render import help_text
 
+DEMO_QUALITY = "medium"  # 1280x720 @ 30: the film a talk or a README shows
+
 
 def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling")
-    film_outputs.add_arguments(parser, stem="descent", gif_by_default=True, option_example="camera=top")
+    film_outputs.add_arguments(parser, stem="descent", gif_by_default=True, option_example="camera=top",
+                               quality=DEMO_QUALITY)
     parser.add_argument("--force", action="store_true", help=help_text("retrain and recompute the landscape"))
 
 

@@ -9,13 +9,13 @@ render; the still and the cache stay in ``--out-dir``.
 
 from __future__ import annotations
 
-from lossfilm.cli.render import help_text
+from lossfilm.cli.render import add_draft_argument, help_text
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
 
 STILL_SIZE = "1280x720"
 
 
-def add_arguments(parser, *, stem, gif_by_default, option_example):
+def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAULT_QUALITY):
     """Add -o, --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet."""
     from lossfilm.render.theme import THEMES
 
@@ -26,7 +26,7 @@ def add_arguments(parser, *, stem, gif_by_default, option_example):
                                        f"several from one render (default: {default})"))
     parser.add_argument("--out-dir", default="media", metavar="DIR",
                         help="where the still, the cache (DIR/cache) and, without -o, the films go (made if missing)")
-    parser.add_argument("--quality", choices=list(QUALITIES), default=DEFAULT_QUALITY,
+    parser.add_argument("--quality", choices=list(QUALITIES), default=quality,
                         help=f"film preset ({presets})")
     parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights")
     parser.add_argument("--seconds", type=float, help=help_text("film length (default: the scene's own)"))
@@ -44,6 +44,7 @@ def add_arguments(parser, *, stem, gif_by_default, option_example):
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="render in N processes")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help=help_text(f"a scene option, e.g. --option {option_example} (repeatable; default: none)"))
+    add_draft_argument(parser)
     parser.add_argument("--quiet", action="store_true", help=help_text("no progress bars"))
 
 
@@ -113,8 +114,9 @@ class FilmOutputs:
         args, out = self.args, self.out_dir
         for summary in film(scene, landscape_path, self.films, quality=args.quality, seconds=args.seconds,
                             theme=args.theme, workers=args.workers, gif_width=args.gif_width, gif_fps=args.gif_fps,
-                            options=self.options, progress=self.progress):
+                            draft=args.draft, options=self.options, progress=self.progress):
             self.step(str(summary))
         still(landscape_path, out / f"{self.stem}.png", scene=scene, size=self.still_size,
-              fps=QUALITIES[args.quality].fps, seconds=args.seconds, theme=args.theme, options=self.options)
+              fps=QUALITIES[args.quality].fps, seconds=args.seconds, theme=args.theme, draft=args.draft,
+              options=self.options)
         self.step(f"{out / (self.stem + '.png')}: final state, {self.still_size[0]}x{self.still_size[1]}")

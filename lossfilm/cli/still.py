@@ -10,7 +10,7 @@ example: lossfilm still --landscape media/cache/landscape.npz -o media/descent.p
 
 from __future__ import annotations
 
-from lossfilm.cli.render import DEFAULT_LANDSCAPE, help_text
+from lossfilm.cli.render import DEFAULT_LANDSCAPE, add_draft_argument, help_text
 from lossfilm.render.quality import QUALITIES, STILL_SIZE
 
 
@@ -35,6 +35,7 @@ def add_arguments(parser):
     parser.add_argument("--log-z", action="store_true", help=help_text("log-scaled height, for needle-like minima"))
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help=help_text("a scene option, e.g. --option camera=top (repeatable; default: none)"))
+    add_draft_argument(parser, "image")
     parser.add_argument("--quiet", action="store_true", help=help_text("no summary line"))
 
 
@@ -49,6 +50,6 @@ def run(args):
     size = parse_size(args.size, even=False)
     index = still(args.landscape, output, scene=args.scene, frame=None if args.final else args.frame, size=size,
                   fps=args.fps, seconds=args.seconds, theme=args.theme, transparent=args.transparent,
-                  log_z=args.log_z, options=parse_options(args.option))
+                  log_z=args.log_z, draft=args.draft, options=parse_options(args.option))
     if not args.quiet:
         print(f"{output}: frame {index}, {size[0]}x{size[1]}{' RGBA' if args.transparent else ''}")
