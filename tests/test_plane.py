@@ -79,9 +79,9 @@ def _unit_orthogonal(plane):
 
 
 @pytest.mark.parametrize("method", ["gram", "randomized"])
-def test_pca_matches_svd(method):
+def test_uncentred_pca_matches_svd(method):
     params = wandering_path(T=80, P=300)
-    plane = pca_plane(params, method=method, seed=7)
+    plane = pca_plane(params, method=method, seed=7, centred=False)
     Vt, ratio = svd_reference(params)
     cosines = np.abs(np.einsum("ij,ij->i", plane.directions.astype(np.float64), Vt))
     np.testing.assert_allclose(cosines, 1.0, atol=1e-6)
@@ -91,9 +91,9 @@ def test_pca_matches_svd(method):
     assert alpha[0] >= 0 and beta[0] >= 0
 
 
-def test_explained_variance_agrees_with_residuals():
+def test_uncentred_explained_variance_agrees_with_residuals():
     params = wandering_path()
-    plane = pca_plane(params)
+    plane = pca_plane(params, centred=False)
     alpha, beta, residual = plane.project(params)
     distance2 = ((params.astype(np.float64) - params[-1]) ** 2).sum(axis=1)
     captured = 1.0 - (residual ** 2).sum() / distance2.sum()
@@ -203,7 +203,8 @@ def test_plane_point_and_project_are_inverse():
 
 
 @pytest.mark.parametrize("kind, labels, summary", [
-    ("pca", ["PC1 (60.0% var.)", "PC2 (30.0% var.)"], "PCA of 7 snapshots, origin = final snapshot: PC1 60.0%"),
+    ("pca", ["PC1, uncentred (60.0% of squared offsets)", "PC2, uncentred (30.0% of squared offsets)"],
+     "PCA of 7 snapshots' offsets, origin = final snapshot (uncentred: shares of the offsets' summed squared "),
     ("random", ["random direction 1", "random direction 2"], "random filter-normalised directions (seed 3"),
     ("anchors", ["anchor direction 1", "anchor direction 2"], "through snapshots [0, 3, 6], origin = snapshot 6"),
     ("axes", ["u", "v"], "the function's own axes u, v (exact: nothing is projected)"),
@@ -227,7 +228,8 @@ def test_every_plane_kind_has_a_builder_and_the_choices_follow_the_table():
     from lossfilm.training.paths import Iterates, Race
     from lossfilm.training.plane import DIRECTIONS, plane_builder, race_directions
 
-    assert DIRECTIONS == ("pca", "random", "anchors") and race_directions() == ("pca", "anchors")
+    assert DIRECTIONS == ("pca", "pca-uncentred", "random", "anchors")
+    assert race_directions() == ("pca", "pca-uncentred", "anchors")
     layout, _ = mlp_layout_and_params()
     params = np.cumsum(np.random.default_rng(1).normal(size=(12, layout.size)), axis=0).astype(np.float32)
     run = Run(Trajectory.from_snapshots([layout.unflatten(row) for row in params]))
@@ -238,7 +240,43 @@ def test_every_plane_kind_has_a_builder_and_the_choices_follow_the_table():
     with pytest.raises(ConfigError, match="--directions axes: .* 2-D function"):
         make_plane(run, LandscapeSettings(directions_kind="axes"))
     race = Race(["a", "b"], [run.trajectories[0]] * 2)
-    with pytest.raises(ConfigError, match="--directions random: a race's plane .* pca, anchors"):
+    with pytest.raises(ConfigError, match="--directions random: a race's plane .* pca, pca-uncentred, anchors"):
         make_plane(race, LandscapeSettings(directions_kind="random"))
     with pytest.raises(ValueError, match="PLANE_KINDS"):
         plane_builder("hessian")  # the table entry comes first
+
+
+@pytest.mark.parametrize("method", ["gram", "randomized"])
+def test_pca_is_scikit_learns_pca_of_the_offsets_as_li_et_al(method):
+    """Li et al. 2018's code: sklearn PCA(n_components=2) of theta_t - theta_final, path = offsets projected."""
+    from sklearn.decomposition import PCA
+
+    params = wandering_path(T=300, P=120)
+    offsets = params.astype(np.float64) - params[-1].astype(np.float64)
+    reference = PCA(n_components=2, svd_solver="full").fit(offsets)
+    plane = pca_plane(params, method=method, seed=3)
+    assert plane.directions_kind == "pca" and plane.info["centred"] is True
+    cosines = np.abs(np.einsum("ij,ij->i", plane.directions.astype(np.float64), reference.components_))
+    np.testing.assert_allclose(cosines, 1.0, atol=1e-6)
+    np.testing.assert_allclose(plane.explained_variance, reference.explained_variance_ratio_, rtol=1e-5)
+    alpha, beta, _ = plane.project(params)
+    signs = np.sign(plane.directions.astype(np.float64) @ reference.components_.T).diagonal()
+    expected = offsets @ reference.components_.T * signs  # projections of the offsets, not of centred ones
+    np.testing.assert_allclose(np.column_stack([alpha, beta]), expected, atol=1e-5 * np.abs(expected).max())
+    assert (alpha[-1], beta[-1]) == (0.0, 0.0)  # the origin stays at the final point
+
+
+def test_centred_and_uncentred_pca_differ_and_say_so():
+    from tests.test_scene import bowl_landscape
+
+    params = wandering_path(T=60, P=40)
+    centred, uncentred = pca_plane(params), pca_plane(params, centred=False)
+    assert uncentred.directions_kind == "pca-uncentred" and uncentred.info["centred"] is False
+    assert not np.allclose(centred.explained_variance, uncentred.explained_variance)
+    land = bowl_landscape(resolution=5, snapshots=7)
+    land.explained_variance = np.array([0.949, 0.035])
+    land.settings = {"plane": {"centred": True}, "stats": {
+        "snapshots": 7, "path_points": 7, "path_length": 2.0, "plane_path_length": 1.9, "residual_max": 0.1,
+        "residual_median": 0.05, "captured": 0.9}}
+    assert land.axis_label(0) == "PC1, centred (94.9% of variance)"
+    assert "centred, as Li et al. 2018 and scikit-learn" in land.summary()

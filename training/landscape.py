@@ -163,7 +163,7 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
         plane = land.plane  # the stored one: its path and finished nodes lie on it
         land.settings["resumed_nodes"] = int(land.computed.sum())
     else:
-        plane = make_plane(paths, settings)
+        plane = make_plane(paths, settings, progress=progress)
     evaluator = evaluation.on(plane)
     if land is None:
         land = _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
@@ -285,7 +285,7 @@ def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
     """Project every path, evaluate its losses exactly at the kept points, lay out an empty grid."""
     projections, keeps, points = [], [], []
     for index, (name, trajectory) in enumerate(zip(paths.names, paths.trajectories)):
-        alpha, beta, residual = plane.project(trajectory.params)  # (T,) each, every snapshot
+        alpha, beta, residual = plane.project(trajectory.params, progress=progress and len(trajectory) > 2000)
         keep = subsample_indices(len(trajectory), settings.max_path)
         bar = _progress(keep, "path losses" if len(paths.names) == 1 else f"{name} path", progress)
         true_loss, true_acc = evaluator.at_params(trajectory.params[t].astype(np.float64) for t in bar)

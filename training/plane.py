@@ -38,13 +38,18 @@ True
 
 from __future__ import annotations
 
+import inspect
+import sys
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from lossfilm.format.errors import ConfigError, DataError
 from lossfilm.format.planes import PLANE_KINDS
-from lossfilm.training.pca import GRAM_MAX_SNAPSHOTS, row_blocks, stacked_rows, top2_gram, top2_randomized
+from lossfilm.training.pca import (GRAM_MAX_SNAPSHOTS, mean_row, row_blocks, stacked_rows, top2_gram,
+                                   top2_randomized)
 
 DIRECTIONS = tuple(name for name, kind in PLANE_KINDS.items() if kind.network)  # the --directions choices
 
@@ -86,7 +91,7 @@ class Plane:
         d1, d2 = self.directions.astype(np.float64)
         return self.origin.astype(np.float64) + alpha * d1 + beta * d2
 
-    def project(self, params):
+    def project(self, params, progress=False):
         """Coordinates and distance from the plane of each row of ``params``.
 
         Rows are streamed in blocks, so ``params`` may be a large memmap.
@@ -97,6 +102,8 @@ class Plane:
         Parameters
         ----------
         params : array_like, shape (T, P)
+        progress : bool
+            A progress bar with ETA on stderr (for a large memory-mapped trajectory).
 
         Returns
         -------
@@ -116,12 +123,16 @@ class Plane:
         gram_inv = np.linalg.inv(D @ D.T)  # (2,2), the identity up to float32 rounding
         coords = np.empty((len(params), 2))
         residual = np.empty(len(params))
+        bar = tqdm(total=len(params), disable=not progress, file=sys.stderr, unit="snapshot", desc="projection",
+                   dynamic_ncols=True)
         for start, block in row_blocks(params):
+            bar.update(len(block))
             offsets = block - origin  # (b,P)
             c = (offsets @ D.T) @ gram_inv  # (b,P)@(P,2) -> (b,2)
             offsets -= c @ D
             coords[start:start + len(block)] = c
             residual[start:start + len(block)] = np.sqrt(np.einsum("ij,ij->i", offsets, offsets))
+        bar.close()
         bad = np.flatnonzero(~np.isfinite(residual))
         if bad.size:
             raise DataError(f"snapshot {bad[0]}: parameters contain NaN or inf; cannot project it")
@@ -148,8 +159,11 @@ def plane_builder(kind, *, race=False):
     return register
 
 
-def make_plane(paths, settings):
+def make_plane(paths, settings, *, progress=False):
     """The plane of kind ``settings.directions_kind`` for ``paths`` (a Run, a Race or Iterates).
+
+    ``progress`` reaches the builders that take it (the PCA's): a long
+    computation then reports on stderr.
 
     Examples
     --------
@@ -163,6 +177,8 @@ def make_plane(paths, settings):
     """
     check_directions(paths, settings)
     builder, _ = _BUILDERS[settings.directions_kind]
+    if progress and "progress" in inspect.signature(builder).parameters:
+        return builder(paths, settings, progress=True)
     return builder(paths, settings)
 
 
@@ -183,16 +199,23 @@ def race_directions():
 
 
 @plane_builder("pca", race=True)
-def _pca_of_paths(paths, settings):
+def _pca_of_paths(paths, settings, centred=True, progress=False):
     """A run's PCA plane; a race's: PCA of every racer's offsets from their shared start."""
     if not paths.race:
         (trajectory,) = paths.trajectories
-        return pca_plane(trajectory.params, layout=trajectory.layout, seed=settings.seed)
+        return pca_plane(trajectory.params, layout=trajectory.layout, seed=settings.seed, centred=centred,
+                         progress=progress)
     start, origin = _shared_start(paths.trajectories)
     with stacked_rows(paths.trajectories, start) as rows:
-        made = pca_plane(rows, seed=settings.seed)  # its origin is the last row: the start
+        made = pca_plane(rows, seed=settings.seed, centred=centred, progress=progress)  # its origin is the last row: the start
     return _through_start(paths.trajectories, start, made, dict(
         made.info, method="pca of all paths' offsets from the start", origin=origin, paths=len(paths.trajectories)))
+
+
+@plane_builder("pca-uncentred", race=True)
+def _uncentred_pca_of_paths(paths, settings, progress=False):
+    """As ``pca``, without subtracting the offsets' mean (lossfilm's convention before 0.2)."""
+    return _pca_of_paths(paths, settings, centred=False, progress=progress)
 
 
 @plane_builder("random")
@@ -230,15 +253,20 @@ def _axes_of_function(paths, settings):
     return Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "axes", np.full(2, np.nan), {})
 
 
-def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
+def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8, centred=True, progress=False):
     """The plane of the two leading principal directions of the path.
 
-    The origin is the final snapshot; the directions are the top two right
-    singular vectors of the offsets ``A[t] = theta_t - theta_final``. The
-    offsets are not mean-centred (Li et al.'s code centres them): the plane
-    passes through the origin, and the uncentred directions are the ones that
-    minimise the snapshots' total squared distance from *that* plane, so
-    ``explained_variance`` and the projection residuals tell the same story:
+    The origin is the final snapshot, and a snapshot's coordinates are the
+    projections of its offset ``theta_t - theta_final`` on the directions
+    (so the final point sits at (0, 0)). The directions are, by default
+    (``centred=True``), those of Li et al. 2018's code: scikit-learn's
+    ``PCA`` of the offsets, which first subtracts their mean; the
+    ``explained_variance`` is then each direction's share of the offsets'
+    variance about their mean (``PCA.explained_variance_ratio_``). With
+    ``centred=False`` the directions are the top right singular vectors of
+    the offsets themselves, the plane through the final point that holds
+    the most of the path's squared distance from it; the shares are then of
+    ``sum(||theta_t - theta_final||**2)``, and
     ``sum(residual**2) = (1 - sum(explained_variance)) * sum(||A[t]||**2)``.
 
     Signs are chosen so that the first snapshot has non-negative coordinates.
@@ -259,6 +287,10 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
         ``"auto"`` picks gram for T <= 256.
     max_passes : int
         Most passes of the randomised method.
+    centred : bool
+        Subtract the offsets' mean first (Li et al., scikit-learn), or not.
+    progress : bool
+        Say on stderr what the PCA is doing, with an ETA of the randomised passes.
 
     Raises
     ------
@@ -270,8 +302,8 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     >>> t = np.linspace(0, 1, 30)[:, None]
     >>> params = np.hstack([t, t ** 2, 0 * t]).astype(np.float32)
     >>> plane = pca_plane(params)
-    >>> round(float(plane.explained_variance.sum()), 6)
-    1.0
+    >>> round(float(plane.explained_variance.sum()), 6), plane.info["centred"]
+    (1.0, True)
     """
     params = _rows(params, None, "params")
     T, P = params.shape
@@ -280,10 +312,13 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     origin = np.array(params[-1], dtype=np.float32)
     if method == "auto":
         method = "gram" if T <= GRAM_MAX_SNAPSHOTS else "randomized"
+    started = time.perf_counter()
+    centre = mean_row(params) if centred else origin  # the point the PCA measures variance about
     if method == "gram":
-        vectors, values, total, passes = top2_gram(params, origin)
+        vectors, values, total, passes = top2_gram(params, centre)
     elif method == "randomized":
-        vectors, values, total, passes = top2_randomized(params, origin, np.random.default_rng(seed), max_passes)
+        vectors, values, total, passes = top2_randomized(params, centre, np.random.default_rng(seed), max_passes,
+                                                         progress=progress)
     else:
         raise DataError(f"unknown PCA method {method!r}; use 'auto', 'gram' or 'randomized'")
     if not np.isfinite(total):
@@ -291,7 +326,10 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     if total == 0.0 or values[0] <= 1e-12 * total:
         raise DataError(f"no PCA plane: all {T} snapshots are identical, the path has no variance; "
                         "use --directions random")
-    info = {"method": method, "passes": passes, "snapshots": T}
+    info = {"method": method, "passes": passes, "snapshots": T, "centred": bool(centred)}
+    if progress and method == "randomized":
+        print(f"PCA of {T} snapshots x {P:,} parameters: {passes} pass(es), "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     d1 = vectors[0] / np.linalg.norm(vectors[0])
     if values[1] <= 1e-12 * total:
         # A straight path: any second direction holds it; pick a reproducible one.
@@ -303,7 +341,7 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     first = np.asarray(params[0], dtype=np.float64) - origin
     d1, d2 = (_sign_fixed(d, first) for d in (d1, d2))
     ratio = np.array([values[0], values[1]]) / total
-    return Plane(origin, np.stack([d1, d2]).astype(np.float32), "pca", ratio, info)
+    return Plane(origin, np.stack([d1, d2]).astype(np.float32), "pca" if centred else "pca-uncentred", ratio, info)
 
 
 def random_plane(layout, origin, *, seed=0, biases="zero"):

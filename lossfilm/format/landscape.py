@@ -91,7 +91,7 @@ class Landscape:
         return self.computed & ~np.isfinite(self.loss)
 
     def axis_label(self, axis):
-        """What axis 0 or 1 is, in words, as its plane kind says: ``"PC1 (71.2% var.)"``."""
+        """What axis 0 or 1 is, in words, as its plane kind says: ``"PC1, centred (71.2% of variance)"``."""
         return plane_kind(self.directions_kind).label(self, axis)
 
     def save(self, path):
