@@ -156,6 +156,38 @@ def test_random_directions_are_filter_normalised_seeded_and_leave_biases():
     assert layout.unflatten(filtered.directions[0])["b1"].any()
 
 
+def test_li_scaling_keeps_every_filters_norm_exactly_and_orthonormal_scaling_drifts():
+    """A hand-written per-filter check: for each neuron (row of W), ||d_row|| == ||W_row||, in a plain loop."""
+    layout, origin = mlp_layout_and_params()
+    weights = layout.unflatten(origin.astype(np.float64))
+
+    def worst_filter_error(direction):
+        d = layout.unflatten(direction.astype(np.float64))
+        worst = 0.0
+        for name in ("W1", "W2"):
+            for row in range(weights[name].shape[0]):
+                want = float(np.sqrt(sum(v * v for v in weights[name][row])))
+                got = float(np.sqrt(sum(v * v for v in d[name][row])))
+                worst = max(worst, abs(got - want) / want)
+        return worst
+
+    li = random_plane(layout, origin, seed=4, scaling="li")
+    assert li.info["scaling"] == "li"
+    assert worst_filter_error(li.directions[0]) < 1e-6 and worst_filter_error(li.directions[1]) < 1e-6
+    for name in ("b1", "b2"):
+        assert not layout.unflatten(li.directions[0])[name].any()
+    orthonormal = random_plane(layout, origin, seed=4)
+    D = orthonormal.directions.astype(np.float64)
+    np.testing.assert_allclose(D @ D.T, np.eye(2), atol=1e-6)
+    assert worst_filter_error(orthonormal.directions[1] * np.linalg.norm(li.directions[1])) > 1e-3
+    # both span nearly the same plane: the first direction is the same up to length
+    cos = float(D[0] @ li.directions[0]) / np.linalg.norm(li.directions[0])
+    assert cos == pytest.approx(1.0, abs=1e-6)
+    run = Run(Trajectory.from_snapshots([layout.unflatten(origin * 0.9), layout.unflatten(origin)]))
+    made = make_plane(run, LandscapeSettings(directions_kind="random", scaling="li", seed=4))
+    np.testing.assert_array_equal(made.directions, li.directions)  # the setting reaches the builder
+
+
 def test_random_plane_of_zero_weights_is_an_error():
     layout, origin = mlp_layout_and_params()
     with pytest.raises(DataError, match="no random plane"):

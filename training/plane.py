@@ -222,7 +222,7 @@ def _uncentred_pca_of_paths(paths, settings, progress=False):
 def _random_of_path(paths, settings):
     (trajectory,) = paths.trajectories
     return random_plane(trajectory.layout, np.asarray(trajectory.params[-1]), seed=settings.seed,
-                        biases=settings.biases)
+                        biases=settings.biases, scaling=settings.scaling)
 
 
 @plane_builder("anchors", race=True)
@@ -344,17 +344,20 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8, centr
     return Plane(origin, np.stack([d1, d2]).astype(np.float32), "pca" if centred else "pca-uncentred", ratio, info)
 
 
-def random_plane(layout, origin, *, seed=0, biases="zero"):
+def random_plane(layout, origin, *, seed=0, biases="zero", scaling="orthonormal"):
     """A plane of two seeded, filter-normalised Gaussian directions (Li et al.).
 
     Each weight array's rows (``W`` is ``(out, in)``: one row per neuron, the
     "filter") are scaled to the norm of the same row of ``origin``; a 1-D
     array counts as one filter. Biases (names starting with ``b``, as ``b1``
     or ``bias``) are zeroed, or with ``biases="filter"`` scaled as one
-    filter. The two directions are then
-    made orthonormal (Gram-Schmidt), so grid coordinates are in units of the
-    orthonormal directions, i.e. distances in parameter space, not Li et
-    al.'s multiples of the filter-normalised direction.
+    filter. With ``scaling="orthonormal"`` (the default) the two directions
+    are then made orthonormal (Gram-Schmidt), so grid coordinates are
+    distances in parameter space; the second direction's filters then drift
+    off their exact norms (by its small overlap with the first). With
+    ``scaling="li"`` they are kept exactly as Li et al. 2018 make them: every
+    filter of both directions has its weight filter's norm, and a coordinate
+    of 1 is one whole filter-normalised direction (their plots' -1..1).
 
     Parameters
     ----------
@@ -363,6 +366,7 @@ def random_plane(layout, origin, *, seed=0, biases="zero"):
         The final parameters; also the plane's origin.
     seed : int
     biases : {"zero", "filter"}
+    scaling : {"orthonormal", "li"}
 
     Examples
     --------
@@ -380,9 +384,14 @@ def random_plane(layout, origin, *, seed=0, biases="zero"):
     rng = np.random.default_rng(seed)
     d1 = _filter_normalised(layout, origin, rng, biases)
     d2 = _filter_normalised(layout, origin, rng, biases)
-    d1, d2 = _orthonormal(d1, d2, "no random plane: the weights at the origin are all zero "
-                                "(a filter-normalised direction would be zero too)")
-    info = {"seed": int(seed), "biases": biases}
+    if scaling not in ("orthonormal", "li"):
+        raise DataError(f"unknown scaling {scaling!r}; use 'orthonormal' or 'li'")
+    message = "no random plane: the weights at the origin are all zero (a filter-normalised direction would be zero too)"
+    if scaling == "orthonormal":
+        d1, d2 = _orthonormal(d1, d2, message)
+    else:
+        _orthonormal(d1, d2, message)  # only checks that they span a plane
+    info = {"seed": int(seed), "biases": biases, "scaling": scaling}
     return Plane(origin, np.stack([d1, d2]).astype(np.float32), "random", np.full(2, np.nan), info)
 
 

@@ -28,6 +28,8 @@ DEFAULTS = dict(
     directions_kind="pca",  # "pca" (of the path), "random" (filter-normalised) or "anchors" (three snapshots)
     anchors=None,  # snapshot indices (i, j, k) of the anchors plane, origin at k; None: first, middle, last
     biases="zero",  # random directions leave the biases put ("zero") or scale them as one filter ("filter")
+    scaling="orthonormal",  # random directions made orthonormal after filter normalisation, or "li": kept as
+    # Li et al. 2018 scale them (each filter's norm that of the weights' filter; grid units are multiples of them)
     seed=0,  # seeds the random directions, the randomised PCA's start and the sample subset
     # the grid: a square around the path, equal scale on both axes, the origin on a node
     resolution=51,  # nodes per side (odd, so the square has a middle node; any >= 3 works)
@@ -55,6 +57,7 @@ class LandscapeSettings:
     directions_kind: str = DEFAULTS["directions_kind"]
     anchors: tuple | None = DEFAULTS["anchors"]
     biases: str = DEFAULTS["biases"]
+    scaling: str = DEFAULTS["scaling"]
     seed: int = DEFAULTS["seed"]
     resolution: int = DEFAULTS["resolution"]
     margin: float = DEFAULTS["margin"]
@@ -69,6 +72,10 @@ class LandscapeSettings:
         if kind not in PLANE_KINDS:
             choices = ", ".join(name for name, plane in PLANE_KINDS.items() if plane.network)
             raise ConfigError(f"--directions {kind!r}: choose one of {choices}")
+        if self.scaling not in ("orthonormal", "li"):
+            raise ConfigError(f"--scaling {self.scaling!r}: choose orthonormal or li")
+        if self.scaling != "orthonormal" and kind != "random":
+            raise ConfigError("--scaling li needs --directions random (it is how random directions are scaled)")
         if self.anchors is not None and kind != "anchors":
             raise ConfigError("--anchors needs --directions anchors")
         if int(self.resolution) < 3:
@@ -132,5 +139,6 @@ class LandscapeSettings:
                 "resolution": self.resolution, "margin": self.margin,
                 "range": None if self.grid_range is None else list(self.grid_range),
                 "samples": self.samples, "max_path": self.max_path, "seed": self.seed, "biases": self.biases,
+                **({"scaling": self.scaling} if self.scaling != "orthonormal" else {}),
                 "evaluation": evaluation,
                 "line": {"points": self.line, "range": list(self.line_range)} if self.line else None}

@@ -27,6 +27,10 @@ def add_arguments(parser):
                         help="landscape file to write (default: landscape.npz beside the trajectory)" + _SAID)
     parser.add_argument("--directions", choices=DIRECTIONS, default=DEFAULTS["directions_kind"],
                         help=directions_help(DIRECTIONS))
+    parser.add_argument("--scaling", choices=("orthonormal", "li"), default=DEFAULTS["scaling"],
+                        help="random directions: made orthonormal after filter normalisation (coordinates are "
+                             "parameter distances), or 'li', kept exactly filter-normalised as Li et al. 2018 "
+                             "(coordinates are multiples of the directions)")
     parser.add_argument("--anchors", nargs=3, type=int, metavar=("I", "J", "K"), default=None,
                         help="snapshot indices of the anchors plane (origin at K; "
                              "default: first, middle, last)" + _SAID)
@@ -76,7 +80,7 @@ def run(args):
     try:
         landscape, action = cached_or_compute(
             trajectory, out, force=args.force, progress=not args.quiet, workers=args.workers,
-            directions_kind=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
+            directions_kind=args.directions, scaling=args.scaling, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
             grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed)
     except DataError as exc:
         # The plane's complaints (one snapshot, no variance, NaN) are about this trajectory: name it.

@@ -99,8 +99,10 @@ def _pca_summary(land):
 
 def _random_summary(land):
     plane = land.settings.get("plane", {})
-    return (f"random filter-normalised directions (seed {plane.get('seed')}, biases {plane.get('biases')}), "
-            "origin = final snapshot")
+    units = ("Li et al.'s exact scaling: coordinates are multiples of the filter-normalised directions"
+             if plane.get("scaling") == "li" else "made orthonormal: coordinates are parameter distances")
+    return (f"random filter-normalised directions (seed {plane.get('seed')}, biases {plane.get('biases')}; "
+            f"{units}), origin = final snapshot")
 
 
 def _anchors_summary(land):
