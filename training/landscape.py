@@ -64,8 +64,8 @@ class Landscape(LandscapeFile):
                      dict(self.settings.get("plane", {})))
 
     @classmethod
-    def from_trajectory(cls, trajectory, loss_fn=None, *, acc_fn=None, data=None, settings=None, executor=None,
-                        workers=None, progress=False, checkpoint_path=None, checkpoint_every=5.0,
+    def from_trajectory(cls, trajectory, loss_fn=None, *, acc_fn=None, data=None, layout=None, settings=None,
+                        executor=None, workers=None, progress=False, checkpoint_path=None, checkpoint_every=5.0,
                         remove_checkpoint=True, **options):
         """Choose a plane, project the path on it and evaluate the loss grid.
 
@@ -84,6 +84,11 @@ class Landscape(LandscapeFile):
         data : tuple (X, y), optional
             Evaluation data for the built-in MLP instead of the run's
             training data.
+        layout : {"out_in", "in_out"}, optional
+            For snapshots of your own MLP (``W1, b1, W2, b2, ...``)
+            evaluated on ``data`` by the built-in fast path: W is (out, in)
+            or (in, out). Needed when every layer is square (both fit);
+            otherwise the shapes decide, and lossfilm never guesses.
         settings : LandscapeSettings, optional
             What decides the landscape (:mod:`lossfilm.training.settings`
             lists them with their defaults): the plane
@@ -128,7 +133,7 @@ class Landscape(LandscapeFile):
         """
         settings = LandscapeSettings.of(settings, **options)
         evaluation = evaluation_for(trajectory, loss_fn=loss_fn, acc_fn=acc_fn, data=data, samples=settings.samples,
-                                    seed=settings.seed, executor=executor, workers=workers)
+                                    seed=settings.seed, executor=executor, workers=workers, layout=layout)
         return build_landscape(Run(trajectory), settings, evaluation, progress=progress,
                                checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
                                remove_checkpoint=remove_checkpoint)
