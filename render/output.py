@@ -26,7 +26,8 @@ from pathlib import Path
 
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
-from lossfilm.render.backend import ensure_offscreen
+from lossfilm.format.provenance import KEYWORD, png_with_text, to_text
+from lossfilm.render.backend import ensure_offscreen, renderer_versions
 from lossfilm.render.encode import open_sink
 from lossfilm.render.film import open_film
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
@@ -54,7 +55,7 @@ class RenderSummary:
 
 
 def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUALITY, gif_width=GIF_WIDTH,
-                gif_fps=GIF_FPS, opener=None):
+                gif_fps=GIF_FPS, opener=None, provenance=None):
     """Render the film ``spec`` describes to ``out_path``; the format follows its suffix.
 
     Parameters
@@ -78,6 +79,9 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     opener : callable, optional
         ``opener(spec) -> film``; defaults to :func:`lossfilm.render.film.open_film`
         behind the off-screen back-end check.
+    provenance : dict, optional
+        How the film is made (:func:`lossfilm.api.provenance`); each output carries it in its metadata,
+        with the renderer's versions added.
 
     Returns
     -------
@@ -96,6 +100,9 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
                        gif_fps=gif_fps, alpha=spec.transparent) for path in paths]
     if opener is None:
         ensure_offscreen()
+    text = _provenance_text(provenance, opener)
+    for sink in sinks:
+        sink.provenance = text
     started = time.perf_counter()
     with _user_scene_errors(spec), contextlib.ExitStack() as stack:
         # Sinks first: a missing output folder fails before the (slow) film is opened.
@@ -113,7 +120,7 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     return summaries[0] if isinstance(out_path, (str, os.PathLike)) else summaries
 
 
-def render_still(spec, out_path, *, frame=None, opener=None):
+def render_still(spec, out_path, *, frame=None, opener=None, provenance=None):
     """Render one frame of the film ``spec`` describes to the PNG ``out_path``.
 
     Parameters
@@ -127,6 +134,8 @@ def render_still(spec, out_path, *, frame=None, opener=None):
         state, the film's last frame.
     opener : callable, optional
         As in :func:`render_film`.
+    provenance : dict, optional
+        As in :func:`render_film`; the PNG carries it in a ``tEXt`` chunk.
 
     Returns
     -------
@@ -145,7 +154,8 @@ def render_still(spec, out_path, *, frame=None, opener=None):
     check_size(spec.size, even=False, option="--size")
     if opener is None:
         ensure_offscreen()
-        opener = open_film
+    text = _provenance_text(provenance, opener)
+    opener = opener or open_film
     with _user_scene_errors(spec):
         film = opener(spec)
         try:
@@ -159,7 +169,17 @@ def render_still(spec, out_path, *, frame=None, opener=None):
             film.close()
     with atomic_path(out_path) as tmp:
         iio.imwrite(tmp, image, extension=".png")
+        if text:
+            tmp.write_bytes(png_with_text(tmp.read_bytes(), KEYWORD, text))
     return index
+
+
+def _provenance_text(provenance, opener):
+    """The provenance as the file carries it, with the versions of what renders (after the back-end is chosen)."""
+    if provenance is None:
+        return None
+    renderer = renderer_versions() if opener is None else {"opener": getattr(opener, "__qualname__", "?")}
+    return to_text(dict(provenance, renderer=renderer))
 
 
 @contextlib.contextmanager

@@ -21,6 +21,8 @@ COMMANDS = {
     "still": ("still", "render one frame of a scene to a PNG"),
     "race": ("race", "several optimizers from one start, racing down one common loss surface"),
     "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
+    "inspect": ("inspect", "print how an MP4, GIF or PNG was made (its provenance)"),
+    "reproduce": ("reproduce", "render an MP4, GIF or PNG again from its provenance and cached landscape"),
 }
 
 
@@ -89,6 +91,19 @@ def _version():
     return __version__
 
 
+def command_line(argv):
+    """The command as a shell would run it again, recorded in every output's provenance.
+
+    Examples
+    --------
+    >>> command_line(["still", "-o", "a b.png"])
+    "lossfilm still -o 'a b.png'"
+    """
+    import shlex
+
+    return "lossfilm " + shlex.join(str(a) for a in argv)
+
+
 def main(argv=None):
     """Run one command; a user error is one line on stderr and exit status 2.
 
@@ -99,6 +114,7 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = command_line(sys.argv[1:] if argv is None else argv)
     from lossfilm.format.errors import LossfilmError
     try:
         with sigterm_as_interrupt():

@@ -61,7 +61,7 @@ def run(args):
     summaries = film(args.scene, args.landscape, outputs, quality=args.quality, size=args.size, fps=args.fps,
                      seconds=args.seconds, theme=args.theme, log_z=args.log_z, ssaa=args.ssaa, workers=args.workers,
                      gif_width=args.gif_width, gif_fps=args.gif_fps, options=parse_options(args.option),
-                     progress=not args.quiet)
+                     progress=not args.quiet, command=args.command_line)
     if not args.quiet:
         for summary in summaries:
             print(summary)
