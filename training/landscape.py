@@ -47,6 +47,7 @@ from lossfilm.format.errors import ArtifactError
 from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
 from lossfilm.format.landscape import Landscape as LandscapeFile
 from lossfilm.format.planes import PLANE_KINDS
+from lossfilm.format.version import CODE_VERSIONS
 from lossfilm.training.evaluation import MLPEvaluation, evaluation_for
 from lossfilm.training.grid import evaluate_grid, grid_axes
 from lossfilm.training.line import POINTS
@@ -210,8 +211,12 @@ def landscape_key(paths, settings, evaluation, *arrays):
     >>> key = landscape_key(run, LandscapeSettings(), "mlp")
     >>> key == landscape_key(run, LandscapeSettings(resolution=41), "mlp"), len(key)
     (False, 16)
+
+    The landscape stage's code version (:data:`lossfilm.format.version.CODE_VERSIONS`) is part of the key, so
+    a landscape made by an older algorithm is recomputed, not reused.
     """
-    return content_key({**paths.made_from(), **paths.record(settings.to_dict(evaluation))}, *arrays)
+    return content_key({**paths.made_from(), **paths.record(settings.to_dict(evaluation)),
+                        "code_version": CODE_VERSIONS["landscape"]}, *arrays)
 
 
 def cached_landscape(out_path, key, build, *, force=False):

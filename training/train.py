@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from lossfilm.format import artifact
 from lossfilm.format.artifact import content_key
+from lossfilm.format.version import CODE_VERSIONS
 from lossfilm.format.errors import LossfilmError
 from lossfilm.format.version import __version__
 from lossfilm.training import model as mlp
@@ -70,7 +71,7 @@ def trajectory_key(config, source):
     """The content key of a run: its config (with the learning rate resolved) and data source."""
     lr = config.make_optimizer().lr  # lr=None and an explicit default lr make the same run
     settings = {"config": config.replace(lr=lr).to_dict(), "data": source,
-                "schema_version": SCHEMA_VERSION}
+                "schema_version": SCHEMA_VERSION, "code_version": CODE_VERSIONS["trajectory"]}
     return content_key(settings)
 
 
