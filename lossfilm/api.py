@@ -18,10 +18,12 @@ import contextlib
 import inspect
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from lossfilm.format.artifact import check_writable
-from lossfilm.format.errors import ArtifactError, ConfigError
+from lossfilm.format.drawable import drawing_problems
+from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import SCHEMA_VERSION, Landscape, reproducible
 from lossfilm.format.version import __version__
 from lossfilm.render.film import FilmSpec
@@ -196,7 +198,9 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
         raise ConfigError(f"seconds {seconds}: must be positive")
     options = tuple((str(key), str(value)) for key, value in dict(options or {}).items())
     scene.read_options(options)
-    Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
+    land = Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
+    for line in drawing_problems(land, landscape_path, log_z=log_z):
+        warnings.warn(line, LossfilmWarning, stacklevel=3)
     return FilmSpec(scene=_portable(scene),
                     landscape=os.fspath(landscape_path), size=tuple(size), fps=fps, seconds=seconds, theme=theme,
                     log_z=log_z, transparent=transparent, ssaa=ssaa, options=options)

@@ -91,6 +91,26 @@ def _version():
     return __version__
 
 
+@contextlib.contextmanager
+def warnings_as_lines(command):
+    """Within the block, a LossfilmWarning prints as one line, ``lossfilm CMD: warning: ...``, on stderr."""
+    import warnings
+
+    from lossfilm.format.errors import LossfilmWarning
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, LossfilmWarning):
+                print(f"lossfilm {command}: warning: {message}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+        warnings.showwarning = show
+        warnings.simplefilter("always", LossfilmWarning)
+        yield
+
+
 def command_line(argv):
     """The command as a shell would run it again, recorded in every output's provenance.
 
@@ -117,7 +137,7 @@ def main(argv=None):
     args.command_line = command_line(sys.argv[1:] if argv is None else argv)
     from lossfilm.format.errors import LossfilmError
     try:
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(), warnings_as_lines(args.command):
             return args.run(args) or 0
     except LossfilmError as exc:
         if args.debug:
