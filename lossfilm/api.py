@@ -39,7 +39,7 @@ STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts
 
 def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
          theme=DEFAULT_THEME, log_z=False, ssaa=True, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
-         options=None, progress=True, command=None):
+         options=None, progress=True, command=None, force=False):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
     Parameters
@@ -76,6 +76,8 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     command : str, optional
         The command line that asked for the film (the CLI passes it), recorded with this call's settings in
         every output's provenance (:func:`provenance`).
+    force : bool
+        Render even a film the size check refuses (over an hour of rendering).
 
     Returns
     -------
@@ -100,7 +102,7 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
             quality=quality, size=list(size), fps=spec.fps, seconds=seconds, theme=theme, log_z=log_z, ssaa=ssaa,
             workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=dict(spec.options)))
         return render_film(spec, outputs, workers=workers, progress=progress, quality=quality,
-                           gif_width=gif_width, gif_fps=gif_fps, provenance=made)
+                           gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force)
 
 
 def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,

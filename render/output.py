@@ -26,6 +26,7 @@ from pathlib import Path
 
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
+from lossfilm.format.budget import PIXEL_SECONDS, Cost, check_cost, free_disk
 from lossfilm.format.provenance import KEYWORD, png_with_text, to_text
 from lossfilm.render.backend import ensure_offscreen, renderer_versions
 from lossfilm.render.encode import open_sink
@@ -55,7 +56,7 @@ class RenderSummary:
 
 
 def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUALITY, gif_width=GIF_WIDTH,
-                gif_fps=GIF_FPS, opener=None, provenance=None):
+                gif_fps=GIF_FPS, opener=None, provenance=None, force=False):
     """Render the film ``spec`` describes to ``out_path``; the format follows its suffix.
 
     Parameters
@@ -82,6 +83,9 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     provenance : dict, optional
         How the film is made (:func:`lossfilm.api.provenance`); each output carries it in its metadata,
         with the renderer's versions added.
+    force : bool
+        Render even a film :func:`check_film_cost` refuses (over an hour of rendering, or PNG frames
+        the disk cannot hold).
 
     Returns
     -------
@@ -109,6 +113,7 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
         for sink in sinks:
             stack.enter_context(sink)
         frames = stack.enter_context(render_frames(spec, workers, opener=opener))
+        check_film_cost(spec, len(frames), sinks, force=force)
         label = ", ".join(Path(path).name or os.fspath(path) for path in paths)
         for frame in _progress(frames, len(frames), label, progress):
             for sink in sinks:
@@ -118,6 +123,19 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
                                fps=spec.fps, seconds=seconds, bytes=_disk_size(sink.path))
                  for path, sink in zip(paths, sinks)]
     return summaries[0] if isinstance(out_path, (str, os.PathLike)) else summaries
+
+
+def check_film_cost(spec, n_frames, sinks, *, force=False):
+    """Refuse, in one line, a film whose frame count (``--fps`` x ``--seconds``) takes over an hour to render.
+
+    A folder of PNG frames must also fit on its disk (about 1.5 bytes per pixel per frame).
+    """
+    width, height = spec.size
+    frame_seconds = width * height * PIXEL_SECONDS * (1.0 if spec.ssaa else 0.5)
+    frame_bytes = 1.5 * width * height if any(sink.suffix == "/" for sink in sinks) else 0.0
+    disk = min((free_disk(sink.path) for sink in sinks if sink.suffix == "/"), default=None)
+    check_cost("frames", n_frames, lambda n: Cost(disk=n * frame_bytes, seconds=n * frame_seconds), force=force,
+               disk=disk, hint=f" (frames = --fps {spec.fps} x --seconds, at {width}x{height})")
 
 
 def render_still(spec, out_path, *, frame=None, opener=None, provenance=None):

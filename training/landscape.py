@@ -43,6 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lossfilm.format.artifact import check_writable, content_key, reuse
+from lossfilm.format.budget import GRID_FLOPS, Cost, check_cost
 from lossfilm.format.errors import ArtifactError
 from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
 from lossfilm.format.landscape import Landscape as LandscapeFile
@@ -67,7 +68,7 @@ class Landscape(LandscapeFile):
     @classmethod
     def from_trajectory(cls, trajectory, loss_fn=None, *, acc_fn=None, data=None, layout=None, settings=None,
                         executor=None, workers=None, progress=False, checkpoint_path=None, checkpoint_every=5.0,
-                        remove_checkpoint=True, **options):
+                        remove_checkpoint=True, force=False, **options):
         """Choose a plane, project the path on it and evaluate the loss grid.
 
         Parameters
@@ -100,6 +101,8 @@ class Landscape(LandscapeFile):
             ``line_range``). ``line=61`` costs about as much as 61 grid
             nodes (61 ``loss_fn`` calls); :func:`cached_or_compute`, behind
             the CLI, asks for 61.
+        force : bool
+            Evaluate even a grid the size check refuses (over an hour, or more memory than there is).
         **options
             Any of those settings by name, e.g. ``resolution=41``, on top of
             ``settings``.
@@ -137,11 +140,11 @@ class Landscape(LandscapeFile):
                                     seed=settings.seed, executor=executor, workers=workers, layout=layout)
         return build_landscape(Run(trajectory), settings, evaluation, progress=progress,
                                checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
-                               remove_checkpoint=remove_checkpoint)
+                               remove_checkpoint=remove_checkpoint, force=force)
 
 
 def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_path=None, checkpoint_every=5.0,
-                    remove_checkpoint=True):
+                    remove_checkpoint=True, force=False):
     """One landscape for ``paths``: one plane, every path on it with its exact losses, one grid around them all.
 
     Parameters
@@ -155,6 +158,9 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
         Progress bars with ETA on stderr.
     checkpoint_path, checkpoint_every, remove_checkpoint
         As in :meth:`Landscape.from_trajectory`.
+    force : bool
+        Skip the size check (:func:`check_grid_cost`) that refuses a grid this machine cannot hold or
+        would take over an hour to evaluate.
 
     Returns
     -------
@@ -163,6 +169,7 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
         ``path_names`` tell the paths apart (``path_steps`` restarts at each).
     """
     started = time.perf_counter()
+    check_grid_cost(settings, evaluation, force=force)
     key = landscape_key(paths, settings, evaluation.name, *evaluation.key_arrays)
     land = _resume(checkpoint_path, key)
     if land is not None:
@@ -190,6 +197,34 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
     if checkpoint_path is not None and remove_checkpoint:
         _remove(checkpoint_path)
     return land
+
+
+GRID_NODE_BYTES = 64  # loss, accuracy, computed, and the copies saving and checkpointing make
+
+
+def check_grid_cost(settings, evaluation, *, force=False):
+    """Refuse, in one line, a ``--resolution`` whose grid will not fit in memory or takes over an hour.
+
+    The time is estimated for the built-in MLP's fast path from its layer
+    sizes and sample count (a user's ``loss_fn`` costs what it costs: only
+    memory is checked for it).
+    """
+    flops = node_flops(evaluation)
+
+    def cost(resolution):
+        nodes = resolution * resolution
+        return Cost(memory=GRID_NODE_BYTES * nodes, seconds=nodes * flops / GRID_FLOPS)
+    check_cost("--resolution", settings.resolution, cost, force=force, lowest=3)
+
+
+def node_flops(evaluation):
+    """Floating-point operations of one grid node of the built-in MLP's fast path (0 for other evaluations)."""
+    X, layout = getattr(evaluation, "X", None), getattr(evaluation, "layout", None)
+    if X is None or layout is None or not isinstance(evaluation, MLPEvaluation):
+        return 0.0
+    widths = [min(shape) * max(shape) for shape in layout.shapes[2::2]]  # later layers' in*out
+    hidden = layout.shapes[0][1] if evaluation.orientation == "in_out" else layout.shapes[0][0]
+    return 2.0 * len(X) * (3 * hidden + sum(widths))
 
 
 def landscape_key(paths, settings, evaluation, *arrays):
@@ -275,7 +310,7 @@ def cached_or_compute(trajectory, out_path, *, force=False, progress=True, worke
 
     def build(sidecar):
         return Landscape.from_trajectory(trajectory, settings=settings, progress=progress, workers=workers,
-                                         checkpoint_path=sidecar, remove_checkpoint=False)
+                                         checkpoint_path=sidecar, remove_checkpoint=False, force=force)
     return cached_landscape(out_path, key, build, force=force)
 
 

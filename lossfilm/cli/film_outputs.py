@@ -114,7 +114,7 @@ class FilmOutputs:
         for summary in film(scene, landscape_path, self.films, quality=args.quality, seconds=args.seconds,
                             theme=args.theme, workers=args.workers, gif_width=args.gif_width, gif_fps=args.gif_fps,
                             options=self.options, progress=self.progress,
-                            command=args.command_line):
+                            command=args.command_line, force=getattr(args, "force", False)):
             self.step(str(summary))
         still(landscape_path, out / f"{self.stem}.png", scene=scene, size=self.still_size,
               fps=QUALITIES[args.quality].fps, seconds=args.seconds, theme=args.theme, options=self.options,

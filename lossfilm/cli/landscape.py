@@ -52,7 +52,8 @@ def add_arguments(parser):
     parser.add_argument("--obj", action="store_true", help="also write OUT.obj (the visible surface)" + _SAID)
     parser.add_argument("--log-z", action="store_true", help="exported heights are log10(loss)" + _SAID)
     parser.add_argument("--force", action="store_true",
-                        help="recompute even if OUT has the same key" + _SAID)
+                        help="recompute even if OUT has the same key, and evaluate even a grid the size check "
+                             "refuses (over an hour, or more memory than there is)" + _SAID)
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary" + _SAID)
     return parser
 
