@@ -144,6 +144,12 @@ def main(argv=None):
             raise
         print(f"lossfilm {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        if args.debug:
+            raise
+        print(f"lossfilm {args.command}: error: out of memory; a smaller --resolution, --size, --samples or "
+              "--hidden fits (the size checks estimated it would; --force skips them)", file=sys.stderr)
+        return 2
     except OSError as exc:
         import errno
 
