@@ -65,7 +65,7 @@ def test_descent_hud_shows_the_paths_own_step_loss_and_accuracy(files, frame, in
         assert f"end: loss {g3(land.path_loss_true[-1])}" in texts
 
 
-@pytest.mark.parametrize("name, words", [("bowl", "uncentred ({:.1f}% of squared offsets)"),
+@pytest.mark.parametrize("name, words", [("bowl", "uncentred ({:.1f}% of sq. offsets)"),
                                          ("centred", "centred ({:.1f}% of variance)")])
 @pytest.mark.parametrize("scene", ["descent", "orbit"])
 def test_axis_labels_state_the_pca_convention_and_the_explained_share(files, scene, name, words):
@@ -87,7 +87,7 @@ def test_race_legend_gives_each_racer_its_own_final_loss(files):
         final = land.path_loss_true[land.path_owner == k][-1]
         at = texts.index(name)
         assert texts[at + 1:at + 3] == [g3(final), "done"], (name, texts)
-    assert f"PC1, uncentred ({100 * land.explained_variance[0]:.1f}% of squared offsets)" in texts
+    assert f"PC1, uncentred ({100 * land.explained_variance[0]:.1f}% of sq. offsets)" in texts
     assert bar[0] == "loss"
 
 

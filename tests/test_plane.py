@@ -235,7 +235,7 @@ def test_plane_point_and_project_are_inverse():
 
 
 @pytest.mark.parametrize("kind, labels, summary", [
-    ("pca", ["PC1, uncentred (60.0% of squared offsets)", "PC2, uncentred (30.0% of squared offsets)"],
+    ("pca", ["PC1, uncentred (60.0% of sq. offsets)", "PC2, uncentred (30.0% of sq. offsets)"],
      "PCA of 7 snapshots' offsets, origin = final snapshot (uncentred: shares of the offsets' summed squared "),
     ("random", ["random direction 1", "random direction 2"], "random filter-normalised directions (seed 3"),
     ("anchors", ["anchor direction 1", "anchor direction 2"], "through snapshots [0, 3, 6], origin = snapshot 6"),

@@ -75,10 +75,10 @@ def _centred(land):
 
 
 def _pca_share(land):
-    """What a PCA landscape's percentages are shares of."""
+    """What a PCA landscape's percentages are shares of (short: it is drawn beside the axis)."""
     if _centred(land):
         return "variance"
-    return "squared offsets"
+    return "sq. offsets"  # the offsets' summed squared length from the origin
 
 
 def _pca_label(land, axis):
