@@ -131,7 +131,7 @@ def check_film_cost(spec, n_frames, sinks, *, force=False):
     A folder of PNG frames must also fit on its disk (about 1.5 bytes per pixel per frame).
     """
     width, height = spec.size
-    frame_seconds = width * height * PIXEL_SECONDS * (1.0 if spec.ssaa else 0.5)
+    frame_seconds = width * height * PIXEL_SECONDS * (1.0 if getattr(spec, "ssaa", True) else 0.5)
     frame_bytes = 1.5 * width * height if any(sink.suffix == "/" for sink in sinks) else 0.0
     disk = min((free_disk(sink.path) for sink in sinks if sink.suffix == "/"), default=None)
     check_cost("frames", n_frames, lambda n: Cost(disk=n * frame_bytes, seconds=n * frame_seconds), force=force,
