@@ -625,7 +625,8 @@ def cached_classic_landscape(function, out_path, *, force=False, **options):
     """
     iterates, settings, evaluation = _race(function, **options)
     key = landscape_key(iterates, settings, evaluation.name)
-    return cached_landscape(out_path, key, lambda _: _with_log_floor(build_landscape(iterates, settings, evaluation)),
+    return cached_landscape(out_path, key, lambda _: _with_log_floor(build_landscape(iterates, settings, evaluation,
+                                                                                     force=force)),
                             force=force)
 
 

@@ -198,7 +198,7 @@ RACE_DIRECTIONS = "pca-uncentred"
 
 
 def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None, settings=None, workers=None,
-                   progress=False, checkpoint_path=None, remove_checkpoint=True, **options):
+                   progress=False, checkpoint_path=None, remove_checkpoint=True, force=False, **options):
     """One landscape for several paths: one plane, one grid, every path on it.
 
     Parameters
@@ -219,7 +219,7 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
         all paths.
     **options
         Any of those settings by name, on top of ``settings``.
-    workers, progress, checkpoint_path, remove_checkpoint
+    workers, progress, checkpoint_path, remove_checkpoint, force
         As in :meth:`Landscape.from_trajectory`.
 
     Returns
@@ -237,7 +237,7 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
     evaluation = evaluation_for(racers.trajectories[0], loss_fn=loss_fn, acc_fn=acc_fn, data=data,
                                 samples=settings.samples, seed=settings.seed, workers=workers)
     return build_landscape(racers, settings, evaluation, progress=progress, checkpoint_path=checkpoint_path,
-                           remove_checkpoint=remove_checkpoint)
+                           remove_checkpoint=remove_checkpoint, force=force)
 
 
 def cached_race_landscape(racers, out_path, *, force=False, progress=True, workers=None, **options):
@@ -263,5 +263,5 @@ def cached_race_landscape(racers, out_path, *, force=False, progress=True, worke
 
     def build(sidecar):
         return race_landscape(trajectories, names, settings=settings, workers=workers, progress=progress,
-                              checkpoint_path=sidecar, remove_checkpoint=False)
+                              checkpoint_path=sidecar, remove_checkpoint=False, force=force)
     return cached_landscape(out_path, key, build, force=force)
