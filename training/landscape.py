@@ -205,15 +205,19 @@ GRID_NODE_BYTES = 64  # loss, accuracy, computed, and the copies saving and chec
 def check_grid_cost(settings, evaluation, *, force=False):
     """Refuse, in one line, a ``--resolution`` whose grid will not fit in memory or takes over an hour.
 
+    The memory counts the grid's arrays and the fast path's fixed cost (its
+    data and first-layer products, which grow with ``--samples`` and the
+    first layer's width).
+
     The time is estimated for the built-in MLP's fast path from its layer
     sizes and sample count (a user's ``loss_fn`` costs what it costs: only
     memory is checked for it).
     """
-    flops = node_flops(evaluation)
+    flops, fixed = node_flops(evaluation), evaluator_bytes(evaluation)
 
     def cost(resolution):
         nodes = resolution * resolution
-        return Cost(memory=GRID_NODE_BYTES * nodes, seconds=nodes * flops / GRID_FLOPS)
+        return Cost(memory=fixed + GRID_NODE_BYTES * nodes, seconds=nodes * flops / GRID_FLOPS)
     check_cost("--resolution", settings.resolution, cost, force=force, lowest=3)
 
 
@@ -225,6 +229,15 @@ def node_flops(evaluation):
     widths = [min(shape) * max(shape) for shape in layout.shapes[2::2]]  # later layers' in*out
     hidden = layout.shapes[0][1] if evaluation.orientation == "in_out" else layout.shapes[0][0]
     return 2.0 * len(X) * (3 * hidden + sum(widths))
+
+
+def evaluator_bytes(evaluation):
+    """Memory of the built-in MLP's fast path whatever the grid: the data and the three first-layer products."""
+    X, layout = getattr(evaluation, "X", None), getattr(evaluation, "layout", None)
+    if X is None or layout is None or not isinstance(evaluation, MLPEvaluation):
+        return 0
+    hidden = layout.shapes[0][1] if evaluation.orientation == "in_out" else layout.shapes[0][0]
+    return 8 * X.size + 24 * len(X) * hidden  # X in float64, basis (3, N, H1) float64
 
 
 def landscape_key(paths, settings, evaluation, *arrays):
