@@ -358,6 +358,19 @@ CASES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def steady_machine(monkeypatch):
+    """16 GiB of memory and 100 GB of disk: the size checks' messages (the largest value that fits) then do not
+    move with what other processes use between a row's run and its --debug rerun."""
+    import lossfilm.format.budget
+    import lossfilm.render.output
+    import lossfilm.training.train
+
+    monkeypatch.setattr(lossfilm.format.budget, "available_memory", lambda: 16 << 30)
+    for module in (lossfilm.training.train, lossfilm.render.output):
+        monkeypatch.setattr(module, "free_disk", lambda path: 100e9)
+
+
 def fill(template, f):
     return template.format(f=f)
 
