@@ -110,3 +110,14 @@ def test_cache_keys_change_with_a_stages_code_version(monkeypatch):
     before = landscape_key(run, LandscapeSettings(), "mlp")
     monkeypatch.setitem(CODE_VERSIONS, "landscape", CODE_VERSIONS["landscape"] + 1)
     assert landscape_key(run, LandscapeSettings(), "mlp") != before
+
+
+def test_reproduce_of_a_film_renders_the_same_frames(landscape_file, tmp_path):
+    film = tmp_path / "film.mp4"
+    assert main(["render", "orbit", "--landscape", str(landscape_file), "-o", str(film), "--size", "96x64",
+                 "--seconds", "0.4", "--fps", "10", "--quiet"]) == 0
+    again = tmp_path / "again.mp4"
+    assert main(["reproduce", str(film), "-o", str(again), "--quiet"]) == 0
+    first, second = iio.imread(film, index=None), iio.imread(again, index=None)
+    assert first.shape == second.shape == (4, 64, 96, 3)
+    np.testing.assert_array_equal(first, second)
