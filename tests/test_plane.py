@@ -312,3 +312,21 @@ def test_centred_and_uncentred_pca_differ_and_say_so():
         "residual_median": 0.05, "captured": 0.9}}
     assert land.axis_label(0) == "PC1, centred (94.9% of variance)"
     assert "centred, as Li et al. 2018 and scikit-learn" in land.summary()
+
+
+def test_li_scaled_grid_reaches_as_far_in_parameter_space_as_the_orthonormal_one():
+    from lossfilm.training.landscape import Landscape
+
+    layout, origin = mlp_layout_and_params()
+    rng = np.random.default_rng(3)
+    params = (origin + np.cumsum(0.05 * rng.normal(size=(8, layout.size)), axis=0)[::-1]).astype(np.float32)
+    trajectory = Trajectory.from_snapshots([layout.unflatten(row) for row in params])
+
+    def loss(p):
+        return float(sum((v ** 2).sum() for v in p.values()))
+
+    unit = Landscape.from_trajectory(trajectory, loss_fn=loss, directions_kind="random", resolution=5)
+    li = Landscape.from_trajectory(trajectory, loss_fn=loss, directions_kind="random", scaling="li", resolution=5)
+    length = np.linalg.norm(li.directions.astype(np.float64), axis=1).mean()
+    assert length > 2  # whole filter-normalised directions, far from unit length
+    np.testing.assert_allclose(li.alphas * length, unit.alphas, rtol=1e-2)

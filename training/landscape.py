@@ -377,7 +377,11 @@ def _grid_axes(plane, projections, settings):
     multiples of the farthest snapshot's distance from the origin.
     """
     alpha, beta, residual = (np.concatenate(part) for part in zip(*projections))
-    distance = float(np.sqrt((alpha ** 2 + beta ** 2 + residual ** 2).max()))
+    # Coordinates are in multiples of the directions: unit vectors, or (random, --scaling li) whole
+    # filter-normalised directions; the reach is measured in the same units.
+    lengths = np.linalg.norm(plane.directions.astype(np.float64), axis=1)
+    distance = float(np.sqrt(((alpha * lengths[0]) ** 2 + (beta * lengths[1]) ** 2 + residual ** 2).max()))
+    distance /= float(lengths.mean()) or 1.0
     scale = float(np.linalg.norm(plane.origin)) or 1.0  # only for a path that is one point
     return grid_axes(alpha, beta, resolution=settings.resolution, margin=settings.margin,
                      grid_range=settings.grid_range, min_side=PLANE_KINDS[plane.directions_kind].reach * distance,
