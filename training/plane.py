@@ -1,12 +1,13 @@
-"""The plane: an origin and two orthonormal directions through parameter space.
+"""The plane: an origin and two directions through parameter space (orthonormal, but for ``--scaling li``).
 
 Three ways to choose it for a run, all with the origin at the final parameters:
 
 - ``pca_plane``: the two leading principal directions of the snapshot offsets
-  ``theta_t - theta_final`` (Li et al. 2018), found by streaming the
-  snapshots in blocks, never forming a P x P matrix.
+  ``theta_t - theta_final``, centred on their mean as Li et al. 2018's code
+  (scikit-learn's PCA) does (kind ``pca``), or uncentred (``pca-uncentred``),
+  found by streaming the snapshots in blocks, never forming a P x P matrix.
 - ``random_plane``: seeded Gaussian directions, filter-normalised (Li et al.),
-  then made orthonormal.
+  then made orthonormal, or kept at Li et al.'s exact scaling.
 - ``anchors_plane``: the plane through three chosen snapshots.
 
 :func:`make_plane` makes the plane of a landscape's ``directions_kind`` for
@@ -18,7 +19,8 @@ together, or the plane through the start and the first two final points. A
 :mod:`lossfilm.format.planes`.
 
 Point ``(alpha, beta)`` of a plane is ``origin + alpha * d1 + beta * d2``;
-coordinates are distances in parameter space along the unit directions.
+coordinates are distances in parameter space along the unit directions
+(multiples of the whole directions for ``scaling="li"``).
 The origin and directions are rounded to float32 once, when the plane is
 made, and everything downstream uses those rounded values, so a landscape
 file is self-consistent: its losses are exactly at the points it stores.
@@ -62,7 +64,8 @@ class Plane:
     ----------
     origin : ndarray, shape (P,), float32
     directions : ndarray, shape (2, P), float32
-        Orthonormal (to float32 rounding) unit directions ``d1``, ``d2``.
+        Orthonormal (to float32 rounding) unit directions ``d1``, ``d2``;
+        for a random plane with ``scaling="li"``, Li et al.'s filter-normalised ones.
     directions_kind : str
         The kind of plane, a key of :data:`lossfilm.format.planes.PLANE_KINDS`
         (``"pca"``, ``"random"``, ...).
@@ -207,7 +210,8 @@ def _pca_of_paths(paths, settings, centred=True, progress=False):
                          progress=progress)
     start, origin = _shared_start(paths.trajectories)
     with stacked_rows(paths.trajectories, start) as rows:
-        made = pca_plane(rows, seed=settings.seed, centred=centred, progress=progress)  # its origin is the last row: the start
+        # its origin is the last row: the start
+        made = pca_plane(rows, seed=settings.seed, centred=centred, progress=progress)
     return _through_start(paths.trajectories, start, made, dict(
         made.info, method="pca of all paths' offsets from the start", origin=origin, paths=len(paths.trajectories)))
 
@@ -386,7 +390,8 @@ def random_plane(layout, origin, *, seed=0, biases="zero", scaling="orthonormal"
     d2 = _filter_normalised(layout, origin, rng, biases)
     if scaling not in ("orthonormal", "li"):
         raise DataError(f"unknown scaling {scaling!r}; use 'orthonormal' or 'li'")
-    message = "no random plane: the weights at the origin are all zero (a filter-normalised direction would be zero too)"
+    message = ("no random plane: the weights at the origin are all zero "
+               "(a filter-normalised direction would be zero too)")
     if scaling == "orthonormal":
         d1, d2 = _orthonormal(d1, d2, message)
     else:

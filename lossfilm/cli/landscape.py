@@ -81,8 +81,9 @@ def run(args):
     try:
         landscape, action = cached_or_compute(
             trajectory, out, force=args.force, progress=not args.quiet, workers=args.workers,
-            directions_kind=args.directions, scaling=args.scaling, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
-            grid_range=args.grid_range, samples=args.samples, max_path=args.max_path, seed=args.seed)
+            directions_kind=args.directions, scaling=args.scaling, anchors=args.anchors, resolution=args.resolution,
+            margin=args.margin, grid_range=args.grid_range, samples=args.samples, max_path=args.max_path,
+            seed=args.seed)
     except DataError as exc:
         # The plane's complaints (one snapshot, no variance, NaN) are about this trajectory: name it.
         if str(args.trajectory) in str(exc):
