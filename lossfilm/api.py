@@ -18,11 +18,14 @@ import contextlib
 import inspect
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 from lossfilm.format.artifact import check_writable
-from lossfilm.format.errors import ArtifactError, ConfigError
-from lossfilm.format.landscape import Landscape, reproducible
+from lossfilm.format.drawable import drawing_problems
+from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
+from lossfilm.format.landscape import SCHEMA_VERSION, Landscape, reproducible
+from lossfilm.format.version import __version__
 from lossfilm.render.film import FilmSpec
 from lossfilm.render.output import render_film, render_still
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, SUPERSAMPLE, parse_size
@@ -36,7 +39,7 @@ STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts
 
 def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
          theme=DEFAULT_THEME, log_z=False, draft=False, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
-         options=None, progress=True):
+         options=None, progress=True, command=None, force=False):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
     Parameters
@@ -71,6 +74,11 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
         Scene options, e.g. ``{"orbit": False, "sweep": 90}``.
     progress : bool
         A progress bar with ETA on stderr.
+    command : str, optional
+        The command line that asked for the film (the CLI passes it), recorded with this call's settings in
+        every output's provenance (:func:`provenance`).
+    force : bool
+        Render even a film the size check refuses (over an hour of rendering).
 
     Returns
     -------
@@ -92,12 +100,16 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
         spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
                          theme=theme, log_z=log_z, supersample=1.0 if draft else preset.supersample,
                          options=options)
+        made = provenance("film", scene, landscape, landscape_path, command, dict(
+            quality=quality, size=list(size), fps=spec.fps, seconds=seconds, theme=theme, log_z=log_z, draft=draft,
+            workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=dict(spec.options)))
         return render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
-                           gif_width=gif_width, gif_fps=gif_fps)
+                           gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force)
 
 
 def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,
-          theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, options=None):
+          theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, options=None,
+          command=None):
     """Render one frame of ``scene`` on ``landscape`` to the PNG ``path``: the final state by default.
 
     Parameters
@@ -116,7 +128,7 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
         An RGBA PNG with a transparent background.
     draft : bool
         No anti-aliasing (rendered at ``size``, not supersampled): faster, jaggier edges.
-    theme, log_z, options, fps, seconds
+    theme, log_z, options, fps, seconds, command
         As in :func:`film`.
 
     Returns
@@ -129,7 +141,51 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
     with _landscape_file(landscape) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=fps, seconds=seconds, theme=theme, log_z=log_z,
                          transparent=transparent, supersample=1.0 if draft else SUPERSAMPLE, options=options)
-        return render_still(spec, path, frame=frame)
+        made = provenance("still", scene, landscape, landscape_path, command, dict(
+            frame=frame, size=list(size), fps=fps, seconds=seconds, theme=theme, transparent=transparent,
+            log_z=log_z, draft=draft, options=dict(spec.options)))
+        return render_still(spec, path, frame=frame, provenance=made)
+
+
+def provenance(call, scene, landscape, landscape_path, command, settings):
+    """How an output is made, as its file will carry it (see :mod:`lossfilm.format.provenance`).
+
+    The render adds the renderer's versions once the off-screen back-end is
+    chosen. ``lossfilm reproduce`` reads this back: the scene, the
+    landscape's file and content key, and ``call`` (``"film"`` or
+    ``"still"``) with every setting of it.
+    """
+    land = Landscape.load(landscape_path)
+    given_as_path = isinstance(landscape, (str, os.PathLike))
+    land_settings = land.settings or {}
+    return {
+        "lossfilm": __version__,
+        "call": call,
+        "command": command,
+        "scene": _scene_name(scene),
+        "settings": settings,
+        "landscape": {"path": os.path.abspath(landscape_path) if given_as_path else None, "key": land.key,
+                      "schema_version": SCHEMA_VERSION, "directions_kind": land.directions_kind,
+                      "settings": {k: land_settings.get(k) for k in (
+                          "directions_kind", "seed", "resolution", "margin", "range", "samples", "max_path",
+                          "biases", "scaling", "evaluation", "line", "plane") if k in land_settings}},
+        "trajectory": {"key": land.trajectory_key,
+                       "keys": land_settings.get("trajectory_keys"),
+                       "run": land_settings.get("run")},
+    }
+
+
+def _scene_name(scene):
+    """What ``reproduce`` can load the scene from again: a bundled scene's name, a scene file's absolute path."""
+    if isinstance(scene, (str, os.PathLike)):
+        text = os.fspath(scene)
+        return os.path.abspath(text) if text.endswith(".py") else text
+    module = getattr(scene, "__module__", "")
+    if module.startswith("lossfilm.scenes."):
+        return module.rsplit(".", 1)[1]
+    if module.startswith(USER_SCENE_PREFIX):
+        return os.path.abspath(inspect.getfile(scene))
+    return f"{module}.{getattr(scene, '__qualname__', '?')} (a class; reproduce needs it importable)"
 
 
 def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_THEME, log_z=False, supersample=1.0,
@@ -149,7 +205,9 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
         raise ConfigError(f"seconds {seconds}: must be positive")
     options = tuple((str(key), str(value)) for key, value in dict(options or {}).items())
     scene.read_options(options)
-    Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
+    land = Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
+    for line in drawing_problems(land, landscape_path, log_z=log_z):
+        warnings.warn(line, LossfilmWarning, stacklevel=3)
     return FilmSpec(scene=_portable(scene),
                     landscape=os.fspath(landscape_path), size=tuple(size), fps=fps, seconds=seconds, theme=theme,
                     log_z=log_z, transparent=transparent, supersample=supersample, options=options)

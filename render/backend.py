@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import os
 import shlex
 import signal
@@ -130,3 +131,35 @@ def probe(window, timeout=PROBE_TIMEOUT_S):
         return f"crashed ({name})"
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
     return f"failed ({lines[-1][:160] if lines else f'exit status {result.returncode}'})"
+
+
+@functools.lru_cache(maxsize=1)
+def renderer_versions():
+    """The versions that render here: VTK, and the OpenGL renderer and version strings (Mesa's, on llvmpipe).
+
+    Asks a 1x1 off-screen window of the back-end :func:`ensure_offscreen`
+    chose; recorded in every output's provenance.
+
+    Examples
+    --------
+    >>> sorted(renderer_versions())  # doctest: +SKIP
+    ['opengl_renderer', 'opengl_version', 'vtk']
+    """
+    from vtkmodules.vtkCommonCore import vtkVersion
+    from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow
+    import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL windows)
+
+    versions = {"vtk": vtkVersion.GetVTKVersion(), "opengl_renderer": "?", "opengl_version": "?"}
+    window = vtkRenderWindow()
+    window.SetOffScreenRendering(1)
+    window.SetSize(1, 1)
+    window.AddRenderer(vtkRenderer())
+    window.Render()
+    for line in (window.ReportCapabilities() or "").splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "OpenGL renderer string":
+            versions["opengl_renderer"] = value.strip()
+        elif name.strip() == "OpenGL version string":
+            versions["opengl_version"] = value.strip()
+    window.Finalize()
+    return versions

@@ -37,6 +37,7 @@ import numpy as np
 
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, RenderError
+from lossfilm.format.provenance import KEYWORD, PREFIX, gif_with_comment, png_with_text
 from lossfilm.render.ffmpeg import FfmpegPipe, run_ffmpeg
 from lossfilm.render.quality import DOWNSCALE, GIF_FPS, GIF_WIDTH, check_size
 
@@ -93,7 +94,7 @@ def outputs_in_words():
     return ", ".join(files) + ", or " + " or ".join(folders)
 
 
-def open_sink(path, size, fps, *, alpha=False, source_size=None, **settings):
+def open_sink(path, size, fps, *, alpha=False, source_size=None, provenance=None, **settings):
     """Open the sink that the suffix of ``path`` asks for (see :func:`output_format`).
 
     Parameters
@@ -109,6 +110,9 @@ def open_sink(path, size, fps, *, alpha=False, source_size=None, **settings):
     source_size : tuple of int, optional
         ``(width, height)`` of the frames written, when they are larger than ``size`` (supersampled):
         ffmpeg downscales them to ``size`` in its own process. Default: ``size``.
+    provenance : str, optional
+        How the film was made (:mod:`lossfilm.format.provenance`), written into the output's own
+        metadata: the MP4's ``comment`` tag, the GIF's comment, each PNG frame's ``tEXt`` chunk.
     **settings
         Encoder settings, each taken by the sinks that declare it and ignored by the others:
         ``crf`` and ``preset`` (x264 quality, lower is better, and speed, for MP4; see
@@ -130,7 +134,7 @@ def open_sink(path, size, fps, *, alpha=False, source_size=None, **settings):
         raise TypeError(f"open_sink() got unknown settings {sorted(set(settings) - known)}; it takes {sorted(known)}")
     sink = FORMATS[output_format(path)]
     chosen = {keyword: settings[given] for given, keyword in sink.settings.items() if given in settings}
-    return sink(path, size, fps, alpha=alpha, source_size=source_size, **chosen)
+    return sink(path, size, fps, alpha=alpha, source_size=source_size, provenance=provenance, **chosen)
 
 
 class FrameSink:
@@ -151,6 +155,8 @@ class FrameSink:
         RGBA frames (a transparent background); ConfigError unless the format keeps alpha.
     source_size : tuple of int, optional
         ``(width, height)`` of the frames written, if not ``size``: ffmpeg scales them to ``size``.
+    provenance : str, optional
+        The provenance text the output carries in its metadata.
     """
 
     name = ""  # the format's name: RenderSummary.format, messages
@@ -160,8 +166,9 @@ class FrameSink:
     keeps_alpha = False  # keeps a transparent background (RGBA frames)
     settings = {}  # open_sink's keyword -> this sink's, for the encoder settings it takes
 
-    def __init__(self, path, size, fps, *, alpha=False, source_size=None):
+    def __init__(self, path, size, fps, *, alpha=False, source_size=None, provenance=None):
         self.path = Path(path)
+        self.provenance = provenance
         self.size = (int(size[0]), int(size[1]))
         self.source_size = self.size if source_size is None else (int(source_size[0]), int(source_size[1]))
         self.fps = fps
@@ -240,8 +247,8 @@ class Mp4Sink(FrameSink):
     even, keeps_alpha = True, False  # yuv420p stores colour at half the resolution: odd sides do not encode
     settings = {"crf": "crf", "preset": "preset"}
 
-    def __init__(self, path, size, fps, *, crf=20, preset="medium", alpha=False, source_size=None):
-        super().__init__(path, size, fps, alpha=alpha, source_size=source_size)
+    def __init__(self, path, size, fps, *, crf=20, preset="medium", alpha=False, source_size=None, provenance=None):
+        super().__init__(path, size, fps, alpha=alpha, source_size=source_size, provenance=provenance)
         self.crf = crf
         self.preset = preset
 
@@ -249,6 +256,9 @@ class Mp4Sink(FrameSink):
         scale = self._downscale()
         args = [*(["-vf", *scale] if scale else []), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf),
                 "-preset", self.preset, "-movflags", "+faststart"]
+        if self.provenance:
+            args += ["-metadata", f"comment={PREFIX}{self.provenance}",
+                     "-metadata", "description=made by lossfilm; `lossfilm inspect FILE` shows how"]
         self._pipe = FfmpegPipe(self.path, tmp, self.source_size, self.fps, args)
 
 
@@ -269,8 +279,9 @@ class GifSink(FrameSink):
     even, keeps_alpha = True, False  # a GIF's transparency is one palette colour, not an alpha channel
     settings = {"gif_width": "width", "gif_fps": "fps_out"}
 
-    def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS, alpha=False, source_size=None):
-        super().__init__(path, size, fps, alpha=alpha, source_size=source_size)
+    def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS, alpha=False, source_size=None,
+                 provenance=None):
+        super().__init__(path, size, fps, alpha=alpha, source_size=source_size, provenance=provenance)
         for name, value in (("--gif-width", width), ("--gif-fps", fps_out)):
             if value is not None and value <= 0:
                 raise ConfigError(f"{name} {value}: must be positive")
@@ -292,6 +303,8 @@ class GifSink(FrameSink):
             run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
             run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
                                     "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", os.fspath(self._tmp)])
+            if self.provenance:
+                self._tmp.write_bytes(gif_with_comment(self._tmp.read_bytes(), PREFIX + self.provenance))
         finally:
             self._remove_intermediates()
 
@@ -321,20 +334,27 @@ class PngSequenceSink(FrameSink):
     name, label, suffix = "png", "PNG frames", "/"
     even, keeps_alpha = False, True
 
-    def __init__(self, path, size, fps, *, alpha=False, source_size=None):
+    def __init__(self, path, size, fps, *, alpha=False, source_size=None, provenance=None):
         super().__init__(os.fspath(path).rstrip("/" + os.sep) or os.fspath(path), size, fps, alpha=alpha,
-                         source_size=source_size)
+                         source_size=source_size, provenance=provenance)
 
     def _atomic(self):
         return _atomic_folder(self.path)
 
     def _open(self, tmp):
+        self._folder = tmp
         pix_fmt = "rgba" if self.channels == 4 else "rgb24"
         scale = self._downscale()
         args = [*(["-vf", *scale] if scale else []), "-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2",
                 "-start_number", "0"]
         self._pipe = FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.source_size, self.fps,
                                  args, pix_fmt=pix_fmt)
+
+    def _finish(self):
+        super()._finish()
+        if self.provenance:
+            for frame in sorted(self._folder.iterdir()):
+                frame.write_bytes(png_with_text(frame.read_bytes(), KEYWORD, self.provenance))
 
 
 # The output formats, by name: every decision about a format reads this table (through the sinks' declarations).

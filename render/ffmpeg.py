@@ -141,3 +141,24 @@ def run_ffmpeg(label, args):
                             stderr=subprocess.PIPE, start_new_session=True)
     if result.returncode != 0:
         raise ffmpeg_error(label, result.returncode, result.stderr)
+
+
+def read_comment(path):
+    """The ``comment`` tag of a film (MP4) at ``path``, or None; read with the bundled ffmpeg's ffmetadata output."""
+    import imageio_ffmpeg
+
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
+               os.fspath(path), "-f", "ffmetadata", "-"]
+    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, start_new_session=True)
+    if result.returncode != 0:
+        raise ffmpeg_error(path, result.returncode, result.stderr)
+    text = result.stdout.decode("utf-8", errors="replace")
+    # ffmetadata escapes '=', ';', '#', '\\' and newlines with a backslash; a value may run over lines
+    value, reading = [], False
+    for line in re.split(r"(?<!\\)\n", text):
+        if line.startswith("comment="):
+            value, reading = [line[len("comment="):]], True
+            break
+    if not reading:
+        return None
+    return re.sub(r"\\(.)", r"\1", value[0], flags=re.DOTALL)

@@ -79,12 +79,12 @@ def format_loss(value):
 
     Examples
     --------
-    >>> format_loss(0.23456), format_loss(2.3e-5), format_loss(float("nan"))
-    ('0.235', '2.30e-05', 'n/a')
+    >>> format_loss(0.23456), format_loss(2.3e-5), format_loss(float("nan")), format_loss(4.2e300)
+    ('0.235', '2.30e-05', 'n/a', '4.20e+300')
     """
     if value is None or not math.isfinite(value):
         return "n/a"
-    if value != 0 and abs(value) < 1e-3:
+    if value != 0 and abs(value) < 1e-3 or abs(value) >= 1e6:
         return f"{value:.2e}"
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
@@ -211,7 +211,8 @@ class Hud:
                 values.InsertNextValue(float(tick))
             bar.SetUseCustomLabels(True)
             bar.SetCustomLabels(values)
-            bar.SetLabelFormat(f"%.{tick_decimals(ticks)}f")
+            big = float(np.max(np.abs(ticks))) >= 1e6
+            bar.SetLabelFormat("%.2e" if big else f"%.{tick_decimals(ticks)}f")
         bar.SetBarRatio(0.28 if vertical else 0.3)
         bar.SetTextPad(int(self.px(0.006)))
         bar.SetVerticalTitleSeparation(int(self.px(0.012)))

@@ -28,7 +28,9 @@ import numpy as np
 
 from lossfilm.format.artifact import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
-from lossfilm.render.backend import ensure_offscreen
+from lossfilm.format.budget import PIXEL_SECONDS, Cost, check_cost, free_disk
+from lossfilm.format.provenance import KEYWORD, png_with_text, to_text
+from lossfilm.render.backend import ensure_offscreen, renderer_versions
 from lossfilm.render.encode import open_sink
 from lossfilm.render.film import open_film
 from lossfilm.render.quality import DEFAULT_QUALITY, DRAFT_PRESET, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
@@ -56,7 +58,7 @@ class RenderSummary:
 
 
 def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUALITY, draft=False,
-                gif_width=GIF_WIDTH, gif_fps=GIF_FPS, opener=None):
+                gif_width=GIF_WIDTH, gif_fps=GIF_FPS, opener=None, provenance=None, force=False):
     """Render the film ``spec`` describes to ``out_path``; the format follows its suffix.
 
     Parameters
@@ -82,6 +84,12 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     opener : callable, optional
         ``opener(spec) -> film``; defaults to :func:`lossfilm.render.film.open_film`
         behind the off-screen back-end check.
+    provenance : dict, optional
+        How the film is made (:func:`lossfilm.api.provenance`); each output carries it in its metadata,
+        with the renderer's versions added.
+    force : bool
+        Render even a film :func:`check_film_cost` refuses (over an hour of rendering, or PNG frames
+        the disk cannot hold).
 
     Returns
     -------
@@ -102,12 +110,16 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
              for path in paths]
     if opener is None:
         ensure_offscreen()
+    text = _provenance_text(provenance, opener)
+    for sink in sinks:
+        sink.provenance = text
     started = time.perf_counter()
     with _user_scene_errors(spec), contextlib.ExitStack() as stack:
         # Sinks first: a missing output folder fails before the (slow) film is opened.
         for sink in sinks:
             stack.enter_context(sink)
         frames = stack.enter_context(render_frames(spec, workers, opener=opener))
+        check_film_cost(spec, len(frames), sinks, force=force)
         label = ", ".join(Path(path).name or os.fspath(path) for path in paths)
         for frame in _progress(frames, len(frames), label, progress):
             for sink in sinks:
@@ -119,7 +131,20 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     return summaries[0] if isinstance(out_path, (str, os.PathLike)) else summaries
 
 
-def render_still(spec, out_path, *, frame=None, opener=None):
+def check_film_cost(spec, n_frames, sinks, *, force=False):
+    """Refuse, in one line, a film whose frame count (``--fps`` x ``--seconds``) takes over an hour to render.
+
+    A folder of PNG frames must also fit on its disk (about 1.5 bytes per pixel per frame).
+    """
+    width, height = spec.size
+    frame_seconds = width * height * PIXEL_SECONDS * (1.0 if getattr(spec, "ssaa", True) else 0.5)
+    frame_bytes = 1.5 * width * height if any(sink.suffix == "/" for sink in sinks) else 0.0
+    disk = min((free_disk(sink.path) for sink in sinks if sink.suffix == "/"), default=None)
+    check_cost("frames", n_frames, lambda n: Cost(disk=n * frame_bytes, seconds=n * frame_seconds), force=force,
+               disk=disk, hint=f" (frames = --fps {spec.fps} x --seconds, at {width}x{height})")
+
+
+def render_still(spec, out_path, *, frame=None, opener=None, provenance=None):
     """Render one frame of the film ``spec`` describes to the PNG ``out_path``.
 
     Parameters
@@ -133,6 +158,8 @@ def render_still(spec, out_path, *, frame=None, opener=None):
         state, the film's last frame.
     opener : callable, optional
         As in :func:`render_film`.
+    provenance : dict, optional
+        As in :func:`render_film`; the PNG carries it in a ``tEXt`` chunk.
 
     Returns
     -------
@@ -151,7 +178,8 @@ def render_still(spec, out_path, *, frame=None, opener=None):
     check_size(spec.size, even=False, option="--size")
     if opener is None:
         ensure_offscreen()
-        opener = open_film
+    text = _provenance_text(provenance, opener)
+    opener = opener or open_film
     with _user_scene_errors(spec):
         film = opener(spec)
         try:
@@ -167,7 +195,17 @@ def render_still(spec, out_path, *, frame=None, opener=None):
         image = _downscale(image, spec.size)
     with atomic_path(out_path) as tmp:
         iio.imwrite(tmp, image, extension=".png")
+        if text:
+            tmp.write_bytes(png_with_text(tmp.read_bytes(), KEYWORD, text))
     return index
+
+
+def _provenance_text(provenance, opener):
+    """The provenance as the file carries it, with the versions of what renders (after the back-end is chosen)."""
+    if provenance is None:
+        return None
+    renderer = renderer_versions() if opener is None else {"opener": getattr(opener, "__qualname__", "?")}
+    return to_text(dict(provenance, renderer=renderer))
 
 
 @contextlib.contextmanager

@@ -195,7 +195,9 @@ def contour_levels(lo, hi, count):
     step = nice_step((hi - lo) / max(count, 1))
     levels = np.arange(np.floor(lo / step) * step, hi, step)
     levels = levels[(levels > lo + 1e-9 * step) & (levels < hi - 1e-9 * step)]
-    return np.round(levels, 12)
+    with np.errstate(over="ignore", invalid="ignore"):  # a loss near 1e300 overflows the rounding
+        rounded = np.round(levels, 12)
+    return np.where(np.isfinite(rounded), rounded, levels)
 
 
 def nice_step(raw):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -134,6 +135,34 @@ def f(tmp_path_factory):
     ns.land_paths = root / "landscape_paths.npz"
     land.path_beta = land.path_beta[:-1]
     land.save(ns.land_paths)
+
+    ns.land_allnan = root / "landscape_allnan.npz"
+    nan_land = Landscape.load(ns.land)
+    nan_land.loss = np.full_like(nan_land.loss, np.nan)
+    nan_land.save(ns.land_allnan)
+
+    # outputs that say (or fail to say) how they were made
+    import imageio.v3 as iio
+
+    from lossfilm.format.provenance import KEYWORD, png_with_text, to_text
+
+    plain = iio.imwrite("<bytes>", np.zeros((4, 4, 3), np.uint8), extension=".png")
+    ns.plain_png = root / "plain.png"
+    ns.plain_png.write_bytes(plain)
+    ns.plain_gif = root / "plain.gif"
+    iio.imwrite(ns.plain_gif, np.stack([np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 99, np.uint8)]))
+    ns.garbled_png = root / "garbled.png"
+    ns.garbled_png.write_bytes(png_with_text(plain, KEYWORD, "{not json"))
+    made = {"lossfilm": "0.2.0", "call": "still", "scene": "descent", "command": "lossfilm still ...",
+            "settings": {"size": [64, 48]}, "landscape": {"path": str(root / "gone.npz"), "key": "0123"}}
+    ns.orphan_png = root / "orphan.png"
+    ns.orphan_png.write_bytes(png_with_text(plain, KEYWORD, to_text(made)))
+    made["landscape"] = {"path": str(ns.land), "key": "not-its-key"}
+    ns.stale_png = root / "stale.png"
+    ns.stale_png.write_bytes(png_with_text(plain, KEYWORD, to_text(made)))
+    made["landscape"], made["call"] = {"path": str(ns.land), "key": land.key}, "sculpture"
+    ns.odd_call_png = root / "odd_call.png"
+    ns.odd_call_png.write_bytes(png_with_text(plain, KEYWORD, to_text(made)))
 
     # scene files
     ns.scene_raises = root / "raises.py"
@@ -292,9 +321,64 @@ CASES = [
      ["{f.out}/still.jpg: a still is written as PNG"], ConfigError),
     ("still-output-under-a-file", STILL[:4] + ["-o", "{f.a_file}/still.png"],
      ["{f.a_file}/still.png: output directory {f.a_file} is a file, not a folder"], LossfilmError),
+    # absurd sizes: refused before any work, with the estimate, the largest that fits and --force
+    ("train-epochs-absurd", TRAIN[:1] + ["--data", "{f.data}", "--epochs", "100000000", "-o", "{f.out}/t.npz"],
+     ["--epochs 100000000: needs about", "of work", "the largest that fits is --epochs", "add --force"],
+     ConfigError),
+    ("train-hidden-absurd", TRAIN + ["--data", "{f.data}", "--hidden", "3000000000", "-o", "{f.out}/t.npz"],
+     ["--hidden 3000000000: needs about", "of memory", "the largest that fits is --hidden", "add --force"],
+     ConfigError),
+    ("landscape-resolution-absurd", LAND[:2] + ["{f.traj}", "-o", "{f.out}/l.npz", "--resolution", "1000001"],
+     ["--resolution 1000001: needs about", "of memory", "the largest that fits is --resolution", "add --force"],
+     ConfigError),
+    ("classic-resolution-absurd", ["classic", "rosenbrock", "--out-dir", "{f.out}/classic", "--resolution",
+                                   "1000001", "--quiet", "-o", "{f.out}/c.mp4"],
+     ["--resolution 1000001: needs about", "of memory", "add --force"], ConfigError),
+    ("classic-steps-absurd", ["classic", "himmelblau", "--out-dir", "{f.out}/classic", "--steps", "10000000000",
+                              "--quiet", "-o", "{f.out}/c.mp4"],
+     ["--steps 10000000000: needs about", "the largest that fits is --steps", "add --force"], ConfigError),
+    ("render-frames-absurd", RENDER + ["--fps", "100000", "--seconds", "1000"],
+     ["frames 100000000: needs about", "hours of work", "the largest that fits is frames",
+      "--fps 100000 x --seconds", "add --force"], ConfigError),
+    ("render-frames-absurd-gif", RENDER[:4] + ["-o", "{f.out}/film.gif", "--size", "64x48", "--seconds", "1e7"],
+     ["frames 150000000: needs about", "add --force"], ConfigError),
+    # numbers that cannot be drawn, or read
+    ("still-landscape-all-nan", STILL[:2] + ["--landscape", "{f.land_allnan}", "-o", "{f.out}/s.png"],
+     ["{f.land_allnan}: the landscape has no finite loss value to draw"], ArtifactError),
+    ("landscape-scaling-without-random", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--scaling", "li"],
+     ["--scaling li needs --directions random"], ConfigError),
+    # provenance: inspect and reproduce
+    ("inspect-missing", ["inspect", "{f.root}/none.png"], ["{f.root}/none.png: no such file"], ArtifactError),
+    ("inspect-not-media", ["inspect", "{f.traj}"], ["{f.traj}: not an MP4, GIF or PNG"], ArtifactError),
+    ("inspect-png-without-provenance", ["inspect", "{f.plain_png}"],
+     ["{f.plain_png}: carries no lossfilm provenance"], ArtifactError),
+    ("inspect-gif-without-provenance", ["inspect", "{f.plain_gif}"],
+     ["{f.plain_gif}: carries no lossfilm provenance"], ArtifactError),
+    ("inspect-garbled-provenance", ["inspect", "{f.garbled_png}"],
+     ["{f.garbled_png}: its lossfilm metadata is not readable JSON"], ArtifactError),
+    ("reproduce-landscape-gone", ["reproduce", "{f.orphan_png}", "-o", "{f.out}/r.png"],
+     ["missing artifact: landscape {f.root}/gone.npz (key 0123)", "re-make it with: lossfilm still"],
+     ArtifactError),
+    ("reproduce-landscape-changed", ["reproduce", "{f.stale_png}", "-o", "{f.out}/r.png"],
+     ["missing artifact: landscape {f.land} now has key", "drawn from key not-its-key"], ArtifactError),
+    ("reproduce-unknown-call", ["reproduce", "{f.odd_call_png}", "-o", "{f.out}/r.png"],
+     ["provenance call 'sculpture'"], ConfigError),
     ("demo-out-dir-under-a-file", ["demo", "--out-dir", "{f.a_file}/media", "--quiet"],
      ["output directory {f.a_file} is a file, not a folder"], LossfilmError),
 ]
+
+
+@pytest.fixture(autouse=True)
+def steady_machine(monkeypatch):
+    """16 GiB of memory and 100 GB of disk: the size checks' messages (the largest value that fits) then do not
+    move with what other processes use between a row's run and its --debug rerun."""
+    import lossfilm.format.budget
+    import lossfilm.render.output
+    import lossfilm.training.train
+
+    monkeypatch.setattr(lossfilm.format.budget, "available_memory", lambda: 16 << 30)
+    for module in (lossfilm.training.train, lossfilm.render.output):
+        monkeypatch.setattr(module, "free_disk", lambda path: 100e9)
 
 
 def fill(template, f):
@@ -389,6 +473,18 @@ def changed(change, T=3):
     return history
 
 
+def square_snapshots(T=3):
+    """A user's 10-10-10 MLP: every layer square, so W (out, in) and (in, out) both fit the shapes."""
+    rng = np.random.default_rng(0)
+    return [{"W1": rng.normal(size=(10, 10)), "b1": np.zeros(10), "W2": rng.normal(size=(10, 10)),
+             "b2": np.zeros(10)} for _ in range(T)]
+
+
+def square_data():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(20, 10)), rng.integers(0, 10, 20)
+
+
 API_CASES = [
     ("snapshot-missing-key", lambda: Trajectory.from_snapshots(changed(lambda h: h[1].pop("b1"))),
      DataError, r"snapshot 1: keys differ from the first snapshot \(missing \['b1'\], unexpected \[\]\)"),
@@ -414,6 +510,18 @@ API_CASES = [
      ConfigError, "loss_fn must be callable"),
     ("own-model-without-loss-fn", lambda: Landscape.from_trajectory(Trajectory.from_snapshots(snapshots())),
      ConfigError, "no model spec .* pass loss_fn="),
+    ("square-layers-orientation-ambiguous", lambda: Landscape.from_trajectory(
+        Trajectory.from_snapshots(square_snapshots()), data=square_data(), resolution=3), DataError,
+     re.escape("fit both (out, in) and (in, out) (square layers); declare layout='out_in' or layout='in_out'")),
+    ("layout-unknown", lambda: Landscape.from_trajectory(
+        Trajectory.from_snapshots(square_snapshots()), data=square_data(), layout="columns", resolution=3),
+     DataError, re.escape("layout='columns': choose 'out_in' (W is (out, in)) or 'in_out' (W is (in, out))")),
+    ("layout-with-loss-fn", lambda: Landscape.from_trajectory(
+        Trajectory.from_snapshots(square_snapshots()), loss_fn=lambda p: 0.0, layout="in_out", resolution=3),
+     ConfigError, "layout= tells the built-in MLP's fast path how W is laid out"),
+    ("scaling-unknown", lambda: Landscape.from_trajectory(
+        Trajectory.from_snapshots(snapshots()), loss_fn=lambda p: 0.0, directions_kind="random", scaling="exact"),
+     ConfigError, "--scaling 'exact': choose orthonormal or li"),
 ]
 
 
@@ -520,3 +628,34 @@ def test_a_scene_that_raises_while_rendering_is_one_line_naming_its_line(f, caps
     with pytest.raises(ConfigError) as info:
         main(["--debug", *argv])
     assert isinstance(info.value.__cause__, ValueError)  # --debug: the user's own traceback, as the cause
+
+
+def _change(land, name):
+    if name == "loss-beyond-float32":
+        land.loss, land.path_loss_plane, land.path_loss_true = (v * 1e300 for v in (
+            land.loss, land.path_loss_plane, land.path_loss_true))
+    elif name == "constant-surface":
+        land.loss = np.full_like(land.loss, 2.5)
+    elif name == "nan-region":
+        land.loss[:, :4] = np.nan
+    elif name == "path-outside-grid":
+        land.path_alpha = land.path_alpha + 50.0
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("loss-beyond-float32", "the loss reaches {top:.3g}, beyond float32"),
+    ("constant-surface", "the loss is 2.5 at every grid node: the surface is flat"),
+    ("nan-region", "36 of 81 grid nodes are NaN, inf or not computed; they are drawn as holes"),
+    ("path-outside-grid", "6 of 6 path points lie outside the grid (all of them)"),
+])
+def test_undrawable_values_draw_with_a_one_line_warning(f, tmp_path, capsys, name, expected):
+    land = Landscape.load(f.land)
+    _change(land, name)
+    path = tmp_path / f"{name}.npz"
+    land.save(path)
+    out = tmp_path / "still.png"
+    assert main(["still", "--landscape", str(path), "-o", str(out), "--size", "64x48", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    warnings = [line for line in err.splitlines() if line.startswith("lossfilm still: warning: ")]
+    assert len(warnings) == 1 and expected.format(top=float(np.nanmax(land.loss))) in warnings[0], err
+    assert "Traceback" not in err and "RuntimeWarning" not in err and out.exists()

@@ -181,3 +181,82 @@ def test_check_mlp_layout_rejects_other_models():
         check_mlp_layout(ParamLayout(("w",), ((3,),)))
     with pytest.raises(DataError, match="do not chain"):
         check_mlp_layout(ParamLayout(("W1", "b1", "W2", "b2"), ((4, 3), (1, 4), (2, 5), (1, 2))))
+
+
+def _user_mlp_snapshots(sizes, rng, in_out, bias_shape):
+    """A user's own MLP snapshots: W stored (in, out) or (out, in), biases (out,) or (1, out)."""
+    snapshots = []
+    params = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        W = rng.normal(scale=1 / np.sqrt(n_in), size=(n_out, n_in))
+        params[f"W{i}"], params[f"b{i}"] = W, rng.normal(scale=0.1, size=n_out)
+    for step in range(4):
+        snap = {}
+        for name, value in params.items():
+            value = value * (1 + 0.1 * step)
+            if name.startswith("W"):
+                snap[name] = (value.T if in_out else value).astype(np.float32)  # as a trajectory stores them
+            else:
+                snap[name] = value.reshape(bias_shape(len(value))).astype(np.float32)
+        snapshots.append(snap)
+    return snapshots
+
+
+def _user_loss(snapshot, X, y, in_out):
+    h = X
+    n = len(snapshot) // 2
+    for i in range(1, n + 1):
+        W, b = snapshot[f"W{i}"].astype(np.float64), np.ravel(snapshot[f"b{i}"]).astype(np.float64)
+        h = h @ (W if in_out else W.T) + b
+        if i < n:
+            h = np.maximum(h, 0)
+    h = h - h.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(h).sum(axis=1)) - h[np.arange(len(y)), y]))
+
+
+def test_square_layers_in_in_out_layout_are_refused_unless_declared_then_match_the_users_loss():
+    """The issue's 10-10-10 case: W (in, out) on square layers passes every shape check either way."""
+    from lossfilm.format.errors import DataError as Refused
+    from lossfilm.format.trajectory import Trajectory
+    from lossfilm.training.landscape import Landscape
+
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(200, 10)), rng.integers(0, 10, 200)
+    snapshots = _user_mlp_snapshots([10, 10, 10], rng, in_out=True, bias_shape=lambda n: (1, n))
+    trajectory = Trajectory.from_snapshots(snapshots)
+    with pytest.raises(Refused, match=r"fit both \(out, in\) and \(in, out\).*layout='out_in' or layout='in_out'"):
+        Landscape.from_trajectory(trajectory, data=(X, y), resolution=3)
+    land = Landscape.from_trajectory(trajectory, data=(X, y), layout="in_out", resolution=3, line=0)
+    users = [_user_loss(s, X, y, in_out=True) for s in snapshots]
+    np.testing.assert_allclose(land.path_loss_true, users, rtol=1e-10)
+    transposed = Landscape.from_trajectory(trajectory, data=(X, y), layout="out_in", resolution=3)
+    assert not np.allclose(transposed.path_loss_true, users, rtol=1e-3)  # what the old guess silently drew
+    assert land.key != transposed.key  # the same numbers read the other way are another landscape
+
+
+def test_out_in_weights_with_1d_biases_are_accepted_and_in_out_is_recognised_from_shapes():
+    from lossfilm.format.trajectory import Trajectory
+    from lossfilm.training.landscape import Landscape
+
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(100, 6)), rng.integers(0, 3, 100)
+    for in_out in (False, True):
+        snapshots = _user_mlp_snapshots([6, 5, 3], rng, in_out=in_out, bias_shape=lambda n: (n,))
+        land = Landscape.from_trajectory(Trajectory.from_snapshots(snapshots), data=(X, y), resolution=3, line=5)
+        np.testing.assert_allclose(land.path_loss_true, [_user_loss(s, X, y, in_out) for s in snapshots],
+                                   rtol=1e-10)
+        assert np.isfinite(land.line_loss).all()
+
+
+def test_a_declared_layout_that_does_not_fit_is_named():
+    from lossfilm.format.errors import DataError as Refused
+    from lossfilm.format.trajectory import Trajectory
+    from lossfilm.training.landscape import Landscape
+
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(50, 6)), rng.integers(0, 3, 50)
+    trajectory = Trajectory.from_snapshots(_user_mlp_snapshots([6, 5, 3], rng, in_out=False, bias_shape=lambda n: (n,)))
+    with pytest.raises(Refused, match=r"W1 \(5, 6\) / b1 \(5,\) do not chain .*W is \(in, out\)"):
+        Landscape.from_trajectory(trajectory, data=(X, y), layout="in_out", resolution=3)
+    with pytest.raises(Refused, match="layout='sideways'"):
+        Landscape.from_trajectory(trajectory, data=(X, y), layout="sideways", resolution=3)

@@ -79,9 +79,9 @@ def _unit_orthogonal(plane):
 
 
 @pytest.mark.parametrize("method", ["gram", "randomized"])
-def test_pca_matches_svd(method):
+def test_uncentred_pca_matches_svd(method):
     params = wandering_path(T=80, P=300)
-    plane = pca_plane(params, method=method, seed=7)
+    plane = pca_plane(params, method=method, seed=7, centred=False)
     Vt, ratio = svd_reference(params)
     cosines = np.abs(np.einsum("ij,ij->i", plane.directions.astype(np.float64), Vt))
     np.testing.assert_allclose(cosines, 1.0, atol=1e-6)
@@ -91,9 +91,9 @@ def test_pca_matches_svd(method):
     assert alpha[0] >= 0 and beta[0] >= 0
 
 
-def test_explained_variance_agrees_with_residuals():
+def test_uncentred_explained_variance_agrees_with_residuals():
     params = wandering_path()
-    plane = pca_plane(params)
+    plane = pca_plane(params, centred=False)
     alpha, beta, residual = plane.project(params)
     distance2 = ((params.astype(np.float64) - params[-1]) ** 2).sum(axis=1)
     captured = 1.0 - (residual ** 2).sum() / distance2.sum()
@@ -156,6 +156,38 @@ def test_random_directions_are_filter_normalised_seeded_and_leave_biases():
     assert layout.unflatten(filtered.directions[0])["b1"].any()
 
 
+def test_li_scaling_keeps_every_filters_norm_exactly_and_orthonormal_scaling_drifts():
+    """A hand-written per-filter check: for each neuron (row of W), ||d_row|| == ||W_row||, in a plain loop."""
+    layout, origin = mlp_layout_and_params()
+    weights = layout.unflatten(origin.astype(np.float64))
+
+    def worst_filter_error(direction):
+        d = layout.unflatten(direction.astype(np.float64))
+        worst = 0.0
+        for name in ("W1", "W2"):
+            for row in range(weights[name].shape[0]):
+                want = float(np.sqrt(sum(v * v for v in weights[name][row])))
+                got = float(np.sqrt(sum(v * v for v in d[name][row])))
+                worst = max(worst, abs(got - want) / want)
+        return worst
+
+    li = random_plane(layout, origin, seed=4, scaling="li")
+    assert li.info["scaling"] == "li"
+    assert worst_filter_error(li.directions[0]) < 1e-6 and worst_filter_error(li.directions[1]) < 1e-6
+    for name in ("b1", "b2"):
+        assert not layout.unflatten(li.directions[0])[name].any()
+    orthonormal = random_plane(layout, origin, seed=4)
+    D = orthonormal.directions.astype(np.float64)
+    np.testing.assert_allclose(D @ D.T, np.eye(2), atol=1e-6)
+    assert worst_filter_error(orthonormal.directions[1] * np.linalg.norm(li.directions[1])) > 1e-3
+    # both span nearly the same plane: the first direction is the same up to length
+    cos = float(D[0] @ li.directions[0]) / np.linalg.norm(li.directions[0])
+    assert cos == pytest.approx(1.0, abs=1e-6)
+    run = Run(Trajectory.from_snapshots([layout.unflatten(origin * 0.9), layout.unflatten(origin)]))
+    made = make_plane(run, LandscapeSettings(directions_kind="random", scaling="li", seed=4))
+    np.testing.assert_array_equal(made.directions, li.directions)  # the setting reaches the builder
+
+
 def test_random_plane_of_zero_weights_is_an_error():
     layout, origin = mlp_layout_and_params()
     with pytest.raises(DataError, match="no random plane"):
@@ -203,7 +235,8 @@ def test_plane_point_and_project_are_inverse():
 
 
 @pytest.mark.parametrize("kind, labels, summary", [
-    ("pca", ["PC1 (60.0% var.)", "PC2 (30.0% var.)"], "PCA of 7 snapshots, origin = final snapshot: PC1 60.0%"),
+    ("pca", ["PC1, uncentred (60.0% of sq. offsets)", "PC2, uncentred (30.0% of sq. offsets)"],
+     "PCA of 7 snapshots' offsets, origin = final snapshot (uncentred: shares of the offsets' summed squared "),
     ("random", ["random direction 1", "random direction 2"], "random filter-normalised directions (seed 3"),
     ("anchors", ["anchor direction 1", "anchor direction 2"], "through snapshots [0, 3, 6], origin = snapshot 6"),
     ("axes", ["u", "v"], "the function's own axes u, v (exact: nothing is projected)"),
@@ -234,7 +267,8 @@ def test_every_plane_kind_has_a_builder_and_the_choices_follow_the_table():
 
     from lossfilm.training.evaluation import MLPEvaluation
 
-    assert DIRECTIONS == ("pca", "random", "anchors", "hessian") and race_directions() == ("pca", "anchors")
+    assert DIRECTIONS == ("pca", "pca-uncentred", "random", "anchors", "hessian")
+    assert race_directions() == ("pca", "pca-uncentred", "anchors")
     layout, _ = mlp_layout_and_params()
     params = np.cumsum(np.random.default_rng(1).normal(size=(12, layout.size)), axis=0).astype(np.float32)
     run = Run(Trajectory.from_snapshots([layout.unflatten(row) for row in params]))
@@ -247,7 +281,61 @@ def test_every_plane_kind_has_a_builder_and_the_choices_follow_the_table():
     with pytest.raises(ConfigError, match="--directions axes: .* 2-D function"):
         make_plane(run, LandscapeSettings(directions_kind="axes"))
     race = Race(["a", "b"], [run.trajectories[0]] * 2)
-    with pytest.raises(ConfigError, match="--directions random: a race's plane .* pca, anchors"):
+    with pytest.raises(ConfigError, match="--directions random: a race's plane .* pca, pca-uncentred, anchors"):
         make_plane(race, LandscapeSettings(directions_kind="random"))
     with pytest.raises(ValueError, match="PLANE_KINDS"):
         plane_builder("newer")  # the table entry comes first
+
+
+@pytest.mark.parametrize("method", ["gram", "randomized"])
+def test_pca_is_scikit_learns_pca_of_the_offsets_as_li_et_al(method):
+    """Li et al. 2018's code: sklearn PCA(n_components=2) of theta_t - theta_final, path = offsets projected."""
+    from sklearn.decomposition import PCA
+
+    params = wandering_path(T=300, P=120)
+    offsets = params.astype(np.float64) - params[-1].astype(np.float64)
+    reference = PCA(n_components=2, svd_solver="full").fit(offsets)
+    plane = pca_plane(params, method=method, seed=3)
+    assert plane.directions_kind == "pca" and plane.info["centred"] is True
+    cosines = np.abs(np.einsum("ij,ij->i", plane.directions.astype(np.float64), reference.components_))
+    np.testing.assert_allclose(cosines, 1.0, atol=1e-6)
+    np.testing.assert_allclose(plane.explained_variance, reference.explained_variance_ratio_, rtol=1e-5)
+    alpha, beta, _ = plane.project(params)
+    signs = np.sign(plane.directions.astype(np.float64) @ reference.components_.T).diagonal()
+    expected = offsets @ reference.components_.T * signs  # projections of the offsets, not of centred ones
+    np.testing.assert_allclose(np.column_stack([alpha, beta]), expected, atol=1e-5 * np.abs(expected).max())
+    assert (alpha[-1], beta[-1]) == (0.0, 0.0)  # the origin stays at the final point
+
+
+def test_centred_and_uncentred_pca_differ_and_say_so():
+    from tests.test_scene import bowl_landscape
+
+    params = wandering_path(T=60, P=40)
+    centred, uncentred = pca_plane(params), pca_plane(params, centred=False)
+    assert uncentred.directions_kind == "pca-uncentred" and uncentred.info["centred"] is False
+    assert not np.allclose(centred.explained_variance, uncentred.explained_variance)
+    land = bowl_landscape(resolution=5, snapshots=7)
+    land.explained_variance = np.array([0.949, 0.035])
+    land.settings = {"plane": {"centred": True}, "stats": {
+        "snapshots": 7, "path_points": 7, "path_length": 2.0, "plane_path_length": 1.9, "residual_max": 0.1,
+        "residual_median": 0.05, "captured": 0.9}}
+    assert land.axis_label(0) == "PC1, centred (94.9% of variance)"
+    assert "centred, as Li et al. 2018 and scikit-learn" in land.summary()
+
+
+def test_li_scaled_grid_reaches_as_far_in_parameter_space_as_the_orthonormal_one():
+    from lossfilm.training.landscape import Landscape
+
+    layout, origin = mlp_layout_and_params()
+    rng = np.random.default_rng(3)
+    params = (origin + np.cumsum(0.05 * rng.normal(size=(8, layout.size)), axis=0)[::-1]).astype(np.float32)
+    trajectory = Trajectory.from_snapshots([layout.unflatten(row) for row in params])
+
+    def loss(p):
+        return float(sum((v ** 2).sum() for v in p.values()))
+
+    unit = Landscape.from_trajectory(trajectory, loss_fn=loss, directions_kind="random", resolution=5)
+    li = Landscape.from_trajectory(trajectory, loss_fn=loss, directions_kind="random", scaling="li", resolution=5)
+    length = np.linalg.norm(li.directions.astype(np.float64), axis=1).mean()
+    assert length > 2  # whole filter-normalised directions, far from unit length
+    np.testing.assert_allclose(li.alphas * length, unit.alphas, rtol=1e-2)

@@ -52,7 +52,7 @@ def test_every_racer_starts_from_the_same_point_with_its_own_optimizer(race):
 
 def test_all_paths_share_one_plane_through_the_start(race, land):
     _, racers, *_ = race
-    assert land.path_names == ("sgd", "adam", "momentum") and land.directions_kind == "pca"
+    assert land.path_names == ("sgd", "adam", "momentum") and land.directions_kind == "pca-uncentred"  # RACE_DIRECTIONS
     np.testing.assert_array_equal(land.origin, racers[0][1].params[0])  # origin = the shared start
     plane = land.plane
     for (name, trajectory, _), (owner_name, index) in zip(racers, land.path_slices().items()):

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from lossfilm.format.budget import Cost, check_cost
 from lossfilm.format.errors import ConfigError
 from lossfilm.training.evaluation import AnalyticEvaluation
 from lossfilm.training.landscape import build_landscape, cached_landscape, landscape_key
@@ -623,14 +624,19 @@ def cached_classic_landscape(function, out_path, *, force=False, **options):
     landscape : Landscape
     action : {"compute", "reuse", "update"}
     """
-    iterates, settings, evaluation = _race(function, **options)
+    iterates, settings, evaluation = _race(function, force=force, **options)
     key = landscape_key(iterates, settings, evaluation.name)
-    return cached_landscape(out_path, key, lambda _: _with_log_floor(build_landscape(iterates, settings, evaluation)),
+    return cached_landscape(out_path, key, lambda _: _with_log_floor(build_landscape(iterates, settings, evaluation,
+                                                                                     force=force)),
                             force=force)
 
 
+STEP_SECONDS = 4e-5  # one optimizer step on a 2-D function and its exact path loss (measured 1.7e-5 + the loss)
+STEP_BYTES = 200  # one iterate: its point, losses, steps and what the film keeps of it
+
+
 def _race(function, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_STEPS, lrs=None, start=None, domain=None,
-          resolution=DEFAULT_RESOLUTION):
+          resolution=DEFAULT_RESOLUTION, force=False):
     """Check the options, run every optimizer: the paths, settings and evaluation of the landscape."""
     if isinstance(function, str):
         function = get_function(function)
@@ -651,6 +657,9 @@ def _race(function, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_STEPS, lrs=None
                           f"{','.join(f'{v:g}' for v in domain)}")
     if not np.isfinite(function(*start)):
         raise ConfigError(f"--start {start[0]:g},{start[1]:g}: the function is not finite there")
+    runners = len(optimizers)
+    check_cost("--steps", int(steps), lambda n: Cost(memory=STEP_BYTES * n * runners,
+                                                     seconds=STEP_SECONDS * n * runners), force=force)
     # The grid is the domain itself, and every iterate is kept (a run has at most steps + 1 points).
     settings = LandscapeSettings(directions_kind="axes", resolution=resolution, grid_range=domain,
                                  max_path=max(2, int(steps) + 1))

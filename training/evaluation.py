@@ -32,7 +32,8 @@ import numpy as np
 
 from lossfilm.format.errors import ArtifactError, ConfigError, DataError
 from lossfilm.training.data import load_data
-from lossfilm.training.grid import AnalyticEvaluator, FunctionEvaluator, MLPEvaluator, check_mlp_layout
+from lossfilm.training.grid import (AnalyticEvaluator, FunctionEvaluator, MLPEvaluator, check_mlp_layout,
+                                   mlp_orientation)
 from lossfilm.training.hessian import gradient_hessian, mlp_hessian
 from lossfilm.training.line import trajectory_line
 from lossfilm.training.settings import DEFAULTS
@@ -57,14 +58,23 @@ class MLPEvaluation:
 
     name = "mlp"
 
-    def __init__(self, layout, X, y, *, workers=None, dtype=DEFAULTS["dtype"], own_data=True):
+    def __init__(self, layout, X, y, *, workers=None, dtype=DEFAULTS["dtype"], own_data=True, orientation="out_in"):
         self.layout, self.X, self.y, self.workers, self.dtype = layout, X, y, workers, dtype
         self.key_arrays = () if own_data else (X, y)
         self.samples = len(X)
+        self.orientation = orientation
+        if orientation != "out_in":  # the same numbers read the other way are another model
+            self.name = f"mlp:{orientation}"
 
     @classmethod
-    def of(cls, trajectory, data=None, *, samples, seed, workers=None, dtype=DEFAULTS["dtype"]):
+    def of(cls, trajectory, data=None, *, samples, seed, workers=None, dtype=DEFAULTS["dtype"], layout=None):
         """The evaluation of a trajectory of the built-in MLP, after checking that it is one.
+
+        A trajectory the built-in trainer made holds W as (out, in). One made
+        from a user's snapshots may hold them either way: ``layout``
+        (``"out_in"`` or ``"in_out"``) says which, and without it the shapes
+        must allow only one (:func:`lossfilm.training.grid.mlp_orientation`);
+        square layers that fit both are refused, never guessed.
 
         Parameters
         ----------
@@ -73,25 +83,39 @@ class MLPEvaluation:
             Instead of the run's own training data (rebuilt from its settings).
         samples, seed : int
             A seeded subset of this many samples (all if fewer, or if 0).
+        layout : {"out_in", "in_out"}, optional
+            How the user's W arrays are laid out.
         """
         if trajectory.model is None and data is None:
             raise ConfigError("this trajectory has no model spec (it was made from snapshots); "
                               "pass loss_fn=... (and acc_fn=...) for your model")
-        check_mlp_layout(trajectory.layout)
+        if trajectory.model is not None:
+            if layout not in (None, "out_in"):
+                raise ConfigError(f"layout={layout!r}: a trajectory of the built-in MLP holds W as (out, in)")
+            check_mlp_layout(trajectory.layout)
         activation = (trajectory.model or {}).get("activation", "relu")
         if activation != "relu":
             raise ConfigError(f"the built-in fast path knows ReLU MLPs, not {activation!r}; pass loss_fn=...")
         X, y = subset(*data, samples, seed) if data is not None else evaluation_data(trajectory, samples, seed)
         X, W1 = np.asarray(X, dtype=np.float64), trajectory.layout.shapes[0]
-        if X.ndim != 2 or X.shape[1] != W1[1]:
-            raise DataError(f"evaluation data has shape {X.shape}; the model's W1 {W1} expects {W1[1]} features")
-        return cls(trajectory.layout, X, np.asarray(y), workers=workers, dtype=dtype, own_data=data is None)
+        if X.ndim != 2:
+            raise DataError(f"evaluation data has shape {X.shape}; expected (samples, features)")
+        if trajectory.model is not None:
+            orientation = "out_in"
+            if X.shape[1] != W1[1]:
+                raise DataError(f"evaluation data has shape {X.shape}; the model's W1 {W1} expects {W1[1]} features")
+        else:
+            orientation = mlp_orientation(trajectory.layout, X.shape[1], layout)
+        return cls(trajectory.layout, X, np.asarray(y), workers=workers, dtype=dtype, own_data=data is None,
+                   orientation=orientation)
 
     def on(self, plane):
-        return MLPEvaluator(plane, self.layout, self.X, self.y, workers=self.workers, dtype=self.dtype)
+        return MLPEvaluator(plane, self.layout, self.X, self.y, workers=self.workers, dtype=self.dtype,
+                            orientation=self.orientation)
 
     def along(self, trajectory, points, t_range):
-        return trajectory_line(trajectory, points=points, t_range=t_range, X=self.X, y=self.y, workers=self.workers)
+        return trajectory_line(trajectory, points=points, t_range=t_range, X=self.X, y=self.y, workers=self.workers,
+                               orientation=self.orientation)
 
     def hessian_at(self, theta):
         """``hvp(v) -> H v`` of the mean cross-entropy on this data at ``theta`` (P,): the exact R-operator."""
@@ -179,7 +203,7 @@ class AnalyticEvaluation:
 
 
 def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples, seed, executor=None, workers=None,
-                   grad_fn=None, dtype=DEFAULTS["dtype"]):
+                   grad_fn=None, dtype=DEFAULTS["dtype"], layout=None):
     """The built-in MLP's evaluation without ``loss_fn``, else the user's (see the classes above).
 
     A ``loss_fn`` with an ``evaluation(trajectory, samples=, seed=)``
@@ -189,7 +213,11 @@ def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples,
     if loss_fn is None:
         if grad_fn is not None:
             raise ConfigError("grad_fn goes with loss_fn; the built-in MLP has its own exact gradient")
-        return MLPEvaluation.of(trajectory, data, samples=samples, seed=seed, workers=workers, dtype=dtype)
+        return MLPEvaluation.of(trajectory, data, samples=samples, seed=seed, workers=workers, dtype=dtype,
+                                layout=layout)
+    if layout is not None:
+        raise ConfigError("layout= tells the built-in MLP's fast path how W is laid out; with loss_fn= your "
+                          "function reads the arrays itself")
     if callable(getattr(loss_fn, "evaluation", None)):
         if grad_fn is not None:
             raise ConfigError("grad_fn goes with a plain loss_fn; this loss_fn makes its own evaluation")

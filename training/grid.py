@@ -194,23 +194,26 @@ class MLPEvaluator:
 
     batch_size = 16  # nodes per batch: one unit of work and of progress
 
-    def __init__(self, plane, layout, X, y, workers=None, dtype="float32"):
-        check_mlp_layout(layout)
+    def __init__(self, plane, layout, X, y, workers=None, dtype="float32", orientation="out_in"):
+        check_mlp_layout(layout, orientation)
+        self.orientation = orientation
         if dtype not in DTYPES:
             raise ConfigError(f"--dtype {dtype}: choose one of {', '.join(DTYPES)}")
         self.dtype = np.dtype(dtype)
         self.workers = max(1, int(workers or os.cpu_count() or 1))
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y)
-        classes = layout.shapes[-1][1]
-        if X.ndim != 2 or X.shape[1] != layout.shapes[0][1] or y.shape != (len(X),):
+        classes, features = (layout.shapes[-2][0], layout.shapes[0][1]) if orientation == "out_in" else \
+            (layout.shapes[-2][1], layout.shapes[0][0])
+        if X.ndim != 2 or X.shape[1] != features or y.shape != (len(X),):
             raise DataError(f"data X {X.shape}, y {y.shape} do not fit the model's W1 {layout.shapes[0]}")
         if y.size and not (np.issubdtype(y.dtype, np.integer) and 0 <= y.min() and y.max() < classes):
             raise DataError(f"labels must be integers in 0..{classes - 1} for this model's {classes} outputs")
         self.layout, self.X, self.y = layout, X, y.astype(np.int64)
         self.plane, self._exact = plane, None
         n_layers = len(layout.names) // 2
-        origin, d1, d2 = (layout.unflatten(v.astype(np.float64)) for v in (plane.origin, *plane.directions))
+        origin, d1, d2 = (as_built_in(layout.unflatten(v.astype(np.float64)), orientation)
+                          for v in (plane.origin, *plane.directions))
         # Pre-activations of layer 1 at the origin and along each direction: (3,N,H1), made in float64.
         self.basis = np.stack([X @ p["W1"].T + p["b1"] for p in (origin, d1, d2)]).astype(self.dtype)
         # Later layers: (3,in,out) weights and (3,1,out) biases, combined per node batch.
@@ -230,7 +233,8 @@ class MLPEvaluator:
         """
         if self.dtype != np.float64:
             if self._exact is None:
-                self._exact = MLPEvaluator(self.plane, self.layout, self.X, self.y, self.workers, dtype="float64")
+                self._exact = MLPEvaluator(self.plane, self.layout, self.X, self.y, self.workers, dtype="float64",
+                                           orientation=self.orientation)
             return self._exact.at(coords)
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
         batches = [coords[s:s + self.batch_size] for s in range(0, len(coords), self.batch_size)]
@@ -249,7 +253,8 @@ class MLPEvaluator:
         loss, accuracy = [], []
         with threadpool_limits(1):
             for vector in vectors:
-                node_loss, node_acc = loss_and_accuracy(self.layout.unflatten(vector), self.X, self.y)
+                node_loss, node_acc = loss_and_accuracy(as_built_in(self.layout.unflatten(vector), self.orientation),
+                                                        self.X, self.y)
                 loss.append(node_loss)
                 accuracy.append(node_acc)
         return np.array(loss, dtype=np.float64), np.array(accuracy, dtype=np.float64)
@@ -519,8 +524,12 @@ def evaluate_grid(evaluator, alphas, betas, loss, accuracy, computed, *,
         bar.close()
 
 
-def check_mlp_layout(layout):
-    """Raise DataError unless ``layout`` is the built-in MLP's ``W1, b1, W2, b2, ...``."""
+def check_mlp_layout(layout, orientation="out_in"):
+    """Raise DataError unless ``layout`` is an MLP's ``W1, b1, W2, b2, ...`` with W in ``orientation``.
+
+    ``orientation`` is ``"out_in"`` (W is (out, in), the built-in's) or
+    ``"in_out"`` (W is (in, out)); b may be (1, out) or (out,).
+    """
     n = len(layout.names) // 2
     expected = tuple(name for i in range(1, n + 1) for name in (f"W{i}", f"b{i}"))
     if n == 0 or layout.names != expected:
@@ -529,5 +538,70 @@ def check_mlp_layout(layout):
     shapes = dict(zip(layout.names, layout.shapes))
     for i in range(1, n + 1):
         W, b = shapes[f"W{i}"], shapes[f"b{i}"]
-        if len(W) != 2 or b != (1, W[0]) or (i > 1 and W[1] != shapes[f"W{i - 1}"][0]):
-            raise DataError(f"W{i} {W} / b{i} {b} do not chain as MLP layers (W is (out, in), b is (1, out))")
+        out, into = (W if orientation == "out_in" else W[::-1]) if len(W) == 2 else (None, None)
+        previous = shapes[f"W{i - 1}"] if i > 1 else None
+        previous_out = None if previous is None else (previous[0] if orientation == "out_in" else previous[-1])
+        if len(W) != 2 or b not in ((1, out), (out,)) or (i > 1 and into != previous_out):
+            form = "(out, in)" if orientation == "out_in" else "(in, out)"
+            raise DataError(f"W{i} {W} / b{i} {b} do not chain as MLP layers (W is {form}, b is (1, out) or (out,))")
+
+
+ORIENTATIONS = ("out_in", "in_out")
+
+
+def mlp_orientation(layout, features, declared=None):
+    """How a user's MLP weights are laid out: ``declared``, or the one orientation their shapes allow; never a guess.
+
+    Parameters
+    ----------
+    layout : ParamLayout
+        ``W1, b1, W2, b2, ...``.
+    features : int
+        Columns of the evaluation data (W1's in-size).
+    declared : {"out_in", "in_out"}, optional
+        The user's ``layout=``.
+
+    Raises
+    ------
+    DataError
+        When no orientation fits, when the declared one does not, or when
+        both fit (every layer square, e.g. 10-10-10) and none is declared.
+
+    Examples
+    --------
+    >>> from lossfilm.format.layout import ParamLayout
+    >>> mlp_orientation(ParamLayout(("W1", "b1"), ((3, 4), (3,))), features=4)
+    'out_in'
+    >>> mlp_orientation(ParamLayout(("W1", "b1"), ((4, 3), (1, 3))), features=4)
+    'in_out'
+    """
+    if declared is not None and declared not in ORIENTATIONS:
+        raise DataError(f"layout={declared!r}: choose 'out_in' (W is (out, in)) or 'in_out' (W is (in, out))")
+    fits, problems = [], []
+    for orientation in (declared,) if declared else ORIENTATIONS:
+        try:
+            check_mlp_layout(layout, orientation)
+        except DataError as exc:
+            problems.append(str(exc))
+            continue
+        W1 = layout.shapes[0]
+        into = W1[1] if orientation == "out_in" else W1[0]
+        if into == features:
+            fits.append(orientation)
+        else:
+            problems.append(f"W1 {W1} as {orientation} takes {into} features, the data has {features}")
+    if not fits:
+        raise DataError(problems[0] if declared else "; ".join(dict.fromkeys(problems)))
+    if len(fits) == 2:
+        raise DataError(f"weights {', '.join(f'{n} {s}' for n, s in zip(layout.names, layout.shapes))} fit both "
+                        "(out, in) and (in, out) (square layers); declare layout='out_in' or layout='in_out'")
+    return fits[0]
+
+
+def as_built_in(params, orientation):
+    """``params`` (a user's W1, b1, ...) as the built-in MLP holds them: W (out, in), b (1, out)."""
+    if orientation == "out_in" and all(np.ndim(v) == 2 for v in params.values()):
+        return params
+    return {name: (np.asarray(v).T if name.startswith("W") and orientation == "in_out"
+                   else np.asarray(v).reshape(1, -1) if name.startswith("b") else v)
+            for name, v in params.items()}

@@ -45,10 +45,12 @@ import numpy as np
 from tqdm import tqdm
 
 from lossfilm.format.artifact import check_writable, content_key, reuse
+from lossfilm.format.budget import GRID_FLOPS, Cost, check_cost
 from lossfilm.format.errors import ArtifactError, ConfigError
 from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
 from lossfilm.format.landscape import Landscape as LandscapeFile
 from lossfilm.format.planes import PLANE_KINDS
+from lossfilm.format.version import CODE_VERSIONS
 from lossfilm.training.evaluation import MLPEvaluation, evaluation_for
 from lossfilm.training.grid import evaluate_grid, grid_axes
 from lossfilm.training.line import POINTS
@@ -67,9 +69,9 @@ class Landscape(LandscapeFile):
                      dict(self.settings.get("plane", {})))
 
     @classmethod
-    def from_trajectory(cls, trajectory, loss_fn=None, *, acc_fn=None, grad_fn=None, data=None, settings=None,
-                        executor=None, workers=None, progress=False, checkpoint_path=None, checkpoint_every=5.0,
-                        remove_checkpoint=True, **options):
+    def from_trajectory(cls, trajectory, loss_fn=None, *, acc_fn=None, grad_fn=None, data=None, layout=None,
+                        settings=None, executor=None, workers=None, progress=False, checkpoint_path=None,
+                        checkpoint_every=5.0, remove_checkpoint=True, force=False, **options):
         """Choose a plane, project the path on it and evaluate the loss grid.
 
         Parameters
@@ -93,6 +95,11 @@ class Landscape(LandscapeFile):
         data : tuple (X, y), optional
             Evaluation data for the built-in MLP instead of the run's
             training data.
+        layout : {"out_in", "in_out"}, optional
+            For snapshots of your own MLP (``W1, b1, W2, b2, ...``)
+            evaluated on ``data`` by the built-in fast path: W is (out, in)
+            or (in, out). Needed when every layer is square (both fit);
+            otherwise the shapes decide, and lossfilm never guesses.
         settings : LandscapeSettings, optional
             What decides the landscape (:mod:`lossfilm.training.settings`
             lists them with their defaults): the plane
@@ -104,6 +111,8 @@ class Landscape(LandscapeFile):
             (``sharpness`` snapshots, ``hessian_tol``). ``line=61`` costs about as much as 61 grid
             nodes (61 ``loss_fn`` calls); :func:`cached_or_compute`, behind
             the CLI, asks for 61.
+        force : bool
+            Evaluate even a grid the size check refuses (over an hour, or more memory than there is).
         **options
             Any of those settings by name, e.g. ``resolution=41``, on top of
             ``settings``.
@@ -139,14 +148,14 @@ class Landscape(LandscapeFile):
         settings = LandscapeSettings.of(settings, **options)
         evaluation = evaluation_for(trajectory, loss_fn=loss_fn, acc_fn=acc_fn, data=data, samples=settings.samples,
                                     seed=settings.seed, executor=executor, workers=workers, grad_fn=grad_fn,
-                                    dtype=settings.dtype)
+                                    dtype=settings.dtype, layout=layout)
         return build_landscape(Run(trajectory), settings, evaluation, progress=progress,
                                checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
-                               remove_checkpoint=remove_checkpoint)
+                               remove_checkpoint=remove_checkpoint, force=force)
 
 
 def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_path=None, checkpoint_every=5.0,
-                    remove_checkpoint=True):
+                    remove_checkpoint=True, force=False):
     """One landscape for ``paths``: one plane, every path on it with its exact losses, one grid around them all.
 
     Parameters
@@ -160,6 +169,9 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
         Progress bars with ETA on stderr.
     checkpoint_path, checkpoint_every, remove_checkpoint
         As in :meth:`Landscape.from_trajectory`.
+    force : bool
+        Skip the size check (:func:`check_grid_cost`) that refuses a grid this machine cannot hold or
+        would take over an hour to evaluate.
 
     Returns
     -------
@@ -170,13 +182,14 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
     started = time.perf_counter()
     if settings.sharpness and len(paths.trajectories) != 1:
         raise ConfigError("sharpness is measured along one run's path; make each racer's landscape on its own")
+    check_grid_cost(settings, evaluation, force=force)
     key = landscape_key(paths, settings, evaluation.name, *evaluation.key_arrays)
     land = _resume(checkpoint_path, key)
     if land is not None:
         plane = land.plane  # the stored one: its path and finished nodes lie on it
         land.settings["resumed_nodes"] = int(land.computed.sum())
     else:
-        plane = make_plane(paths, settings, evaluation)
+        plane = make_plane(paths, settings, evaluation, progress=progress)
     evaluator = evaluation.on(plane)
     if land is None:
         land = _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
@@ -199,6 +212,47 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
     return land
 
 
+GRID_NODE_BYTES = 64  # loss, accuracy, computed, and the copies saving and checkpointing make
+
+
+def check_grid_cost(settings, evaluation, *, force=False):
+    """Refuse, in one line, a ``--resolution`` whose grid will not fit in memory or takes over an hour.
+
+    The memory counts the grid's arrays and the fast path's fixed cost (its
+    data and first-layer products, which grow with ``--samples`` and the
+    first layer's width).
+
+    The time is estimated for the built-in MLP's fast path from its layer
+    sizes and sample count (a user's ``loss_fn`` costs what it costs: only
+    memory is checked for it).
+    """
+    flops, fixed = node_flops(evaluation), evaluator_bytes(evaluation)
+
+    def cost(resolution):
+        nodes = resolution * resolution
+        return Cost(memory=fixed + GRID_NODE_BYTES * nodes, seconds=nodes * flops / GRID_FLOPS)
+    check_cost("--resolution", settings.resolution, cost, force=force, lowest=3)
+
+
+def node_flops(evaluation):
+    """Floating-point operations of one grid node of the built-in MLP's fast path (0 for other evaluations)."""
+    X, layout = getattr(evaluation, "X", None), getattr(evaluation, "layout", None)
+    if X is None or layout is None or not isinstance(evaluation, MLPEvaluation):
+        return 0.0
+    widths = [min(shape) * max(shape) for shape in layout.shapes[2::2]]  # later layers' in*out
+    hidden = layout.shapes[0][1] if evaluation.orientation == "in_out" else layout.shapes[0][0]
+    return 2.0 * len(X) * (3 * hidden + sum(widths))
+
+
+def evaluator_bytes(evaluation):
+    """Memory of the built-in MLP's fast path whatever the grid: the data and the three first-layer products."""
+    X, layout = getattr(evaluation, "X", None), getattr(evaluation, "layout", None)
+    if X is None or layout is None or not isinstance(evaluation, MLPEvaluation):
+        return 0
+    hidden = layout.shapes[0][1] if evaluation.orientation == "in_out" else layout.shapes[0][0]
+    return 8 * X.size + 24 * len(X) * hidden  # X in float64, basis (3, N, H1) float64
+
+
 def landscape_key(paths, settings, evaluation, *arrays):
     """Content key of a landscape: what the paths were made from, the settings, the evaluation and extra data.
 
@@ -218,8 +272,12 @@ def landscape_key(paths, settings, evaluation, *arrays):
     >>> key = landscape_key(run, LandscapeSettings(), "mlp")
     >>> key == landscape_key(run, LandscapeSettings(resolution=41), "mlp"), len(key)
     (False, 16)
+
+    The landscape stage's code version (:data:`lossfilm.format.version.CODE_VERSIONS`) is part of the key, so
+    a landscape made by an older algorithm is recomputed, not reused.
     """
-    return content_key({**paths.made_from(), **paths.record(settings.to_dict(evaluation))}, *arrays)
+    return content_key({**paths.made_from(), **paths.record(settings.to_dict(evaluation)),
+                        "code_version": CODE_VERSIONS["landscape"]}, *arrays)
 
 
 def cached_landscape(out_path, key, build, *, force=False):
@@ -290,7 +348,7 @@ def cached_or_compute(trajectory, out_path, *, loss_fn=None, force=False, progre
 
     def build(sidecar):
         return Landscape.from_trajectory(trajectory, settings=settings, progress=progress, workers=workers,
-                                         checkpoint_path=sidecar, remove_checkpoint=False)
+                                         checkpoint_path=sidecar, remove_checkpoint=False, force=force)
     return cached_landscape(out_path, key, build, force=force)
 
 
@@ -310,7 +368,7 @@ def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
     """Project every path, evaluate its losses exactly at the kept points, lay out an empty grid."""
     projections, keeps, points = [], [], []
     for index, (name, trajectory) in enumerate(zip(paths.names, paths.trajectories)):
-        alpha, beta, residual = plane.project(trajectory.params)  # (T,) each, every snapshot
+        alpha, beta, residual = plane.project(trajectory.params, progress=progress and len(trajectory) > 2000)
         keep = subsample_indices(len(trajectory), settings.max_path)
         bar = _progress(keep, "path losses" if len(paths.names) == 1 else f"{name} path", progress)
         true_loss, true_acc = evaluator.at_params(trajectory.params[t].astype(np.float64) for t in bar)
@@ -348,7 +406,11 @@ def _grid_axes(plane, projections, settings):
     multiples of the farthest snapshot's distance from the origin.
     """
     alpha, beta, residual = (np.concatenate(part) for part in zip(*projections))
-    distance = float(np.sqrt((alpha ** 2 + beta ** 2 + residual ** 2).max()))
+    # Coordinates are in multiples of the directions: unit vectors, or (random, --scaling li) whole
+    # filter-normalised directions; the reach is measured in the same units.
+    lengths = np.linalg.norm(plane.directions.astype(np.float64), axis=1)
+    distance = float(np.sqrt(((alpha * lengths[0]) ** 2 + (beta * lengths[1]) ** 2 + residual ** 2).max()))
+    distance /= float(lengths.mean()) or 1.0
     scale = float(np.linalg.norm(plane.origin)) or 1.0  # only for a path that is one point
     return grid_axes(alpha, beta, resolution=settings.resolution, margin=settings.margin,
                      grid_range=settings.grid_range, min_side=PLANE_KINDS[plane.directions_kind].reach * distance,

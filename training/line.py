@@ -64,7 +64,8 @@ def line_positions(points=POINTS, t_range=RANGE):
     return np.unique(t)
 
 
-def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=None, workers=None):
+def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=None, workers=None,
+                orientation="out_in"):
     """Loss (and accuracy) at ``start + t * (end - start)`` for each position ``t``.
 
     Parameters
@@ -80,6 +81,8 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
         Evaluation data of the built-in MLP.
     workers : int, optional
         Threads of the MLP fast path.
+    orientation : {"out_in", "in_out"}
+        How the built-in MLP's W arrays are laid out.
 
     Returns
     -------
@@ -102,7 +105,8 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
         # A plane with a zero second direction: its alpha axis is the line, in units of the whole
         # step theta_T - theta_0, so alpha = t. Kept in float64: t = 1 is theta_T itself.
         plane = Plane(start, np.stack([direction, np.zeros_like(direction)]), "line")
-        evaluator = MLPEvaluator(plane, layout, X, y, workers=workers, dtype="float64")  # a few points: exact
+        evaluator = MLPEvaluator(plane, layout, X, y, workers=workers, dtype="float64",  # a few points: exact
+                                 orientation=orientation)
         return evaluator.at(np.column_stack([t, np.zeros_like(t)]))
     loss, accuracy = np.empty(len(t)), np.empty(len(t))
     for i, ti in enumerate(t):  # the grid's per-node rule: a non-finite loss is NaN
@@ -112,7 +116,7 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
 
 
 def trajectory_line(trajectory, *, points=POINTS, t_range=RANGE, loss_fn=None, acc_fn=None, X=None, y=None,
-                    workers=None):
+                    workers=None, orientation="out_in"):
     """``(t, loss, accuracy)`` along the line from a trajectory's first to its last snapshot.
 
     Examples
@@ -125,5 +129,6 @@ def trajectory_line(trajectory, *, points=POINTS, t_range=RANGE, loss_fn=None, a
     """
     t = line_positions(points, t_range)
     loss, accuracy = line_losses(trajectory.params[0], trajectory.params[-1], t, layout=trajectory.layout,
-                                 loss_fn=loss_fn, acc_fn=acc_fn, X=X, y=y, workers=workers)
+                                 loss_fn=loss_fn, acc_fn=acc_fn, X=X, y=y, workers=workers,
+                                 orientation=orientation)
     return t, loss, accuracy

@@ -1,7 +1,9 @@
 """Streaming PCA: the top two right singular vectors of a path's offsets, read in blocks, never P x P.
 
 ``A[t] = params[t] - origin`` is a (T, P) matrix that may be a memory-mapped
-trajectory of many gigabytes. :func:`top2_gram` forms the T x T Gram
+trajectory of many gigabytes; ``origin`` is the final snapshot (uncentred
+PCA) or the snapshots' mean (:func:`mean_row`, centred PCA, as
+scikit-learn's ``PCA``). :func:`top2_gram` forms the T x T Gram
 matrix (exact; for short paths), :func:`top2_randomized` runs block
 subspace iteration with streamed passes over the rows (for long ones).
 :func:`lossfilm.training.plane.pca_plane` picks one and makes the plane.
@@ -19,9 +21,11 @@ Examples
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 
 import numpy as np
+from tqdm import tqdm
 
 BLOCK_BYTES = 1 << 25  # 32 MiB of float64 per streamed block: large GEMMs, bounded memory
 GRAM_MAX_SNAPSHOTS = 256  # above this the T x T Gram matrix costs more than subspace iteration
@@ -46,7 +50,7 @@ def top2_gram(params, origin):
     return vectors, values, float(np.trace(gram)), 2
 
 
-def top2_randomized(params, origin, rng, max_passes, oversample=10):
+def top2_randomized(params, origin, rng, max_passes, oversample=10, progress=False):
     """Top-2 right singular pairs by block subspace iteration, one streamed pass per step.
 
     Each pass over the row blocks ``B`` of A computes both ``Y = A Z`` (whose
@@ -62,7 +66,10 @@ def top2_randomized(params, origin, rng, max_passes, oversample=10):
     origin = np.asarray(origin, dtype=np.float32)
     rows = max(1, BLOCK_BYTES // (4 * P))
     previous, total = None, 0.0
+    bar = tqdm(total=max_passes, disable=not progress, file=sys.stderr, unit="pass", desc="PCA passes (at most)",
+               dynamic_ncols=True)
     for passes in range(1, max_passes + 1):
+        bar.update(1)
         Y = np.empty((T, k))
         ZZ = np.zeros((P, k))
         Z32 = Z.astype(np.float32)
@@ -74,6 +81,7 @@ def top2_randomized(params, origin, rng, max_passes, oversample=10):
             Y[start:start + len(block)] = y
             ZZ += block.T @ y  # (P,b)@(b,k) -> (P,k)
         if not np.isfinite(total):
+            bar.close()
             return np.zeros((2, P)), np.zeros(2), total, passes
         _, sigma, Wt = np.linalg.svd(Y, full_matrices=False)
         vectors = Wt[:2] @ Z.T  # (2,k)@(k,P) -> (2,P) Ritz vectors
@@ -83,9 +91,18 @@ def top2_randomized(params, origin, rng, max_passes, oversample=10):
                 break
         previous = vectors
         Z, _ = np.linalg.qr(ZZ)
+    bar.close()
     values = np.zeros(2)
     values[:min(2, len(sigma))] = sigma[:2] ** 2
     return vectors, values, total, passes
+
+
+def mean_row(params):
+    """The mean of the rows of ``params`` (P,) float64, streamed in row blocks."""
+    total = np.zeros(params.shape[1])
+    for _, block in row_blocks(params):
+        total += block.sum(axis=0)
+    return total / len(params)
 
 
 def row_blocks(params):

@@ -1,12 +1,13 @@
-"""The plane: an origin and two orthonormal directions through parameter space.
+"""The plane: an origin and two directions through parameter space (orthonormal, but for ``--scaling li``).
 
 Three ways to choose it for a run, all with the origin at the final parameters:
 
 - ``pca_plane``: the two leading principal directions of the snapshot offsets
-  ``theta_t - theta_final`` (Li et al. 2018), found by streaming the
-  snapshots in blocks, never forming a P x P matrix.
+  ``theta_t - theta_final``, centred on their mean as Li et al. 2018's code
+  (scikit-learn's PCA) does (kind ``pca``), or uncentred (``pca-uncentred``),
+  found by streaming the snapshots in blocks, never forming a P x P matrix.
 - ``random_plane``: seeded Gaussian directions, filter-normalised (Li et al.),
-  then made orthonormal.
+  then made orthonormal, or kept at Li et al.'s exact scaling.
 - ``anchors_plane``: the plane through three chosen snapshots.
 - the Hessian plane: the top two eigenvectors of the loss's Hessian at the
   final parameters (Lanczos, :mod:`lossfilm.training.eigen`), optionally
@@ -21,7 +22,8 @@ together, or the plane through the start and the first two final points. A
 :mod:`lossfilm.format.planes`.
 
 Point ``(alpha, beta)`` of a plane is ``origin + alpha * d1 + beta * d2``;
-coordinates are distances in parameter space along the unit directions.
+coordinates are distances in parameter space along the unit directions
+(multiples of the whole directions for ``scaling="li"``).
 The origin and directions are rounded to float32 once, when the plane is
 made, and everything downstream uses those rounded values, so a landscape
 file is self-consistent: its losses are exactly at the points it stores.
@@ -41,15 +43,20 @@ True
 
 from __future__ import annotations
 
+import inspect
+import sys
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm import tqdm
 
 from lossfilm.format.errors import ConfigError, DataError
 from lossfilm.format.planes import PLANE_KINDS
 from lossfilm.training.eigen import top_eigenpairs
 from lossfilm.training.param_roles import param_role
-from lossfilm.training.pca import GRAM_MAX_SNAPSHOTS, row_blocks, stacked_rows, top2_gram, top2_randomized
+from lossfilm.training.pca import (GRAM_MAX_SNAPSHOTS, mean_row, row_blocks, stacked_rows, top2_gram,
+                                   top2_randomized)
 
 DIRECTIONS = tuple(name for name, kind in PLANE_KINDS.items() if kind.network)  # the --directions choices
 
@@ -62,7 +69,8 @@ class Plane:
     ----------
     origin : ndarray, shape (P,), float32
     directions : ndarray, shape (2, P), float32
-        Orthonormal (to float32 rounding) unit directions ``d1``, ``d2``.
+        Orthonormal (to float32 rounding) unit directions ``d1``, ``d2``;
+        for a random plane with ``scaling="li"``, Li et al.'s filter-normalised ones.
     directions_kind : str
         The kind of plane, a key of :data:`lossfilm.format.planes.PLANE_KINDS`
         (``"pca"``, ``"random"``, ...).
@@ -91,7 +99,7 @@ class Plane:
         d1, d2 = self.directions.astype(np.float64)
         return self.origin.astype(np.float64) + alpha * d1 + beta * d2
 
-    def project(self, params):
+    def project(self, params, progress=False):
         """Coordinates and distance from the plane of each row of ``params``.
 
         Rows are streamed in blocks, so ``params`` may be a large memmap.
@@ -102,6 +110,8 @@ class Plane:
         Parameters
         ----------
         params : array_like, shape (T, P)
+        progress : bool
+            A progress bar with ETA on stderr (for a large memory-mapped trajectory).
 
         Returns
         -------
@@ -121,12 +131,16 @@ class Plane:
         gram_inv = np.linalg.inv(D @ D.T)  # (2,2), the identity up to float32 rounding
         coords = np.empty((len(params), 2))
         residual = np.empty(len(params))
+        bar = tqdm(total=len(params), disable=not progress, file=sys.stderr, unit="snapshot", desc="projection",
+                   dynamic_ncols=True)
         for start, block in row_blocks(params):
+            bar.update(len(block))
             offsets = block - origin  # (b,P)
             c = (offsets @ D.T) @ gram_inv  # (b,P)@(P,2) -> (b,2)
             offsets -= c @ D
             coords[start:start + len(block)] = c
             residual[start:start + len(block)] = np.sqrt(np.einsum("ij,ij->i", offsets, offsets))
+        bar.close()
         bad = np.flatnonzero(~np.isfinite(residual))
         if bad.size:
             raise DataError(f"snapshot {bad[0]}: parameters contain NaN or inf; cannot project it")
@@ -157,8 +171,11 @@ def plane_builder(kind, *, race=False, needs_loss=False):
     return register
 
 
-def make_plane(paths, settings, evaluation=None):
+def make_plane(paths, settings, evaluation=None, *, progress=False):
     """The plane of kind ``settings.directions_kind`` for ``paths`` (a Run, a Race or Iterates).
+
+    ``progress`` reaches the builders that take it (the PCA's): a long
+    computation then reports on stderr.
 
     Examples
     --------
@@ -177,6 +194,8 @@ def make_plane(paths, settings, evaluation=None):
             raise ConfigError(f"--directions {settings.directions_kind}: this plane is made from the loss; "
                               "no evaluation was given")
         return builder(paths, settings, evaluation)
+    if progress and "progress" in inspect.signature(builder).parameters:
+        return builder(paths, settings, progress=True)
     return builder(paths, settings)
 
 
@@ -197,23 +216,31 @@ def race_directions():
 
 
 @plane_builder("pca", race=True)
-def _pca_of_paths(paths, settings):
+def _pca_of_paths(paths, settings, centred=True, progress=False):
     """A run's PCA plane; a race's: PCA of every racer's offsets from their shared start."""
     if not paths.race:
         (trajectory,) = paths.trajectories
-        return pca_plane(trajectory.params, layout=trajectory.layout, seed=settings.seed)
+        return pca_plane(trajectory.params, layout=trajectory.layout, seed=settings.seed, centred=centred,
+                         progress=progress)
     start, origin = _shared_start(paths.trajectories)
     with stacked_rows(paths.trajectories, start) as rows:
-        made = pca_plane(rows, seed=settings.seed)  # its origin is the last row: the start
+        # its origin is the last row: the start
+        made = pca_plane(rows, seed=settings.seed, centred=centred, progress=progress)
     return _through_start(paths.trajectories, start, made, dict(
         made.info, method="pca of all paths' offsets from the start", origin=origin, paths=len(paths.trajectories)))
+
+
+@plane_builder("pca-uncentred", race=True)
+def _uncentred_pca_of_paths(paths, settings, progress=False):
+    """As ``pca``, without subtracting the offsets' mean (lossfilm's convention before 0.2)."""
+    return _pca_of_paths(paths, settings, centred=False, progress=progress)
 
 
 @plane_builder("random")
 def _random_of_path(paths, settings):
     (trajectory,) = paths.trajectories
     return random_plane(trajectory.layout, np.asarray(trajectory.params[-1]), seed=settings.seed,
-                        biases=settings.biases, bias_names=settings.bias_names)
+                        biases=settings.biases, bias_names=settings.bias_names, scaling=settings.scaling)
 
 
 @plane_builder("anchors", race=True)
@@ -281,15 +308,20 @@ class _Given:
         return np.array(next(self.parts), dtype=np.float64).reshape(shape)
 
 
-def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
+def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8, centred=True, progress=False):
     """The plane of the two leading principal directions of the path.
 
-    The origin is the final snapshot; the directions are the top two right
-    singular vectors of the offsets ``A[t] = theta_t - theta_final``. The
-    offsets are not mean-centred (Li et al.'s code centres them): the plane
-    passes through the origin, and the uncentred directions are the ones that
-    minimise the snapshots' total squared distance from *that* plane, so
-    ``explained_variance`` and the projection residuals tell the same story:
+    The origin is the final snapshot, and a snapshot's coordinates are the
+    projections of its offset ``theta_t - theta_final`` on the directions
+    (so the final point sits at (0, 0)). The directions are, by default
+    (``centred=True``), those of Li et al. 2018's code: scikit-learn's
+    ``PCA`` of the offsets, which first subtracts their mean; the
+    ``explained_variance`` is then each direction's share of the offsets'
+    variance about their mean (``PCA.explained_variance_ratio_``). With
+    ``centred=False`` the directions are the top right singular vectors of
+    the offsets themselves, the plane through the final point that holds
+    the most of the path's squared distance from it; the shares are then of
+    ``sum(||theta_t - theta_final||**2)``, and
     ``sum(residual**2) = (1 - sum(explained_variance)) * sum(||A[t]||**2)``.
 
     Signs are chosen so that the first snapshot has non-negative coordinates.
@@ -310,6 +342,10 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
         ``"auto"`` picks gram for T <= 256.
     max_passes : int
         Most passes of the randomised method.
+    centred : bool
+        Subtract the offsets' mean first (Li et al., scikit-learn), or not.
+    progress : bool
+        Say on stderr what the PCA is doing, with an ETA of the randomised passes.
 
     Raises
     ------
@@ -321,8 +357,8 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     >>> t = np.linspace(0, 1, 30)[:, None]
     >>> params = np.hstack([t, t ** 2, 0 * t]).astype(np.float32)
     >>> plane = pca_plane(params)
-    >>> round(float(plane.explained_variance.sum()), 6)
-    1.0
+    >>> round(float(plane.explained_variance.sum()), 6), plane.info["centred"]
+    (1.0, True)
     """
     params = _rows(params, None, "params")
     T, P = params.shape
@@ -331,10 +367,13 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     origin = np.array(params[-1], dtype=np.float32)
     if method == "auto":
         method = "gram" if T <= GRAM_MAX_SNAPSHOTS else "randomized"
+    started = time.perf_counter()
+    centre = mean_row(params) if centred else origin  # the point the PCA measures variance about
     if method == "gram":
-        vectors, values, total, passes = top2_gram(params, origin)
+        vectors, values, total, passes = top2_gram(params, centre)
     elif method == "randomized":
-        vectors, values, total, passes = top2_randomized(params, origin, np.random.default_rng(seed), max_passes)
+        vectors, values, total, passes = top2_randomized(params, centre, np.random.default_rng(seed), max_passes,
+                                                         progress=progress)
     else:
         raise DataError(f"unknown PCA method {method!r}; use 'auto', 'gram' or 'randomized'")
     if not np.isfinite(total):
@@ -342,7 +381,10 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     if total == 0.0 or values[0] <= 1e-12 * total:
         raise DataError(f"no PCA plane: all {T} snapshots are identical, the path has no variance; "
                         "use --directions random")
-    info = {"method": method, "passes": passes, "snapshots": T}
+    info = {"method": method, "passes": passes, "snapshots": T, "centred": bool(centred)}
+    if progress and method == "randomized":
+        print(f"PCA of {T} snapshots x {P:,} parameters: {passes} pass(es), "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     d1 = vectors[0] / np.linalg.norm(vectors[0])
     if values[1] <= 1e-12 * total:
         # A straight path: any second direction holds it; pick a reproducible one.
@@ -354,10 +396,10 @@ def pca_plane(params, *, layout=None, seed=0, method="auto", max_passes=8):
     first = np.asarray(params[0], dtype=np.float64) - origin
     d1, d2 = (_sign_fixed(d, first) for d in (d1, d2))
     ratio = np.array([values[0], values[1]]) / total
-    return Plane(origin, np.stack([d1, d2]).astype(np.float32), "pca", ratio, info)
+    return Plane(origin, np.stack([d1, d2]).astype(np.float32), "pca" if centred else "pca-uncentred", ratio, info)
 
 
-def random_plane(layout, origin, *, seed=0, biases="zero", bias_names=None):
+def random_plane(layout, origin, *, seed=0, biases="zero", bias_names=None, scaling="orthonormal"):
     """A plane of two seeded, filter-normalised Gaussian directions (Li et al.).
 
     Each weight array's rows (``W`` is ``(out, in)``: one row per neuron, the
@@ -366,10 +408,13 @@ def random_plane(layout, origin, *, seed=0, biases="zero", bias_names=None):
     BatchNorm's: Li et al.'s ``ignore='biasbn'``, by the rule of
     :func:`lossfilm.training.param_roles.param_role`) are zeroed, or with
     ``biases="filter"`` scaled as one filter; buffers (``*.running_mean``...)
-    are always zeroed. The two directions are then
-    made orthonormal (Gram-Schmidt), so grid coordinates are in units of the
-    orthonormal directions, i.e. distances in parameter space, not Li et
-    al.'s multiples of the filter-normalised direction.
+    are always zeroed. With ``scaling="orthonormal"`` (the default) the two
+    directions are then made orthonormal (Gram-Schmidt), so grid coordinates
+    are distances in parameter space; the second direction's filters then drift
+    off their exact norms (by its small overlap with the first). With
+    ``scaling="li"`` they are kept exactly as Li et al. 2018 make them: every
+    filter of both directions has its weight filter's norm, and a coordinate
+    of 1 is one whole filter-normalised direction (their plots' -1..1).
 
     Parameters
     ----------
@@ -380,6 +425,7 @@ def random_plane(layout, origin, *, seed=0, biases="zero", bias_names=None):
     biases : {"zero", "filter"}
     bias_names : collection of str, optional
         The bias-like parameters by name, instead of the naming rule.
+    scaling : {"orthonormal", "li"}
 
     Examples
     --------
@@ -397,9 +443,15 @@ def random_plane(layout, origin, *, seed=0, biases="zero", bias_names=None):
     rng = np.random.default_rng(seed)
     d1 = _filter_normalised(layout, origin, rng, biases, bias_names)
     d2 = _filter_normalised(layout, origin, rng, biases, bias_names)
-    d1, d2 = _orthonormal(d1, d2, "no random plane: the weights at the origin are all zero "
-                                "(a filter-normalised direction would be zero too)")
-    info = {"seed": int(seed), "biases": biases}
+    if scaling not in ("orthonormal", "li"):
+        raise DataError(f"unknown scaling {scaling!r}; use 'orthonormal' or 'li'")
+    message = ("no random plane: the weights at the origin are all zero "
+               "(a filter-normalised direction would be zero too)")
+    if scaling == "orthonormal":
+        d1, d2 = _orthonormal(d1, d2, message)
+    else:
+        _orthonormal(d1, d2, message)  # only checks that they span a plane
+    info = {"seed": int(seed), "biases": biases, "scaling": scaling}
     if bias_names is not None:
         info["bias_names"] = sorted(bias_names)
     return Plane(origin, np.stack([d1, d2]).astype(np.float32), "random", np.full(2, np.nan), info)

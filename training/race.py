@@ -190,8 +190,15 @@ def train_racers(optimizers, cache_dir, *, data="digits", epochs=20, seed=0, lrs
     return racers
 
 
+# A race's default plane: uncentred PCA of every racer's offsets from the shared start. Li et al.'s centred
+# convention is for one run; for several runs from one start the uncentred plane is the one that holds the
+# most of their squared distance from that start (on the digits race of four optimizers: 96.9% against 91.2%
+# centred), which is what the race's summary reports and the film shows.
+RACE_DIRECTIONS = "pca-uncentred"
+
+
 def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None, settings=None, workers=None,
-                   progress=False, checkpoint_path=None, remove_checkpoint=True, **options):
+                   progress=False, checkpoint_path=None, remove_checkpoint=True, force=False, **options):
     """One landscape for several paths: one plane, one grid, every path on it.
 
     Parameters
@@ -212,7 +219,7 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
         all paths.
     **options
         Any of those settings by name, on top of ``settings``.
-    workers, progress, checkpoint_path, remove_checkpoint
+    workers, progress, checkpoint_path, remove_checkpoint, force
         As in :meth:`Landscape.from_trajectory`.
 
     Returns
@@ -223,12 +230,14 @@ def race_landscape(trajectories, names, *, loss_fn=None, acc_fn=None, data=None,
         ``settings["stats"]["paths"]`` how well the plane holds each.
     """
     racers = Race(names, trajectories)
+    if settings is None:
+        options.setdefault("directions_kind", RACE_DIRECTIONS)
     settings = LandscapeSettings.of(settings, **options)
     check_directions(racers, settings)  # before the data loads
     evaluation = evaluation_for(racers.trajectories[0], loss_fn=loss_fn, acc_fn=acc_fn, data=data,
                                 samples=settings.samples, seed=settings.seed, workers=workers, dtype=settings.dtype)
     return build_landscape(racers, settings, evaluation, progress=progress, checkpoint_path=checkpoint_path,
-                           remove_checkpoint=remove_checkpoint)
+                           remove_checkpoint=remove_checkpoint, force=force)
 
 
 def cached_race_landscape(racers, out_path, *, force=False, progress=True, workers=None, **options):
@@ -249,10 +258,10 @@ def cached_race_landscape(racers, out_path, *, force=False, progress=True, worke
     action : {"compute", "reuse", "update"}
     """
     names, trajectories = tuple(r[0] for r in racers), [r[1] for r in racers]
-    settings = LandscapeSettings.of(**options)
+    settings = LandscapeSettings.of(**{"directions_kind": RACE_DIRECTIONS, **options})
     key = landscape_key(Race(names, trajectories), settings, MLPEvaluation.name)  # no data loaded to decide
 
     def build(sidecar):
         return race_landscape(trajectories, names, settings=settings, workers=workers, progress=progress,
-                              checkpoint_path=sidecar, remove_checkpoint=False)
+                              checkpoint_path=sidecar, remove_checkpoint=False, force=force)
     return cached_landscape(out_path, key, build, force=force)

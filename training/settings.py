@@ -32,6 +32,8 @@ DEFAULTS = dict(
     # or "hessian" (the top two Hessian eigenvectors at the final snapshot)
     anchors=None,  # snapshot indices (i, j, k) of the anchors plane, origin at k; None: first, middle, last
     biases="zero",  # random directions leave the biases put ("zero") or scale them as one filter ("filter")
+    scaling="orthonormal",  # random directions made orthonormal after filter normalisation, or "li": kept as
+    # Li et al. 2018 scale them (each filter's norm that of the weights' filter; grid units are multiples of them)
     bias_names=None,  # which parameters are bias-like, by name; None: the rule of lossfilm.training.param_roles
     seed=0,  # seeds the random directions, the randomised PCA's start, Lanczos' start and the sample subset
     filter_normalise=False,  # hessian plane: scale its eigenvectors filter by filter (Li et al.), then orthonormalise
@@ -66,6 +68,7 @@ class LandscapeSettings:
     anchors: tuple | None = DEFAULTS["anchors"]
     biases: str = DEFAULTS["biases"]
     bias_names: tuple | None = DEFAULTS["bias_names"]
+    scaling: str = DEFAULTS["scaling"]
     seed: int = DEFAULTS["seed"]
     filter_normalise: bool = DEFAULTS["filter_normalise"]
     hessian_tol: float = DEFAULTS["hessian_tol"]
@@ -84,6 +87,10 @@ class LandscapeSettings:
         if kind not in PLANE_KINDS:
             choices = ", ".join(name for name, plane in PLANE_KINDS.items() if plane.network)
             raise ConfigError(f"--directions {kind!r}: choose one of {choices}")
+        if self.scaling not in ("orthonormal", "li"):
+            raise ConfigError(f"--scaling {self.scaling!r}: choose orthonormal or li")
+        if self.scaling != "orthonormal" and kind != "random":
+            raise ConfigError("--scaling li needs --directions random (it is how random directions are scaled)")
         if self.anchors is not None and kind != "anchors":
             raise ConfigError("--anchors needs --directions anchors")
         if self.filter_normalise and kind != "hessian":
@@ -167,6 +174,7 @@ class LandscapeSettings:
                 "resolution": self.resolution, "margin": self.margin,
                 "range": None if self.grid_range is None else list(self.grid_range),
                 "samples": self.samples, "max_path": self.max_path, "seed": self.seed, "biases": self.biases,
+                **({"scaling": self.scaling} if self.scaling != "orthonormal" else {}),
                 "evaluation": evaluation, **precision,
                 "line": {"points": self.line, "range": list(self.line_range)} if self.line else None,
                 **self._curvature_dict()}

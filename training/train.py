@@ -35,8 +35,9 @@ from tqdm import tqdm
 
 from lossfilm.format import artifact
 from lossfilm.format.artifact import content_key
+from lossfilm.format.budget import FLOPS, Cost, check_cost, free_disk
 from lossfilm.format.errors import LossfilmError
-from lossfilm.format.version import __version__
+from lossfilm.format.version import CODE_VERSIONS, __version__
 from lossfilm.training import model as mlp
 from lossfilm.training.data import load_data
 from lossfilm.training.recorder import Recorder
@@ -70,7 +71,7 @@ def trajectory_key(config, source):
     """The content key of a run: its config (with the learning rate resolved) and data source."""
     lr = config.make_optimizer().lr  # lr=None and an explicit default lr make the same run
     settings = {"config": config.replace(lr=lr).to_dict(), "data": source,
-                "schema_version": SCHEMA_VERSION}
+                "schema_version": SCHEMA_VERSION, "code_version": CODE_VERSIONS["trajectory"]}
     return content_key(settings)
 
 
@@ -118,10 +119,52 @@ def cached_or_train(config, out_path, data=None, force=False, progress=True):
                                         key=trajectory_key(config, data.source), force=force, usable=_not_diverged)
     if trajectory is not None:
         return trajectory, action
-    return train(config, data, out_path, progress=progress), action
+    return train(config, data, out_path, progress=progress, force=force), action
 
 
-def train(config, data, out_path, progress=True):
+STEP_SECONDS = 2e-3  # one small optimizer step with its recording (digits: 461 steps in 1.2 s)
+
+
+def snapshot_count(total_steps, record_every):
+    """How many snapshots a run of ``total_steps`` records: the initial one, every Nth step, and the final one.
+
+    >>> snapshot_count(10, 1), snapshot_count(10, 3), snapshot_count(9, 3)
+    (11, 5, 4)
+    """
+    return 1 + total_steps // record_every + (1 if total_steps % record_every else 0)
+
+
+def check_training_cost(config, data, out_path, *, force=False):
+    """Refuse, in one line, layer widths or an epoch count this machine cannot train or record in an hour.
+
+    ``--hidden``: the parameters, gradients and optimizer state must fit in
+    memory. ``--epochs``: the trajectory (4 bytes per parameter per
+    snapshot, twice over while it is written) must fit on the output's disk,
+    and the run must take less than an hour.
+    """
+    n_train = len(data.y_train)
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+
+    def parameters(hidden):
+        sizes = [data.n_features, *hidden, data.n_classes]
+        return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+    def run_cost(hidden, epochs):
+        P = parameters(hidden)
+        snapshots = snapshot_count(epochs * steps_per_epoch, config.record_every)
+        memory = 48 * P + 32 * config.batch_size * (data.n_features + sum(hidden) + data.n_classes)
+        seconds = epochs * (6.0 * n_train * P / FLOPS + steps_per_epoch * STEP_SECONDS)
+        return Cost(memory=memory, disk=8.0 * P * snapshots, seconds=seconds)
+
+    widest = max(config.hidden)
+    check_cost("--hidden", widest, lambda w: run_cost([min(h, w) for h in config.hidden], 1), force=force,
+               seconds=float("inf"))
+    disk = free_disk(out_path)
+    check_cost("--epochs", config.epochs, lambda e: run_cost(config.hidden, e), force=force, disk=disk,
+               hint=" (or fewer snapshots: --record-every)")
+
+
+def train(config, data, out_path, progress=True, force=False):
     """Train the MLP on ``data`` and save its trajectory to ``out_path``.
 
     Parameters
@@ -132,6 +175,8 @@ def train(config, data, out_path, progress=True):
         The ``trajectory.npz`` to write; its directory must exist.
     progress : bool
         Show a tqdm bar with ETA on stderr (loss, test accuracy).
+    force : bool
+        Train even what :func:`check_training_cost` refuses.
 
     Returns
     -------
@@ -145,6 +190,7 @@ def train(config, data, out_path, progress=True):
         times the initial loss, or the parameters overflowed; the finite
         snapshots are saved first, marked ``diverged``.
     """
+    check_training_cost(config, data, out_path, force=force)
     key = trajectory_key(config, data.source)  # before training: the cache can be checked without it
     rng = np.random.default_rng(config.seed)
     sizes = [data.n_features, *config.hidden, data.n_classes]

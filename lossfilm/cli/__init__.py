@@ -21,6 +21,8 @@ COMMANDS = {
     "still": ("still", "render one frame of a scene to a PNG"),
     "race": ("race", "several optimizers from one start, racing down one common loss surface"),
     "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
+    "inspect": ("inspect", "print how an MP4, GIF or PNG was made (its provenance)"),
+    "reproduce": ("reproduce", "render an MP4, GIF or PNG again from its provenance and cached landscape"),
 }
 
 
@@ -89,6 +91,39 @@ def _version():
     return __version__
 
 
+@contextlib.contextmanager
+def warnings_as_lines(command):
+    """Within the block, a LossfilmWarning prints as one line, ``lossfilm CMD: warning: ...``, on stderr."""
+    import warnings
+
+    from lossfilm.format.errors import LossfilmWarning
+
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, LossfilmWarning):
+                print(f"lossfilm {command}: warning: {message}", file=sys.stderr)
+            else:
+                shown(message, category, filename, lineno, file, line)
+        warnings.showwarning = show
+        warnings.simplefilter("always", LossfilmWarning)
+        yield
+
+
+def command_line(argv):
+    """The command as a shell would run it again, recorded in every output's provenance.
+
+    Examples
+    --------
+    >>> command_line(["still", "-o", "a b.png"])
+    "lossfilm still -o 'a b.png'"
+    """
+    import shlex
+
+    return "lossfilm " + shlex.join(str(a) for a in argv)
+
+
 def main(argv=None):
     """Run one command; a user error is one line on stderr and exit status 2.
 
@@ -99,14 +134,21 @@ def main(argv=None):
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = command_line(sys.argv[1:] if argv is None else argv)
     from lossfilm.format.errors import LossfilmError
     try:
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(), warnings_as_lines(args.command):
             return args.run(args) or 0
     except LossfilmError as exc:
         if args.debug:
             raise
         print(f"lossfilm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        if args.debug:
+            raise
+        print(f"lossfilm {args.command}: error: out of memory; a smaller --resolution, --size, --samples or "
+              "--hidden fits (the size checks estimated it would; --force skips them)", file=sys.stderr)
         return 2
     except OSError as exc:
         import errno

@@ -114,9 +114,10 @@ class FilmOutputs:
         args, out = self.args, self.out_dir
         for summary in film(scene, landscape_path, self.films, quality=args.quality, seconds=args.seconds,
                             theme=args.theme, workers=args.workers, gif_width=args.gif_width, gif_fps=args.gif_fps,
-                            draft=args.draft, options=self.options, progress=self.progress):
+                            draft=args.draft, options=self.options, progress=self.progress,
+                            command=args.command_line, force=getattr(args, "force", False)):
             self.step(str(summary))
         still(landscape_path, out / f"{self.stem}.png", scene=scene, size=self.still_size,
               fps=QUALITIES[args.quality].fps, seconds=args.seconds, theme=args.theme, draft=args.draft,
-              options=self.options)
+              options=self.options, command=args.command_line)
         self.step(f"{out / (self.stem + '.png')}: final state, {self.still_size[0]}x{self.still_size[1]}")

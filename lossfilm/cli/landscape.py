@@ -37,6 +37,10 @@ def add_arguments(parser):
                         help="landscape file to write (default: landscape.npz beside the trajectory)" + _SAID)
     parser.add_argument("--directions", choices=DIRECTIONS, default=DEFAULTS["directions_kind"],
                         help=directions_help(DIRECTIONS))
+    parser.add_argument("--scaling", choices=("orthonormal", "li"), default=DEFAULTS["scaling"],
+                        help="random directions: made orthonormal after filter normalisation (coordinates are "
+                             "parameter distances), or 'li', kept exactly filter-normalised as Li et al. 2018 "
+                             "(coordinates are multiples of the directions)")
     parser.add_argument("--anchors", nargs=3, type=int, metavar=("I", "J", "K"), default=None,
                         help="snapshot indices of the anchors plane (origin at K; "
                              "default: first, middle, last)" + _SAID)
@@ -69,7 +73,8 @@ def add_arguments(parser):
     parser.add_argument("--obj", action="store_true", help="also write OUT.obj (the visible surface)" + _SAID)
     parser.add_argument("--log-z", action="store_true", help="exported heights are log10(loss)" + _SAID)
     parser.add_argument("--force", action="store_true",
-                        help="recompute even if OUT has the same key" + _SAID)
+                        help="recompute even if OUT has the same key, and evaluate even a grid the size check "
+                             "refuses (over an hour, or more memory than there is)" + _SAID)
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary" + _SAID)
     return parser
 
@@ -102,9 +107,10 @@ def run(args):
     try:
         landscape, action = cached_or_compute(
             trajectory, out, loss_fn=loss_fn, force=args.force, progress=not args.quiet, workers=args.workers,
-            directions_kind=args.directions, anchors=args.anchors, resolution=args.resolution, margin=args.margin,
-            grid_range=args.grid_range, samples=args.samples, dtype=args.dtype, max_path=args.max_path, seed=args.seed,
-            filter_normalise=args.filter_normalise, sharpness=args.sharpness, hessian_tol=args.hessian_tol)
+            directions_kind=args.directions, scaling=args.scaling, anchors=args.anchors, resolution=args.resolution,
+            margin=args.margin, grid_range=args.grid_range, samples=args.samples, dtype=args.dtype,
+            max_path=args.max_path, seed=args.seed, filter_normalise=args.filter_normalise,
+            sharpness=args.sharpness, hessian_tol=args.hessian_tol)
     except DataError as exc:
         # The plane's complaints (one snapshot, no variance, NaN) are about this trajectory: name it.
         if str(args.trajectory) in str(exc):

@@ -6,7 +6,8 @@ learning rate (the documented defaults of lossfilm.training.optimizers, all of w
 converge on the digits data; --lr changes one). Every path is then projected
 on ONE plane: its origin is the shared initial point, so every ball starts at
 (0, 0), and its directions are the two leading principal directions of all
-paths' snapshots together (--directions anchors: the plane through the start
+paths' offsets from it, uncentred, the plane that holds the most of them
+(--directions pca centres them first; --directions anchors: the plane through the start
 and the first two optimizers' final points). One loss grid covers all paths,
 and the race scene rolls a ball per optimizer down it on one clock of
 optimizer steps.
@@ -29,7 +30,7 @@ from lossfilm.cli.render import help_text
 
 def add_arguments(parser):
     from lossfilm.training.plane import race_directions
-    from lossfilm.training.race import RACE_OPTIMIZERS
+    from lossfilm.training.race import RACE_DIRECTIONS, RACE_OPTIMIZERS
     from lossfilm.training.settings import DEFAULTS
 
     parser.add_argument("--optimizers", default=",".join(RACE_OPTIMIZERS), metavar="A,B,...",
@@ -42,9 +43,11 @@ def add_arguments(parser):
     parser.add_argument("--epochs", type=int, default=20, help="epochs each optimizer trains")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the split, the shared initial weights and the shared shuffling")
-    parser.add_argument("--directions", choices=race_directions(), default=DEFAULTS["directions_kind"],
-                        help="pca: principal plane of all paths, origin at the shared start; anchors: the "
-                             "plane through the start and the first two optimizers' final points")
+    parser.add_argument("--directions", choices=race_directions(), default=RACE_DIRECTIONS,
+                        help="pca-uncentred: principal plane of all paths' offsets from the shared start (the "
+                             "plane that holds the most of them); pca: the same, centred as Li et al. 2018 do for "
+                             "one run; anchors: the plane through the start and the first two optimizers' final "
+                             "points")
     parser.add_argument("--resolution", type=int, default=DEFAULTS["resolution"], help="grid nodes per side")
     parser.add_argument("--scene", default="race", metavar="SCENE", help="the scene name or a .py scene file")
     film_outputs.add_arguments(parser, stem="race", gif_by_default=False, option_example="clock=linear")

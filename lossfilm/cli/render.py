@@ -45,6 +45,8 @@ def add_arguments(parser):
                         help="frame rate of a GIF output (never above the film's)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help=help_text("a scene option, e.g. --option sweep=90 or --option orbit=false (repeatable; default: none)"))
+    parser.add_argument("--force", action="store_true",
+                        help=help_text("render even a film estimated to take over an hour (or to overfill the disk)"))
     parser.add_argument("--quiet", action="store_true", help=help_text("no progress bar and no summary line"))
 
 
@@ -71,7 +73,7 @@ def run(args):
     summaries = film(args.scene, args.landscape, outputs, quality=args.quality, size=args.size, fps=args.fps,
                      seconds=args.seconds, theme=args.theme, log_z=args.log_z, draft=args.draft, workers=args.workers,
                      gif_width=args.gif_width, gif_fps=args.gif_fps, options=parse_options(args.option),
-                     progress=not args.quiet)
+                     progress=not args.quiet, command=args.command_line, force=args.force)
     if not args.quiet:
         for summary in summaries:
             print(summary)

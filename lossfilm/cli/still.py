@@ -50,6 +50,7 @@ def run(args):
     size = parse_size(args.size, even=False)
     index = still(args.landscape, output, scene=args.scene, frame=None if args.final else args.frame, size=size,
                   fps=args.fps, seconds=args.seconds, theme=args.theme, transparent=args.transparent,
-                  log_z=args.log_z, draft=args.draft, options=parse_options(args.option))
+                  log_z=args.log_z, draft=args.draft, options=parse_options(args.option),
+                  command=args.command_line)
     if not args.quiet:
         print(f"{output}: frame {index}, {size[0]}x{size[1]}{' RGBA' if args.transparent else ''}")

@@ -42,7 +42,9 @@ def add_arguments(parser):
                         help="seed of the split, the initial weights and the shuffling")
     parser.add_argument("--test-fraction", type=float, default=DEFAULTS["test_fraction"],
                         help="share of the images held out for testing")
-    parser.add_argument("--force", action="store_true", help="train even if the output has the same settings")
+    parser.add_argument("--force", action="store_true",
+                        help="train even if the output has the same settings, and even a run the size check "
+                             "refuses (over an hour, or more memory or disk than there is)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, help="trajectory file to write")
 

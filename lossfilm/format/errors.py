@@ -23,3 +23,8 @@ class ConfigError(LossfilmError):
 
 class RenderError(LossfilmError):
     """Rendering or encoding cannot proceed (no back-end, unwritable output)."""
+
+
+class LossfilmWarning(UserWarning):
+    """Something drawn that a viewer may misread (holes, a flat surface, a path off the grid); the CLI prints it
+    as one line, ``lossfilm CMD: warning: ...``."""

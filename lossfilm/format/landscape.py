@@ -54,7 +54,7 @@ class Landscape:
     accuracy: np.ndarray  # (R1, R2) float64, NaN where unknown
     computed: np.ndarray  # (R1, R2) bool, nodes already evaluated
     origin: np.ndarray  # (P,) float32, the plane's origin in parameter space
-    directions: np.ndarray  # (2, P) float32, orthonormal unit directions
+    directions: np.ndarray  # (2, P) float32, orthonormal unit directions (random with scaling "li": Li et al.'s)
     path_alpha: np.ndarray  # (T,) coordinates of each snapshot in the plane
     path_beta: np.ndarray  # (T,)
     path_loss_plane: np.ndarray  # (T,) loss at the projected point: the ball rides this
@@ -95,7 +95,7 @@ class Landscape:
         return self.computed & ~np.isfinite(self.loss)
 
     def axis_label(self, axis):
-        """What axis 0 or 1 is, in words, as its plane kind says: ``"PC1 (71.2% var.)"``."""
+        """What axis 0 or 1 is, in words, as its plane kind says: ``"PC1, centred (71.2% of variance)"``."""
         return plane_kind(self.directions_kind).label(self, axis)
 
     def save(self, path):

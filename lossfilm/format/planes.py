@@ -25,7 +25,7 @@ Adding a plane kind
 Examples
 --------
 >>> PLANE_KINDS["random"].reach, [kind.name for kind in PLANE_KINDS.values() if kind.network]
-(2.0, ['pca', 'random', 'anchors', 'hessian'])
+(2.0, ['pca', 'pca-uncentred', 'random', 'anchors', 'hessian'])
 """
 
 from __future__ import annotations
@@ -71,18 +71,40 @@ class PlaneKind:
     network: bool = True
 
 
+def _centred(land):
+    """Whether a PCA landscape's directions are centred (files from before lossfilm 0.2 say nothing: uncentred)."""
+    return bool(land.settings.get("plane", {}).get("centred", False))
+
+
+def _pca_share(land):
+    """What a PCA landscape's percentages are shares of (short: it is drawn beside the axis)."""
+    if _centred(land):
+        return "variance"
+    return "sq. offsets"  # the offsets' summed squared length from the origin
+
+
+def _pca_label(land, axis):
+    convention = "centred" if _centred(land) else "uncentred"
+    return f"PC{axis + 1}, {convention} ({100 * land.explained_variance[axis]:.1f}% of {_pca_share(land)})"
+
+
 def _pca_summary(land):
     plane, ev = land.settings.get("plane", {}), land.explained_variance
     snapshots = land.settings.get("stats", {}).get("snapshots", "?")
-    return (f"PCA of {snapshots} snapshots, origin = {plane.get('origin', 'final snapshot')}: "
-            f"PC1 {100 * ev[0]:.1f}%, PC2 {100 * ev[1]:.1f}% of variance (together {100 * ev.sum():.1f}%)"
+    convention = ("centred, as Li et al. 2018 and scikit-learn: shares of the offsets' variance about their mean"
+                  if _centred(land) else
+                  "uncentred: shares of the offsets' summed squared length from the origin")
+    return (f"PCA of {snapshots} snapshots' offsets, origin = {plane.get('origin', 'final snapshot')} "
+            f"({convention}): PC1 {100 * ev[0]:.1f}%, PC2 {100 * ev[1]:.1f}% (together {100 * ev.sum():.1f}%)"
             + (f"; PC2 {plane['pc2']}" if "pc2" in plane else ""))
 
 
 def _random_summary(land):
     plane = land.settings.get("plane", {})
-    return (f"random filter-normalised directions (seed {plane.get('seed')}, biases {plane.get('biases')}), "
-            "origin = final snapshot")
+    units = ("Li et al.'s exact scaling: coordinates are multiples of the filter-normalised directions"
+             if plane.get("scaling") == "li" else "made orthonormal: coordinates are parameter distances")
+    return (f"random filter-normalised directions (seed {plane.get('seed')}, biases {plane.get('biases')}; "
+            f"{units}), origin = final snapshot")
 
 
 def _anchors_summary(land):
@@ -123,9 +145,9 @@ def _axis_names(land):
 
 
 PLANE_KINDS = {kind.name: kind for kind in (
-    PlaneKind("pca", "PCA of the path",
-              label=lambda land, axis: f"PC{axis + 1} ({100 * land.explained_variance[axis]:.1f}% var.)",
-              summary=_pca_summary),
+    PlaneKind("pca", "PCA of the path (centred, as Li et al. 2018)", label=_pca_label, summary=_pca_summary),
+    PlaneKind("pca-uncentred", "PCA of the path's offsets from its origin, uncentred",
+              label=_pca_label, summary=_pca_summary),
     PlaneKind("random", "random filter-normalised directions",
               label=lambda land, axis: f"random direction {axis + 1}",
               summary=_random_summary, reach=2.0),
@@ -151,7 +173,7 @@ def plane_kind(name):
     Examples
     --------
     >>> plane_kind("pca").help, plane_kind("newer").help
-    ('PCA of the path', 'newer')
+    ('PCA of the path (centred, as Li et al. 2018)', 'newer')
     """
     return PLANE_KINDS.get(name) or PlaneKind(name, name, label=lambda land, axis: f"direction {axis + 1}",
                                               summary=lambda land: f"{name} directions")
@@ -163,7 +185,7 @@ def directions_help(kinds):
     Examples
     --------
     >>> directions_help(["pca", "anchors"])
-    'plane: PCA of the path, or the plane through three snapshots'
+    'plane: PCA of the path (centred, as Li et al. 2018), or the plane through three snapshots'
     """
     phrases = [PLANE_KINDS[name].help for name in kinds]
     return "plane: " + (", ".join(phrases[:-1]) + ", or " if len(phrases) > 1 else "") + phrases[-1]

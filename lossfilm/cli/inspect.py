@@ -1,0 +1,46 @@
+"""Print how an output was made: the provenance a lossfilm MP4, GIF or PNG carries in its own metadata.
+
+It says which lossfilm made the file, the command or API call with every
+setting and seed, the content keys of the landscape and of the trajectory it
+was drawn from, and the VTK and OpenGL (Mesa) versions that rendered it.
+`lossfilm reproduce FILE` renders it again from the same cached landscape.
+
+example: lossfilm inspect media/descent.png
+"""
+
+from __future__ import annotations
+
+
+def add_arguments(parser):
+    parser.add_argument("file", metavar="FILE", help="an MP4, GIF or PNG that lossfilm wrote (or a PNG frame)")
+    parser.add_argument("--json", action="store_true", help="print the provenance as JSON")
+
+
+def run(args):
+    import json
+
+    from lossfilm.cli.provenance import read_provenance
+
+    made = read_provenance(args.file)
+    if args.json:
+        print(json.dumps(made, indent=2, sort_keys=True))
+        return
+    for line in describe(made):
+        print(line)
+
+
+def describe(made):
+    """The provenance in lines a person reads: what, how, from what, rendered by what."""
+    land, trajectory, renderer = made.get("landscape", {}), made.get("trajectory", {}), made.get("renderer", {})
+    settings = made.get("settings", {})
+    lines = [f"lossfilm   {made.get('lossfilm')}",
+             f"command    {made.get('command') or '(from Python: lossfilm.' + str(made.get('call')) + '(...))'}",
+             f"call       lossfilm.{made.get('call')}({made.get('scene')!r}, "
+             + ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items())) + ")",
+             f"landscape  key {land.get('key')}, {land.get('path') or '(given in memory: no file)'}",
+             f"           plane {land.get('directions_kind')}; settings {land.get('settings')}",
+             f"trajectory key {trajectory.get('key')}" + (f", paths {trajectory['keys']}" if trajectory.get("keys")
+                                                           else ""),
+             f"           run {trajectory.get('run')}",
+             "renderer   " + ", ".join(f"{k} {v}" for k, v in renderer.items())]
+    return lines
