@@ -193,8 +193,9 @@ def _actors_2d(plotter):
 def antialiasing_quality(landscape_path, size, frame=40, reference_scale=4):
     """PSNR (dB) and render ms/frame of each anti-aliasing, against the frame rendered 4x larger and box-downsampled.
 
-    The 3-D scene only: the 2-D text is hidden, because VTK places glyphs on
-    whole pixels, so text rendered 4x larger lands a fraction of a pixel
+    The 3-D scene only: all text (the HUD, the labels, the scalar bar) is
+    hidden after the frame is sought (the scene shows it as its timeline
+    says), because VTK places glyphs on whole pixels, so text rendered 4x larger lands a fraction of a pixel
     elsewhere whatever the anti-aliasing, and would swamp the measure.
     Candidates: none; MSAA 2, 4 and 8 (PyVista's default theme: 8); VTK's
     SSAA pass (the old default); FXAA; rendering 1.5x or 2x larger and
@@ -213,9 +214,11 @@ def antialiasing_quality(landscape_path, size, frame=40, reference_scale=4):
             film.plotter.ren_win.SetMultiSamples(msaa)
             if pass_:
                 film.plotter.enable_anti_aliasing(pass_)
-            for actor in _actors_2d(film.plotter):
-                actor.VisibilityOff()
-            image = film.frame(frame)
+            film.frame(frame)  # seeks: the scene shows its text as the timeline says
+            for actor in _actors_2d(film.plotter):  # then take all of it out, for this frame (the scene
+                film.plotter.renderer.RemoveViewProp(actor)  # turns visibility back on as it draws)
+            film.plotter.render()
+            image = np.ascontiguousarray(film.plotter.screenshot(return_img=True)[..., :3], dtype=np.uint8)
             started = time.perf_counter()
             for k in range(repeats):
                 film.frame(frame - 1 - k)
