@@ -1,0 +1,241 @@
+"""The loss grid on a Dask cluster (loopback only): byte-identical to one process, resumable, and a killed worker loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed", reason="the cluster needs Dask (pip install 'lossfilm[distributed]')")
+
+from dask.distributed import Client, LocalCluster  # noqa: E402
+
+from lossfilm.cli import main as cli  # noqa: E402
+from lossfilm.format.trajectory import Trajectory  # noqa: E402
+from lossfilm.training.cluster import ClusterEvaluator, task_bytes  # noqa: E402
+from lossfilm.training.data import load_data  # noqa: E402
+from lossfilm.training.evaluation import MLPEvaluation  # noqa: E402
+from lossfilm.training.landscape import Landscape, checkpoint_path_for  # noqa: E402
+from lossfilm.training.model import init_params, loss_and_grads  # noqa: E402
+
+SIZES = [64, 12, 10]
+SMALL = dict(resolution=9, samples=200, max_path=10)
+ARRAYS = ("loss", "accuracy", "computed", "alphas", "betas", "path_loss_true", "path_loss_plane", "path_accuracy")
+
+
+@pytest.fixture(scope="module")
+def client():
+    """One 2-process LocalCluster for the whole module (starting one costs seconds)."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster, Client(cluster) as dask_client:
+        yield dask_client
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    """A saved trajectory of the built-in MLP: 21 snapshots of gradient descent on digits."""
+    data = load_data("digits", seed=0)
+    params = init_params(SIZES, np.random.default_rng(0))
+    X, y = data.X_train[:300], data.y_train[:300]
+    snapshots = []
+    for _ in range(21):
+        snapshots.append({k: v.copy() for k, v in params.items()})
+        _, grads = loss_and_grads(params, X, y)
+        for k in params:
+            params[k] -= 0.5 * grads[k]
+    traj = Trajectory.from_snapshots(snapshots, settings={"data": data.source})
+    traj.model = {"sizes": SIZES, "activation": "relu"}
+    path = tmp_path_factory.mktemp("cluster") / "trajectory.npz"
+    traj.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def traj(run_file):
+    return Trajectory.load(run_file)
+
+
+@pytest.fixture(scope="module")
+def local(traj):
+    return Landscape.from_trajectory(traj, **SMALL)
+
+
+def assert_identical(a, b):
+    for name in ARRAYS:
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+
+
+def quadratic_loss(params):
+    """A user's loss_fn, pickled to the workers by Dask."""
+    return float(sum((v ** 2).sum() for v in params.values()))
+
+
+def test_the_mlp_grid_on_the_cluster_is_byte_identical(client, traj, local):
+    remote = Landscape.from_trajectory(traj, executor=client, **SMALL)
+    assert_identical(local, remote)
+    assert remote.key == local.key and remote.computed.all()
+
+
+def test_a_users_loss_fn_runs_on_the_workers(client, traj):
+    options = dict(resolution=5, max_path=6, line=0)
+    here = Landscape.from_trajectory(traj, loss_fn=quadratic_loss, **options)
+    there = Landscape.from_trajectory(traj, loss_fn=NotIn(os.getpid()), executor=client, **options)
+    assert_identical(here, there)
+
+
+class NotIn:
+    """``quadratic_loss`` that refuses to run in process ``pid``: every call must happen on a worker."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __call__(self, params):
+        assert os.getpid() != self.pid, "a grid node was evaluated in the client, not on a worker"
+        return quadratic_loss(params)
+
+
+def test_a_task_carries_coordinates_only(traj, local):
+    evaluator = MLPEvaluation.of(traj, samples=200, seed=0).on(local.plane)
+    task, scattered = task_bytes(evaluator, batches_per_task=4)
+    nodes = 4 * evaluator.batch_size
+    assert task < 16 * nodes + 2048  # 16 bytes a node plus framing
+    assert scattered > evaluator.X.nbytes > 50 * task  # the data and the basis went once, not per task
+
+
+def test_a_client_killed_midway_resumes_on_the_cluster(client, traj, local, tmp_path):
+    sidecar = tmp_path / "landscape.partial.npz"
+    partial = Landscape.from_trajectory(traj, **SMALL)
+    partial.computed[4:] = False  # as if the client had died with only the first rows done
+    partial.loss[4:] = partial.accuracy[4:] = np.nan
+    partial.save(sidecar)
+    resumed = Landscape.from_trajectory(traj, executor=client, checkpoint_path=sidecar, **SMALL)
+    assert resumed.settings["resumed_nodes"] == 4 * 9
+    assert_identical(local, resumed)
+    assert not sidecar.exists()
+
+
+def test_the_pytorch_adapter_runs_on_the_workers(client):
+    torch = pytest.importorskip("torch")
+    import lossfilm
+    from lossfilm.torch import TorchLoss
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    X = torch.randn(120, 5, generator=torch.Generator().manual_seed(1))
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 1).long()
+    snapshots = []
+    for step in range(12):
+        snapshots.append({k: v.detach().numpy().copy() for k, v in model.named_parameters()})
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= 0.05 * torch.randn_like(p)
+    traj = lossfilm.Trajectory.from_snapshots(snapshots)
+    options = dict(resolution=5, max_path=6, line=0, samples=100)
+    here = Landscape.from_trajectory(traj, loss_fn=TorchLoss(model, (X, y)), **options)
+    there = Landscape.from_trajectory(traj, loss_fn=TorchLoss(model, (X, y)), executor=client, **options)
+    assert_identical(here, there)
+    assert np.isfinite(there.loss).all()
+
+
+def test_a_worker_killed_mid_grid_is_retried_and_nothing_is_lost(client, traj, tmp_path):
+    """One worker process is SIGKILLed while it computes a grid node; Dask reruns its tasks elsewhere."""
+    marker = tmp_path / "killed"
+    loss_fn = DiesOnce(marker, after=15)
+    options = dict(resolution=7, max_path=4, line=0)
+    here = Landscape.from_trajectory(traj, loss_fn=quadratic_loss, **options)
+    pids_before = set(client.run(os.getpid).values())
+    there = Landscape.from_trajectory(traj, loss_fn=loss_fn, executor=client, **options)
+    assert marker.exists()  # a worker did die mid-grid
+    victim = int(marker.read_text())
+    assert victim in pids_before
+    assert_identical(here, there)
+    client.wait_for_workers(2, timeout=30)  # the nanny restarts it, for the tests after this one
+
+
+class DiesOnce:
+    """``quadratic_loss`` that kills its own worker process (SIGKILL, no clean-up) at its ``after``-th grid call.
+
+    Only the first process to get there dies: the marker file records it.
+    """
+
+    def __init__(self, marker, after):
+        self.marker, self.after, self.calls = str(marker), after, 0
+
+    def __call__(self, params):
+        self.calls += 1
+        if self.calls == self.after and not os.path.exists(self.marker):
+            try:
+                fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                return quadratic_loss(params)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.01)  # long enough that the other worker is busy too
+        return quadratic_loss(params)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """A real ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1; stopped at the end."""
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    common = dict(cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard", "--no-show"], **common)]
+    try:
+        for _ in range(2):
+            processes.append(subprocess.Popen([dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                               "--no-dashboard", "--no-nanny"], **common))
+        with Client(address, timeout="30s") as probe:
+            probe.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for process in reversed(processes):  # the workers first: one at a time, each closes at once
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_the_command_line_on_a_real_scheduler_and_two_workers(dask_processes, run_file, tmp_path, capsys):
+    args = ["landscape", str(run_file), "--resolution", "7", "--samples", "200", "--max-path", "8", "--quiet"]
+    assert cli(args + ["-o", str(tmp_path / "here.npz")]) == 0
+    assert cli(args + ["-o", str(tmp_path / "there.npz"), "--scheduler", dask_processes]) == 0
+    here, there = Landscape.load(tmp_path / "here.npz"), Landscape.load(tmp_path / "there.npz")
+    assert_identical(here, there)
+    assert (tmp_path / "here.npz").read_bytes() == (tmp_path / "there.npz").read_bytes()
+
+
+def test_an_unreachable_scheduler_is_one_line_and_keeps_what_was_written(run_file, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "landscape.npz"
+    assert cli(["landscape", str(run_file), "--resolution", "5", "--samples", "100", "--quiet", "-o", str(out)]) == 0
+    before = out.read_bytes()
+    address = f"tcp://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("LOSSFILM_SCHEDULER", address)  # the environment names it, not --scheduler
+    monkeypatch.setenv("LOSSFILM_SCHEDULER_TIMEOUT", "2")
+    capsys.readouterr()
+    started = time.monotonic()
+    assert cli(["landscape", str(run_file), "--resolution", "5", "--samples", "100", "--quiet", "--force",
+                "-o", str(out)]) == 2
+    assert time.monotonic() - started < 15
+    err = capsys.readouterr().err.strip()
+    assert address in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert out.read_bytes() == before
+    assert not checkpoint_path_for(out).exists()
