@@ -239,3 +239,35 @@ def test_an_unreachable_scheduler_is_one_line_and_keeps_what_was_written(run_fil
     assert address in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert out.read_bytes() == before
     assert not checkpoint_path_for(out).exists()
+
+
+SLOW_LOSS = '''
+import time
+
+
+def loss_fn(params):
+    time.sleep(0.01)
+    return float(sum((v ** 2).sum() for v in params.values()))
+'''
+
+
+def test_a_client_killed_mid_grid_resumes_on_the_cluster(dask_processes, run_file, tmp_path):
+    """``lossfilm landscape --scheduler`` with a loss from a file the workers cannot import: SIGTERM, then resume."""
+    from tests.test_interrupt import Cli
+
+    mine = tmp_path / "mine"  # not on the workers' path: the module travels by value
+    mine.mkdir()
+    (mine / "slow_loss.py").write_text(SLOW_LOSS)
+    out = tmp_path / "landscape.npz"
+    args = ["landscape", str(run_file), "--loss", f"{mine / 'slow_loss.py'}:loss_fn", "--resolution", "15",
+            "--max-path", "6", "-o", str(out)]
+    client = Cli(*args, "--scheduler", dask_processes)
+    client.wait_for(lambda: client.progress("loss grid")[0] >= 40, "40 grid nodes done on the cluster")
+    client.process.send_signal(signal.SIGTERM)
+    assert client.process.wait(timeout=60) == 143, client.stderr
+    kept = int(Landscape.load(checkpoint_path_for(out)).computed.sum())
+    assert 40 <= kept < 15 * 15
+    assert cli(args + ["--scheduler", dask_processes, "--quiet"]) == 0
+    assert cli(args[:-1] + [str(tmp_path / "here.npz"), "--quiet"]) == 0  # one process, from scratch
+    assert_identical(Landscape.load(tmp_path / "here.npz"), Landscape.load(out))
+    assert not checkpoint_path_for(out).exists()

@@ -36,7 +36,9 @@ import concurrent.futures as cf
 import copy
 import math
 import os
+import pickle
 import sys
+import threading
 
 import numpy as np
 
@@ -46,6 +48,7 @@ TASKS_PER_THREAD = 4  # tasks per worker thread: enough to balance and to redo l
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler before saying it cannot be reached
 ENV = "LOSSFILM_SCHEDULER"  # the scheduler's address where --scheduler is not given
 ENV_TIMEOUT = "LOSSFILM_SCHEDULER_TIMEOUT"  # seconds, instead of CONNECT_TIMEOUT
+USER_MODULES = "lossfilm_user_loss_"  # prefix of the modules lossfilm.training.user_loss loads from files
 
 
 class ClusterError(LossfilmError):
@@ -183,7 +186,7 @@ class ClusterEvaluator:
         futures = [self.client.submit(fn, evaluator, part, pure=False) for part in parts]
         index = {future.key: i for i, future in enumerate(futures)}
         try:
-            for future in as_completed(futures):
+            for future in as_completed(futures, loop=self.client.loop):  # the client need not be the default
                 try:
                     result = future.result()
                 except (OSError, TimeoutError, cf.CancelledError, asyncio.CancelledError, KilledWorker) as exc:
@@ -197,8 +200,7 @@ class ClusterEvaluator:
     def _evaluator(self):
         """The evaluator, scattered to every worker once (later tasks name it, they do not carry it)."""
         if self._scattered is None:
-            _register_user_modules(self.local)
-            self._scattered = self.client.scatter(_shippable(self.local), broadcast=True, hash=False)
+            self._scattered = self.client.scatter(Shipped(_shippable(self.local)), broadcast=True, hash=False)
         return self._scattered
 
     def _threads(self):
@@ -214,20 +216,50 @@ def task_bytes(evaluator, batches_per_task=1):
     from distributed.protocol import serialize_bytes
 
     coords = [np.zeros((evaluator.batch_size, 2))] * batches_per_task
-    return len(serialize_bytes(coords)), len(serialize_bytes(_shippable(evaluator)))
+    return len(serialize_bytes(coords)), len(serialize_bytes(Shipped(_shippable(evaluator))))
 
 
-def _evaluate(evaluator, batches):
+class Shipped:
+    """An evaluator as cloudpickle bytes, unpickled once per worker process, on its first task.
+
+    Dask would pickle the evaluator by reference to the modules of what it
+    holds; cloudpickle, told to, takes a user's module loaded from a file
+    (``--loss path/to/file.py:fn``) by value, as workers cannot import it.
+    """
+
+    def __init__(self, evaluator):
+        import cloudpickle
+
+        for name, module in list(sys.modules.items()):
+            if name.startswith(USER_MODULES) and module is not None:
+                cloudpickle.register_pickle_by_value(module)
+        self.blob = cloudpickle.dumps(evaluator)
+        self._evaluator, self._lock = None, threading.Lock()
+
+    def __getstate__(self):
+        return {"blob": self.blob}
+
+    def __setstate__(self, state):
+        self.blob, self._evaluator, self._lock = state["blob"], None, threading.Lock()
+
+    def evaluator(self):
+        with self._lock:  # a worker's threads share it: one unpickling, one evaluator
+            if self._evaluator is None:
+                self._evaluator = pickle.loads(self.blob)
+            return self._evaluator
+
+
+def _evaluate(shipped, batches):
     """On a worker: ``[(index within batches, loss, accuracy), ...]``."""
-    return list(evaluator.evaluate(batches))
+    return list(shipped.evaluator().evaluate(batches))
 
 
-def _at(evaluator, coords):
-    return evaluator.at(coords)
+def _at(shipped, coords):
+    return shipped.evaluator().at(coords)
 
 
-def _at_params(evaluator, vectors):
-    return evaluator.at_params(vectors)
+def _at_params(shipped, vectors):
+    return shipped.evaluator().at_params(vectors)
 
 
 def _shippable(evaluator):
@@ -243,16 +275,3 @@ def _shippable(evaluator):
     if hasattr(shipped, "workers"):
         shipped.workers = 1
     return shipped
-
-
-def _register_user_modules(evaluator):
-    """Pickle by value the user's modules loaded from a file (``--loss path/to/file.py:fn``).
-
-    Workers cannot import those by name; a module importable there (on the
-    Python path of the workers) is better installed on them.
-    """
-    import cloudpickle
-
-    for name, module in list(sys.modules.items()):
-        if name.startswith("lossfilm_user_loss_") and module is not None:
-            cloudpickle.register_pickle_by_value(module)
