@@ -36,7 +36,7 @@ STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts
 
 def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
          theme=DEFAULT_THEME, log_z=False, ssaa=True, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
-         options=None, progress=True):
+         options=None, progress=True, executor=None):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
     Parameters
@@ -70,6 +70,9 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
         Scene options, e.g. ``{"orbit": False, "sweep": 90}``.
     progress : bool
         A progress bar with ETA on stderr.
+    executor : dask.distributed.Client, optional
+        Render the frames on this Dask cluster (``workers`` is then unused);
+        each worker gets the landscape file's bytes, no shared filesystem.
 
     Returns
     -------
@@ -91,7 +94,7 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
         spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
                          theme=theme, log_z=log_z, ssaa=ssaa, options=options)
         return render_film(spec, outputs, workers=workers, progress=progress, quality=quality,
-                           gif_width=gif_width, gif_fps=gif_fps)
+                           gif_width=gif_width, gif_fps=gif_fps, executor=executor)
 
 
 def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,

@@ -30,6 +30,7 @@ from lossfilm.render.backend import ensure_offscreen
 from lossfilm.render.encode import open_sink
 from lossfilm.render.film import open_film
 from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
+from lossfilm.render.cluster import cluster_frames
 from lossfilm.render.workers import render_frames
 
 
@@ -54,7 +55,7 @@ class RenderSummary:
 
 
 def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUALITY, gif_width=GIF_WIDTH,
-                gif_fps=GIF_FPS, opener=None):
+                gif_fps=GIF_FPS, opener=None, executor=None):
     """Render the film ``spec`` describes to ``out_path``; the format follows its suffix.
 
     Parameters
@@ -78,6 +79,9 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     opener : callable, optional
         ``opener(spec) -> film``; defaults to :func:`lossfilm.render.film.open_film`
         behind the off-screen back-end check.
+    executor : dask.distributed.Client, optional
+        Render the frames on this Dask cluster instead of ``workers``
+        processes here (:mod:`lossfilm.render.cluster`); the encoding stays here.
 
     Returns
     -------
@@ -101,7 +105,8 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
         # Sinks first: a missing output folder fails before the (slow) film is opened.
         for sink in sinks:
             stack.enter_context(sink)
-        frames = stack.enter_context(render_frames(spec, workers, opener=opener))
+        frames = stack.enter_context(render_frames(spec, workers, opener=opener) if executor is None
+                                     else cluster_frames(spec, executor))
         label = ", ".join(Path(path).name or os.fspath(path) for path in paths)
         for frame in _progress(frames, len(frames), label, progress):
             for sink in sinks:

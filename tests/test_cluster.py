@@ -271,3 +271,92 @@ def test_a_client_killed_mid_grid_resumes_on_the_cluster(dask_processes, run_fil
     assert cli(args[:-1] + [str(tmp_path / "here.npz"), "--quiet"]) == 0  # one process, from scratch
     assert_identical(Landscape.load(tmp_path / "here.npz"), Landscape.load(out))
     assert not checkpoint_path_for(out).exists()
+
+
+# Film frames on the cluster.
+
+FILM = dict(size=(160, 96), fps=10, seconds=1.2)  # 12 frames: several blocks on each worker
+
+
+@pytest.fixture(scope="module")
+def landscape_file(local, tmp_path_factory):
+    from lossfilm.format.landscape import reproducible
+
+    path = tmp_path_factory.mktemp("film") / "landscape.npz"
+    reproducible(local).save(path)
+    return path
+
+
+def png_frames(folder):
+    import imageio.v3 as iio
+
+    return [iio.imread(path) for path in sorted(Path(folder).glob("*.png"))]
+
+
+def mp4_frames(path):
+    import imageio.v3 as iio
+
+    return list(iio.imiter(path))
+
+
+def test_a_film_rendered_on_the_cluster_is_the_same_film(client, landscape_file, tmp_path, capsys):
+    import lossfilm
+
+    here = [tmp_path / "here.mp4", f"{tmp_path / 'here'}/"]
+    lossfilm.film("descent", landscape_file, here, progress=False, **FILM)
+    capsys.readouterr()
+    assert cli(["render", "descent", "--landscape", str(landscape_file), "--size", "160x96", "--fps", "10",
+                "--seconds", "1.2", "-o", str(tmp_path / "there.mp4"), "-o", f"{tmp_path / 'there'}/", "--quiet",
+                "--scheduler", client.scheduler.address]) == 0
+    alone, together = png_frames(tmp_path / "here"), png_frames(tmp_path / "there")
+    assert len(alone) == len(together) == 12
+    for index, (a, b) in enumerate(zip(alone, together)):
+        assert a.tobytes() == b.tobytes(), f"frame {index}"
+    assert not np.array_equal(alone[0], alone[-1])
+    encoded_here, encoded_there = mp4_frames(here[0]), mp4_frames(tmp_path / "there.mp4")
+    assert len(encoded_here) == len(encoded_there) == 12
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(encoded_here, encoded_there))
+
+
+def test_a_worker_killed_mid_film_is_retried_and_no_frame_is_lost(client, landscape_file):
+    from lossfilm.api import film_spec
+    from lossfilm.render.cluster import cluster_frames
+    from lossfilm.render.workers import render_frames
+
+    spec = film_spec("descent", landscape_file, **FILM)
+    with render_frames(spec, 1) as frames:
+        alone = list(frames)
+    victim = next(iter(client.run(os.getpid).values()))
+    together = []
+    with cluster_frames(spec, client, block=2) as frames:
+        for index, frame in enumerate(frames):
+            if index == 2:  # blocks are in flight on both workers
+                os.kill(victim, signal.SIGKILL)
+            together.append(frame)
+    assert len(together) == len(alone) == 12
+    for index, (a, b) in enumerate(zip(alone, together)):
+        assert a.tobytes() == b.tobytes(), f"frame {index}"
+    client.wait_for_workers(2, timeout=30)
+    assert victim not in set(client.run(os.getpid).values())
+
+
+def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file, tmp_path):
+    import lossfilm
+    from lossfilm.format.errors import RenderError
+    from lossfilm.render.backend import PROBE_ENV, VERIFIED_ENV, WINDOW_ENV
+
+    def break_backend():
+        for name in (VERIFIED_ENV, WINDOW_ENV):
+            os.environ.pop(name, None)
+        os.environ[PROBE_ENV] = "false"  # every candidate's probe fails, as on a worker without EGL or OSMesa
+
+    def mend_backend():
+        os.environ.pop(PROBE_ENV, None)
+
+    client.run(break_backend)
+    try:
+        with pytest.raises(RenderError, match=r"Dask worker tcp://127\.0\.0\.1:\d+: no off-screen OpenGL"):
+            lossfilm.film("descent", landscape_file, tmp_path / "film.mp4", progress=False, executor=client, **FILM)
+    finally:
+        client.run(mend_backend)
+    assert not (tmp_path / "film.mp4").exists()
