@@ -33,9 +33,9 @@ from pathlib import Path
 
 from lossfilm.format.errors import LossfilmError, RenderError
 from lossfilm.render.film import open_film
-from lossfilm.render.workers import FrameStream
 
 BLOCK = 8  # consecutive frames per task, as the local workers use
+RESCATTERS = 3  # times the shipment is scattered again after the worker holding it died
 BLOCKS_PER_THREAD = 2  # blocks in flight per worker thread: the cluster stays busy, memory stays at a few blocks
 
 
@@ -51,7 +51,7 @@ def cluster_frames(spec, client, *, block=BLOCK):
 
     Returns
     -------
-    FrameStream
+    iterator
         ``(H, W, 3|4)`` uint8 frames with ``len()``; a context manager that
         cancels the cluster's remaining work.
     """
@@ -104,18 +104,30 @@ class FilmShipment:
         return self._film
 
 
-class _ClusterStream(FrameStream):
+class _ClusterStream:
+    """Frames in order, with ``len()``; as a context manager it cancels what is left on the cluster."""
+
     def __init__(self, spec, client, block):
         self.client = client
-        self._pending = collections.deque()
-        self._shipment = client.scatter(FilmShipment(spec), broadcast=True, hash=False)
+        self._pending = collections.deque()  # (future, start, stop, the scattered shipment it uses)
+        self._spec, self._shipment, self._rescatters = spec, None, 0
         self._threads = max(1, sum(client.nthreads().values()))
         try:
-            self.n_frames = _result(client.submit(_n_frames, self._shipment, pure=False))
+            self.n_frames = self._wait(lambda: client.submit(_n_frames, self._shipped(), pure=False))
         except BaseException:
             self.close()
             raise
         self._block = max(1, min(block, math.ceil(self.n_frames / self._threads)))
+
+    def __len__(self):
+        return self.n_frames
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
 
     def __iter__(self):
         starts = iter(range(0, self.n_frames, self._block))
@@ -125,21 +137,62 @@ class _ClusterStream(FrameStream):
                     start = next(starts, None)
                     if start is None:
                         break
-                    stop = min(start + self._block, self.n_frames)
-                    self._pending.append(self.client.submit(_render, self._shipment, start, stop, pure=False))
+                    self._pending.append(self._submit(start, min(start + self._block, self.n_frames)))
                 if not self._pending:
                     return
-                for png in _result(self._pending.popleft()):
+                future, start, stop, shipment = self._pending.popleft()
+                for png in self._wait(lambda: self._submit(start, stop)[0], future, shipment):
                     yield _unpng(png)
         finally:
             self.close()
 
     def close(self):
         """Cancel the blocks not yet rendered and release the shipment on the workers."""
-        futures = [*self._pending, self._shipment]
+        futures = [entry[0] for entry in self._pending]
         self._pending.clear()
-        self.client.cancel([f for f in futures if f is not None and not f.done()])
+        self.client.cancel([f for f in futures if not f.done()])
         self._shipment = None
+
+    def _submit(self, start, stop):
+        shipment = self._shipped()
+        return self.client.submit(_render, shipment, start, stop, pure=False), start, stop, shipment
+
+    def _shipped(self):
+        """The shipment, scattered to every worker once (tasks name it, they do not carry it)."""
+        if self._shipment is None:
+            self._shipment = self.client.scatter(FilmShipment(self._spec), broadcast=True, hash=False)
+        return self._shipment
+
+    def _wait(self, resubmit, future=None, shipment=None):
+        """``future``'s result (``resubmit()``'s if None); rerun where the shipment died with its worker.
+
+        Dask reruns a dead worker's tasks, but keeps one copy of scattered
+        data: the shipment can die too. It is then scattered again,
+        ``RESCATTERS`` times at most.
+        """
+        import asyncio
+        import concurrent.futures as cf
+
+        from distributed.scheduler import KilledWorker
+
+        while True:
+            if future is None:
+                future, shipment = resubmit(), self._shipment
+            try:
+                return future.result()
+            except cf.CancelledError:
+                if self.client.status != "running" or self._rescatters >= RESCATTERS:
+                    raise _lost("the film's shipment") from None
+                if shipment is self._shipment:
+                    self._shipment = None
+                    self._rescatters += 1
+                future = None
+            except (OSError, TimeoutError, asyncio.CancelledError, KilledWorker) as exc:
+                raise _lost(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+
+def _lost(what):
+    return RenderError(f"the Dask cluster lost the film's frames ({what}); nothing was written")
 
 
 def _n_frames(shipment):
@@ -148,21 +201,6 @@ def _n_frames(shipment):
 
 def _render(shipment, start, stop):
     return shipment.render(start, stop)
-
-
-def _result(future):
-    """The future's result; the cluster losing the work is one line."""
-    import asyncio
-    import concurrent.futures as cf
-
-    from distributed.scheduler import KilledWorker
-
-    try:
-        return future.result()
-    except (OSError, TimeoutError, cf.CancelledError, asyncio.CancelledError, KilledWorker) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else ""
-        raise RenderError(f"the Dask cluster lost the film's frames ({type(exc).__name__}: {reason}); "
-                          "nothing was written") from None
 
 
 def _worker_address():

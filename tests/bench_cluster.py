@@ -77,10 +77,10 @@ def grid_rows():
     from lossfilm.training.landscape import Landscape
 
     traj = trajectory()
-    cases = [("built-in MLP 64-64-10, 1000 digits, 51x51", dict(resolution=51, samples=1000, line=0),
+    cases = [("built-in MLP 64-64-10, 1000 digits, 101x101", dict(resolution=101, samples=1000, line=0),
               "fast path, 2 threads (all cores)"),
-             ("loss_fn (NumPy forward pass, same MLP and data), 21x21",
-              dict(loss_fn=numpy_loss, resolution=21, samples=1000, line=0), "node by node")]
+             ("loss_fn (NumPy forward pass, same MLP and data), 41x41",
+              dict(loss_fn=numpy_loss, resolution=41, samples=1000, line=0), "node by node")]
     started = time.perf_counter()
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                            host="127.0.0.1")
@@ -99,14 +99,39 @@ def grid_rows():
             rows.append(f"| {name} | 2-worker LocalCluster {there[0]:.2f} s | one process, {baseline}: "
                         f"{here[0]:.2f} s | **{here[0] / there[0]:.2f}x** (grid byte-identical: {same}) |")
         evaluator = MLPEvaluation.of(traj, samples=1000, seed=0).on(land_plane(traj))
-        per_task = int(np.ceil(51 * 51 / evaluator.batch_size / (4 * 2)))
+        per_task = int(np.ceil(101 * 101 / evaluator.batch_size / (4 * 2)))
         task, scattered = task_bytes(evaluator, batches_per_task=per_task)
-        sizes = (f"MLP 51x51 grid: evaluator scattered once {scattered / 1e3:.0f} kB; each of its tasks "
+        sizes = (f"MLP 101x101 grid: evaluator scattered once {scattered / 1e3:.0f} kB; each of its tasks "
                  f"{task / 1e3:.1f} kB ({per_task} batches of {evaluator.batch_size} nodes)")
+        rows.append(film_row(client, land))
     finally:
         client.close()
         cluster.close()
     return startup, rows, sizes
+
+
+def film_row(client, land):
+    """A descent film (PNG frames) rendered by one process against the 2-worker cluster; frames compared."""
+    import tempfile
+
+    import lossfilm
+    from lossfilm.format.landscape import reproducible
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "landscape.npz"
+        reproducible(land).save(path)
+        options = dict(size=(640, 360), fps=15, seconds=4, progress=False)
+        times = {}
+        for where, executor in (("here", None), ("cluster", client), ("here", None), ("cluster", client)):
+            out = Path(folder) / f"{where}.mp4"
+            t0 = time.perf_counter()
+            lossfilm.film("descent", path, [out, f"{Path(folder) / where}/"], executor=executor, **options)
+            times.setdefault(where, []).append(time.perf_counter() - t0)
+        same = all(a.read_bytes() == b.read_bytes() for a, b in
+                   zip(sorted((Path(folder) / "here").glob("*.png")), sorted((Path(folder) / "cluster").glob("*.png"))))
+        here, there = min(times["here"]), min(times["cluster"])
+    return (f"| descent film 640x360, 60 frames, MP4 + PNG frames | 2-worker LocalCluster {there:.2f} s | one "
+            f"process (--workers 1): {here:.2f} s | **{here / there:.2f}x** (frames identical: {same}) |")
 
 
 def land_plane(traj):

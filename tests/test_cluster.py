@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 import signal
 import socket
@@ -137,11 +139,19 @@ def test_the_pytorch_adapter_runs_on_the_workers(client):
             for p in model.parameters():
                 p -= 0.05 * torch.randn_like(p)
     traj = lossfilm.Trajectory.from_snapshots(snapshots)
-    options = dict(resolution=5, max_path=6, line=0, samples=100)
+    options = dict(resolution=5, max_path=6, line=9, samples=100)
     here = Landscape.from_trajectory(traj, loss_fn=TorchLoss(model, (X, y)), **options)
-    there = Landscape.from_trajectory(traj, loss_fn=TorchLoss(model, (X, y)), executor=client, **options)
+    elsewhere = copy.deepcopy(model)
+    elsewhere.register_forward_pre_hook(functools.partial(refuse_in, os.getpid()))  # grid, path, line: on workers
+    there = Landscape.from_trajectory(traj, loss_fn=TorchLoss(elsewhere, (X, y)), executor=client, **options)
     assert_identical(here, there)
+    assert here.line_loss.tobytes() == there.line_loss.tobytes() and len(there.line_t) == 9
     assert np.isfinite(there.loss).all()
+
+
+def refuse_in(pid, module, inputs):
+    """A forward pre-hook: the model must not run in process ``pid``."""
+    assert os.getpid() != pid, "the model ran in the client, not on a worker"
 
 
 def test_a_worker_killed_mid_grid_is_retried_and_nothing_is_lost(client, traj, tmp_path):
@@ -157,6 +167,25 @@ def test_a_worker_killed_mid_grid_is_retried_and_nothing_is_lost(client, traj, t
     assert victim in pids_before
     assert_identical(here, there)
     client.wait_for_workers(2, timeout=30)  # the nanny restarts it, for the tests after this one
+
+
+def test_an_evaluator_lost_with_the_only_worker_holding_it_is_scattered_again(client, traj, local):
+    """Dask keeps one copy of scattered data; when its worker dies the evaluator is scattered again."""
+    from lossfilm.training.cluster import Shipped
+    from lossfilm.training.evaluation import FunctionEvaluation
+
+    evaluator = FunctionEvaluation(traj.layout, quadratic_loss).on(local.plane)
+    coords = np.column_stack([np.linspace(-1, 1, 20), np.linspace(1, -1, 20)])
+    batches = [coords[i:i + 1] for i in range(len(coords))]
+    expected = {i: loss.tobytes() for i, loss, _ in evaluator.evaluate(batches)}
+    on_cluster = ClusterEvaluator(evaluator, client)
+    victim = sorted(client.nthreads())[0]
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    on_cluster._scattered = client.scatter(Shipped(evaluator), workers=[victim], hash=False)  # the only copy
+    os.kill(pid, signal.SIGKILL)
+    got = {i: loss.tobytes() for i, loss, _ in on_cluster.evaluate(batches)}
+    assert got == expected
+    client.wait_for_workers(2, timeout=30)
 
 
 class DiesOnce:
@@ -338,6 +367,24 @@ def test_a_worker_killed_mid_film_is_retried_and_no_frame_is_lost(client, landsc
         assert a.tobytes() == b.tobytes(), f"frame {index}"
     client.wait_for_workers(2, timeout=30)
     assert victim not in set(client.run(os.getpid).values())
+
+
+def test_a_film_shipment_lost_with_the_only_worker_holding_it_is_scattered_again(client, landscape_file):
+    from lossfilm.api import film_spec
+    from lossfilm.render.cluster import FilmShipment, cluster_frames
+    from lossfilm.render.workers import render_frames
+
+    spec = film_spec("descent", landscape_file, **FILM)
+    with render_frames(spec, 1) as frames:
+        alone = [frame.tobytes() for frame in frames]
+    victim = sorted(client.nthreads())[0]
+    pid = client.run(os.getpid, workers=[victim])[victim]
+    with cluster_frames(spec, client) as frames:
+        frames._shipment = client.scatter(FilmShipment(spec), workers=[victim], hash=False)  # the only copy
+        os.kill(pid, signal.SIGKILL)
+        together = [frame.tobytes() for frame in frames]
+    assert together == alone
+    client.wait_for_workers(2, timeout=30)
 
 
 def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file, tmp_path):

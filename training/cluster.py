@@ -43,8 +43,10 @@ import threading
 import numpy as np
 
 from lossfilm.format.errors import ConfigError, LossfilmError
+from lossfilm.training.line import line_positions
 
 TASKS_PER_THREAD = 4  # tasks per worker thread: enough to balance and to redo little when a worker dies
+RESCATTERS = 3  # times the evaluator is scattered again after the worker holding it died
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler before saying it cannot be reached
 ENV = "LOSSFILM_SCHEDULER"  # the scheduler's address where --scheduler is not given
 ENV_TIMEOUT = "LOSSFILM_SCHEDULER_TIMEOUT"  # seconds, instead of CONNECT_TIMEOUT
@@ -97,7 +99,7 @@ def connect(address, timeout=None):
     try:
         return Client(address, timeout=f"{timeout}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:  # distributed raises OSError("Timed out trying to connect ...")
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = _first_line(exc) or type(exc).__name__
         raise ClusterError(f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
                            f"({reason})") from None
     except Exception as exc:  # something answered, but not as a Dask scheduler does
@@ -117,8 +119,8 @@ def on_cluster(evaluation, executor):
 class ClusterEvaluation:
     """An evaluation (:mod:`lossfilm.training.evaluation`) whose ``on(plane)`` evaluates on a Dask cluster.
 
-    Everything else (name, key, the 1-D line, curvature) is the wrapped
-    evaluation's, computed here.
+    Everything else (name, key, curvature) is the wrapped evaluation's,
+    computed here; so is the 1-D line, but for the PyTorch adapter's.
     """
 
     def __init__(self, evaluation, client):
@@ -129,6 +131,19 @@ class ClusterEvaluation:
 
     def on(self, plane):
         return ClusterEvaluator(self.evaluation.on(plane), self.client)
+
+    def along(self, trajectory, points, t_range):
+        """The 1-D view: on the cluster where the evaluation draws it as points of a plane (``line_plane``), else here.
+
+        The PyTorch adapter's line is a plane's points; the built-in MLP's
+        (cheap) and a ``loss_fn``'s are computed here.
+        """
+        line_plane = getattr(self.evaluation, "line_plane", None)
+        if line_plane is None:
+            return self.evaluation.along(trajectory, points, t_range)
+        t = line_positions(points, t_range)
+        loss, accuracy = self.on(line_plane(trajectory)).at(np.column_stack([t, np.zeros_like(t)]))
+        return t, loss, accuracy
 
 
 class ClusterEvaluator:
@@ -178,24 +193,44 @@ class ClusterEvaluator:
         return np.concatenate(loss), np.concatenate(accuracy)
 
     def _run(self, fn, parts):
-        """Yield ``(index, fn(evaluator, part))`` as the cluster finishes them; cancel the rest on any exit."""
+        """Yield ``(index, fn(evaluator, part))`` as the cluster finishes them; cancel the rest on any exit.
+
+        Dask reruns the tasks of a worker that dies. It keeps one copy of
+        scattered data (its memory manager drops the others), so the
+        evaluator can die with that worker: it is then scattered again and
+        the parts that needed it are resubmitted, ``RESCATTERS`` times at most.
+        """
         from dask.distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        evaluator = self._evaluator()
-        futures = [self.client.submit(fn, evaluator, part, pure=False) for part in parts]
-        index = {future.key: i for i, future in enumerate(futures)}
+        pending = {}  # future -> (part index, the scattered evaluator it uses)
+
+        def submit(i):
+            evaluator = self._evaluator()
+            future = self.client.submit(fn, evaluator, parts[i], pure=False)
+            pending[future] = (i, evaluator)
+            return future
+
+        queue = as_completed([submit(i) for i in range(len(parts))], loop=self.client.loop)  # not the default client
+        rescatters = 0
         try:
-            for future in as_completed(futures, loop=self.client.loop):  # the client need not be the default
+            for future in queue:
+                i, evaluator = pending.pop(future)
                 try:
                     result = future.result()
-                except (OSError, TimeoutError, cf.CancelledError, asyncio.CancelledError, KilledWorker) as exc:
-                    raise ClusterError(f"the Dask cluster lost the grid's work ({type(exc).__name__}: "
-                                       f"{str(exc).splitlines()[0] if str(exc) else ''}); the finished nodes "
-                                       "are kept, and the same command resumes from them") from None
-                yield index[future.key], result
+                except cf.CancelledError:
+                    if self.client.status != "running" or rescatters >= RESCATTERS:
+                        raise _lost(self.client, "the evaluator") from None
+                    if evaluator is self._scattered:  # the first of its tasks to fail: scatter it again
+                        self._scattered = None
+                        rescatters += 1
+                    queue.add(submit(i))
+                    continue
+                except (OSError, TimeoutError, asyncio.CancelledError, KilledWorker) as exc:
+                    raise _lost(self.client, f"{type(exc).__name__}: {_first_line(exc)}") from None
+                yield i, result
         finally:
-            self.client.cancel([f for f in futures if not f.done()])
+            self.client.cancel([f for f in pending if not f.done()])
 
     def _evaluator(self):
         """The evaluator, scattered to every worker once (later tasks name it, they do not carry it)."""
@@ -205,6 +240,16 @@ class ClusterEvaluator:
 
     def _threads(self):
         return max(1, sum(self.client.nthreads().values()))
+
+
+def _lost(client, what):
+    address = getattr(client.scheduler, "address", "?")
+    return ClusterError(f"the Dask cluster at {address} lost the grid's work ({what}); the finished nodes are "
+                        "kept, and the same command resumes from them")
+
+
+def _first_line(exc):
+    return str(exc).splitlines()[0] if str(exc) else ""
 
 
 def task_bytes(evaluator, batches_per_task=1):

@@ -149,11 +149,17 @@ class TorchEvaluation:
         is ``t``, in units of the whole step from the first snapshot to the last.
         """
         t = line_positions(points, t_range)
+        loss, accuracy = self.on(self.line_plane(trajectory)).at(np.column_stack([t, np.zeros_like(t)]))
+        return t, loss, accuracy
+
+    def line_plane(self, trajectory):
+        """The line from the first snapshot to the last as a plane (second direction zero): the 1-D view's points.
+
+        A Dask cluster (:mod:`lossfilm.training.cluster`) evaluates them on its workers.
+        """
         start = np.asarray(trajectory.params[0], dtype=np.float64)
         step = np.asarray(trajectory.params[-1], dtype=np.float64) - start
-        evaluator = TorchEvaluator(self, Plane(start, np.stack([step, np.zeros_like(step)]), "line"))
-        loss, accuracy = evaluator.at(np.column_stack([t, np.zeros_like(t)]))
-        return t, loss, accuracy
+        return Plane(start, np.stack([step, np.zeros_like(step)]), "line")
 
 
 class TorchEvaluator:
