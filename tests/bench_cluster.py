@@ -72,7 +72,7 @@ def _digits():
 def grid_rows():
     from dask.distributed import Client, LocalCluster
 
-    from lossfilm.training.cluster import task_bytes
+    from lossfilm.training.cluster import TASKS_PER_THREAD, task_bytes
     from lossfilm.training.evaluation import MLPEvaluation
     from lossfilm.training.landscape import Landscape
 
@@ -99,7 +99,7 @@ def grid_rows():
             rows.append(f"| {name} | 2-worker LocalCluster {there[0]:.2f} s | one process, {baseline}: "
                         f"{here[0]:.2f} s | **{here[0] / there[0]:.2f}x** (grid byte-identical: {same}) |")
         evaluator = MLPEvaluation.of(traj, samples=1000, seed=0).on(land_plane(traj))
-        per_task = int(np.ceil(101 * 101 / evaluator.batch_size / (4 * 2)))
+        per_task = int(np.ceil(101 * 101 / evaluator.batch_size / (TASKS_PER_THREAD * 2)))
         task, scattered = task_bytes(evaluator, batches_per_task=per_task)
         sizes = (f"MLP 101x101 grid: evaluator scattered once {scattered / 1e3:.0f} kB; each of its tasks "
                  f"{task / 1e3:.1f} kB ({per_task} batches of {evaluator.batch_size} nodes)")

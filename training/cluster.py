@@ -34,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures as cf
 import copy
+import logging
 import math
 import os
 import pickle
@@ -45,7 +46,7 @@ import numpy as np
 from lossfilm.format.errors import ConfigError, LossfilmError
 from lossfilm.training.line import line_positions
 
-TASKS_PER_THREAD = 4  # tasks per worker thread: enough to balance and to redo little when a worker dies
+TASKS_PER_THREAD = 8  # tasks per worker thread: even progress, and little to redo when a worker dies
 RESCATTERS = 3  # times the evaluator is scattered again after the worker holding it died
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler before saying it cannot be reached
 ENV = "LOSSFILM_SCHEDULER"  # the scheduler's address where --scheduler is not given
@@ -68,6 +69,8 @@ def is_client(executor):
 
 def connect(address, timeout=None):
     """A ``dask.distributed.Client`` of the scheduler at ``address``; ClusterError in one line if none answers.
+
+    For the command line: it also quiets the client's own error log.
 
     Parameters
     ----------
@@ -96,6 +99,9 @@ def connect(address, timeout=None):
             parse_host_port(location)
     except ValueError as exc:
         raise ConfigError(f"--scheduler {address}: {exc} (expected tcp://HOST:PORT)") from None
+    # The command line says what went wrong in one line; Dask's client would also log each failed reconnection
+    # with its traceback.
+    logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
     try:
         return Client(address, timeout=f"{timeout}s", set_as_default=False)
     except (OSError, TimeoutError) as exc:  # distributed raises OSError("Timed out trying to connect ...")
@@ -218,8 +224,10 @@ class ClusterEvaluator:
                 try:
                     result = future.result()
                 except cf.CancelledError:
-                    if self.client.status != "running" or rescatters >= RESCATTERS:
-                        raise _lost(self.client, "the evaluator") from None
+                    if self.client.status != "running":
+                        raise _lost(self.client, "the scheduler stopped answering") from None
+                    if rescatters >= RESCATTERS:
+                        raise _lost(self.client, f"the evaluator, {RESCATTERS + 1} times") from None
                     if evaluator is self._scattered:  # the first of its tasks to fail: scatter it again
                         self._scattered = None
                         rescatters += 1
