@@ -217,6 +217,15 @@ def free_port():
         return sock.getsockname()[1]
 
 
+class DaskProcesses(str):
+    """The scheduler's address, with its process."""
+
+    def __new__(cls, address, scheduler):
+        self = super().__new__(cls, address)
+        self.scheduler = scheduler
+        return self
+
+
 @pytest.fixture
 def dask_processes(tmp_path):
     """A real ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1; stopped at the end."""
@@ -232,7 +241,7 @@ def dask_processes(tmp_path):
                                                "--no-dashboard", "--no-nanny"], **common))
         with Client(address, timeout="30s") as probe:
             probe.wait_for_workers(2, timeout=60)
-        yield address
+        yield DaskProcesses(address, processes[0])
     finally:
         for process in reversed(processes):  # the workers first: one at a time, each closes at once
             process.terminate()
@@ -407,3 +416,22 @@ def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file,
     finally:
         client.run(mend_backend)
     assert not (tmp_path / "film.mp4").exists()
+
+
+def test_a_scheduler_lost_mid_grid_is_one_line_and_keeps_the_finished_nodes(dask_processes, run_file, tmp_path):
+    from tests.test_interrupt import Cli
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "slow_loss.py").write_text(SLOW_LOSS)
+    out = tmp_path / "landscape.npz"
+    client = Cli("landscape", run_file, "--loss", f"{mine / 'slow_loss.py'}:loss_fn", "--resolution", "25",
+                 "--max-path", "6", "-o", out, "--scheduler", dask_processes)
+    client.wait_for(lambda: client.progress("loss grid")[0] >= 40, "40 grid nodes done on the cluster")
+    dask_processes.scheduler.kill()
+    assert client.process.wait(timeout=60) == 2, client.stderr
+    last = client.stderr.strip().splitlines()[-1]
+    assert last.startswith("lossfilm landscape: error: the Dask cluster at ") and "stopped answering" in last
+    assert "Traceback" not in client.stderr
+    assert 40 <= int(Landscape.load(checkpoint_path_for(out)).computed.sum()) < 25 * 25
+    assert not out.exists()
