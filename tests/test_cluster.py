@@ -1,4 +1,8 @@
-"""The loss grid on a Dask cluster (loopback only): byte-identical to one process, resumable, and a killed worker loses nothing."""
+"""The grid and the film on a Dask cluster (loopback only): identical to one process; a dead worker loses nothing.
+
+A 2-process LocalCluster serves most tests; the command-line ones start a real ``dask scheduler`` and two
+``dask worker`` processes on 127.0.0.1.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The loss grid on a Dask cluster: ``Landscape.from_trajectory(..., executor=client)``, ``lossfilm landscape --scheduler``.
+"""The loss grid on a Dask cluster: ``from_trajectory(..., executor=client)``, ``lossfilm landscape --scheduler``.
 
 Any evaluator of :mod:`lossfilm.training.grid` (the built-in MLP's fast
 path, a user's ``loss_fn``, the PyTorch adapter's
