@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from lossfilm.render.film import open_film
 
 BLOCK = 8  # consecutive frames per task, as the local workers use
 RESCATTERS = 3  # times the shipment is scattered again after the worker holding it died
+SCATTER_TRIES, SCATTER_PAUSE = 20, 0.5  # a dead worker leaves the scheduler's list within seconds
 BLOCKS_PER_THREAD = 2  # blocks in flight per worker thread: the cluster stays busy, memory stays at a few blocks
 
 
@@ -160,7 +162,7 @@ class _ClusterStream:
     def _shipped(self):
         """The shipment, scattered to every worker once (tasks name it, they do not carry it)."""
         if self._shipment is None:
-            self._shipment = self.client.scatter(FilmShipment(self._spec), broadcast=True, hash=False)
+            self._shipment = _scatter(self.client, FilmShipment(self._spec))
         return self._shipment
 
     def _wait(self, resubmit, future=None, shipment=None):
@@ -189,6 +191,17 @@ class _ClusterStream:
                 future = None
             except (OSError, TimeoutError, asyncio.CancelledError, KilledWorker) as exc:
                 raise _lost(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+
+
+def _scatter(client, value):
+    """``value`` scattered to every worker; retried while the scheduler still lists a worker that just died."""
+    for attempt in range(SCATTER_TRIES):
+        try:
+            return client.scatter(value, broadcast=True, hash=False)
+        except OSError as exc:  # distributed's CommClosedError: a worker went away mid-scatter
+            if client.status != "running" or attempt == SCATTER_TRIES - 1:
+                raise _lost(f"scattering the film: {type(exc).__name__}") from None
+            time.sleep(SCATTER_PAUSE)
 
 
 def _lost(what):

@@ -170,7 +170,7 @@ def test_a_worker_killed_mid_grid_is_retried_and_nothing_is_lost(client, traj, t
     victim = int(marker.read_text())
     assert victim in pids_before
     assert_identical(here, there)
-    client.wait_for_workers(2, timeout=30)  # the nanny restarts it, for the tests after this one
+    client.wait_for_workers(2, timeout=120)  # the nanny restarts it, for the tests after this one
 
 
 def test_an_evaluator_lost_with_the_only_worker_holding_it_is_scattered_again(client, traj, local):
@@ -189,7 +189,18 @@ def test_an_evaluator_lost_with_the_only_worker_holding_it_is_scattered_again(cl
     os.kill(pid, signal.SIGKILL)
     got = {i: loss.tobytes() for i, loss, _ in on_cluster.evaluate(batches)}
     assert got == expected
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=120)
+
+
+def test_scattering_right_after_a_worker_died_waits_for_the_scheduler_to_notice(client):
+    """Dask's own scatter fails at once while the scheduler still lists the dead worker; lossfilm's waits."""
+    from lossfilm.training.cluster import _scatter
+
+    victim = sorted(client.nthreads())[0]
+    os.kill(client.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
+    scattered = _scatter(client, b"grid" * 1000)
+    assert client.submit(len, scattered, pure=False).result() == 4000
+    client.wait_for_workers(2, timeout=120)
 
 
 class DiesOnce:
@@ -378,7 +389,7 @@ def test_a_worker_killed_mid_film_is_retried_and_no_frame_is_lost(client, landsc
     assert len(together) == len(alone) == 12
     for index, (a, b) in enumerate(zip(alone, together)):
         assert a.tobytes() == b.tobytes(), f"frame {index}"
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=120)
     assert victim not in set(client.run(os.getpid).values())
 
 
@@ -397,7 +408,7 @@ def test_a_film_shipment_lost_with_the_only_worker_holding_it_is_scattered_again
         os.kill(pid, signal.SIGKILL)
         together = [frame.tobytes() for frame in frames]
     assert together == alone
-    client.wait_for_workers(2, timeout=30)
+    client.wait_for_workers(2, timeout=120)
 
 
 def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file, tmp_path):

@@ -40,6 +40,7 @@ import os
 import pickle
 import sys
 import threading
+import time
 
 import numpy as np
 
@@ -48,6 +49,7 @@ from lossfilm.training.line import line_positions
 
 TASKS_PER_THREAD = 8  # tasks per worker thread: even progress, and little to redo when a worker dies
 RESCATTERS = 3  # times the evaluator is scattered again after the worker holding it died
+SCATTER_TRIES, SCATTER_PAUSE = 20, 0.5  # a dead worker leaves the scheduler's list within seconds
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler before saying it cannot be reached
 ENV = "LOSSFILM_SCHEDULER"  # the scheduler's address where --scheduler is not given
 ENV_TIMEOUT = "LOSSFILM_SCHEDULER_TIMEOUT"  # seconds, instead of CONNECT_TIMEOUT
@@ -242,11 +244,22 @@ class ClusterEvaluator:
     def _evaluator(self):
         """The evaluator, scattered to every worker once (later tasks name it, they do not carry it)."""
         if self._scattered is None:
-            self._scattered = self.client.scatter(Shipped(_shippable(self.local)), broadcast=True, hash=False)
+            self._scattered = _scatter(self.client, Shipped(_shippable(self.local)))
         return self._scattered
 
     def _threads(self):
         return max(1, sum(self.client.nthreads().values()))
+
+
+def _scatter(client, value):
+    """``value`` scattered to every worker; retried while the scheduler still lists a worker that just died."""
+    for attempt in range(SCATTER_TRIES):
+        try:
+            return client.scatter(value, broadcast=True, hash=False)
+        except OSError as exc:  # distributed's CommClosedError: a worker went away mid-scatter
+            if client.status != "running" or attempt == SCATTER_TRIES - 1:
+                raise _lost(client, f"scattering the evaluator: {type(exc).__name__}") from None
+            time.sleep(SCATTER_PAUSE)
 
 
 def _lost(client, what):
