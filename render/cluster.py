@@ -189,8 +189,12 @@ class _ClusterStream:
                     self._shipment = None
                     self._rescatters += 1
                 future = None
-            except (OSError, TimeoutError, asyncio.CancelledError, KilledWorker) as exc:
-                raise _lost(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+            except (OSError, TimeoutError, asyncio.CancelledError) as exc:
+                if future.status == "error":  # the task itself raised it
+                    raise
+                raise _lost(f"the scheduler stopped answering: {type(exc).__name__}") from None
+            except KilledWorker as exc:
+                raise _lost(f"KilledWorker: {str(exc).splitlines()[0] if str(exc) else ''}") from None
 
 
 def _scatter(client, value):

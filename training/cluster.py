@@ -235,8 +235,12 @@ class ClusterEvaluator:
                         rescatters += 1
                     queue.add(submit(i))
                     continue
-                except (OSError, TimeoutError, asyncio.CancelledError, KilledWorker) as exc:
-                    raise _lost(self.client, f"{type(exc).__name__}: {_first_line(exc)}") from None
+                except (OSError, TimeoutError, asyncio.CancelledError) as exc:
+                    if future.status == "error":  # the task itself raised it (a loss_fn reading a file)
+                        raise
+                    raise _lost(self.client, f"the scheduler stopped answering: {type(exc).__name__}") from None
+                except KilledWorker as exc:
+                    raise _lost(self.client, f"KilledWorker: {_first_line(exc)}") from None
                 yield i, result
         finally:
             self.client.cancel([f for f in pending if not f.done()])
