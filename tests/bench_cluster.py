@@ -82,7 +82,7 @@ def grid_rows():
              ("loss_fn (NumPy forward pass, same MLP and data), 41x41",
               dict(loss_fn=numpy_loss, resolution=41, samples=1000, line=0), "node by node")]
     started = time.perf_counter()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                            host="127.0.0.1")
     client = Client(cluster)
     startup = time.perf_counter() - started

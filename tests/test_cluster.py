@@ -39,7 +39,7 @@ ARRAYS = ("loss", "accuracy", "computed", "alphas", "betas", "path_loss_true", "
 @pytest.fixture(scope="module")
 def client():
     """One 2-process LocalCluster for the whole module (starting one costs seconds)."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       host="127.0.0.1") as cluster, Client(cluster) as dask_client:
         yield dask_client
 
@@ -47,7 +47,7 @@ def client():
 @pytest.fixture
 def spare():
     """A 2-process LocalCluster of its own for a test that kills a worker (the shared one keeps both)."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       host="127.0.0.1") as cluster, Client(cluster, set_as_default=False) as dask_client:
         yield dask_client
 
