@@ -39,7 +39,7 @@ STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts
 
 def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
          theme=DEFAULT_THEME, log_z=False, draft=False, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
-         options=None, progress=True, command=None, force=False):
+         options=None, progress=True, command=None, force=False, executor=None):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
     Parameters
@@ -79,6 +79,9 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
         every output's provenance (:func:`provenance`).
     force : bool
         Render even a film the size check refuses (over an hour of rendering).
+    executor : dask.distributed.Client, optional
+        Render the frames on this Dask cluster (``workers`` is then unused);
+        each worker gets the landscape file's bytes, no shared filesystem.
 
     Returns
     -------
@@ -104,7 +107,8 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
             quality=quality, size=list(size), fps=spec.fps, seconds=seconds, theme=theme, log_z=log_z, draft=draft,
             workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=dict(spec.options)))
         return render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
-                           gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force)
+                           gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force,
+                           executor=executor)
 
 
 def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,

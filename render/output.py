@@ -33,6 +33,7 @@ from lossfilm.format.provenance import KEYWORD, png_with_text, to_text
 from lossfilm.render.backend import ensure_offscreen, renderer_versions
 from lossfilm.render.encode import open_sink
 from lossfilm.render.film import open_film
+from lossfilm.render.cluster import cluster_frames
 from lossfilm.render.quality import DEFAULT_QUALITY, DRAFT_PRESET, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
 from lossfilm.render.workers import render_frames
 
@@ -58,7 +59,7 @@ class RenderSummary:
 
 
 def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUALITY, draft=False,
-                gif_width=GIF_WIDTH, gif_fps=GIF_FPS, opener=None, provenance=None, force=False):
+                gif_width=GIF_WIDTH, gif_fps=GIF_FPS, opener=None, provenance=None, force=False, executor=None):
     """Render the film ``spec`` describes to ``out_path``; the format follows its suffix.
 
     Parameters
@@ -90,6 +91,9 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     force : bool
         Render even a film :func:`check_film_cost` refuses (over an hour of rendering, or PNG frames
         the disk cannot hold).
+    executor : dask.distributed.Client, optional
+        Render the frames on this Dask cluster instead of ``workers``
+        processes here (:mod:`lossfilm.render.cluster`); the encoding stays here.
 
     Returns
     -------
@@ -118,7 +122,8 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
         # Sinks first: a missing output folder fails before the (slow) film is opened.
         for sink in sinks:
             stack.enter_context(sink)
-        frames = stack.enter_context(render_frames(spec, workers, opener=opener))
+        frames = stack.enter_context(render_frames(spec, workers, opener=opener) if executor is None
+                                     else cluster_frames(spec, executor))
         check_film_cost(spec, len(frames), sinks, force=force)
         label = ", ".join(Path(path).name or os.fspath(path) for path in paths)
         for frame in _progress(frames, len(frames), label, progress):

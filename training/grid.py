@@ -43,7 +43,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.format.errors import ConfigError, DataError, LossfilmError
 from lossfilm.training.model import forward, log_softmax
 
 
@@ -515,7 +515,7 @@ def evaluate_grid(evaluator, alphas, betas, loss, accuracy, computed, *,
             if checkpoint is not None and time.monotonic() - last >= every:
                 checkpoint()
                 last = time.monotonic()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, LossfilmError):  # Ctrl-C, or a cluster that lost the work: keep what is done
         if checkpoint is not None:
             checkpoint()
         raise

@@ -51,6 +51,7 @@ from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
 from lossfilm.format.landscape import Landscape as LandscapeFile
 from lossfilm.format.planes import PLANE_KINDS
 from lossfilm.format.version import CODE_VERSIONS
+from lossfilm.training.cluster import is_client, on_cluster
 from lossfilm.training.evaluation import MLPEvaluation, evaluation_for
 from lossfilm.training.grid import evaluate_grid, grid_axes
 from lossfilm.training.line import POINTS
@@ -116,8 +117,12 @@ class Landscape(LandscapeFile):
         **options
             Any of those settings by name, e.g. ``resolution=41``, on top of
             ``settings``.
-        executor : concurrent.futures.Executor, optional
+        executor : concurrent.futures.Executor or dask.distributed.Client, optional
             Runs ``loss_fn`` calls (the built-in MLP uses its own threads).
+            A Dask client runs the grid and the path's points on its
+            cluster, for every evaluation: the built-in MLP's, ``loss_fn``
+            and ``TorchLoss`` (:mod:`lossfilm.training.cluster`); the 1-D
+            line and curvature stay here.
         workers : int, optional
             Threads of the built-in MLP's fast path (default: all cores).
         progress : bool
@@ -146,9 +151,11 @@ class Landscape(LandscapeFile):
         (True, 'random')
         """
         settings = LandscapeSettings.of(settings, **options)
+        local_executor = None if is_client(executor) else executor
         evaluation = evaluation_for(trajectory, loss_fn=loss_fn, acc_fn=acc_fn, data=data, samples=settings.samples,
-                                    seed=settings.seed, executor=executor, workers=workers, grad_fn=grad_fn,
+                                    seed=settings.seed, executor=local_executor, workers=workers, grad_fn=grad_fn,
                                     dtype=settings.dtype, layout=layout)
+        evaluation = on_cluster(evaluation, executor)
         return build_landscape(Run(trajectory), settings, evaluation, progress=progress,
                                checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every,
                                remove_checkpoint=remove_checkpoint, force=force)
@@ -308,7 +315,7 @@ def cached_landscape(out_path, key, build, *, force=False):
 
 
 def cached_or_compute(trajectory, out_path, *, loss_fn=None, force=False, progress=True, workers=None, line=POINTS,
-                      **options):
+                      executor=None, **options):
     """Reuse the landscape at ``out_path`` if it has this trajectory's and settings' key, else compute it.
 
     Parameters
@@ -323,6 +330,8 @@ def cached_or_compute(trajectory, out_path, *, loss_fn=None, force=False, progre
     line : int
         Points of the 1-D view along the line from the first to the last
         snapshot (0: none); see :meth:`Landscape.from_trajectory`.
+    executor : dask.distributed.Client, optional
+        Evaluate on this Dask cluster (``lossfilm landscape --scheduler``).
     **options
         The other :class:`LandscapeSettings` (directions_kind, resolution, ...).
 
@@ -337,7 +346,8 @@ def cached_or_compute(trajectory, out_path, *, loss_fn=None, force=False, progre
     """
     settings = LandscapeSettings.of(line=line, **options)
     if loss_fn is not None:
-        evaluation = evaluation_for(trajectory, loss_fn=loss_fn, samples=settings.samples, seed=settings.seed)
+        evaluation = on_cluster(evaluation_for(trajectory, loss_fn=loss_fn, samples=settings.samples,
+                                               seed=settings.seed), executor)
         key = landscape_key(Run(trajectory), settings, evaluation.name, *evaluation.key_arrays)
 
         def build_yours(sidecar):
@@ -348,7 +358,8 @@ def cached_or_compute(trajectory, out_path, *, loss_fn=None, force=False, progre
 
     def build(sidecar):
         return Landscape.from_trajectory(trajectory, settings=settings, progress=progress, workers=workers,
-                                         checkpoint_path=sidecar, remove_checkpoint=False, force=force)
+                                         executor=executor, checkpoint_path=sidecar, remove_checkpoint=False,
+                                         force=force)
     return cached_landscape(out_path, key, build, force=force)
 
 

@@ -149,11 +149,17 @@ class TorchEvaluation:
         is ``t``, in units of the whole step from the first snapshot to the last.
         """
         t = line_positions(points, t_range)
+        loss, accuracy = self.on(self.line_plane(trajectory)).at(np.column_stack([t, np.zeros_like(t)]))
+        return t, loss, accuracy
+
+    def line_plane(self, trajectory):
+        """The line from the first snapshot to the last as a plane (second direction zero): the 1-D view's points.
+
+        A Dask cluster (:mod:`lossfilm.training.cluster`) evaluates them on its workers.
+        """
         start = np.asarray(trajectory.params[0], dtype=np.float64)
         step = np.asarray(trajectory.params[-1], dtype=np.float64) - start
-        evaluator = TorchEvaluator(self, Plane(start, np.stack([step, np.zeros_like(step)]), "line"))
-        loss, accuracy = evaluator.at(np.column_stack([t, np.zeros_like(t)]))
-        return t, loss, accuracy
+        return Plane(start, np.stack([step, np.zeros_like(step)]), "line")
 
 
 class TorchEvaluator:
@@ -166,12 +172,26 @@ class TorchEvaluator:
     def __init__(self, evaluation, plane):
         import torch
 
-        self.evaluation, self.loss = evaluation, evaluation.loss
+        self.evaluation, self.loss, self.plane = evaluation, evaluation.loss, plane
         device = self.loss.device
         self.origin = torch.tensor(np.asarray(plane.origin, dtype=np.float32), device=device)  # (P,)
         self.directions = torch.tensor(np.asarray(plane.directions, dtype=np.float32), device=device)  # (2,P)
         self.batch_size = self.loss.nodes_per_call
         self._call = _node_call(evaluation)
+
+    def __reduce__(self):
+        """Pickled for a cluster's worker (:mod:`lossfilm.training.cluster`): model, criterion, data subset, plane.
+
+        Not the loader the data came from. Tensors travel on the CPU; the
+        worker puts them on its own device (CUDA where it has one) and, on a
+        device of another kind than here, takes that kind's ``NODES_PER_CALL``.
+        """
+        import copy
+
+        loss, evaluation = self.loss, self.evaluation
+        model = copy.deepcopy(loss.model).to("cpu")
+        return (_on_worker, (model, loss.criterion, loss.device.type, loss.nodes_per_call, loss.chunk,
+                             evaluation.layout, evaluation.inputs.cpu(), evaluation.targets.cpu(), self.plane))
 
     def at(self, coords):
         """Loss and accuracy at points ``coords`` (m, 2)."""
@@ -243,6 +263,18 @@ class TorchEvaluator:
         accuracy = (correct / n).cpu().numpy() if evaluation.counts_accuracy else np.full(m, np.nan)
         finite = np.isfinite(loss)
         return np.where(finite, loss, np.nan), np.where(finite, accuracy, np.nan)
+
+
+def _on_worker(model, criterion, device_type, nodes_per_call, chunk, layout, inputs, targets, plane):
+    """A :class:`TorchEvaluator` rebuilt on a cluster's worker, on its device (see ``TorchEvaluator.__reduce__``)."""
+    import torch
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type != device_type:
+        nodes_per_call = NODES_PER_CALL.get(device.type, 1)
+    loss = TorchLoss(model.to(device), None, criterion=criterion, device=device, nodes_per_call=nodes_per_call,
+                     chunk=chunk)
+    return TorchEvaluator(TorchEvaluation(loss, layout, inputs, targets), plane)
 
 
 def _node_call(evaluation):

@@ -15,6 +15,7 @@ eigenvalue along the path, for the line scene and the descent inset.
 
 Example: lossfilm landscape media/cache/trajectory.npz -o media/cache/landscape.npz --vts
 Your model: lossfilm landscape trajectory.npz --loss my_module:loss_fn
+On a Dask cluster: lossfilm landscape trajectory.npz --scheduler tcp://HOST:8786
 """
 
 
@@ -69,6 +70,9 @@ def add_arguments(parser):
                         help="seed of the random directions, the PCA start and the sample subset")
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for the grid (default: all cores)" + _SAID)
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                        help="evaluate the grid on this Dask cluster's workers (pip install "
+                             "'lossfilm[distributed]'; default: $LOSSFILM_SCHEDULER, else this process)" + _SAID)
     parser.add_argument("--vts", action="store_true", help="also write OUT.vts (ParaView)" + _SAID)
     parser.add_argument("--obj", action="store_true", help="also write OUT.obj (the visible surface)" + _SAID)
     parser.add_argument("--log-z", action="store_true", help="exported heights are log10(loss)" + _SAID)
@@ -85,6 +89,7 @@ def run(args):
     from pathlib import Path
 
     from lossfilm.format.errors import ConfigError, DataError
+    from lossfilm.training.cluster import connect, scheduler_address
     from lossfilm.training.landscape import cached_or_compute, checkpoint_path_for
     from lossfilm.format.trajectory import Trajectory
 
@@ -104,9 +109,12 @@ def run(args):
         raise ConfigError(f"{args.trajectory}: has no model spec (it was recorded from your own model); "
                           "name your loss function with --loss my_module:loss_fn")
     earlier = _made_from(out)
+    address = scheduler_address(args.scheduler)
+    client = connect(address) if address else None
     try:
         landscape, action = cached_or_compute(
             trajectory, out, loss_fn=loss_fn, force=args.force, progress=not args.quiet, workers=args.workers,
+            executor=client,
             directions_kind=args.directions, scaling=args.scaling, anchors=args.anchors, resolution=args.resolution,
             margin=args.margin, grid_range=args.grid_range, samples=args.samples, dtype=args.dtype,
             max_path=args.max_path, seed=args.seed, filter_normalise=args.filter_normalise,
@@ -119,6 +127,9 @@ def run(args):
     except KeyboardInterrupt as exc:
         kept = _nodes_kept(checkpoint_path_for(out), since=started)
         raise type(exc)(kept or str(exc)) from None
+    finally:
+        if client is not None:
+            client.close()
     reused = action == "reuse"
     exports = []
     if args.vts or args.obj:

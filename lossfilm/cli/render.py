@@ -7,6 +7,7 @@ The output appears only when the render succeeds: an interrupted render
 leaves an earlier file at the same path untouched.
 
 example: lossfilm render descent --landscape media/cache/landscape.npz -o media/descent.mp4 --quality high
+on a Dask cluster: lossfilm render descent --landscape landscape.npz --scheduler tcp://HOST:8786
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def add_arguments(parser):
     parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="render in N processes; helps only with idle cores (the software renderer already uses two)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                        help=help_text("render the frames on this Dask cluster's workers, encode here (pip install "
+                                       "'lossfilm[distributed]'; default: $LOSSFILM_SCHEDULER, else this machine)"))
     parser.add_argument("--log-z", action="store_true", help=help_text("log-scaled height, for needle-like minima"))
     add_draft_argument(parser)
     parser.add_argument("--gif-width", type=int, default=GIF_WIDTH, metavar="PX",
@@ -68,12 +72,20 @@ def help_text(text):
 
 def run(args):
     from lossfilm.api import film
+    from lossfilm.training.cluster import connect, scheduler_address
 
     outputs = args.output or [f"media/{_scene_stem(args.scene)}.mp4"]
-    summaries = film(args.scene, args.landscape, outputs, quality=args.quality, size=args.size, fps=args.fps,
-                     seconds=args.seconds, theme=args.theme, log_z=args.log_z, draft=args.draft, workers=args.workers,
-                     gif_width=args.gif_width, gif_fps=args.gif_fps, options=parse_options(args.option),
-                     progress=not args.quiet, command=args.command_line, force=args.force)
+    address = scheduler_address(args.scheduler)
+    client = connect(address) if address else None
+    try:
+        summaries = film(args.scene, args.landscape, outputs, quality=args.quality, size=args.size, fps=args.fps,
+                         seconds=args.seconds, theme=args.theme, log_z=args.log_z, draft=args.draft,
+                         workers=args.workers, gif_width=args.gif_width, gif_fps=args.gif_fps,
+                         options=parse_options(args.option), progress=not args.quiet, command=args.command_line,
+                         force=args.force, executor=client)
+    finally:
+        if client is not None:
+            client.close()
     if not args.quiet:
         for summary in summaries:
             print(summary)
