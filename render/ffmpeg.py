@@ -73,12 +73,17 @@ class FfmpegPipe:
         self._log.close()
 
     def abort(self):
+        # Never waits on the writer: a Ctrl-C can land inside write()'s queue operation, and an abort that
+        # joined the writer through that queue could then hang. The writer drops what it still gets (broken),
+        # its write to the killed ffmpeg fails at once, and the sentinel, when there is room, ends it.
+        self._broken.set()
         self._process.kill()
         self._process.wait()
-        self._stop_writer()
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, ValueError):
             self._process.stdin.close()
         self._log.close()
+        with contextlib.suppress(queue.Full):
+            self._frames.put_nowait(None)
 
     def _feed(self):
         while (frame := self._frames.get()) is not None:
