@@ -242,8 +242,11 @@ def test_an_interrupted_render_keeps_the_earlier_output(tmp_path, signum, name, 
         (target / "frame_00000.png").write_bytes(b"earlier good frame")
     else:
         target.write_bytes(b"earlier good film")
+    # A job started in the background by a non-interactive shell (as CI may be) inherits SIGINT ignored, and
+    # Python then installs no Ctrl-C handler: give the render the default disposition, as a terminal would.
     render = subprocess.Popen([sys.executable, str(script), str(target), str(workers)],
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 30
         while not any((media / entry).is_file() and (media / entry).stat().st_size
