@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import math
 import os
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 
 from lossfilm.format.errors import LossfilmError, RenderError
 from lossfilm.render.film import open_film
+from lossfilm.render.workers import FrameStream, block_size
 
 BLOCK = 8  # consecutive frames per task, as the local workers use
 RESCATTERS = 3  # times the shipment is scattered again after the worker holding it died
@@ -106,7 +106,7 @@ class FilmShipment:
         return self._film
 
 
-class _ClusterStream:
+class _ClusterStream(FrameStream):
     """Frames in order, with ``len()``; as a context manager it cancels what is left on the cluster."""
 
     def __init__(self, spec, client, block):
@@ -119,17 +119,7 @@ class _ClusterStream:
         except BaseException:
             self.close()
             raise
-        self._block = max(1, min(block, math.ceil(self.n_frames / self._threads)))
-
-    def __len__(self):
-        return self.n_frames
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-        return False
+        self._block = block_size(self.n_frames, self._threads, block)
 
     def __iter__(self):
         starts = iter(range(0, self.n_frames, self._block))

@@ -80,7 +80,7 @@ def render_frames(spec, n_workers=1, *, opener=None, block=BLOCK):
     return _WorkerStream(spec, opener, n_workers, block)
 
 
-def _block_size(n_frames, n_workers, block):
+def block_size(n_frames, n_workers, block):
     # Short films: smaller blocks, so that every worker gets a share.
     return max(1, min(block, math.ceil(n_frames / n_workers)))
 
@@ -143,7 +143,7 @@ class _WorkerStream(FrameStream):
 
     def __iter__(self):
         try:
-            block = _block_size(self.n_frames, len(self._processes), self._block)
+            block = block_size(self.n_frames, len(self._processes), self._block)
             for index in range(self.n_frames):
                 rank = (index // block) % len(self._processes)
                 _, got, frame = self._receive(rank)
@@ -228,7 +228,7 @@ def _work(spec, opener, rank, n_workers, block, channel):
         film = opener(spec)
         n_frames = int(film.n_frames)
         send(("meta", n_frames, None))
-        size = _block_size(n_frames, n_workers, block)
+        size = block_size(n_frames, n_workers, block)
         for start in range(rank * size, n_frames, n_workers * size):
             for index in range(start, min(start + size, n_frames)):
                 send(("frame", index, film.frame(index)))
