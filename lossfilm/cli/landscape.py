@@ -26,6 +26,7 @@ _SAID = "%(default).0s"
 
 def add_arguments(parser):
     from lossfilm.format.planes import directions_help
+    from lossfilm.training.grid import DTYPES
     from lossfilm.training.plane import DIRECTIONS
     from lossfilm.training.settings import DEFAULTS
     from lossfilm.training.sharpness import POINTS as SHARPNESS_POINTS
@@ -61,7 +62,7 @@ def add_arguments(parser):
                         help="explicit grid extent (default: a square around the path, origin on a node)" + _SAID)
     parser.add_argument("--samples", type=int, default=DEFAULTS["samples"],
                         help="evaluate on a seeded subset of this many training samples (0: all)")
-    parser.add_argument("--dtype", choices=["float32", "float64"], default=DEFAULTS["dtype"],
+    parser.add_argument("--dtype", choices=DTYPES, default=DEFAULTS["dtype"],
                         help="the fast grid's arithmetic: float32 is within 1e-5 relative of float64 and up to "
                              "twice as fast; the path's own losses are float64 either way")
     parser.add_argument("--max-path", type=int, default=DEFAULTS["max_path"],
