@@ -25,8 +25,8 @@ from lossfilm.format.version import __version__
 # public name -> (module, attribute), imported on first access
 _PUBLIC = {
     "Trajectory": ("lossfilm.format.trajectory", "Trajectory"),
-    "Landscape": ("lossfilm.training.landscape", "Landscape"),
-    "Recorder": ("lossfilm.training.recorder", "Recorder"),
+    "Landscape": ("lossfilm.training.landscape.pipeline", "Landscape"),
+    "Recorder": ("lossfilm.training.fit.recorder", "Recorder"),
     "film": ("lossfilm.api", "film"),
     "still": ("lossfilm.api", "still"),
     "LossfilmError": ("lossfilm.format.errors", "LossfilmError"),

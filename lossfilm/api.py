@@ -26,11 +26,11 @@ from lossfilm.format.drawable import drawing_problems
 from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import SCHEMA_VERSION, Landscape, reproducible
 from lossfilm.format.version import __version__
-from lossfilm.render.film import FilmSpec
-from lossfilm.render.output import render_film, render_still
-from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, SUPERSAMPLE, parse_size
-from lossfilm.render.encode import FORMATS, output_format, outputs_in_words
-from lossfilm.render.scene_loader import USER_SCENE_PREFIX
+from lossfilm.render.filming.film import FilmSpec
+from lossfilm.render.filming.deliver import render_film, render_still
+from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, SUPERSAMPLE, parse_size
+from lossfilm.render.filming.sinks import FORMATS, output_format, outputs_in_words
+from lossfilm.render.framework.scene_loader import USER_SCENE_PREFIX
 from lossfilm.scenes import scene_class
 
 DEFAULT_THEME = "dark"

@@ -15,7 +15,7 @@ the model at many grid nodes per call (``torch.func.functional_call`` under
         rec.trajectory, loss_fn=lossfilm.torch.TorchLoss(model, test_loader), samples=2000)
     lossfilm.film("descent", landscape, "descent.mp4")
 
-The code lives in :mod:`lossfilm.training.torch_model`; this module is its
+The code lives in :mod:`lossfilm.training.adapters.torch_model`; this module is its
 public name. Importing it needs PyTorch.
 """
 
@@ -25,6 +25,6 @@ except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("lossfilm.torch needs PyTorch: pip install 'lossfilm[torch]' "
                       "(README: installing PyTorch for CPU or GPU)") from exc
 
-from lossfilm.training.torch_model import TorchEvaluation, TorchEvaluator, TorchLoss
+from lossfilm.training.adapters.torch_model import TorchEvaluation, TorchEvaluator, TorchLoss
 
 __all__ = ["TorchLoss", "TorchEvaluation", "TorchEvaluator"]

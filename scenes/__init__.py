@@ -21,8 +21,8 @@ import inspect
 from pathlib import Path
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.render.scene import Scene
-from lossfilm.render.scene_loader import is_scene_file, load_scene_file, scene_in_module
+from lossfilm.render.framework.scene import Scene
+from lossfilm.render.framework.scene_loader import is_scene_file, load_scene_file, scene_in_module
 
 SCENE_NAMES = tuple(sorted(p.stem for p in Path(__file__).parent.glob("*.py") if not p.stem.startswith("_")))
 

@@ -18,12 +18,12 @@ Your own function
 -----------------
 The scene needs only a landscape with ``directions_kind "axes"``. From the
 command line, ``lossfilm classic --expr "..." --domain ... --start ...``
-makes one from a formula. From Python, :mod:`lossfilm.training.classic` makes one
+makes one from a formula. From Python, :mod:`lossfilm.training.landscape.classic` makes one
 from any callable ``f(x, y)`` (its gradient by central differences unless
 you give one), e.g. in ``my_valley.py``::
 
     import numpy as np
-    from lossfilm.training.classic import classic_landscape, from_callable
+    from lossfilm.training.landscape.classic import classic_landscape, from_callable
 
     def valley(x, y):
         return np.log1p((1 - x) ** 2 + 10 * (y - x ** 2) ** 2)
@@ -59,8 +59,8 @@ height scaling), ``log_floor`` and ``axis_names`` (default ``["x", "y"]``).
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.render.markers import Star
-from lossfilm.render.surface import Relief
+from lossfilm.render.elements.markers import Star
+from lossfilm.render.elements.surface import Relief
 from lossfilm.scenes.race import OptimizerRace
 
 FORMULA_CHARS = 60  # a longer formula is left out of the subtitle

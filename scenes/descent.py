@@ -17,10 +17,10 @@ it in a small plot with the optimizer's stability line, 2/eta for SGD,
 """
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.render.animation import FadeIn, Roll
-from lossfilm.render.line_view import has_line
-from lossfilm.render.scene import Scene
-from lossfilm.render.sharpness_view import has_sharpness, hud_line
+from lossfilm.render.framework.animation import FadeIn, Roll
+from lossfilm.render.elements.segment_view import has_line
+from lossfilm.render.framework.scene import Scene
+from lossfilm.render.elements.sharpness_view import has_sharpness, hud_line
 
 SHARPNESS = ("off", "inset", "hud", "both")  # the sharpness option's choices
 

@@ -23,9 +23,9 @@ flat plot).
 """
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.render.animation import Grow
-from lossfilm.render.hud import film_title
-from lossfilm.render.scene import Scene
+from lossfilm.render.framework.animation import Grow
+from lossfilm.render.elements.hud import film_title
+from lossfilm.render.framework.scene import Scene
 
 PLOTS = ("loss", "sharpness", "both")  # the plot option's choices
 

@@ -6,9 +6,9 @@ step/loss/accuracy), plus the common ``camera``, ``orbit`` (false: the
 camera stays put), ``floor`` and ``title``.
 """
 
-from lossfilm.render import animation
-from lossfilm.render.easing import linear
-from lossfilm.render.scene import Scene
+from lossfilm.render.framework import animation
+from lossfilm.render.framework.easing import linear
+from lossfilm.render.framework.scene import Scene
 
 
 class Orbit(Scene):

@@ -20,10 +20,10 @@ of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
 """
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.render.animation import Race
-from lossfilm.render.hud import find_setting
-from lossfilm.render.race_scene import RaceScene
-from lossfilm.render.theme import for_race
+from lossfilm.render.framework.animation import Race
+from lossfilm.render.elements.hud import find_setting
+from lossfilm.render.framework.race_scene import RaceScene
+from lossfilm.render.elements.theme import for_race
 
 
 class OptimizerRace(RaceScene):

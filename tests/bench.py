@@ -111,8 +111,8 @@ def quality_of(size):
 
 
 def film_spec(landscape, size, seconds, draft=False):
-    from lossfilm.render.film import FilmSpec
-    from lossfilm.render.quality import QUALITIES
+    from lossfilm.render.filming.film import FilmSpec
+    from lossfilm.render.filming.quality import QUALITIES
     from lossfilm.scenes import scene_class
 
     supersample = 1.0 if draft else QUALITIES[quality_of(size)].supersample
@@ -135,7 +135,7 @@ def bench_profile(landscape, frames=20):
 
 def bench_render(folder, landscape, seconds, rounds):
     """Frames per second of lossfilm and of the matplotlib recipe at each size, alternating in rounds."""
-    from lossfilm.render.output import render_film
+    from lossfilm.render.filming.deliver import render_film
     from tests.bench_render import lossfilm_preset, matplotlib_film, matplotlib_preset
 
     try:

@@ -33,8 +33,8 @@ sys.path.insert(0, str(REPO))
 def trajectory(sizes=(64, 64, 10), steps=31):
     """A built-in MLP run on the digits, gradient descent, every step recorded."""
     from lossfilm.format.trajectory import Trajectory
-    from lossfilm.training.data import load_data
-    from lossfilm.training.model import init_params, loss_and_grads
+    from lossfilm.training.data.datasets import load_data
+    from lossfilm.training.fit.mlp import init_params, loss_and_grads
 
     data = load_data("digits", seed=0)
     params = init_params(list(sizes), np.random.default_rng(0))
@@ -51,7 +51,7 @@ def trajectory(sizes=(64, 64, 10), steps=31):
 
 def numpy_loss(params):
     """A user's loss_fn: the same MLP's cross-entropy on 1000 digits, by a plain forward pass."""
-    from lossfilm.training.grid import loss_and_accuracy
+    from lossfilm.training.landscape.grid import loss_and_accuracy
 
     X, y = _digits()
     return loss_and_accuracy(params, X, y)[0]
@@ -62,7 +62,7 @@ _DATA = {}
 
 def _digits():
     if not _DATA:
-        from lossfilm.training.data import load_data
+        from lossfilm.training.data.datasets import load_data
 
         data = load_data("digits", seed=0)
         _DATA["Xy"] = (data.X_train[:1000], data.y_train[:1000])
@@ -72,9 +72,9 @@ def _digits():
 def grid_rows():
     from dask.distributed import Client, LocalCluster
 
-    from lossfilm.training.cluster import TASKS_PER_THREAD, task_bytes
-    from lossfilm.training.evaluation import MLPEvaluation
-    from lossfilm.training.landscape import Landscape
+    from lossfilm.training.grid_cluster import TASKS_PER_THREAD, task_bytes
+    from lossfilm.training.landscape.evaluation import MLPEvaluation
+    from lossfilm.training.landscape.pipeline import Landscape
 
     traj = trajectory()
     cases = [("built-in MLP 64-64-10, 1000 digits, 101x101", dict(resolution=101, samples=1000, line=0),
@@ -135,9 +135,9 @@ def film_row(client, land):
 
 
 def land_plane(traj):
-    from lossfilm.training.paths import Run
-    from lossfilm.training.plane import make_plane
-    from lossfilm.training.settings import LandscapeSettings
+    from lossfilm.training.landscape.descent_paths import Run
+    from lossfilm.training.landscape.plane import make_plane
+    from lossfilm.training.landscape.settings import LandscapeSettings
 
     return make_plane(Run(traj), LandscapeSettings(), None)
 
@@ -201,7 +201,7 @@ def resnet_node():
 
     import lossfilm
     from lossfilm.torch import TorchLoss
-    from lossfilm.training.cluster import task_bytes
+    from lossfilm.training.grid_cluster import task_bytes
 
     torch.set_num_threads(1)
     torch.manual_seed(0)

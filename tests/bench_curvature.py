@@ -73,12 +73,12 @@ def timed(function, *args, **kwargs):
 
 def run(folder):
     """Every figure of the curvature benchmark, as a dict (and printed as it goes)."""
-    from lossfilm.training.config import TrainConfig
-    from lossfilm.training.eigen import top_eigenpairs
-    from lossfilm.training.evaluation import MLPEvaluation
-    from lossfilm.training.landscape import cached_or_compute
-    from lossfilm.training.sharpness import sharpness_along
-    from lossfilm.training.train import cached_or_train
+    from lossfilm.training.fit.config import TrainConfig
+    from lossfilm.training.curvature.lanczos import top_eigenpairs
+    from lossfilm.training.landscape.evaluation import MLPEvaluation
+    from lossfilm.training.landscape.pipeline import cached_or_compute
+    from lossfilm.training.curvature.sharpness import sharpness_along
+    from lossfilm.training.fit.train import cached_or_train
 
     trajectory, _ = cached_or_train(TrainConfig(), folder / "trajectory.npz", progress=False)
     evaluation = MLPEvaluation.of(trajectory, samples=10000, seed=0)

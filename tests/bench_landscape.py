@@ -31,10 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lossfilm.training.grid import MLPEvaluator, evaluate_grid, loss_and_accuracy  # noqa: E402
+from lossfilm.training.landscape.grid import MLPEvaluator, evaluate_grid, loss_and_accuracy  # noqa: E402
 from lossfilm.format.layout import ParamLayout  # noqa: E402
-from lossfilm.training.model import init_params  # noqa: E402
-from lossfilm.training.plane import random_plane  # noqa: E402
+from lossfilm.training.fit.mlp import init_params  # noqa: E402
+from lossfilm.training.landscape.plane import random_plane  # noqa: E402
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 SIZES = [784, 128, 10]

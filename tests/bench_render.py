@@ -35,7 +35,7 @@ def bowl_landscape(path, resolution=61, snapshots=80, seed=0):
     --------
     >>> bowl_landscape("bowl.npz")  # doctest: +SKIP
     """
-    from lossfilm.training.landscape import Landscape
+    from lossfilm.training.landscape.pipeline import Landscape
 
     rng = np.random.default_rng(seed)
     alphas = np.linspace(-1.0, 1.0, resolution)
@@ -72,7 +72,7 @@ def matplotlib_film(landscape_path, out_path, size, fps, seconds):
     import matplotlib.pyplot as plt
     from matplotlib.animation import FFMpegWriter, FuncAnimation
 
-    from lossfilm.training.landscape import Landscape
+    from lossfilm.training.landscape.pipeline import Landscape
 
     matplotlib.rcParams["animation.ffmpeg_path"] = imageio_ffmpeg.get_ffmpeg_exe()
     landscape = Landscape.load(landscape_path)
@@ -118,7 +118,7 @@ def matplotlib_preset():
 
 def lossfilm_preset(quality, draft=False):
     """The x264 settings lossfilm's ``quality`` (or ``--draft``) writes with."""
-    from lossfilm.render.quality import DRAFT_PRESET, QUALITIES
+    from lossfilm.render.filming.quality import DRAFT_PRESET, QUALITIES
 
     preset = QUALITIES[quality]
     return f"libx264 preset {DRAFT_PRESET if draft else preset.preset}, crf {preset.crf}"
@@ -138,9 +138,9 @@ def frame_profile(spec, frames, quality):
     """
     import resource
 
-    from lossfilm.render.encode import open_sink
-    from lossfilm.render.film import open_film
-    from lossfilm.render.quality import QUALITIES
+    from lossfilm.render.filming.sinks import open_sink
+    from lossfilm.render.filming.film import open_film
+    from lossfilm.render.filming.quality import QUALITIES
 
     preset = QUALITIES[quality]
     times = {"seek": 0.0, "render": 0.0, "read-back": 0.0, "text": 0.0}
@@ -203,7 +203,7 @@ def antialiasing_quality(landscape_path, size, frame=40, reference_scale=4):
     """
     from PIL import Image
 
-    from lossfilm.render.film import FilmSpec, open_film
+    from lossfilm.render.filming.film import FilmSpec, open_film
     from lossfilm.scenes import scene_class
 
     width, height = size
@@ -244,7 +244,7 @@ def antialiasing_quality(landscape_path, size, frame=40, reference_scale=4):
 
 def _quality_for(size):
     """The preset of this size (its encoder settings), else the default one."""
-    from lossfilm.render.quality import DEFAULT_QUALITY, QUALITIES
+    from lossfilm.render.filming.quality import DEFAULT_QUALITY, QUALITIES
 
     return next((name for name, quality in QUALITIES.items() if quality.size == size), DEFAULT_QUALITY)
 
@@ -264,17 +264,17 @@ def main(argv=None):
     parser.add_argument("--keep", metavar="DIR", help="keep the films in DIR (default: a temporary folder)")
     args = parser.parse_args(argv)
 
-    from lossfilm.render.film import FilmSpec
+    from lossfilm.render.filming.film import FilmSpec
 
     from lossfilm.scenes import scene_class
-    from lossfilm.render.output import render_film
-    from lossfilm.render.quality import parse_size
+    from lossfilm.render.filming.deliver import render_film
+    from lossfilm.render.filming.quality import parse_size
 
     size = parse_size(args.size)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lossfilm-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     landscape = args.landscape or bowl_landscape(folder / "bowl.npz")
-    from lossfilm.render.quality import QUALITIES
+    from lossfilm.render.filming.quality import QUALITIES
 
     spec = FilmSpec(scene=scene_class(args.scene), landscape=str(landscape), size=size, fps=args.fps,
                     seconds=args.seconds, supersample=QUALITIES[_quality_for(size)].supersample)

@@ -123,7 +123,7 @@ def adapter_vs_loop(samples):
     import torch
 
     from lossfilm.torch import TorchLoss
-    from lossfilm.training.plane import random_plane
+    from lossfilm.training.landscape.plane import random_plane
 
     example = _example()
     X_train, y_train, X_test, y_test = example.load_digits_tensors()
@@ -150,10 +150,10 @@ def numpy_fast_path_vs_adapter(samples):
 
     from lossfilm.format.layout import ParamLayout
     from lossfilm.torch import TorchLoss
-    from lossfilm.training.data import load_data
-    from lossfilm.training.grid import MLPEvaluator
-    from lossfilm.training.model import init_params
-    from lossfilm.training.plane import random_plane
+    from lossfilm.training.data.datasets import load_data
+    from lossfilm.training.landscape.grid import MLPEvaluator
+    from lossfilm.training.fit.mlp import init_params
+    from lossfilm.training.landscape.plane import random_plane
 
     data = load_data("digits", seed=0)
     X, y = data.X_train[:samples], data.y_train[:samples]

@@ -63,13 +63,13 @@ def test_the_import_contracts_hold(tmp_path):
 
 @pytest.mark.parametrize("module, back_arrow, contract", [
     # training reaching up into render: the old landscape -> render.mesh arrow
-    ("training/landscape.py", "from lossfilm.render import mesh", "Layers, top to bottom"),
+    ("training/landscape/pipeline.py", "from lossfilm.render.elements import mesh", "Layers, top to bottom"),
     # render reading the landscape computation instead of the format layer
-    ("render/film.py", "from lossfilm.training import landscape", "Render and scenes read the format layer"),
+    ("render/filming/film.py", "from lossfilm.training.landscape import pipeline as landscape", "Render and scenes read the format layer"),
     # the format layer importing the CLI (it used to share a package with it)
     ("lossfilm/format/artifact.py", "import lossfilm.cli", "Layers, top to bottom"),
     # an internal import by the folder's bare name, which a user's training.py would shadow
-    ("render/hud.py", "import training.grid", "bare names"),
+    ("render/elements/hud.py", "import training.grid", "bare names"),
 ])
 def test_a_back_arrow_fails_the_contracts(tmp_path, module, back_arrow, contract):
     staged = _stage(tmp_path)

@@ -25,11 +25,11 @@ from dask.distributed import Client, LocalCluster  # noqa: E402
 
 from lossfilm.cli import main as cli  # noqa: E402
 from lossfilm.format.trajectory import Trajectory  # noqa: E402
-from lossfilm.training.cluster import ClusterEvaluator, task_bytes  # noqa: E402
-from lossfilm.training.data import load_data  # noqa: E402
-from lossfilm.training.evaluation import MLPEvaluation  # noqa: E402
-from lossfilm.training.landscape import Landscape, checkpoint_path_for  # noqa: E402
-from lossfilm.training.model import init_params, loss_and_grads  # noqa: E402
+from lossfilm.training.grid_cluster import ClusterEvaluator, task_bytes  # noqa: E402
+from lossfilm.training.data.datasets import load_data  # noqa: E402
+from lossfilm.training.landscape.evaluation import MLPEvaluation  # noqa: E402
+from lossfilm.training.landscape.pipeline import Landscape, checkpoint_path_for  # noqa: E402
+from lossfilm.training.fit.mlp import init_params, loss_and_grads  # noqa: E402
 
 SIZES = [64, 12, 10]
 SMALL = dict(resolution=9, samples=200, max_path=10)
@@ -182,8 +182,8 @@ def test_a_worker_killed_mid_grid_is_retried_and_nothing_is_lost(spare, traj, tm
 
 def test_an_evaluator_lost_with_the_only_worker_holding_it_is_scattered_again(spare, traj, local):
     """Dask keeps one copy of scattered data; when its worker dies the evaluator is scattered again."""
-    from lossfilm.training.cluster import Shipped
-    from lossfilm.training.evaluation import FunctionEvaluation
+    from lossfilm.training.grid_cluster import Shipped
+    from lossfilm.training.landscape.evaluation import FunctionEvaluation
 
     evaluator = FunctionEvaluation(traj.layout, quadratic_loss).on(local.plane)
     coords = np.column_stack([np.linspace(-1, 1, 20), np.linspace(1, -1, 20)])
@@ -200,7 +200,7 @@ def test_an_evaluator_lost_with_the_only_worker_holding_it_is_scattered_again(sp
 
 def test_scattering_right_after_a_worker_died_waits_for_the_scheduler_to_notice(spare):
     """Dask's own scatter fails at once while the scheduler still lists the dead worker; lossfilm's waits."""
-    from lossfilm.training.cluster import _scatter
+    from lossfilm.training.grid_cluster import _scatter
 
     victim = sorted(spare.nthreads())[0]
     os.kill(spare.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
@@ -311,7 +311,7 @@ def loss_fn(params):
 
 def test_a_client_killed_mid_grid_resumes_on_the_cluster(dask_processes, run_file, tmp_path):
     """``lossfilm landscape --scheduler`` with a loss from a file the workers cannot import: SIGTERM, then resume."""
-    from tests.test_interrupt import Cli
+    from tests.render.filming.test_interrupt import Cli
 
     mine = tmp_path / "mine"  # not on the workers' path: the module travels by value
     mine.mkdir()
@@ -378,8 +378,8 @@ def test_a_film_rendered_on_the_cluster_is_the_same_film(client, landscape_file,
 
 def test_a_worker_killed_mid_film_is_retried_and_no_frame_is_lost(spare, landscape_file):
     from lossfilm.api import film_spec
-    from lossfilm.render.cluster import cluster_frames
-    from lossfilm.render.workers import render_frames
+    from lossfilm.render.filming.frames_cluster import cluster_frames
+    from lossfilm.render.filming.workers import render_frames
 
     spec = film_spec("descent", landscape_file, **FILM)
     with render_frames(spec, 1) as frames:
@@ -398,8 +398,8 @@ def test_a_worker_killed_mid_film_is_retried_and_no_frame_is_lost(spare, landsca
 
 def test_a_film_shipment_lost_with_the_only_worker_holding_it_is_scattered_again(spare, landscape_file):
     from lossfilm.api import film_spec
-    from lossfilm.render.cluster import FilmShipment, cluster_frames
-    from lossfilm.render.workers import render_frames
+    from lossfilm.render.filming.frames_cluster import FilmShipment, cluster_frames
+    from lossfilm.render.filming.workers import render_frames
 
     spec = film_spec("descent", landscape_file, **FILM)
     with render_frames(spec, 1) as frames:
@@ -416,7 +416,7 @@ def test_a_film_shipment_lost_with_the_only_worker_holding_it_is_scattered_again
 def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file, tmp_path):
     import lossfilm
     from lossfilm.format.errors import RenderError
-    from lossfilm.render.backend import PROBE_ENV, VERIFIED_ENV, WINDOW_ENV
+    from lossfilm.render.filming.backend import PROBE_ENV, VERIFIED_ENV, WINDOW_ENV
 
     def break_backend():
         for name in (VERIFIED_ENV, WINDOW_ENV):
@@ -436,7 +436,7 @@ def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file,
 
 
 def test_a_scheduler_lost_mid_grid_is_one_line_and_keeps_the_finished_nodes(dask_processes, run_file, tmp_path):
-    from tests.test_interrupt import Cli
+    from tests.render.filming.test_interrupt import Cli
 
     mine = tmp_path / "mine"
     mine.mkdir()

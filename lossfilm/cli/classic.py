@@ -30,7 +30,7 @@ from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
-    from lossfilm.training.classic import (DEFAULT_CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, DEFAULT_STEPS,
+    from lossfilm.training.landscape.classic import (DEFAULT_CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, DEFAULT_STEPS,
                                            FUNCTIONS)
 
     parser.add_argument("function", nargs="?", metavar="FUNCTION",
@@ -45,7 +45,7 @@ def add_arguments(parser):
                                                                    "function's own)"))
     parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
                         help=help_text("one racer's learning rate, e.g. --lr adam=0.05 (repeatable; "
-                                       "default: the function's own, see training/classic.py)"))
+                                       "default: the function's own, see training/landscape/classic.py)"))
     parser.add_argument("--condition", type=float, default=DEFAULT_CONDITION,
                         help="condition number of the bowl (ratio of its curvatures)")
     parser.add_argument("--domain", metavar="X0,X1,Y0,Y1",
@@ -65,8 +65,8 @@ def run(args):
 
     from lossfilm.cli.render import check_scene
     from lossfilm.format.errors import ConfigError
-    from lossfilm.training.race import parse_lrs, parse_optimizers
-    from lossfilm.training.classic import cached_classic_landscape, from_expression, get_function
+    from lossfilm.training.landscape.race import parse_lrs, parse_optimizers
+    from lossfilm.training.landscape.classic import cached_classic_landscape, from_expression, get_function
 
     function = _function(args, get_function, from_expression)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", function.name):
@@ -111,7 +111,7 @@ def _function(args, get_function, from_expression):
     if args.domain:
         from dataclasses import replace
 
-        from lossfilm.training.classic import check_domain
+        from lossfilm.training.landscape.classic import check_domain
 
         function = replace(function, domain=check_domain(_numbers(args.domain, 4, "--domain",
                                                                   "X_MIN,X_MAX,Y_MIN,Y_MAX")))

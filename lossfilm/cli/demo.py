@@ -28,9 +28,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    from lossfilm.training.config import TrainConfig
-    from lossfilm.training.landscape import cached_or_compute
-    from lossfilm.training.train import cached_or_train
+    from lossfilm.training.fit.config import TrainConfig
+    from lossfilm.training.landscape.pipeline import cached_or_compute
+    from lossfilm.training.fit.train import cached_or_train
 
     out = film_outputs.FilmOutputs(args, "descent")
     config = TrainConfig(seed=args.seed)

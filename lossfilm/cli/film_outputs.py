@@ -10,14 +10,14 @@ render; the still and the cache stay in ``--out-dir``.
 from __future__ import annotations
 
 from lossfilm.cli.render import add_draft_argument, help_text
-from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
+from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
 
 STILL_SIZE = "1280x720"
 
 
 def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAULT_QUALITY):
     """Add -o, --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet."""
-    from lossfilm.render.theme import THEMES
+    from lossfilm.render.elements.theme import THEMES
 
     presets = ", ".join(f"{q.name} {q.width}x{q.height}@{q.fps}" for q in QUALITIES.values())
     default = f"OUT/{stem}.mp4" + (f" and OUT/{stem}.gif" if gif_by_default else "")
@@ -69,8 +69,8 @@ class FilmOutputs:
 
         from lossfilm.cli.render import check_output, parse_options
         from lossfilm.format.errors import ConfigError
-        from lossfilm.render.encode import output_format
-        from lossfilm.render.quality import parse_size
+        from lossfilm.render.filming.sinks import output_format
+        from lossfilm.render.filming.quality import parse_size
 
         self.started = time.perf_counter()
         if args.workers < 1:

@@ -26,10 +26,10 @@ _SAID = "%(default).0s"
 
 def add_arguments(parser):
     from lossfilm.format.planes import directions_help
-    from lossfilm.training.grid import DTYPES
-    from lossfilm.training.plane import DIRECTIONS
-    from lossfilm.training.settings import DEFAULTS
-    from lossfilm.training.sharpness import POINTS as SHARPNESS_POINTS
+    from lossfilm.training.landscape.grid import DTYPES
+    from lossfilm.training.landscape.plane import DIRECTIONS
+    from lossfilm.training.landscape.settings import DEFAULTS
+    from lossfilm.training.curvature.sharpness import POINTS as SHARPNESS_POINTS
 
     parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train' or lossfilm.Recorder")
     parser.add_argument("--loss", metavar="MODULE:ATTR", default=None,
@@ -90,8 +90,8 @@ def run(args):
     from pathlib import Path
 
     from lossfilm.format.errors import ConfigError, DataError
-    from lossfilm.training.cluster import connect, scheduler_address
-    from lossfilm.training.landscape import cached_or_compute, checkpoint_path_for
+    from lossfilm.training.grid_cluster import connect, scheduler_address
+    from lossfilm.training.landscape.pipeline import cached_or_compute, checkpoint_path_for
     from lossfilm.format.trajectory import Trajectory
 
     started = time.time()
@@ -103,7 +103,7 @@ def run(args):
         raise ConfigError(f"--workers {args.workers}: must be at least 1")
     loss_fn = None
     if args.loss is not None:
-        from lossfilm.training.user_loss import load_loss
+        from lossfilm.training.adapters.user_loss import load_loss
 
         loss_fn = load_loss(args.loss)
     elif trajectory.model is None:
@@ -134,7 +134,7 @@ def run(args):
     reused = action == "reuse"
     exports = []
     if args.vts or args.obj:
-        from lossfilm.render.mesh import export_obj, export_vts
+        from lossfilm.render.elements.mesh import export_obj, export_vts
 
         if args.vts:
             export_vts(landscape, out.with_suffix(".vts"), log_z=args.log_z)
@@ -170,7 +170,7 @@ def _made_from(path):
 def _nodes_kept(sidecar, since):
     """``"N of M grid nodes are kept in SIDECAR; ..."`` if this run saved its partial grid there, else ""."""
     from lossfilm.format.errors import ArtifactError
-    from lossfilm.training.landscape import Landscape
+    from lossfilm.training.landscape.pipeline import Landscape
 
     try:
         if sidecar.stat().st_mtime < since:

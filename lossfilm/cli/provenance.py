@@ -27,7 +27,7 @@ def read_provenance(path):
     elif suffix == ".gif":
         text = next((c for c in read_gif_comments(path.read_bytes()) if c.startswith(PREFIX)), None)
     elif suffix == ".mp4":
-        from lossfilm.render.ffmpeg import read_comment
+        from lossfilm.render.filming.ffmpeg import read_comment
 
         text = read_comment(path)
         text = text if text and text.startswith(PREFIX) else None

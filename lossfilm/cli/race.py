@@ -2,7 +2,7 @@
 
 Each optimizer in --optimizers trains the MLP from the same initial weights,
 seeing the minibatches in the same order (one --seed draws both), with its own
-learning rate (the documented defaults of lossfilm.training.optimizers, all of which
+learning rate (the documented defaults of lossfilm.training.fit.optimizers, all of which
 converge on the digits data; --lr changes one). Every path is then projected
 on ONE plane: its origin is the shared initial point, so every ball starts at
 (0, 0), and its directions are the two leading principal directions of all
@@ -29,15 +29,15 @@ from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
-    from lossfilm.training.plane import race_directions
-    from lossfilm.training.race import RACE_DIRECTIONS, RACE_OPTIMIZERS
-    from lossfilm.training.settings import DEFAULTS
+    from lossfilm.training.landscape.plane import race_directions
+    from lossfilm.training.landscape.race import RACE_DIRECTIONS, RACE_OPTIMIZERS
+    from lossfilm.training.landscape.settings import DEFAULTS
 
     parser.add_argument("--optimizers", default=",".join(RACE_OPTIMIZERS), metavar="A,B,...",
                         help="the racers, comma-separated, from sgd, momentum, nesterov, rmsprop, adam")
     parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
                         help=help_text("one racer's learning rate, e.g. --lr adam=0.002 (repeatable; "
-                                       "default: each optimizer's own, see training/optimizers.py)"))
+                                       "default: each optimizer's own, see training/fit/optimizers.py)"))
     parser.add_argument("--data", default="digits", metavar="DATA",
                         help="digits (bundled), mnist, or a directory of MNIST idx files")
     parser.add_argument("--epochs", type=int, default=20, help="epochs each optimizer trains")
@@ -56,8 +56,8 @@ def add_arguments(parser):
 
 def run(args):
     from lossfilm.cli.render import check_scene
-    from lossfilm.training.data import load_data
-    from lossfilm.training.race import cached_race_landscape, parse_lrs, parse_optimizers, racer_config, train_racers
+    from lossfilm.training.data.datasets import load_data
+    from lossfilm.training.landscape.race import cached_race_landscape, parse_lrs, parse_optimizers, racer_config, train_racers
 
     optimizers = parse_optimizers(args.optimizers)
     lrs = parse_lrs(args.lr, optimizers)

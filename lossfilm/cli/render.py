@@ -12,14 +12,14 @@ on a Dask cluster: lossfilm render descent --landscape landscape.npz --scheduler
 
 from __future__ import annotations
 
-from lossfilm.render.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
+from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
 
 DEFAULT_LANDSCAPE = "media/cache/landscape.npz"
 
 
 def add_arguments(parser):
-    from lossfilm.render.encode import outputs_in_words
-    from lossfilm.render.theme import THEMES
+    from lossfilm.render.filming.sinks import outputs_in_words
+    from lossfilm.render.elements.theme import THEMES
     from lossfilm.scenes import SCENE_NAMES
 
     presets = ", ".join(f"{q.name} {q.width}x{q.height}@{q.fps}" for q in QUALITIES.values())
@@ -72,7 +72,7 @@ def help_text(text):
 
 def run(args):
     from lossfilm.api import film
-    from lossfilm.training.cluster import connect, scheduler_address
+    from lossfilm.training.grid_cluster import connect, scheduler_address
 
     outputs = args.output or [f"media/{_scene_stem(args.scene)}.mp4"]
     address = scheduler_address(args.scheduler)

@@ -11,11 +11,11 @@ example: lossfilm still --landscape media/cache/landscape.npz -o media/descent.p
 from __future__ import annotations
 
 from lossfilm.cli.render import DEFAULT_LANDSCAPE, add_draft_argument, help_text
-from lossfilm.render.quality import QUALITIES, STILL_SIZE
+from lossfilm.render.filming.quality import QUALITIES, STILL_SIZE
 
 
 def add_arguments(parser):
-    from lossfilm.render.theme import THEMES
+    from lossfilm.render.elements.theme import THEMES
     from lossfilm.scenes import SCENE_NAMES
 
     parser.add_argument("scene", metavar="SCENE", nargs="?", default="descent",
@@ -44,7 +44,7 @@ def run(args):
 
     from lossfilm.api import still
     from lossfilm.cli.render import parse_options
-    from lossfilm.render.quality import parse_size
+    from lossfilm.render.filming.quality import parse_size
 
     output = args.output or f"media/{Path(args.scene).stem}.png"
     size = parse_size(args.size, even=False)

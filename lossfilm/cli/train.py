@@ -14,7 +14,7 @@ DIVERGED = 3  # exit status of a run whose loss blew up
 
 
 def add_arguments(parser):
-    from lossfilm.training.config import DEFAULTS
+    from lossfilm.training.fit.config import DEFAULTS
 
     parser.add_argument("--data", default=DEFAULTS["data"],
                         help="data set: 'digits' (bundled 8x8), 'mnist', or a directory of MNIST idx files")
@@ -54,9 +54,9 @@ def run(args):
     import time
 
     from lossfilm.format.artifact import check_writable
-    from lossfilm.training.config import TrainConfig
-    from lossfilm.training.data import load_data
-    from lossfilm.training.train import TrainingDiverged, cached_or_train
+    from lossfilm.training.fit.config import TrainConfig
+    from lossfilm.training.data.datasets import load_data
+    from lossfilm.training.fit.train import TrainingDiverged, cached_or_train
 
     started = time.perf_counter()
     config = TrainConfig(

@@ -1,7 +1,7 @@
 """The landscape file: a loss grid over a 2D plane, with the training path projected on it.
 
 This is the contract between the landscape stage and the render stage, as
-data: no loss is computed here (:mod:`lossfilm.training.landscape` does that,
+data: no loss is computed here (:mod:`lossfilm.training.landscape.pipeline` does that,
 and its ``Landscape`` adds ``from_trajectory`` to this class). Grid index
 ``[i, j]`` is the point ``origin + alphas[i] * d1 + betas[j] * d2``.
 Non-finite losses (exploding regions) are stored as NaN; ``computed`` marks

@@ -7,7 +7,7 @@ depends on the kind reads :data:`PLANE_KINDS`: axis labels
 draws), the summary's plane line, the extent of the loss grid, and the
 choices and help of ``--directions``. How a plane of each kind is *made*
 from trajectories (PCA, random directions, anchors) is computation, in
-:mod:`lossfilm.training.plane`; this table is data, readable by the
+:mod:`lossfilm.training.landscape.plane`; this table is data, readable by the
 renderer, which never imports training.
 
 Adding a plane kind
@@ -15,7 +15,7 @@ Adding a plane kind
 1. Add one :class:`PlaneKind` to :data:`PLANE_KINDS` below: its name, a
    phrase for ``--directions --help``, its axis label, its summary line and
    its grid reach.
-2. Write its builder in :mod:`lossfilm.training.plane`, a function
+2. Write its builder in :mod:`lossfilm.training.landscape.plane`, a function
    ``(paths, settings) -> Plane`` registered with
    ``@plane_builder("NAME")`` (``race=True`` if it can also make a race's
    common plane through the racers' shared start).

@@ -8,7 +8,7 @@ rendered it: one JSON text, under :data:`KEYWORD`,
 - in a PNG as a ``tEXt`` chunk (:func:`png_with_text`);
 - in a GIF as a comment extension (:func:`gif_with_comment`);
 - in an MP4 as the ``comment`` tag (written and read by ffmpeg, in
-  :mod:`lossfilm.render.ffmpeg`).
+  :mod:`lossfilm.render.filming.ffmpeg`).
 
 ``lossfilm inspect FILE`` prints it and ``lossfilm reproduce FILE``
 re-renders from it. This module is bytes and JSON only: it reads PNG and GIF

@@ -1,0 +1,421 @@
+"""Frame sinks: where rendered frames go (MP4, GIF or a folder of PNGs), and the table of output formats.
+
+Each sink declares its format: its name, the suffix that asks for it, whether
+it needs even width and height, whether it keeps a transparent background.
+:data:`FORMATS` lists the sinks; choosing a sink by suffix, the size and
+transparency checks and the messages all read that table, so a new format is
+a new sink class and one more entry there.
+
+Every sink is a context manager with one method, ``write(frame)``. Frames
+are streamed to the bundled ffmpeg through a pipe as they arrive, so memory
+does not grow with the film's length, and ffmpeg encodes in its own process
+while the next frame renders. Output goes to a temporary name beside the
+target and is renamed into place only when the ``with`` block ends without
+an error: an interrupted render never leaves a truncated file at the
+target, and never destroys an earlier good one.
+
+Examples
+--------
+>>> import numpy as np, tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "film.mp4")
+>>> with open_sink(path, size=(64, 48), fps=10) as sink:
+...     for step in range(5):
+...         sink.write(np.full((48, 64, 3), 50 * step, np.uint8))
+>>> sink.frames, os.path.exists(path)
+(5, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from lossfilm.format.artifact import atomic_path
+from lossfilm.format.errors import ConfigError, RenderError
+from lossfilm.format.provenance import KEYWORD, PREFIX, gif_with_comment, png_with_text
+from lossfilm.render.filming.ffmpeg import FfmpegPipe, run_ffmpeg
+from lossfilm.render.filming.quality import DOWNSCALE, GIF_FPS, GIF_WIDTH, check_size
+
+FRAME_NAME = "frame_{:05d}.png"
+_FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
+# The GIF's intermediate film: x264 in RGB (no chroma subsampling) at near-lossless quality,
+# so that palette generation sees the colours the renderer drew.
+_INTERMEDIATE = ["-c:v", "libx264rgb", "-pix_fmt", "rgb24", "-crf", "8", "-preset", "veryfast"]
+_PALETTE_GEN = "palettegen=stats_mode=diff"
+# Ordered dithering is stable from frame to frame (error diffusion crawls) and compresses better.
+_PALETTE_USE = "paletteuse=dither=bayer:bayer_scale=4:diff_mode=rectangle"
+
+
+def output_format(path):
+    """The name of the format (a key of :data:`FORMATS`) that an output path asks for by its suffix.
+
+    A path ending in ``/``, without a suffix, or naming an existing folder
+    asks for the folder format (PNG frames).
+
+    Raises
+    ------
+    ConfigError
+        For any other suffix; the message lists the formats.
+
+    Examples
+    --------
+    >>> output_format("media/descent.mp4"), output_format("media/frames/")
+    ('mp4', 'png')
+    """
+    text = os.fspath(path)
+    folder = next(sink.name for sink in FORMATS.values() if sink.suffix == "/")
+    if text.endswith(("/", os.sep)) or os.path.isdir(text):
+        return folder
+    suffix = Path(text).suffix.lower()
+    if not suffix:
+        return folder
+    for sink in FORMATS.values():
+        if sink.suffix == suffix:
+            return sink.name
+    hint = "; for one PNG use `lossfilm still`" if suffix == ".png" else ""
+    raise ConfigError(f"{path}: unknown output format {suffix!r}: use {outputs_in_words()}{hint}")
+
+
+def outputs_in_words():
+    """The output formats as a help text says them.
+
+    Examples
+    --------
+    >>> outputs_in_words()
+    '.mp4, .gif, or a folder (ending in /) for PNG frames'
+    """
+    files = [sink.suffix for sink in FORMATS.values() if sink.suffix != "/"]
+    folders = [f"a folder (ending in /) for {sink.label}" for sink in FORMATS.values() if sink.suffix == "/"]
+    return ", ".join(files) + ", or " + " or ".join(folders)
+
+
+def open_sink(path, size, fps, *, alpha=False, source_size=None, provenance=None, **settings):
+    """Open the sink that the suffix of ``path`` asks for (see :func:`output_format`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The target file or folder.
+    size : tuple of int
+        ``(width, height)`` of the frames; even where the format says so (MP4, GIF).
+    fps : int
+        Frames per second of the film.
+    alpha : bool
+        Frames are RGBA (transparent background); only a format that keeps alpha takes them (PNG).
+    source_size : tuple of int, optional
+        ``(width, height)`` of the frames written, when they are larger than ``size`` (supersampled):
+        ffmpeg downscales them to ``size`` in its own process. Default: ``size``.
+    provenance : str, optional
+        How the film was made (:mod:`lossfilm.format.provenance`), written into the output's own
+        metadata: the MP4's ``comment`` tag, the GIF's comment, each PNG frame's ``tEXt`` chunk.
+    **settings
+        Encoder settings, each taken by the sinks that declare it and ignored by the others:
+        ``crf`` and ``preset`` (x264 quality, lower is better, and speed, for MP4; see
+        :mod:`lossfilm.render.filming.quality`), ``gif_width`` and ``gif_fps`` (the GIF's width and
+        frame rate, never above the film's; None keeps the film's).
+
+    Raises
+    ------
+    ConfigError
+        An unknown suffix, a size the format cannot take, or alpha where it is not kept.
+
+    Examples
+    --------
+    >>> open_sink("media/frames/", (320, 240), 30)  # doctest: +ELLIPSIS
+    <lossfilm.render.filming.sinks.PngSequenceSink object at ...>
+    """
+    known = {given for sink in FORMATS.values() for given in sink.settings}
+    if set(settings) - known:
+        raise TypeError(f"open_sink() got unknown settings {sorted(set(settings) - known)}; it takes {sorted(known)}")
+    sink = FORMATS[output_format(path)]
+    chosen = {keyword: settings[given] for given, keyword in sink.settings.items() if given in settings}
+    return sink(path, size, fps, alpha=alpha, source_size=source_size, provenance=provenance, **chosen)
+
+
+class FrameSink:
+    """Base of the sinks: checks the size and the frames, counts them, and makes the output appear atomically.
+
+    A subclass declares its format in its class attributes (below) and
+    implements ``_open(tmp)``, which starts ``self._pipe`` (an ffmpeg process
+    fed frame by frame); it may extend ``_finish()`` (on success) and
+    ``_abort()`` (on any error or interrupt).
+
+    Parameters
+    ----------
+    path : str or Path
+    size : tuple of int
+        ``(width, height)`` of the frames.
+    fps : int
+    alpha : bool
+        RGBA frames (a transparent background); ConfigError unless the format keeps alpha.
+    source_size : tuple of int, optional
+        ``(width, height)`` of the frames written, if not ``size``: ffmpeg scales them to ``size``.
+    provenance : str, optional
+        The provenance text the output carries in its metadata.
+    """
+
+    name = ""  # the format's name: RenderSummary.format, messages
+    label = ""  # what it is, in a few words
+    suffix = ""  # what an output path ends with to ask for it; "/": a folder
+    even = False  # needs even width and height
+    keeps_alpha = False  # keeps a transparent background (RGBA frames)
+    settings = {}  # open_sink's keyword -> this sink's, for the encoder settings it takes
+
+    def __init__(self, path, size, fps, *, alpha=False, source_size=None, provenance=None):
+        self.path = Path(path)
+        self.provenance = provenance
+        self.size = (int(size[0]), int(size[1]))
+        self.source_size = self.size if source_size is None else (int(source_size[0]), int(source_size[1]))
+        self.fps = fps
+        check_size(self.size, even=self.even, option=str(path))
+        if alpha and not self.keeps_alpha:
+            keep = " or ".join(sink.name.upper() for sink in FORMATS.values() if sink.keeps_alpha)
+            raise ConfigError(f"{path}: a transparent background needs a {keep} output, not {self.name.upper()}")
+        self.channels = 4 if alpha else 3
+        self.frames = 0
+        self._target = None
+
+    def __enter__(self):
+        _remove_stale_temporaries(self.path)
+        self._target = self._atomic()
+        tmp = self._target.__enter__()
+        try:
+            self._open(tmp)
+        except BaseException as exc:
+            self._target.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is None:
+            try:
+                self._finish()
+            except BaseException as error:
+                self._abort()
+                self._target.__exit__(type(error), error, error.__traceback__)
+                raise
+        else:
+            self._abort()
+        # The temporary is renamed into place only when no error is passed on.
+        self._target.__exit__(exc_type, exc, traceback)
+        return False
+
+    def write(self, frame):
+        """Append one frame: ``(height, width, 3)`` uint8 (``4`` channels for a transparent PNG sequence)."""
+        frame = np.ascontiguousarray(frame)
+        width, height = self.source_size
+        if frame.dtype != np.uint8 or frame.shape != (height, width, self.channels):
+            raise ValueError(f"{self.path}: expected a ({height}, {width}, {self.channels}) uint8 frame, "
+                             f"got {frame.shape} {frame.dtype}")
+        self._write(frame)
+        self.frames += 1
+
+    def _atomic(self):
+        return atomic_path(self.path)
+
+    def _downscale(self):
+        """ffmpeg's filter from the frames' size to the output's (empty when they are the same size)."""
+        if self.source_size == self.size:
+            return []
+        return [f"scale={self.size[0]}:{self.size[1]}:flags={DOWNSCALE}"]
+
+    def _write(self, frame):
+        self._pipe.write(frame)
+
+    def _finish(self):
+        self._pipe.close()
+
+    def _abort(self):
+        self._pipe.abort()
+
+
+class Mp4Sink(FrameSink):
+    """H.264 in yuv420p, ``+faststart``, at the exact (even) size: no padding of 1080 to 1088.
+
+    Examples
+    --------
+    >>> with Mp4Sink("film.mp4", (320, 240), fps=30, crf=20) as sink:  # doctest: +SKIP
+    ...     sink.write(frame)
+    """
+
+    name, label, suffix = "mp4", "H.264 video", ".mp4"
+    even, keeps_alpha = True, False  # yuv420p stores colour at half the resolution: odd sides do not encode
+    settings = {"crf": "crf", "preset": "preset"}
+
+    def __init__(self, path, size, fps, *, crf=20, preset="medium", alpha=False, source_size=None, provenance=None):
+        super().__init__(path, size, fps, alpha=alpha, source_size=source_size, provenance=provenance)
+        self.crf = crf
+        self.preset = preset
+
+    def _open(self, tmp):
+        scale = self._downscale()
+        args = [*(["-vf", *scale] if scale else []), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf),
+                "-preset", self.preset, "-movflags", "+faststart"]
+        if self.provenance:
+            args += ["-metadata", f"comment={PREFIX}{self.provenance}",
+                     "-metadata", "description=made by lossfilm; `lossfilm inspect FILE` shows how"]
+        self._pipe = FfmpegPipe(self.path, tmp, self.source_size, self.fps, args)
+
+
+class GifSink(FrameSink):
+    """A looping GIF: frames go to a near-lossless temporary film, then through ffmpeg's palettegen/paletteuse.
+
+    Two passes over a small film (one for the palette, one to map to it)
+    keep memory bounded, where a one-pass filter graph would buffer every
+    frame until the palette is known.
+
+    Examples
+    --------
+    >>> with GifSink("film.gif", (640, 360), fps=30, width=480, fps_out=15) as sink:  # doctest: +SKIP
+    ...     sink.write(frame)
+    """
+
+    name, label, suffix = "gif", "looping GIF", ".gif"
+    even, keeps_alpha = True, False  # a GIF's transparency is one palette colour, not an alpha channel
+    settings = {"gif_width": "width", "gif_fps": "fps_out"}
+
+    def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS, alpha=False, source_size=None,
+                 provenance=None):
+        super().__init__(path, size, fps, alpha=alpha, source_size=source_size, provenance=provenance)
+        for name, value in (("--gif-width", width), ("--gif-fps", fps_out)):
+            if value is not None and value <= 0:
+                raise ConfigError(f"{name} {value}: must be positive")
+        # Never scale up: a bigger or faster GIF than the film only costs bytes.
+        self.width = min(width or self.size[0], self.size[0])
+        self.fps_out = min(fps_out or fps, fps)
+
+    def _open(self, tmp):
+        self._tmp = tmp
+        self._film = tmp.with_name(tmp.name + ".mp4")
+        self._palette = tmp.with_name(tmp.name + ".palette.png")
+        height = round(self.size[1] * self.width / self.size[0])  # the film's aspect, not the supersampled frame's
+        resize = f"fps={self.fps_out},scale={self.width}:{height}:flags={DOWNSCALE}"
+        self._pipe = FfmpegPipe(self.path, self._film, self.source_size, self.fps, ["-vf", resize, *_INTERMEDIATE])
+
+    def _finish(self):
+        try:
+            super()._finish()
+            run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
+            run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
+                                    "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", os.fspath(self._tmp)])
+            if self.provenance:
+                self._tmp.write_bytes(gif_with_comment(self._tmp.read_bytes(), PREFIX + self.provenance))
+        finally:
+            self._remove_intermediates()
+
+    def _abort(self):
+        super()._abort()
+        self._remove_intermediates()
+
+    def _remove_intermediates(self):
+        for path in (self._film, self._palette):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+
+
+class PngSequenceSink(FrameSink):
+    """Frames as ``frame_00000.png``, ``frame_00001.png``, ... in a folder that appears whole.
+
+    The frames are written into a temporary folder beside the target, which
+    replaces the target at the end. An existing target folder is replaced
+    only if it holds nothing but frames (an earlier sequence).
+
+    Examples
+    --------
+    >>> with PngSequenceSink("media/frames", (320, 240), fps=30) as sink:  # doctest: +SKIP
+    ...     sink.write(frame)
+    """
+
+    name, label, suffix = "png", "PNG frames", "/"
+    even, keeps_alpha = False, True
+
+    def __init__(self, path, size, fps, *, alpha=False, source_size=None, provenance=None):
+        super().__init__(os.fspath(path).rstrip("/" + os.sep) or os.fspath(path), size, fps, alpha=alpha,
+                         source_size=source_size, provenance=provenance)
+
+    def _atomic(self):
+        return _atomic_folder(self.path)
+
+    def _open(self, tmp):
+        self._folder = tmp
+        pix_fmt = "rgba" if self.channels == 4 else "rgb24"
+        scale = self._downscale()
+        args = [*(["-vf", *scale] if scale else []), "-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2",
+                "-start_number", "0"]
+        self._pipe = FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.source_size, self.fps,
+                                 args, pix_fmt=pix_fmt)
+
+    def _finish(self):
+        super()._finish()
+        if self.provenance:
+            for frame in sorted(self._folder.iterdir()):
+                frame.write_bytes(png_with_text(frame.read_bytes(), KEYWORD, self.provenance))
+
+
+# The output formats, by name: every decision about a format reads this table (through the sinks' declarations).
+FORMATS = {sink.name: sink for sink in (Mp4Sink, GifSink, PngSequenceSink)}
+
+
+@contextlib.contextmanager
+def _atomic_folder(path):
+    """Like :func:`lossfilm.format.artifact.atomic_path`, for a folder of frames."""
+    path = Path(path)
+    parent = path.parent
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{path}: exists and is not a folder; a PNG sequence needs a folder")
+    if path.is_dir():
+        others = sorted(entry.name for entry in path.iterdir() if not _FRAME_FILE.fullmatch(entry.name))
+        if others:
+            raise ConfigError(f"{path}/: already holds other files ({others[0]}, ...); "
+                              "choose a new folder for the PNG frames")
+    if not parent.is_dir():
+        raise ConfigError(f"{path}: output directory {parent} does not exist")
+    tmp = parent / f".{path.name}.{os.getpid()}.tmp"
+    old = parent / f".{path.name}.{os.getpid()}.old"
+    try:
+        tmp.mkdir()
+    except OSError as exc:
+        raise RenderError(f"{path}: cannot create a folder in {parent} ({exc.strerror or exc})") from exc
+    try:
+        yield tmp
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not path.exists():
+            os.replace(old, path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_stale_temporaries(path):
+    """Delete temporaries for ``path`` left by lossfilm processes that were killed (they cannot clean up)."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    names = "|".join(re.escape(name) for name in {path.stem, path.name})
+    pattern = re.compile(rf"\.(?:{names})\.(\d+)\.(tmp|old)\b.*")
+    with contextlib.suppress(OSError):
+        for entry in parent.iterdir():
+            match = pattern.fullmatch(entry.name)
+            if match and not _pid_alive(int(match[1])):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

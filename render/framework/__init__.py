@@ -1,0 +1,1 @@
+"""The scene framework: scenes plan a timeline of animations with typed options; the loader finds a scene."""

@@ -1,0 +1,91 @@
+"""Your own loss function, named on the command line: ``lossfilm landscape traj.npz --loss my_module:loss_fn``.
+
+``SPEC`` is ``module:attr`` (a module importable from the current folder
+or the Python path, dots allowed in both parts) or ``path/to/file.py:attr``.
+The attribute is ``loss_fn(params_dict) -> float``, called per node
+(:class:`lossfilm.training.landscape.evaluation.FunctionEvaluation`), or an object
+that makes its own evaluation, such as a :class:`lossfilm.torch.TorchLoss`
+built at the module's top level. Whatever goes wrong is one line naming the
+spec: a module that is not there or fails to import, a missing attribute,
+something not callable, a function that cannot take one argument.
+
+Examples
+--------
+>>> loss_fn = load_loss("math:fabs")
+>>> loss_fn(-2.0)
+2.0
+>>> load_loss("math:no_such")
+Traceback (most recent call last):
+...
+lossfilm.format.errors.ConfigError: --loss math:no_such: math has no attribute no_such
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+from pathlib import Path
+
+from lossfilm.format.errors import ConfigError
+
+
+def load_loss(spec):
+    """The loss function (or evaluation maker) that ``spec`` names; ConfigError in one line if it cannot be had."""
+    where, colon, attr = str(spec).rpartition(":")
+    if not colon or not where or not attr:
+        raise ConfigError(f"--loss {spec}: expected MODULE:ATTR or path/to/file.py:ATTR")
+    module = _import(spec, where)
+    value = module
+    for part in attr.split("."):
+        if not hasattr(value, part):
+            raise ConfigError(f"--loss {spec}: {where} has no attribute {attr}")
+        value = getattr(value, part)
+    if callable(getattr(value, "evaluation", None)):
+        return value  # it makes its own evaluation (lossfilm.torch.TorchLoss)
+    if not callable(value):
+        raise ConfigError(f"--loss {spec}: {attr} is a {type(value).__name__}, not a function")
+    try:
+        signature = inspect.signature(value)
+    except (TypeError, ValueError):  # some built-ins have none: they are tried as they are
+        return value
+    try:
+        signature.bind(object())
+    except TypeError:
+        raise ConfigError(f"--loss {spec}: {attr}{signature} must take one argument, the parameters "
+                          "(a dict of arrays), and return the loss") from None
+    return value
+
+
+def _import(spec, where):
+    """The module of ``where``: a file path (``.py`` or with a slash) or a dotted module name."""
+    is_file = where.endswith(".py") or os.sep in where or "/" in where
+    try:
+        if is_file:
+            path = Path(where)
+            if not path.is_file():
+                raise ConfigError(f"--loss {spec}: no such file {where}")
+            name = f"lossfilm_user_loss_{path.stem}"
+            module_spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(module_spec)
+            sys.path.insert(0, str(path.resolve().parent))  # so that it can import its neighbours
+            try:
+                sys.modules[name] = module
+                module_spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(str(path.resolve().parent))
+            return module
+        if "" not in sys.path and os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())  # the `lossfilm` script, unlike `python -m`, does not look here
+        return importlib.import_module(where)
+    except ConfigError:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name and (where == exc.name or where.startswith(exc.name + ".")):
+            raise ConfigError(f"--loss {spec}: no module named {where} (run from the folder that holds it, "
+                              "or give path/to/file.py:ATTR)") from None
+        raise ConfigError(f"--loss {spec}: importing {where} failed: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # the user's module raised while importing: say what, in one line
+        raise ConfigError(f"--loss {spec}: importing {where} failed: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Curvature: Hessian-vector products, their top eigenpairs (Lanczos), and sharpness along the path."""

@@ -1,0 +1,356 @@
+"""The loss grid on a Dask cluster: ``from_trajectory(..., executor=client)``, ``lossfilm landscape --scheduler``.
+
+Any evaluator of :mod:`lossfilm.training.landscape.grid` (the built-in MLP's fast
+path, a user's ``loss_fn``, the PyTorch adapter's
+:class:`lossfilm.torch.TorchLoss`) runs on a ``dask.distributed`` cluster
+unchanged:
+
+- the evaluator (plane, parameters, data subset, the MLP's precomputed
+  first-layer basis, a user's pickled ``loss_fn``) is scattered to every
+  worker **once**; each task then carries only its node coordinates
+  (16 bytes a node) and returns two floats a node;
+- the grid's node batches are the evaluator's own (``batch_size``), so
+  every node is computed by the same arithmetic as in one process and the
+  grid is byte-identical; a task holds several batches, so that there are
+  about ``TASKS_PER_THREAD`` tasks per worker thread (progress and a lost
+  worker's redo stay small);
+- results arrive in completion order to :func:`lossfilm.training.landscape.grid.evaluate_grid`,
+  which counts progress and ETA from them and checkpoints the partial grid:
+  a client killed midway resumes against the same cluster or a fresh one;
+- a worker that dies mid-grid has its tasks rerun by Dask on the others.
+
+Dask is imported inside the functions that need it, so lossfilm runs
+without it.
+
+Examples
+--------
+>>> from dask.distributed import Client, LocalCluster                          # doctest: +SKIP
+>>> client = Client(LocalCluster(n_workers=2, threads_per_worker=1))           # doctest: +SKIP
+>>> land = lossfilm.Landscape.from_trajectory(traj, executor=client)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures as cf
+import copy
+import logging
+import math
+import os
+import pickle
+import sys
+import threading
+import time
+
+import numpy as np
+
+from lossfilm.format.errors import ConfigError, LossfilmError
+from lossfilm.training.landscape.segment import line_positions
+
+TASKS_PER_THREAD = 8  # tasks per worker thread: even progress, and little to redo when a worker dies
+RESCATTERS = 3  # times the evaluator is scattered again after the worker holding it died
+SCATTER_TRIES, SCATTER_PAUSE = 20, 0.5  # a dead worker leaves the scheduler's list within seconds
+CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler before saying it cannot be reached
+ENV = "LOSSFILM_SCHEDULER"  # the scheduler's address where --scheduler is not given
+ENV_TIMEOUT = "LOSSFILM_SCHEDULER_TIMEOUT"  # seconds, instead of CONNECT_TIMEOUT
+USER_MODULES = "lossfilm_user_loss_"  # prefix of the modules lossfilm.training.adapters.user_loss loads from files
+
+
+class ClusterError(LossfilmError):
+    """The Dask scheduler cannot be reached, or the cluster lost the work."""
+
+
+def is_client(executor):
+    """True for a ``dask.distributed.Client`` (checked by its module, without importing Dask).
+
+    >>> is_client(None), is_client(object())
+    (False, False)
+    """
+    return executor is not None and type(executor).__module__.split(".")[0] == "distributed"
+
+
+def connect(address, timeout=None):
+    """A ``dask.distributed.Client`` of the scheduler at ``address``; ClusterError in one line if none answers.
+
+    For the command line: it also quiets the client's own error log.
+
+    Parameters
+    ----------
+    address : str
+        ``tcp://HOST:PORT`` (what ``dask scheduler`` prints).
+    timeout : float, optional
+        Seconds to wait for the scheduler (default ``$LOSSFILM_SCHEDULER_TIMEOUT``,
+        else ``CONNECT_TIMEOUT``).
+    """
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get(ENV_TIMEOUT) or CONNECT_TIMEOUT)
+        except ValueError:
+            raise ConfigError(f"${ENV_TIMEOUT} {os.environ[ENV_TIMEOUT]!r}: expected seconds") from None
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise ConfigError(f"--scheduler {address}: Dask is not installed; "
+                          "pip install 'lossfilm[distributed]'") from None
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    try:  # before Client: a half-made one waits twice the timeout to close
+        scheme, location = parse_address(address)
+        if scheme == "tcp":
+            parse_host_port(location)
+    except ValueError as exc:
+        raise ConfigError(f"--scheduler {address}: {exc} (expected tcp://HOST:PORT)") from None
+    # The command line says what went wrong in one line; Dask's client would also log each failed reconnection
+    # with its traceback.
+    logging.getLogger("distributed.client").setLevel(logging.CRITICAL)
+    try:
+        return Client(address, timeout=f"{timeout}s", set_as_default=False)
+    except (OSError, TimeoutError) as exc:  # distributed raises OSError("Timed out trying to connect ...")
+        reason = _first_line(exc) or type(exc).__name__
+        raise ClusterError(f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
+                           f"({reason})") from None
+    except Exception as exc:  # something answered, but not as a Dask scheduler does
+        raise ClusterError(f"--scheduler {address}: not a Dask scheduler there ({type(exc).__name__})") from None
+
+
+def scheduler_address(option):
+    """The scheduler to use: ``--scheduler`` if given, else ``$LOSSFILM_SCHEDULER``, else None (one process)."""
+    return option or os.environ.get(ENV) or None
+
+
+def on_cluster(evaluation, executor):
+    """``evaluation`` whose grids run on ``executor`` if that is a Dask client; else ``evaluation`` itself."""
+    return ClusterEvaluation(evaluation, executor) if is_client(executor) else evaluation
+
+
+class ClusterEvaluation:
+    """An evaluation (:mod:`lossfilm.training.landscape.evaluation`) whose ``on(plane)`` evaluates on a Dask cluster.
+
+    Everything else (name, key, curvature) is the wrapped evaluation's,
+    computed here; so is the 1-D line, but for the PyTorch adapter's.
+    """
+
+    def __init__(self, evaluation, client):
+        self.evaluation, self.client = evaluation, client
+
+    def __getattr__(self, name):
+        return getattr(self.evaluation, name)
+
+    def on(self, plane):
+        return ClusterEvaluator(self.evaluation.on(plane), self.client)
+
+    def along(self, trajectory, points, t_range):
+        """The 1-D view: on the cluster where the evaluation draws it as points of a plane (``line_plane``), else here.
+
+        The PyTorch adapter's line is a plane's points; the built-in MLP's
+        (cheap) and a ``loss_fn``'s are computed here.
+        """
+        line_plane = getattr(self.evaluation, "line_plane", None)
+        if line_plane is None:
+            return self.evaluation.along(trajectory, points, t_range)
+        t = line_positions(points, t_range)
+        loss, accuracy = self.on(line_plane(trajectory)).at(np.column_stack([t, np.zeros_like(t)]))
+        return t, loss, accuracy
+
+
+class ClusterEvaluator:
+    """The grid evaluator interface (``at``, ``at_params``, ``evaluate``, ``batch_size``) over a Dask client.
+
+    Parameters
+    ----------
+    evaluator : MLPEvaluator, FunctionEvaluator or TorchEvaluator
+        What each worker runs; scattered to every worker on first use.
+    client : dask.distributed.Client
+    """
+
+    def __init__(self, evaluator, client):
+        self.local, self.client = evaluator, client
+        self.batch_size = evaluator.batch_size
+        self._scattered = None
+
+    def at(self, coords):
+        """Loss and accuracy at points ``coords`` (m, 2), in order, on the cluster."""
+        coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+        return self._in_order(_at, coords)
+
+    def at_params(self, vectors):
+        """Loss and accuracy at each parameter vector (P,) of an iterable, in order, on the cluster."""
+        return self._in_order(_at_params, [_compact(np.asarray(v, dtype=np.float64)) for v in vectors])
+
+    def evaluate(self, batches):
+        """Yield ``(index, loss (m,), accuracy (m,))`` for each batch of coordinates, as tasks finish."""
+        batches = list(batches)
+        per_task = max(1, math.ceil(len(batches) / (TASKS_PER_THREAD * self._threads())))
+        groups = [list(range(s, min(s + per_task, len(batches)))) for s in range(0, len(batches), per_task)]
+        tasks = [[batches[i] for i in group] for group in groups]
+        for group, results in self._run(_evaluate, tasks):
+            for i, loss, accuracy in results:
+                yield groups[group][i], loss, accuracy
+
+    def _in_order(self, fn, items):
+        """``fn(evaluator, part)`` over parts of ``items`` (whole batches each), results joined in order."""
+        if not len(items):
+            return np.empty(0), np.empty(0)
+        per_task = self.batch_size * max(1, math.ceil(len(items) / (self.batch_size * TASKS_PER_THREAD
+                                                                      * self._threads())))
+        parts = [items[s:s + per_task] for s in range(0, len(items), per_task)]
+        done = dict(self._run(fn, parts))
+        loss, accuracy = zip(*(done[i] for i in range(len(parts))))
+        return np.concatenate(loss), np.concatenate(accuracy)
+
+    def _run(self, fn, parts):
+        """Yield ``(index, fn(evaluator, part))`` as the cluster finishes them; cancel the rest on any exit.
+
+        Dask reruns the tasks of a worker that dies. It keeps one copy of
+        scattered data (its memory manager drops the others), so the
+        evaluator can die with that worker: it is then scattered again and
+        the parts that needed it are resubmitted, ``RESCATTERS`` times at most.
+        """
+        from dask.distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        pending = {}  # future -> (part index, the scattered evaluator it uses)
+
+        def submit(i):
+            evaluator = self._evaluator()
+            future = self.client.submit(fn, evaluator, parts[i], pure=False)
+            pending[future] = (i, evaluator)
+            return future
+
+        queue = as_completed([submit(i) for i in range(len(parts))], loop=self.client.loop)  # not the default client
+        rescatters = 0
+        try:
+            for future in queue:
+                i, evaluator = pending.pop(future)
+                try:
+                    result = future.result()
+                except cf.CancelledError:
+                    if self.client.status != "running":
+                        raise _lost(self.client, "the scheduler stopped answering") from None
+                    if rescatters >= RESCATTERS:
+                        raise _lost(self.client, f"the evaluator, {RESCATTERS + 1} times") from None
+                    if evaluator is self._scattered:  # the first of its tasks to fail: scatter it again
+                        self._scattered = None
+                        rescatters += 1
+                    queue.add(submit(i))
+                    continue
+                except (OSError, TimeoutError, asyncio.CancelledError) as exc:
+                    if future.status == "error":  # the task itself raised it (a loss_fn reading a file)
+                        raise
+                    raise _lost(self.client, f"the scheduler stopped answering: {type(exc).__name__}") from None
+                except KilledWorker as exc:
+                    raise _lost(self.client, f"KilledWorker: {_first_line(exc)}") from None
+                yield i, result
+        finally:
+            self.client.cancel([f for f in pending if not f.done()])
+
+    def _evaluator(self):
+        """The evaluator, scattered to every worker once (later tasks name it, they do not carry it)."""
+        if self._scattered is None:
+            self._scattered = _scatter(self.client, Shipped(_shippable(self.local)))
+        return self._scattered
+
+    def _threads(self):
+        return max(1, sum(self.client.nthreads().values()))
+
+
+def _scatter(client, value):
+    """``value`` scattered to every worker; retried while the scheduler still lists a worker that just died."""
+    for attempt in range(SCATTER_TRIES):
+        try:
+            return client.scatter(value, broadcast=True, hash=False)
+        except OSError as exc:  # distributed's CommClosedError: a worker went away mid-scatter
+            if client.status != "running" or attempt == SCATTER_TRIES - 1:
+                raise _lost(client, f"scattering the evaluator: {type(exc).__name__}") from None
+            time.sleep(SCATTER_PAUSE)
+
+
+def _lost(client, what):
+    address = getattr(client.scheduler, "address", "?")
+    return ClusterError(f"the Dask cluster at {address} lost the grid's work ({what}); the finished nodes are "
+                        "kept, and the same command resumes from them")
+
+
+def _first_line(exc):
+    return str(exc).splitlines()[0] if str(exc) else ""
+
+
+def task_bytes(evaluator, batches_per_task=1):
+    """Bytes a task carries (its node coordinates, pickled as Dask sends them) and the scattered evaluator's.
+
+    What moves over the network: the evaluator once per worker, then per
+    task only this. Returns ``(task, scattered)``.
+    """
+    from distributed.protocol import serialize_bytes
+
+    coords = [np.zeros((evaluator.batch_size, 2))] * batches_per_task
+    return len(serialize_bytes(coords)), len(serialize_bytes(Shipped(_shippable(evaluator))))
+
+
+class Shipped:
+    """An evaluator as cloudpickle bytes, unpickled once per worker process, on its first task.
+
+    Dask would pickle the evaluator by reference to the modules of what it
+    holds; cloudpickle, told to, takes a user's module loaded from a file
+    (``--loss path/to/file.py:fn``) by value, as workers cannot import it.
+    """
+
+    def __init__(self, evaluator):
+        import cloudpickle
+
+        for name, module in list(sys.modules.items()):
+            if name.startswith(USER_MODULES) and module is not None:
+                cloudpickle.register_pickle_by_value(module)
+        self.blob = cloudpickle.dumps(evaluator)
+        self._evaluator, self._lock = None, threading.Lock()
+
+    def __getstate__(self):
+        return {"blob": self.blob}
+
+    def __setstate__(self, state):
+        self.blob, self._evaluator, self._lock = state["blob"], None, threading.Lock()
+
+    def evaluator(self):
+        with self._lock:  # a worker's threads share it: one unpickling, one evaluator
+            if self._evaluator is None:
+                self._evaluator = pickle.loads(self.blob)
+            return self._evaluator
+
+
+def _evaluate(shipped, batches):
+    """On a worker: ``[(index within batches, loss, accuracy), ...]``."""
+    return list(shipped.evaluator().evaluate(batches))
+
+
+def _at(shipped, coords):
+    return shipped.evaluator().at(coords)
+
+
+def _at_params(shipped, vectors):
+    return shipped.evaluator().at_params(np.asarray(v, dtype=np.float64) for v in vectors)
+
+
+def _compact(vector):
+    """``vector`` as float32 where that is exact (snapshots are recorded in float32): half the bytes to send.
+
+    >>> _compact(np.array([0.5, 0.25])).dtype, _compact(np.array([0.1])).dtype
+    (dtype('float32'), dtype('float64'))
+    """
+    single = vector.astype(np.float32)
+    return single if np.array_equal(single, vector) else vector
+
+
+def _shippable(evaluator):
+    """What a worker gets: the evaluator without a local executor, one thread for the MLP's fast path.
+
+    Dask's own threads already fill the worker; the MLP's extra threads would
+    only contend. A TorchEvaluator pickles itself for the worker's device
+    (:mod:`lossfilm.training.adapters.torch_model`).
+    """
+    shipped = copy.copy(evaluator)
+    if getattr(shipped, "executor", None) is not None:
+        shipped.executor = None  # the calls run on the worker itself
+    if hasattr(shipped, "workers"):
+        shipped.workers = 1
+    return shipped
