@@ -164,7 +164,7 @@ class FrameSink:
     suffix = ""  # what an output path ends with to ask for it; "/": a folder
     even = False  # needs even width and height
     keeps_alpha = False  # keeps a transparent background (RGBA frames)
-    settings = {}  # open_sink's keyword -> this sink's, for the encoder settings it takes
+    settings: dict[str, str] = {}  # open_sink's keyword -> this sink's, for the encoder settings it takes
 
     def __init__(self, path, size, fps, *, alpha=False, source_size=None, provenance=None):
         self.path = Path(path)

@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ class Animation:
     ``rate_func`` set on the instance wins over the one given to ``play()``.
     """
 
-    rate_func = None
+    rate_func: Callable[[float], float] | None = None
 
     def __init__(self, rate_func=None):
         if rate_func is not None:

@@ -98,7 +98,7 @@ class Scene:
         :meth:`construct` (None: a bare timeline, for tests).
     """
 
-    options = {}
+    options: dict[str, object] = {}
 
     def __init__(self, options=()):
         self.stage = None

@@ -30,8 +30,8 @@ class Optimizer:
     """The shared part: hyper-parameter checks, per-name state, weight decay, the step."""
 
     name = ""
-    default_lr = None
-    hparam_names = ("lr", "weight_decay")
+    default_lr: float | None = None
+    hparam_names: tuple[str, ...] = ("lr", "weight_decay")
 
     def __init__(self, lr=None, weight_decay=0.0):
         self.lr = float(self.default_lr if lr is None else lr)

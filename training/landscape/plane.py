@@ -46,6 +46,7 @@ from __future__ import annotations
 import inspect
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -147,8 +148,8 @@ class Plane:
         return coords[:, 0], coords[:, 1], residual
 
 
-_BUILDERS = {}  # directions_kind -> (builder, whether it also makes a race's plane)
-_NEEDS_LOSS = set()  # kinds whose builder also takes the evaluation (it measures the loss)
+_BUILDERS: dict[str, tuple[Callable, bool]] = {}  # directions_kind -> (builder, whether it also makes a race's plane)
+_NEEDS_LOSS: set[str] = set()  # kinds whose builder also takes the evaluation (it measures the loss)
 
 
 def plane_builder(kind, *, race=False, needs_loss=False):
