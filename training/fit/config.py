@@ -15,12 +15,13 @@ Examples
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.training.fit.mlp import INITS
 from lossfilm.training.fit.optimizers import OPTIMIZERS, make_optimizer
 
-DEFAULTS = dict(
+DEFAULTS: dict[str, Any] = dict(
     # what to learn
     data="digits",  # "digits" (bundled), "mnist" or a directory of MNIST idx files
     test_fraction=0.2,  # share of the images held out for the test accuracy

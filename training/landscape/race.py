@@ -62,7 +62,7 @@ from lossfilm.training.fit.train import TrainingDiverged, cached_or_train
 # rmsprop 0.001 -> 96.9/96.9%, adam 0.001 -> 96.7/96.9%. So the race needs no tuning of its own;
 # RACE_LRS is where a race-only learning rate would go.
 RACE_OPTIMIZERS = ("sgd", "momentum", "adam")
-RACE_LRS = {}
+RACE_LRS: dict[str, float] = {}
 MAX_SNAPSHOTS = 500  # per optimizer when recording is automatic: a smooth path, files of ~200 MB on MNIST
 
 

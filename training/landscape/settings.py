@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.planes import PLANE_KINDS
@@ -26,7 +27,7 @@ from lossfilm.training.landscape.segment import RANGE, line_positions
 
 SHARPNESS_MAX = 10000  # snapshots of the sharpness curve at most: each costs one Lanczos run
 
-DEFAULTS = dict(
+DEFAULTS: dict[str, Any] = dict(
     # the plane (lossfilm.format.planes lists the kinds; lossfilm.training.landscape.plane makes them)
     directions_kind="pca",  # "pca" (of the path), "random" (filter-normalised), "anchors" (three snapshots)
     # or "hessian" (the top two Hessian eigenvectors at the final snapshot)
