@@ -126,3 +126,10 @@ def test_the_api_runs_where_the_users_own_modules_shadow_the_folder_names(tmp_pa
     assert result.returncode == 0, result.stderr[-3000:]
     assert "frames 4 still" in result.stdout and "shadowed []" in result.stdout
     assert (tmp_path / "still.png").stat().st_size > 0 and (tmp_path / "film.mp4").stat().st_size > 0
+
+
+def test_the_checkout_is_laid_out_as_the_package_installs():
+    """``lossfilm/training`` (and render, scenes) link to the mapped folders, so static tools resolve every import."""
+    for package, source in _package_dirs().items():
+        inside = ROOT.joinpath(*package.split("."))
+        assert inside.resolve() == (ROOT / source).resolve(), f"{inside} should lead to {source}/"
