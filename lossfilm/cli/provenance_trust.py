@@ -179,10 +179,11 @@ def plan(made, media, *, landscape=None, trust=False):
     settings = made.get("settings", {})
     if not isinstance(settings, dict):
         raise Refused("provenance settings: expected {name: value}")
+    for key in NEVER_FROM_A_FILE:
+        if key in settings:
+            raise Refused(f"settings.{key}: a file cannot set {key}; it is the user's to give")
     allowed, checked = SETTINGS[call], {}
     for key, value in settings.items():
-        if key in NEVER_FROM_A_FILE:
-            raise Refused(f"settings.{key}: a file cannot set {key}; it is the user's to give")
         if key not in allowed:
             raise Refused(f"settings.{_shown(key)} is not a setting of lossfilm.{call} that a file may give")
         checked[key] = allowed[key](key, value, scene)
