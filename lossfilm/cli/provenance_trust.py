@@ -40,7 +40,7 @@ MAX_WORKERS = os.cpu_count() or 1  # a file's `workers` is capped to this machin
 NEVER_FROM_A_FILE = ("force", "executor", "command", "progress")
 # What a provenance holds at its top level; only `call`, `scene`, `settings` and `landscape` are acted on.
 RECORD_KEYS = ("lossfilm", "call", "command", "scene", "settings", "landscape", "trajectory", "renderer")
-_KEY = re.compile(r"[0-9a-f]{1,64}")  # a content key: a short hex digest
+_KEY = re.compile(r"[A-Za-z0-9_.:-]{0,64}")  # a content key: a short hex digest (or a name given in Python)
 
 
 class Refused(ConfigError):
@@ -192,7 +192,7 @@ def plan(made, media, *, landscape=None, trust=False):
         raise Refused("provenance landscape: expected {path, key, ...}")
     key = land.get("key")
     if not isinstance(key, str) or not _KEY.fullmatch(key):
-        raise Refused(f"landscape.key {_shown(key)}: expected a content key (hex digits)")
+        raise Refused(f"landscape.key {_shown(key)}: expected a content key (up to 64 letters and digits)")
     path = Path(landscape) if landscape is not None else _landscape_path(land.get("path"), Path(media), trust)
     return Reproduction(call=call, scene=scene, settings=checked, landscape=path, key=key, code=code)
 

@@ -298,8 +298,9 @@ class GifSink(FrameSink):
     def _finish(self):
         try:
             super()._finish()
-            run_ffmpeg(self.path, ["-i", ffmpeg_path(self._film), "-vf", _PALETTE_GEN,
-                                   ffmpeg_path(self._palette, numbered=True)])
+            # -update 1: one image at exactly this name, never read as a frame-number pattern
+            run_ffmpeg(self.path, ["-i", ffmpeg_path(self._film), "-vf", _PALETTE_GEN, "-update", "1",
+                                   ffmpeg_path(self._palette)])
             run_ffmpeg(self.path, ["-i", ffmpeg_path(self._film), "-i", ffmpeg_path(self._palette),
                                    "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", ffmpeg_path(self._tmp)])
             if self.provenance:

@@ -131,6 +131,7 @@ def test_settings_that_decide_how_lossfilm_runs_never_come_from_a_file(shared, c
     ({"loss": "my_module:loss_fn"}, "provenance key 'loss'"),
     ({"settings": "not a dict"}, "provenance settings"),
     ({"landscape": {"path": "landscape.npz", "key": "../../x"}}, "landscape.key"),
+    ({"landscape": {"path": "landscape.npz", "key": "\x1b[2J"}}, "landscape.key '\\x1b[2J'"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_every_dangerous_or_absurd_value_is_one_line_naming_its_key(shared, capsys, changes, fragment):
     media = crafted_png(shared / "still.png", made(**changes))
