@@ -33,7 +33,8 @@ import numpy as np
 
 from lossfilm.format.errors import ArtifactError
 from lossfilm.format.provenance import printable
-from lossfilm.format.safe_write import atomic_path, check_writable, write_error  # noqa: F401 (callers import them from here too)
+# atomic_path, check_writable, write_error: callers import them from here too (they live in safe_write).
+from lossfilm.format.safe_write import atomic_path, check_writable, write_error  # noqa: F401
 
 _HEADER = "header_json"
 MAX_MEMBERS = 256  # arrays in one artifact; lossfilm's have a few dozen

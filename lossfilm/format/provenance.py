@@ -45,8 +45,8 @@ def printable(text):
     sequences or bidirectional overrides in it cannot rewrite what the user
     sees.
 
-    >>> printable("a\x1b[2Jb\u202ec")
-    'a\\x1b[2Jb\\u202ec'
+    >>> print(printable("a\\x1b[2Jb\\u202ec"))
+    a\\x1b[2Jb\\u202ec
     """
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
 

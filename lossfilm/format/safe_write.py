@@ -285,10 +285,10 @@ def check_distinct(outputs, inputs=()):
 
     Examples
     --------
-    >>> check_distinct(["film.mp4", "./film.mp4"])
+    >>> check_distinct(["film.mp4", "./film.mp4"])  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lossfilm.format.errors.ConfigError: ./film.mp4: named twice as an output (also film.mp4); give each output its own path
+    lossfilm.format.errors.ConfigError: ./film.mp4: named twice as an output (also film.mp4); ...
     """
     seen = []
     for role, path in [("input", p) for p in inputs if p is not None] + [("output", p) for p in outputs]:

@@ -39,9 +39,10 @@ class FfmpegPipe:
 
         self.label = label
         width, height = size
+        path = path if isinstance(path, FfmpegPath) else ffmpeg_path(path)  # never an option or a protocol
         command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
                    "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}",
-                   "-r", str(fps), "-i", "pipe:0", *output_args, path if isinstance(path, FfmpegPath) else ffmpeg_path(path)]
+                   "-r", str(fps), "-i", "pipe:0", *output_args, path]
         # A file, not a pipe, for stderr: nobody reads it while frames are written, and a full pipe would hang ffmpeg.
         self._log = tempfile.TemporaryFile()
         # Own session: Ctrl-C reaches Python, which decides to stop ffmpeg, rather than ffmpeg finishing a file.

@@ -9,10 +9,12 @@ a new sink class and one more entry there.
 Every sink is a context manager with one method, ``write(frame)``. Frames
 are streamed to the bundled ffmpeg through a pipe as they arrive, so memory
 does not grow with the film's length, and ffmpeg encodes in its own process
-while the next frame renders. Output goes to a temporary name beside the
-target and is renamed into place only when the ``with`` block ends without
-an error: an interrupted render never leaves a truncated file at the
-target, and never destroys an earlier good one.
+while the next frame renders. Output goes to a temporary in a private folder
+beside the target (:mod:`lossfilm.format.safe_write`) and is renamed into
+place only when the ``with`` block ends without an error: an interrupted
+render never leaves a truncated file at the target, and never destroys an
+earlier good one. ffmpeg gets every path as ``file:/absolute/path``
+(:func:`lossfilm.render.filming.ffmpeg.ffmpeg_path`).
 
 Examples
 --------
