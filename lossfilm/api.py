@@ -156,9 +156,11 @@ def provenance(call, scene, landscape, landscape_path, command, settings):
     """How an output is made, as its file will carry it (see :mod:`lossfilm.format.provenance`).
 
     The render adds the renderer's versions once the off-screen back-end is
-    chosen. ``lossfilm reproduce`` reads this back: the scene, the
-    landscape's file and content key, and ``call`` (``"film"`` or
-    ``"still"``) with every setting of it.
+    chosen, and writes the landscape's path relative to each output's folder
+    (:func:`lossfilm.format.provenance.for_output`). ``lossfilm reproduce``
+    reads this back: the scene, the landscape's file and content key, and
+    ``call`` (``"film"`` or ``"still"``) with every setting of it, taking
+    only what :mod:`lossfilm.cli.provenance_trust` allows from a file.
     """
     land = Landscape.load(landscape_path)
     given_as_path = isinstance(landscape, (str, os.PathLike))
