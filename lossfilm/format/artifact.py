@@ -27,7 +27,6 @@ import re
 import struct
 import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 

@@ -117,9 +117,10 @@ def ffmpeg_path(path, *, numbered=False):
     An absolute path behind ffmpeg's ``file:`` protocol: a name starting with
     ``-`` is not an option, and ``pipe:0.mp4`` or ``http:x.mp4`` is a file
     name, not another protocol. ffmpeg reads ``%`` in an image-sequence path
-    as a frame-number pattern; for ``numbered`` outputs (PNG frames, one
-    PNG) each ``%`` in the folder's name is doubled (ffmpeg's escape), so
-    only the file name's own ``%05d`` counts.
+    as a frame-number pattern; for ``numbered`` outputs (a PNG sequence)
+    each ``%`` in the folder's name is doubled (ffmpeg's escape), so only
+    the file name's own ``%05d`` counts. (A single image is written with
+    ``-update 1``, which reads no pattern.)
 
     Examples
     --------

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from lossfilm.format.safe_write import atomic_folder, atomic_path
-from lossfilm.format.errors import ConfigError, RenderError
+from lossfilm.format.errors import ConfigError
 from lossfilm.format.provenance import KEYWORD, PREFIX, gif_with_comment, png_with_text
 from lossfilm.render.filming.ffmpeg import FfmpegPipe, ffmpeg_path, run_ffmpeg
 from lossfilm.render.filming.quality import DOWNSCALE, GIF_FPS, GIF_WIDTH, check_size
