@@ -237,7 +237,7 @@ def remove_stale_temporaries(folder):
             continue
         try:
             info = entry.stat(follow_symlinks=False)
-            if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            if not stat.S_ISDIR(info.st_mode) or (_uid() is not None and info.st_uid != _uid()):
                 continue
             marker = _read_marker(os.path.join(entry.path, MARKER))
         except (OSError, ValueError):
@@ -247,6 +247,10 @@ def remove_stale_temporaries(folder):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed += 1
     return removed
+
+
+def _uid():
+    return os.getuid() if hasattr(os, "getuid") else None  # no owners to compare where there are no uids
 
 
 def _read_marker(path):
