@@ -17,11 +17,10 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
-from lossfilm.format.artifact import check_writable
+from lossfilm.format.safe_write import check_distinct, check_writable, scratch_folder
 from lossfilm.format.drawable import drawing_problems
 from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import SCHEMA_VERSION, Landscape, reproducible
@@ -99,7 +98,8 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     size = _size(size, even=even) if size is not None else preset.size
     for path in paths:
         check_writable(path)
-    with _landscape_file(landscape) as landscape_path:
+    check_distinct(paths, inputs=_inputs(scene, landscape))
+    with _landscape_file(landscape, paths[0]) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
                          theme=theme, log_z=log_z, supersample=1.0 if draft else preset.supersample,
                          options=options)
@@ -142,7 +142,8 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
     """
     size = _size(size, even=False)
     check_writable(path)
-    with _landscape_file(landscape) as landscape_path:
+    check_distinct([path], inputs=_inputs(scene, landscape))
+    with _landscape_file(landscape, path) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=fps, seconds=seconds, theme=theme, log_z=log_z,
                          transparent=transparent, supersample=1.0 if draft else SUPERSAMPLE, options=options)
         made = provenance("still", scene, landscape, landscape_path, command, dict(
@@ -155,9 +156,11 @@ def provenance(call, scene, landscape, landscape_path, command, settings):
     """How an output is made, as its file will carry it (see :mod:`lossfilm.format.provenance`).
 
     The render adds the renderer's versions once the off-screen back-end is
-    chosen. ``lossfilm reproduce`` reads this back: the scene, the
-    landscape's file and content key, and ``call`` (``"film"`` or
-    ``"still"``) with every setting of it.
+    chosen, and writes the landscape's path relative to each output's folder
+    (:func:`lossfilm.format.provenance.for_output`). ``lossfilm reproduce``
+    reads this back: the scene, the landscape's file and content key, and
+    ``call`` (``"film"`` or ``"still"``) with every setting of it, taking
+    only what :mod:`lossfilm.cli.provenance_trust` allows from a file.
     """
     land = Landscape.load(landscape_path)
     given_as_path = isinstance(landscape, (str, os.PathLike))
@@ -228,6 +231,12 @@ def _portable(scene):
     return scene
 
 
+def _inputs(scene, landscape):
+    """The files a render reads: the landscape's and a scene file's (an output must be none of them)."""
+    return [item for item in (scene, landscape) if isinstance(item, (str, os.PathLike))
+            and (item is landscape or os.fspath(item).endswith(".py"))]
+
+
 def _size(size, *, even):
     if isinstance(size, str):
         return parse_size(size, even=even)
@@ -239,15 +248,16 @@ def _size(size, *, even):
 
 
 @contextlib.contextmanager
-def _landscape_file(landscape):
-    """The path of ``landscape``'s file: itself when given as a path, else a temporary copy (removed after)."""
+def _landscape_file(landscape, near):
+    """The path of ``landscape``'s file: itself when given as a path, else a temporary copy beside ``near``."""
     if isinstance(landscape, (str, os.PathLike)):
         yield landscape
         return
     if not isinstance(landscape, Landscape):
         raise ConfigError(f"landscape: expected a Landscape or the path of its .npz file, "
                           f"got {type(landscape).__name__}")
-    with tempfile.TemporaryDirectory(prefix="lossfilm-") as folder:
-        path = Path(folder) / "landscape.npz"
+    # Beside the output (or in $LOSSFILM_TMPDIR), in a private folder: never a RAM-backed system temp folder.
+    with scratch_folder(near) as folder:
+        path = folder / "landscape.npz"
         reproducible(landscape).save(path)
         yield path

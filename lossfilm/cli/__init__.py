@@ -142,7 +142,10 @@ def main(argv=None):
     except LossfilmError as exc:
         if args.debug:
             raise
-        print(f"lossfilm {args.command}: error: {exc}", file=sys.stderr)
+        from lossfilm.format.provenance import printable
+
+        # Escaped: a message may quote text from a file (a key, an option), which must not reach the terminal raw.
+        print(f"lossfilm {args.command}: error: {printable(exc)}", file=sys.stderr)
         return 2
     except MemoryError:
         if args.debug:

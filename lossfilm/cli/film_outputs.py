@@ -69,6 +69,7 @@ class FilmOutputs:
 
         from lossfilm.cli.render import check_output, parse_options
         from lossfilm.format.errors import ConfigError
+        from lossfilm.format.safe_write import check_distinct
         from lossfilm.render.filming.sinks import output_format
         from lossfilm.render.filming.quality import parse_size
 
@@ -93,6 +94,8 @@ class FilmOutputs:
         else:
             gif = args.gif_by_default if args.gif is None else args.gif
             self.films = [self.out_dir / f"{stem}.mp4"] + ([self.out_dir / f"{stem}.gif"] if gif else [])
+        # Every film, the still and the cache are written: each needs its own path (checked before any mkdir).
+        check_distinct([*self.films, self.out_dir / f"{stem}.png", self.out_dir / "cache"])
         if not self.out_dir.is_dir():
             check_output(self.out_dir)  # its parent must exist and be writable
             self.out_dir.mkdir()

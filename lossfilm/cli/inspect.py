@@ -5,6 +5,11 @@ setting and seed, the content keys of the landscape and of the trajectory it
 was drawn from, and the VTK and OpenGL (Mesa) versions that rendered it.
 `lossfilm reproduce FILE` renders it again from the same cached landscape.
 
+What a file carries is shown as data: control characters and other
+non-printable ones are escaped (a file cannot move the cursor or recolour
+the terminal), and the command is labelled as the one recorded in the file,
+not as advice to run (anyone can write any text there).
+
 example: lossfilm inspect media/descent.png
 """
 
@@ -20,21 +25,23 @@ def run(args):
     import json
 
     from lossfilm.cli.provenance import read_provenance
+    from lossfilm.format.provenance import printable
 
     made = read_provenance(args.file)
     if args.json:
         print(json.dumps(made, indent=2, sort_keys=True))
         return
     for line in describe(made):
-        print(line)
+        print(printable(line))
 
 
 def describe(made):
-    """The provenance in lines a person reads: what, how, from what, rendered by what."""
-    land, trajectory, renderer = made.get("landscape", {}), made.get("trajectory", {}), made.get("renderer", {})
-    settings = made.get("settings", {})
+    """The provenance in lines a person reads: what, how, from what, rendered by what (not yet escaped)."""
+    land, trajectory, renderer, settings = (made.get(key) if isinstance(made.get(key), dict) else {}
+                                            for key in ("landscape", "trajectory", "renderer", "settings"))
     lines = [f"lossfilm   {made.get('lossfilm')}",
-             f"command    {made.get('command') or '(from Python: lossfilm.' + str(made.get('call')) + '(...))'}",
+             f"recorded   {made.get('command') or '(from Python: lossfilm.' + str(made.get('call')) + '(...))'}"
+             + ("  (as the file records it: unchecked text, not advice)" if made.get("command") else ""),
              f"call       lossfilm.{made.get('call')}({made.get('scene')!r}, "
              + ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items())) + ")",
              f"landscape  key {land.get('key')}, {land.get('path') or '(given in memory: no file)'}",

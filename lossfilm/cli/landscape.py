@@ -90,15 +90,20 @@ def run(args):
     from pathlib import Path
 
     from lossfilm.format.errors import ConfigError, DataError
+    from lossfilm.format.safe_write import check_distinct
     from lossfilm.training.grid_cluster import connect, scheduler_address
     from lossfilm.training.landscape.pipeline import cached_or_compute, checkpoint_path_for
     from lossfilm.format.trajectory import Trajectory
 
     started = time.time()
-    trajectory = Trajectory.load(args.trajectory)
     out = Path(args.output) if args.output else Path(args.trajectory).with_name("landscape.npz")
     if out.suffix != ".npz":
         raise ConfigError(f"-o {out}: the landscape file name must end in .npz")
+    # The landscape, its unfinished-nodes sidecar and the exports are written; none may be the trajectory.
+    writes = [out, checkpoint_path_for(out)] + [out.with_suffix(s) for s, on in ((".vts", args.vts),
+                                                                                 (".obj", args.obj)) if on]
+    check_distinct(writes, inputs=[args.trajectory])
+    trajectory = Trajectory.load(args.trajectory)
     if args.workers is not None and args.workers < 1:
         raise ConfigError(f"--workers {args.workers}: must be at least 1")
     loss_fn = None

@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from lossfilm.format.errors import ArtifactError
-from lossfilm.format.provenance import KEYWORD, PREFIX, from_text, read_gif_comments, read_png_text
+from lossfilm.format.provenance import KEYWORD, MAX_TEXT, PREFIX, from_text, read_gif_comments, read_png_text
+
+MAX_GIF_BYTES = 1 << 28  # a GIF is read whole to walk its blocks; a larger one is not read
 
 
 def read_provenance(path):
     """The provenance dict that the MP4, GIF or PNG at ``path`` carries; ArtifactError naming it if none.
 
-    A folder of PNG frames is read from its first frame.
+    A folder of PNG frames is read from its first frame. What is read is
+    bounded: a PNG's text chunks only (never its image data), a GIF up to
+    :data:`MAX_GIF_BYTES`, an MP4's comment up to
+    :data:`lossfilm.format.provenance.MAX_TEXT` characters.
     """
     path = Path(path)
     if path.is_dir():
@@ -23,9 +28,14 @@ def read_provenance(path):
         raise ArtifactError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".png":
-        text = read_png_text(path.read_bytes()).get(KEYWORD)
+        with open(path, "rb") as handle:
+            text = read_png_text(handle, limit=MAX_TEXT + len(PREFIX)).get(KEYWORD)
     elif suffix == ".gif":
-        text = next((c for c in read_gif_comments(path.read_bytes()) if c.startswith(PREFIX)), None)
+        if path.stat().st_size > MAX_GIF_BYTES:
+            raise ArtifactError(f"{path}: a GIF of {path.stat().st_size:,} bytes; lossfilm reads provenance from "
+                                f"GIFs up to {MAX_GIF_BYTES:,}")
+        comments = read_gif_comments(path.read_bytes(), limit=MAX_TEXT + len(PREFIX))
+        text = next((c for c in comments if c.startswith(PREFIX)), None)
     elif suffix == ".mp4":
         from lossfilm.render.filming.ffmpeg import read_comment
 

@@ -2,9 +2,18 @@
 
 The film or still is made by the same call, with the same settings, from the
 landscape file it was drawn from, after checking that the file there still
-has the same content key. If it is missing or has changed, the error names
-it and the command that makes it. On the same machine (same lossfilm, VTK
-and Mesa) a reproduced still is pixel-identical.
+has the same content key. On the same machine (same lossfilm, VTK and Mesa)
+a reproduced still is pixel-identical.
+
+A file someone else made is data, never code. Without --trust, reproduce
+runs only a bundled scene with the settings a file may give (quality, size,
+fps, seconds, theme, log_z, draft, workers up to this machine's cores, GIF
+size, frame, transparent, scene options), each checked as the command line
+checks it, on the landscape at the recorded path relative to FILE's folder.
+A scene .py file, an absolute or ../ landscape path, any other key or a
+value out of range is refused in one line naming it, and nothing runs.
+--force, --workers above the cores, a Dask cluster and the command line are
+never taken from a file.
 
 example: lossfilm reproduce media/descent.png -o /tmp/descent-again.png
 """
@@ -16,46 +25,57 @@ def add_arguments(parser):
     parser.add_argument("file", metavar="FILE", help="an MP4, GIF or PNG that lossfilm wrote")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="where to write the new one (default: FILE's name with .reproduced before its suffix)")
+    parser.add_argument("--landscape", metavar="NPZ",
+                        help="the landscape to render from (default: the path FILE records, from FILE's folder); "
+                             "its content key must match the one FILE records")
+    parser.add_argument("--trust", action="store_true",
+                        help="run the scene .py file FILE names and follow its landscape path anywhere (prints "
+                             "each code file's path and sha256 first); only for files you trust as code")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
 
 
 def run(args):
+    import sys
     from pathlib import Path
 
     from lossfilm.cli.provenance import read_provenance
+    from lossfilm.cli.provenance_trust import plan
+    from lossfilm.format.provenance import printable
+    from lossfilm.format.safe_write import check_distinct
 
     made = read_provenance(args.file)
     source = Path(args.file)
     output = args.output or (str(source.with_name(f"{source.stem}.reproduced{source.suffix}"))
                              + ("/" if source.is_dir() else ""))
-    reproduce(made, output, command=f"lossfilm reproduce {args.file}", progress=not args.quiet)
+    chosen = plan(made, source, landscape=args.landscape, trust=args.trust)
+    check_distinct([output], inputs=[source, chosen.landscape])
+    for path, digest in chosen.code:
+        print(f"lossfilm reproduce: --trust: running code {printable(path)} (sha256 {digest})", file=sys.stderr)
+    reproduce(chosen, output, command=args.command_line, progress=not args.quiet)
     if not args.quiet:
-        print(f"{output}: reproduced from {made['landscape']['path']} (key {made['landscape']['key']})")
+        print(f"{output}: reproduced from {printable(chosen.landscape)} (key {chosen.key})")
 
 
-def reproduce(made, output, *, command=None, progress=False):
-    """Run the call ``made`` records again, writing ``output``; ArtifactError naming a missing artifact."""
+def reproduce(chosen, output, *, command=None, progress=False):
+    """Run the checked call ``chosen`` (:func:`lossfilm.cli.provenance_trust.plan`) again, writing ``output``.
+
+    ArtifactError if the landscape is missing or has another content key.
+    """
     from lossfilm.api import film, still
-    from lossfilm.format.errors import ArtifactError, ConfigError
+    from lossfilm.format.errors import ArtifactError
     from lossfilm.format.landscape import Landscape
+    from lossfilm.format.provenance import printable
 
-    land = made.get("landscape", {})
-    path, key = land.get("path"), land.get("key")
-    how = f"; re-make it with: {made['command']}" if made.get("command") else ""
-    if not path:
-        raise ArtifactError(f"missing artifact: the landscape (key {key}) was given in memory, never saved; "
-                            "save it and render from its file to make a reproducible output")
+    path, key = chosen.landscape, chosen.key
+    hint = f"; give the landscape it was drawn from with --landscape (content key {key})"
     try:
         current = Landscape.load(path)
     except ArtifactError as exc:
-        raise ArtifactError(f"missing artifact: landscape {path} (key {key}) cannot be read ({exc}){how}") from None
+        raise ArtifactError(f"missing artifact: landscape {printable(path)} (key {key}) cannot be read "
+                            f"({printable(exc)}){hint}") from None
     if current.key != key:
-        raise ArtifactError(f"missing artifact: landscape {path} now has key {current.key}, the output was drawn "
-                            f"from key {key} (other trajectory or settings){how}")
-    settings = dict(made.get("settings", {}))
-    scene = made.get("scene")
-    if made.get("call") == "still":
-        return still(path, output, scene=scene, command=command, **settings)
-    if made.get("call") == "film":
-        return film(scene, path, output, progress=progress, command=command, **settings)
-    raise ConfigError(f"provenance call {made.get('call')!r}: reproduce knows 'film' and 'still'")
+        raise ArtifactError(f"missing artifact: landscape {printable(path)} now has key {current.key}, the output "
+                            f"was drawn from key {key} (other trajectory or settings){hint}")
+    if chosen.call == "still":
+        return still(path, output, scene=chosen.scene, command=command, **chosen.settings)
+    return film(chosen.scene, path, output, progress=progress, command=command, **chosen.settings)

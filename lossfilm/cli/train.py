@@ -53,7 +53,9 @@ def run(args):
     import sys
     import time
 
-    from lossfilm.format.artifact import check_writable
+    import os
+
+    from lossfilm.format.safe_write import check_distinct, check_writable
     from lossfilm.training.fit.config import TrainConfig
     from lossfilm.training.data.datasets import load_data
     from lossfilm.training.fit.train import TrainingDiverged, cached_or_train
@@ -68,6 +70,9 @@ def run(args):
     if output == Path(DEFAULT_OUTPUT):
         output.parent.mkdir(parents=True, exist_ok=True)  # our cache; a user's own directory must exist
     check_writable(output)  # before the data loads and the run trains, not after
+    # The trajectory and its broken-off sidecar are written; neither may be the data file read.
+    check_distinct([output, output.with_name(f"{output.stem}.partial.npz")],
+                   inputs=[args.data] if os.path.exists(args.data) else [])
     data = load_data(config.data, seed=config.seed, test_fraction=config.test_fraction)
     try:
         trajectory, action = cached_or_train(config, output, data=data, force=args.force,

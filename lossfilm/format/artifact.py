@@ -19,88 +19,31 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import mmap
 import os
+import re
 import struct
 import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
-from lossfilm.format.errors import ArtifactError, LossfilmError
+from lossfilm.format.errors import ArtifactError
+from lossfilm.format.provenance import printable
+# atomic_path, check_writable, write_error: callers import them from here too (they live in safe_write).
+from lossfilm.format.safe_write import atomic_path, check_writable, write_error  # noqa: F401
 
 _HEADER = "header_json"
+MAX_MEMBERS = 256  # arrays in one artifact; lossfilm's have a few dozen
+MAX_HEADER_BYTES = 1 << 24  # the JSON header member
+MAX_COMPRESSED_BYTES = 1 << 26  # compressed members' unpacked sizes, in all: lossfilm writes none
+_MEMBER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\.npy")
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")  # zip local file header, 30 bytes
 # Every archive member gets this timestamp (the zip format's earliest), not the time of writing:
 # the same inputs then make a byte-identical file.
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path beside ``path``; rename it into place on success.
-
-    The temporary name keeps the suffix (writers choose formats by it). On
-    any exception, including KeyboardInterrupt, the temporary file is removed
-    and an existing file at ``path`` is left untouched.
-    """
-    path = Path(path)
-    check_writable(path)
-    tmp = path.parent / f".{path.stem}.{os.getpid()}.tmp{path.suffix}"
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except OSError as exc:
-        _remove(tmp)
-        if isinstance(exc, LossfilmError):
-            raise
-        raise write_error(path, exc) from exc
-    except BaseException:
-        _remove(tmp)
-        raise
-
-
-def write_error(path, exc):
-    """The one-line LossfilmError for an OSError ``exc`` met while writing ``path``.
-
-    A full disk, a quota or a file size limit is said in those words, and
-    whether an earlier file at ``path`` survived.
-
-    >>> print(write_error("out/film.mp4", OSError(errno.ENOSPC, "No space left on device")))
-    no space left on device while writing out/film.mp4
-    """
-    causes = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded",
-              errno.EFBIG: "file size limit exceeded"}
-    if exc.errno in causes:
-        kept = "; the earlier file there is unchanged" if os.path.isfile(path) else ""
-        return LossfilmError(f"{causes[exc.errno]} while writing {path}{kept}")
-    return LossfilmError(f"{path}: cannot write ({exc.strerror or exc})")
-
-
-def check_writable(path):
-    """Raise LossfilmError unless ``path``'s folder exists and is writable (before slow work, not after).
-
-    >>> check_writable("/no/such/folder/film.mp4")
-    Traceback (most recent call last):
-    ...
-    lossfilm.format.errors.LossfilmError: /no/such/folder/film.mp4: output directory /no/such/folder does not exist
-    """
-    directory = Path(os.fspath(path).rstrip("/" + os.sep) or ".").parent
-    if not directory.is_dir():
-        if directory.exists():
-            raise LossfilmError(f"{path}: output directory {directory} is a file, not a folder")
-        raise LossfilmError(f"{path}: output directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise LossfilmError(f"{path}: output directory {directory} is not writable")
-
-
-def _remove(path):
-    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
-        os.remove(path)
 
 
 def content_key(settings, *arrays):
@@ -237,6 +180,19 @@ def reuse(path, load, *, kind, schema_version, key, force=False, usable=None):
         return None, "update"
 
 
+def is_artifact(path, kind):
+    """Whether ``path`` is a readable lossfilm artifact of ``kind`` (its header says so).
+
+    Sidecars that lossfilm keeps beside an output (``NAME.partial.npz``) are
+    replaced or removed only when this holds: a user's own file that has
+    that name is never touched.
+    """
+    try:
+        return read_header(path).get("kind") == kind
+    except ArtifactError:
+        return False
+
+
 def read_header(path):
     """Return the JSON header of an artifact without reading its arrays."""
     with _open_zip(path) as archive:
@@ -293,7 +249,38 @@ def _open_zip(path):
     except Exception as exc:  # BadZipFile, OSError, NotImplementedError (odd zip versions), ...
         raise ArtifactError(f"{path}: not a lossfilm .npz artifact (truncated or another format)") from exc
     with archive:
+        _check_members(path, archive)
         yield archive
+
+
+def _check_members(path, archive):
+    """Refuse, before reading anything large, an archive whose member list or sizes are not an artifact's.
+
+    A member's declared size is what numpy allocates: a stored member must
+    fit in the file, and a compressed one (lossfilm writes none) is read
+    only up to :data:`MAX_COMPRESSED_BYTES`, so that a small file cannot
+    make the process allocate gigabytes (a decompression bomb).
+    """
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        raise ArtifactError(f"{path}: not a lossfilm artifact ({len(members):,} members, at most {MAX_MEMBERS})")
+    size, names, unpacked = os.path.getsize(path), set(), 0
+    for info in members:
+        if not _MEMBER_NAME.fullmatch(info.filename) or info.filename in names:
+            raise ArtifactError(f"{path}: not a lossfilm artifact (member {printable(info.filename)[:80]})")
+        names.add(info.filename)
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.file_size != info.compress_size or info.header_offset + info.compress_size > size:
+                raise ArtifactError(f"{path}: array {info.filename[:-4]!r} declares {info.file_size:,} bytes, "
+                                    "more than the file holds (truncated or crafted)")
+        else:
+            unpacked += info.file_size
+            if unpacked > MAX_COMPRESSED_BYTES:
+                raise ArtifactError(f"{path}: its compressed arrays unpack to over {MAX_COMPRESSED_BYTES:,} bytes "
+                                    f"(array {info.filename[:-4]!r} alone to {info.file_size:,}); lossfilm reads "
+                                    "no more (its own arrays are stored uncompressed)")
+        if info.filename == _HEADER + ".npy" and info.file_size > MAX_HEADER_BYTES:
+            raise ArtifactError(f"{path}: header of {info.file_size:,} bytes, more than an artifact's")
 
 
 def _header(path, archive):

@@ -25,14 +25,48 @@ Examples
 from __future__ import annotations
 
 import json
+import os
 import struct
 import zlib
+from pathlib import PurePath
 
 from lossfilm.format.errors import ArtifactError
 
 KEYWORD = "lossfilm"  # the PNG tEXt keyword; the GIF comment and MP4 tag start with it too
 PREFIX = KEYWORD + ":"  # a GIF comment or MP4 tag that is lossfilm's provenance starts with this
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_TEXT = 1 << 16  # characters of provenance read from a file: lossfilm's own are about 2,000
+
+
+def printable(text):
+    """``text`` with every control character and non-printable one escaped (``\\x1b``, ``\\u202e``).
+
+    Text from a file is shown through this, so that terminal control
+    sequences or bidirectional overrides in it cannot rewrite what the user
+    sees.
+
+    >>> print(printable("a\\x1b[2Jb\\u202ec"))
+    a\\x1b[2Jb\\u202ec
+    """
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+
+
+def for_output(provenance, output):
+    """``provenance`` as the file at ``output`` carries it: the landscape's path relative to its folder.
+
+    ``lossfilm reproduce`` looks the landscape up from the media file's own
+    folder, so that a film and its cache can move together; a path that
+    leaves that folder (``..``) is followed only with ``--trust``.
+
+    >>> for_output({"landscape": {"path": "/m/cache/l.npz"}}, "/m/film.mp4")["landscape"]["path"]
+    'cache/l.npz'
+    """
+    land = provenance.get("landscape") or {}
+    if not land.get("path"):
+        return provenance
+    folder = os.path.dirname(os.path.abspath(os.fspath(output).rstrip("/" + os.sep)))
+    relative = os.path.relpath(os.path.abspath(land["path"]), folder)
+    return dict(provenance, landscape=dict(land, path=PurePath(relative).as_posix()))
 
 
 def to_text(provenance):
@@ -41,11 +75,14 @@ def to_text(provenance):
 
 
 def from_text(text, where):
-    """The provenance dict from a file's metadata text; ArtifactError if it is not lossfilm's."""
+    """The provenance dict from a file's metadata text; ArtifactError if it is not lossfilm's (or too long)."""
+    if len(text) > MAX_TEXT + len(PREFIX):
+        raise ArtifactError(f"{where}: its lossfilm metadata is {len(text):,} characters long, more than "
+                            f"provenance ever is ({MAX_TEXT:,})")
     text = text[len(PREFIX):] if text.startswith(PREFIX) else text
     try:
         provenance = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ArtifactError(f"{where}: its lossfilm metadata is not readable JSON") from None
     if not isinstance(provenance, dict) or "lossfilm" not in provenance:
         raise ArtifactError(f"{where}: its metadata is not lossfilm's provenance")
@@ -69,20 +106,43 @@ def png_with_text(png, keyword, text):
     return png[:end_of_header] + _chunk(b"tEXt", data) + png[end_of_header:]
 
 
-def read_png_text(png):
-    """The ``tEXt`` chunks of ``png`` (bytes) as ``{keyword: text}``."""
-    if not png.startswith(PNG_SIGNATURE):
+def read_png_text(png, limit=None):
+    """The ``tEXt`` chunks of ``png`` (bytes, or a file opened for reading) as ``{keyword: text}``.
+
+    Only the chunk headers are read, and the text chunks: from a file, the
+    image data is skipped, never read. A text chunk longer than ``limit``
+    bytes is left out.
+    """
+    handle = png if hasattr(png, "read") else _Bytes(png)
+    if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
         raise ArtifactError("not a PNG file")
-    texts, at = {}, len(PNG_SIGNATURE)
-    while at + 8 <= len(png):
-        length, kind = struct.unpack(">I", png[at:at + 4])[0], png[at + 4:at + 8]
-        if kind == b"tEXt":
-            keyword, _, text = png[at + 8:at + 8 + length].partition(b"\0")
+    texts = {}
+    while len(head := handle.read(8)) == 8:
+        length, kind = struct.unpack(">I", head[:4])[0], head[4:]
+        if kind == b"tEXt" and (limit is None or length <= limit):
+            keyword, _, text = handle.read(length).partition(b"\0")
             texts[keyword.decode("latin-1")] = text.decode("latin-1")
+            handle.seek(4, os.SEEK_CUR)
+        else:
+            handle.seek(length + 4, os.SEEK_CUR)
         if kind == b"IEND":
             break
-        at += 12 + length
     return texts
+
+
+class _Bytes:
+    """Bytes read like a file: ``read`` and ``seek`` from the current position."""
+
+    def __init__(self, data):
+        self.data, self.at = data, 0
+
+    def read(self, size):
+        part = self.data[self.at:self.at + size]
+        self.at += len(part)
+        return part
+
+    def seek(self, offset, whence):
+        self.at += offset
 
 
 def gif_with_comment(gif, text):
@@ -94,8 +154,11 @@ def gif_with_comment(gif, text):
     return gif[:-1] + b"\x21\xfe" + blocks + b"\x00" + b"\x3b"
 
 
-def read_gif_comments(gif):
-    """The comment extensions of ``gif`` (bytes), in order, walking its block structure."""
+def read_gif_comments(gif, limit=None):
+    """The comment extensions of ``gif`` (bytes), in order, walking its block structure.
+
+    A comment longer than ``limit`` bytes is left out.
+    """
     if not gif.startswith((b"GIF87a", b"GIF89a")):
         raise ArtifactError("not a GIF file")
     flags = gif[10]
@@ -108,7 +171,7 @@ def read_gif_comments(gif):
         if block == 0x21:  # extension: label, then data sub-blocks
             label, at = gif[at + 1], at + 2
             data, at = _sub_blocks(gif, at)
-            if label == 0xFE:
+            if label == 0xFE and (limit is None or len(data) <= limit):
                 comments.append(data.decode("utf-8", errors="replace"))
         elif block == 0x2C:  # image: descriptor, local colours, LZW code size, data sub-blocks
             local = gif[at + 9]
@@ -120,8 +183,8 @@ def read_gif_comments(gif):
 
 
 def _sub_blocks(gif, at):
-    parts = []
+    start, parts = at, []
     while at < len(gif) and gif[at]:
         parts.append(gif[at + 1:at + 1 + gif[at]])
         at += 1 + gif[at]
-    return b"".join(parts), at + 1
+    return b"".join(parts) if at - start <= 2 * MAX_TEXT else b"", at + 1  # a longer one is never provenance

@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.format.artifact import atomic_path
+from lossfilm.format.safe_write import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
 from lossfilm.format.budget import PIXEL_SECONDS, Cost, check_cost, free_disk
-from lossfilm.format.provenance import KEYWORD, png_with_text, to_text
+from lossfilm.format.provenance import KEYWORD, for_output, png_with_text, to_text
 from lossfilm.render.filming.backend import ensure_offscreen, renderer_versions
 from lossfilm.render.filming.sinks import open_sink
 from lossfilm.render.filming.film import open_film
@@ -114,9 +114,8 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
              for path in paths]
     if opener is None:
         ensure_offscreen()
-    text = _provenance_text(provenance, opener)
-    for sink in sinks:
-        sink.provenance = text
+    for path, sink in zip(paths, sinks):
+        sink.provenance = _provenance_text(provenance, opener, path)
     started = time.perf_counter()
     with _user_scene_errors(spec), contextlib.ExitStack() as stack:
         # Sinks first: a missing output folder fails before the (slow) film is opened.
@@ -183,7 +182,7 @@ def render_still(spec, out_path, *, frame=None, opener=None, provenance=None):
     check_size(spec.size, even=False, option="--size")
     if opener is None:
         ensure_offscreen()
-    text = _provenance_text(provenance, opener)
+    text = _provenance_text(provenance, opener, out_path)
     opener = opener or open_film
     with _user_scene_errors(spec):
         film = opener(spec)
@@ -205,12 +204,13 @@ def render_still(spec, out_path, *, frame=None, opener=None, provenance=None):
     return index
 
 
-def _provenance_text(provenance, opener):
-    """The provenance as the file carries it, with the versions of what renders (after the back-end is chosen)."""
+def _provenance_text(provenance, opener, output):
+    """The provenance as the file ``output`` carries it, with the versions of what renders (after the back-end
+    is chosen) and the landscape's path relative to the file's folder."""
     if provenance is None:
         return None
     renderer = renderer_versions() if opener is None else {"opener": getattr(opener, "__qualname__", "?")}
-    return to_text(dict(provenance, renderer=renderer))
+    return to_text(for_output(dict(provenance, renderer=renderer), output))
 
 
 @contextlib.contextmanager

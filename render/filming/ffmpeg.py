@@ -39,9 +39,10 @@ class FfmpegPipe:
 
         self.label = label
         width, height = size
+        path = path if isinstance(path, FfmpegPath) else ffmpeg_path(path)  # never an option or a protocol
         command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
                    "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}",
-                   "-r", str(fps), "-i", "pipe:0", *output_args, os.fspath(path)]
+                   "-r", str(fps), "-i", "pipe:0", *output_args, path]
         # A file, not a pipe, for stderr: nobody reads it while frames are written, and a full pipe would hang ffmpeg.
         self._log = tempfile.TemporaryFile()
         # Own session: Ctrl-C reaches Python, which decides to stop ffmpeg, rather than ffmpeg finishing a file.
@@ -106,6 +107,34 @@ class FfmpegPipe:
         return ffmpeg_error(self.label, self._process.returncode, self._log.read())
 
 
+class FfmpegPath(str):
+    """A path already spelled for ffmpeg's command line (see :func:`ffmpeg_path`)."""
+
+
+def ffmpeg_path(path, *, numbered=False):
+    """``path`` as ffmpeg must be given it: never read as an option, a protocol or a frame-number pattern.
+
+    An absolute path behind ffmpeg's ``file:`` protocol: a name starting with
+    ``-`` is not an option, and ``pipe:0.mp4`` or ``http:x.mp4`` is a file
+    name, not another protocol. ffmpeg reads ``%`` in an image-sequence path
+    as a frame-number pattern; for ``numbered`` outputs (a PNG sequence)
+    each ``%`` in the folder's name is doubled (ffmpeg's escape), so only
+    the file name's own ``%05d`` counts. (A single image is written with
+    ``-update 1``, which reads no pattern.)
+
+    Examples
+    --------
+    >>> ffmpeg_path("/media/-a/pipe:0.mp4")
+    'file:/media/-a/pipe:0.mp4'
+    >>> ffmpeg_path("/media/100%d/frame_%05d.png", numbered=True)
+    'file:/media/100%%d/frame_%05d.png'
+    """
+    folder, name = os.path.split(os.path.abspath(os.fspath(path)))
+    if numbered:
+        folder = folder.replace("%", "%%")
+    return FfmpegPath("file:" + os.path.join(folder, name))
+
+
 def ffmpeg_error(label, returncode, message):
     """The RenderError for an ffmpeg that failed: a full disk in those words, else ffmpeg's first complaint."""
     text = message.decode(errors="replace") if isinstance(message, bytes) else message
@@ -148,16 +177,29 @@ def run_ffmpeg(label, args):
         raise ffmpeg_error(label, result.returncode, result.stderr)
 
 
-def read_comment(path):
-    """The ``comment`` tag of a film (MP4) at ``path``, or None; read with the bundled ffmpeg's ffmetadata output."""
+def read_comment(path, limit=1 << 17):
+    """The ``comment`` tag of a film (MP4) at ``path``, or None; read with the bundled ffmpeg's ffmetadata output.
+
+    At most ``limit`` bytes of ffmpeg's output are read: a film whose
+    metadata is longer is not one lossfilm wrote, and its comment is None.
+    """
     import imageio_ffmpeg
 
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
-               os.fspath(path), "-f", "ffmetadata", "-"]
-    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, start_new_session=True)
-    if result.returncode != 0:
-        raise ffmpeg_error(path, result.returncode, result.stderr)
-    text = result.stdout.decode("utf-8", errors="replace")
+               ffmpeg_path(path), "-f", "ffmetadata", "-"]
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
+                                   start_new_session=True)
+        with process:
+            output = process.stdout.read(limit + 1)
+            if len(output) > limit:
+                process.kill()
+                return None
+            process.wait()
+        if process.returncode != 0:
+            log.seek(0)
+            raise ffmpeg_error(path, process.returncode, log.read(1 << 16))
+    text = output.decode("utf-8", errors="replace")
     # ffmetadata escapes '=', ';', '#', '\\' and newlines with a backslash; a value may run over lines
     value, reading = [], False
     for line in re.split(r"(?<!\\)\n", text):

@@ -9,10 +9,12 @@ a new sink class and one more entry there.
 Every sink is a context manager with one method, ``write(frame)``. Frames
 are streamed to the bundled ffmpeg through a pipe as they arrive, so memory
 does not grow with the film's length, and ffmpeg encodes in its own process
-while the next frame renders. Output goes to a temporary name beside the
-target and is renamed into place only when the ``with`` block ends without
-an error: an interrupted render never leaves a truncated file at the
-target, and never destroys an earlier good one.
+while the next frame renders. Output goes to a temporary in a private folder
+beside the target (:mod:`lossfilm.format.safe_write`) and is renamed into
+place only when the ``with`` block ends without an error: an interrupted
+render never leaves a truncated file at the target, and never destroys an
+earlier good one. ffmpeg gets every path as ``file:/absolute/path``
+(:func:`lossfilm.render.filming.ffmpeg.ffmpeg_path`).
 
 Examples
 --------
@@ -30,15 +32,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from lossfilm.format.artifact import atomic_path
-from lossfilm.format.errors import ConfigError, RenderError
+from lossfilm.format.safe_write import atomic_folder, atomic_path
+from lossfilm.format.errors import ConfigError
 from lossfilm.format.provenance import KEYWORD, PREFIX, gif_with_comment, png_with_text
-from lossfilm.render.filming.ffmpeg import FfmpegPipe, run_ffmpeg
+from lossfilm.render.filming.ffmpeg import FfmpegPipe, ffmpeg_path, run_ffmpeg
 from lossfilm.render.filming.quality import DOWNSCALE, GIF_FPS, GIF_WIDTH, check_size
 
 FRAME_NAME = "frame_{:05d}.png"
@@ -181,7 +182,6 @@ class FrameSink:
         self._target = None
 
     def __enter__(self):
-        _remove_stale_temporaries(self.path)
         self._target = self._atomic()
         tmp = self._target.__enter__()
         try:
@@ -300,9 +300,11 @@ class GifSink(FrameSink):
     def _finish(self):
         try:
             super()._finish()
-            run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-vf", _PALETTE_GEN, os.fspath(self._palette)])
-            run_ffmpeg(self.path, ["-i", os.fspath(self._film), "-i", os.fspath(self._palette),
-                                    "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", os.fspath(self._tmp)])
+            # -update 1: one image at exactly this name, never read as a frame-number pattern
+            run_ffmpeg(self.path, ["-i", ffmpeg_path(self._film), "-vf", _PALETTE_GEN, "-update", "1",
+                                   ffmpeg_path(self._palette)])
+            run_ffmpeg(self.path, ["-i", ffmpeg_path(self._film), "-i", ffmpeg_path(self._palette),
+                                   "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", ffmpeg_path(self._tmp)])
             if self.provenance:
                 self._tmp.write_bytes(gif_with_comment(self._tmp.read_bytes(), PREFIX + self.provenance))
         finally:
@@ -339,7 +341,7 @@ class PngSequenceSink(FrameSink):
                          source_size=source_size, provenance=provenance)
 
     def _atomic(self):
-        return _atomic_folder(self.path)
+        return atomic_folder(self.path, replaceable=_FRAME_FILE.fullmatch)
 
     def _open(self, tmp):
         self._folder = tmp
@@ -347,8 +349,8 @@ class PngSequenceSink(FrameSink):
         scale = self._downscale()
         args = [*(["-vf", *scale] if scale else []), "-c:v", "png", "-pix_fmt", pix_fmt, "-f", "image2",
                 "-start_number", "0"]
-        self._pipe = FfmpegPipe(self.path, tmp / FRAME_NAME.replace("{:05d}", "%05d"), self.source_size, self.fps,
-                                 args, pix_fmt=pix_fmt)
+        frames = ffmpeg_path(tmp / FRAME_NAME.replace("{:05d}", "%05d"), numbered=True)
+        self._pipe = FfmpegPipe(self.path, frames, self.source_size, self.fps, args, pix_fmt=pix_fmt)
 
     def _finish(self):
         super()._finish()
@@ -359,63 +361,3 @@ class PngSequenceSink(FrameSink):
 
 # The output formats, by name: every decision about a format reads this table (through the sinks' declarations).
 FORMATS = {sink.name: sink for sink in (Mp4Sink, GifSink, PngSequenceSink)}
-
-
-@contextlib.contextmanager
-def _atomic_folder(path):
-    """Like :func:`lossfilm.format.artifact.atomic_path`, for a folder of frames."""
-    path = Path(path)
-    parent = path.parent
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{path}: exists and is not a folder; a PNG sequence needs a folder")
-    if path.is_dir():
-        others = sorted(entry.name for entry in path.iterdir() if not _FRAME_FILE.fullmatch(entry.name))
-        if others:
-            raise ConfigError(f"{path}/: already holds other files ({others[0]}, ...); "
-                              "choose a new folder for the PNG frames")
-    if not parent.is_dir():
-        raise ConfigError(f"{path}: output directory {parent} does not exist")
-    tmp = parent / f".{path.name}.{os.getpid()}.tmp"
-    old = parent / f".{path.name}.{os.getpid()}.old"
-    try:
-        tmp.mkdir()
-    except OSError as exc:
-        raise RenderError(f"{path}: cannot create a folder in {parent} ({exc.strerror or exc})") from exc
-    try:
-        yield tmp
-        if path.exists():
-            os.replace(path, old)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not path.exists():
-            os.replace(old, path)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove_stale_temporaries(path):
-    """Delete temporaries for ``path`` left by lossfilm processes that were killed (they cannot clean up)."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    names = "|".join(re.escape(name) for name in {path.stem, path.name})
-    pattern = re.compile(rf"\.(?:{names})\.(\d+)\.(tmp|old)\b.*")
-    with contextlib.suppress(OSError):
-        for entry in parent.iterdir():
-            match = pattern.fullmatch(entry.name)
-            if match and not _pid_alive(int(match[1])):
-                if entry.is_dir():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        entry.unlink()
-
-
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -154,13 +154,13 @@ def f(tmp_path_factory):
     ns.garbled_png = root / "garbled.png"
     ns.garbled_png.write_bytes(png_with_text(plain, KEYWORD, "{not json"))
     made = {"lossfilm": "0.2.0", "call": "still", "scene": "descent", "command": "lossfilm still ...",
-            "settings": {"size": [64, 48]}, "landscape": {"path": str(root / "gone.npz"), "key": "0123"}}
+            "settings": {"size": [64, 48]}, "landscape": {"path": "gone.npz", "key": "0123"}}
     ns.orphan_png = root / "orphan.png"
     ns.orphan_png.write_bytes(png_with_text(plain, KEYWORD, to_text(made)))
-    made["landscape"] = {"path": str(ns.land), "key": "not-its-key"}
+    made["landscape"] = {"path": os.path.relpath(ns.land, root), "key": "abcdef0123"}
     ns.stale_png = root / "stale.png"
     ns.stale_png.write_bytes(png_with_text(plain, KEYWORD, to_text(made)))
-    made["landscape"], made["call"] = {"path": str(ns.land), "key": land.key}, "sculpture"
+    made["landscape"], made["call"] = {"path": os.path.relpath(ns.land, root), "key": land.key}, "sculpture"
     ns.odd_call_png = root / "odd_call.png"
     ns.odd_call_png.write_bytes(png_with_text(plain, KEYWORD, to_text(made)))
 
@@ -357,10 +357,11 @@ CASES = [
     ("inspect-garbled-provenance", ["inspect", "{f.garbled_png}"],
      ["{f.garbled_png}: its lossfilm metadata is not readable JSON"], ArtifactError),
     ("reproduce-landscape-gone", ["reproduce", "{f.orphan_png}", "-o", "{f.out}/r.png"],
-     ["missing artifact: landscape {f.root}/gone.npz (key 0123)", "re-make it with: lossfilm still"],
+     ["missing artifact: landscape {f.root}/gone.npz (key 0123)", "give the landscape it was drawn from with "
+      "--landscape"],
      ArtifactError),
     ("reproduce-landscape-changed", ["reproduce", "{f.stale_png}", "-o", "{f.out}/r.png"],
-     ["missing artifact: landscape {f.land} now has key", "drawn from key not-its-key"], ArtifactError),
+     ["missing artifact: landscape {f.land} now has key", "drawn from key abcdef0123"], ArtifactError),
     ("reproduce-unknown-call", ["reproduce", "{f.odd_call_png}", "-o", "{f.out}/r.png"],
      ["provenance call 'sculpture'"], ConfigError),
     ("demo-out-dir-under-a-file", ["demo", "--out-dir", "{f.a_file}/media", "--quiet"],

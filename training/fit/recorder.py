@@ -45,8 +45,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lossfilm.format.artifact import check_writable, content_key, write_error
+from lossfilm.format.artifact import content_key, is_artifact, read_header
 from lossfilm.format.errors import DataError, LossfilmError
+from lossfilm.format.safe_write import check_writable, private_folder, write_error
 from lossfilm.format.layout import ParamLayout
 from lossfilm.format.trajectory import Trajectory
 from lossfilm.training.landscape.param_roles import param_role
@@ -88,16 +89,19 @@ class Recorder:
             raise LossfilmError(f"Recorder every={every}: must be at least 1")
         check_writable(self.out_path)
         self.every, self.settings, self.model = int(every), dict(settings or {}), model
-        directory = self.out_path.parent if str(self.out_path.parent) else Path(".")
-        self.tmp_path = directory / f".{self.out_path.stem}.{os.getpid()}.recording"
         self.partial_path = self.out_path.with_name(f"{self.out_path.stem}.partial.npz")
         self.layout, self.trajectory = None, None
         self.steps, self.epochs, self.losses, self.train_losses = [], [], [], []
         self._calls, self._skipped, self._row, self._source = 0, None, None, None
         self._writing_failed = False
+        # The snapshots go to a private folder beside the output (never a shared or RAM-backed temp folder),
+        # under a name nobody else can have planted a link at.
+        self._folder = private_folder(self.out_path)
+        self.tmp_path = self._folder.path / f"{self.out_path.stem}.recording"
         try:
-            self._file = open(self.tmp_path, "wb")
+            self._file = open(self.tmp_path, "xb")
         except OSError as exc:
+            self._folder.remove()
             raise LossfilmError(f"{self.out_path}: cannot write beside it ({exc.strerror or exc})") from exc
 
     def __len__(self):
@@ -212,17 +216,15 @@ class Recorder:
         trajectory.save(self.out_path)
         del trajectory
         self.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.partial_path)  # an earlier interrupted recording's: this one is complete
+        _remove_partial(self.partial_path)  # an earlier interrupted recording's: this one is complete
         self.trajectory = Trajectory.load(self.out_path)
         return self.trajectory
 
     def close(self):
-        """Close and delete the temporary snapshot file (idempotent)."""
+        """Close and delete the temporary snapshot file and its private folder (idempotent)."""
         with contextlib.suppress(OSError):
             self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.tmp_path)
+        self._folder.remove()
 
     def _recorded(self, settings, key, model, diverged, complete):
         """The snapshots so far as a Trajectory whose params memory-map the temporary file."""
@@ -248,6 +250,16 @@ class Recorder:
             return  # the original exception says what went wrong; a second one would hide it
         print(f"lossfilm: recording stopped by {exc_type.__name__} after {len(self)} snapshots; they are kept "
               f"in {self.partial_path} (an incomplete trajectory)", file=sys.stderr)
+
+
+def _remove_partial(path):
+    """Delete ``path`` only if it is what lossfilm saves there: a trajectory marked incomplete.
+
+    A user's own file that happens to have that name stays.
+    """
+    if is_artifact(path, "trajectory") and read_header(path).get("complete") is False:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
 
 
 def _terminate(signum, frame):

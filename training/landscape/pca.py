@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 import numpy as np
 from tqdm import tqdm
+
+from lossfilm.format.safe_write import scratch_folder
 
 BLOCK_BYTES = 1 << 25  # 32 MiB of float64 per streamed block: large GEMMs, bounded memory
 GRAM_MAX_SNAPSHOTS = 256  # above this the T x T Gram matrix costs more than subspace iteration
@@ -124,8 +125,9 @@ def column_blocks(params, origin):
 class stacked_rows:
     """Several paths' snapshots and then one more row, as one (T, P) float32 array for a PCA to stream.
 
-    In memory below :data:`IN_MEMORY_BYTES`, else a temporary memmap,
-    removed when the ``with`` block ends. A race puts its shared start last,
+    In memory below :data:`IN_MEMORY_BYTES`, else a temporary memmap in a
+    private folder beside the first trajectory's file (or in
+    ``$LOSSFILM_TMPDIR``), removed when the ``with`` block ends. A race puts its shared start last,
     so that :func:`lossfilm.training.landscape.plane.pca_plane` takes it as the origin.
     """
 
@@ -139,8 +141,10 @@ class stacked_rows:
         if self.rows * P * 4 <= IN_MEMORY_BYTES:
             return np.concatenate([np.asarray(t.params, dtype=np.float32) for t in self.trajectories]
                                   + [self.start[None]])
-        self.tmp = tempfile.TemporaryDirectory(prefix="lossfilm-race-")
-        rows = np.lib.format.open_memmap(os.path.join(self.tmp.name, "rows.npy"), mode="w+", dtype=np.float32,
+        # Gigabytes of rows: beside the first trajectory's file (or in $LOSSFILM_TMPDIR), never in a system
+        # temp folder that may be RAM-backed.
+        self.tmp = scratch_folder(getattr(self.trajectories[0].params, "filename", None))
+        rows = np.lib.format.open_memmap(os.path.join(self.tmp.path, "rows.npy"), mode="w+", dtype=np.float32,
                                          shape=(self.rows, P))
         at = 0
         for t in self.trajectories:
@@ -154,4 +158,4 @@ class stacked_rows:
 
     def __exit__(self, *exc):
         if self.tmp is not None:
-            self.tmp.cleanup()
+            self.tmp.remove()

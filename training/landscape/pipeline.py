@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lossfilm.format.artifact import check_writable, content_key, reuse
+from lossfilm.format.artifact import check_writable, content_key, is_artifact, reuse
 from lossfilm.format.budget import GRID_FLOPS, Cost, check_cost
 from lossfilm.format.errors import ArtifactError, ConfigError
 from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
@@ -306,6 +306,9 @@ def cached_landscape(out_path, key, build, *, force=False):
     if landscape is not None:
         return landscape, action
     sidecar = checkpoint_path_for(out_path)
+    if os.path.lexists(sidecar) and not is_artifact(sidecar, KIND):
+        raise ConfigError(f"{sidecar}: exists and is not a lossfilm partial landscape; lossfilm keeps the "
+                          f"unfinished nodes of {Path(out_path).name} under that name: move it away")
     if force:
         sidecar.unlink(missing_ok=True)
     landscape = build(sidecar)

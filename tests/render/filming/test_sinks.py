@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 from lossfilm.format.errors import ConfigError, LossfilmError, RenderError
-from lossfilm.render.filming.sinks import GifSink, Mp4Sink, PngSequenceSink, _remove_stale_temporaries, open_sink, output_format
+from lossfilm.format.safe_write import remove_stale_temporaries
+from lossfilm.render.filming.sinks import GifSink, Mp4Sink, PngSequenceSink, open_sink, output_format
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -279,5 +280,5 @@ def test_an_interrupted_render_keeps_the_earlier_output(tmp_path, signum, name, 
     else:
         # A killed process cannot clean up; the next render of the same target does.
         assert leftovers(media)
-        _remove_stale_temporaries(target)
+        assert remove_stale_temporaries(media) == 1
         assert leftovers(media) == []

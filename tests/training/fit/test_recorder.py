@@ -56,7 +56,7 @@ def test_records_in_order_and_cleans_up(tmp_path):
     params = {"W": np.zeros((2, 2)), "b": np.zeros((1, 2))}
     out = tmp_path / "trajectory.npz"
     with Recorder(out, settings={"note": 1}) as recorder:
-        assert recorder.tmp_path.exists() and recorder.tmp_path.parent == tmp_path
+        assert recorder.tmp_path.exists() and recorder.tmp_path.parent.parent == tmp_path
         for step in range(3):
             params["W"][:] = step
             assert recorder.record(params, step=step, epoch=step / 2, loss=1.0 / (step + 1))
