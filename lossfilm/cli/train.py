@@ -53,7 +53,7 @@ def run(args):
     import sys
     import time
 
-    from lossfilm.format.artifact import check_writable
+    from lossfilm.format.artifact import check_file_target
     from lossfilm.training.fit.config import TrainConfig
     from lossfilm.training.data.datasets import load_data
     from lossfilm.training.fit.train import TrainingDiverged, cached_or_train
@@ -67,7 +67,7 @@ def run(args):
     output = Path(args.output)
     if output == Path(DEFAULT_OUTPUT):
         output.parent.mkdir(parents=True, exist_ok=True)  # our cache; a user's own directory must exist
-    check_writable(output)  # before the data loads and the run trains, not after
+    check_file_target(args.output, example="trajectory.npz")  # before the data loads and the run trains
     data = load_data(config.data, seed=config.seed, test_fraction=config.test_fraction)
     try:
         trajectory, action = cached_or_train(config, output, data=data, force=args.force,
