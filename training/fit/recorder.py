@@ -152,12 +152,14 @@ class Recorder:
         loss, epoch, train_loss = (real_number(value, f"Recorder.record {name}")
                                    for name, value in (("loss", loss), ("epoch", epoch), ("train_loss", train_loss)))
         step = self._calls if step is None else whole_number(step, "Recorder.record step")
-        call, self._calls = self._calls, self._calls + 1
-        if call % self.every:
+        if self._calls % self.every:
+            self._calls += 1
             self._skipped = (params, dict(loss=loss, step=step, epoch=epoch, train_loss=train_loss))
             return False
         self._skipped = None
-        return self._write(params, loss, step, epoch, train_loss)
+        kept = self._write(params, loss, step, epoch, train_loss)
+        self._calls += 1  # after the checks: a refused call is not a step
+        return kept
 
     def _write(self, params, loss, step, epoch, train_loss):
         where = f"Recorder.record at step {step}"
