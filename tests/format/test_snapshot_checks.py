@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lossfilm.format.errors import DataError, LossfilmError
+from lossfilm.format.errors import DataError, LossfilmError, LossfilmWarning
 from lossfilm.format.trajectory import Trajectory
 from lossfilm.training.fit.recorder import Recorder
 
@@ -147,13 +147,16 @@ def test_recorder_checks_each_record(tmp_path):
             with pytest.raises(DataError) as info:
                 rec.record(history()[1], **kwargs)
             assert str(info.value).startswith(message)
-        for value, message in [(None, "W is None"), ("x", "W is the str 'x'"), ([[1, 2, 3], [4]], "ragged"),
-                               (np.full((2, 3), 1e39), "W holds 1e+39, beyond float32's range")]:
+        for value, message in [(None, "W is None"), ("x", "W is the str 'x'"), ([[1, 2, 3], [4]], "ragged")]:
             with pytest.raises(DataError, match=f"Recorder.record at step 1: .*{re.escape(message)}"):
                 rec.record(dict(history()[1], W=value))
+        # Beyond float32, as a diverging run's parameters get: not kept (the trainer stops there), and said.
+        with pytest.warns(LossfilmWarning, match=r"Recorder.record at step 1: W holds 1e\+39, beyond float32's "
+                                                 r"range .*; this snapshot is not kept"):
+            assert rec.record(dict(history()[1], W=np.full((2, 3), 1e39))) is False
         assert rec.record(dict(history()[1], W=np.full((2, 3), np.nan))) is False  # a diverged step: not kept
         rec.record(history()[2], loss=0.5)
-    assert len(rec.trajectory) == 2 and rec.trajectory.steps.tolist() == [0, 2]  # refused calls are no step
+    assert len(rec.trajectory) == 2 and rec.trajectory.steps.tolist() == [0, 3]  # refused calls are no step
     with pytest.raises(LossfilmError, match=r"the recording of .*t.npz has ended \(its with block closed"):
         rec.record(history()[0])
     assert rec.finish() is rec.trajectory  # finishing twice is harmless

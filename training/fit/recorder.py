@@ -40,13 +40,14 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from lossfilm.format.artifact import check_file_target, content_key, write_error
-from lossfilm.format.errors import DataError, LossfilmError
+from lossfilm.format.errors import DataError, LossfilmError, LossfilmWarning
 from lossfilm.format.layout import ParamLayout
 from lossfilm.format.snapshot import check_name, nonfinite_reason, number_array, real_number, unstorable, whole_number
 from lossfilm.format.trajectory import Trajectory
@@ -144,7 +145,8 @@ class Recorder:
         -------
         bool
             False if the call was skipped (``every``) or the snapshot is not
-            finite (NaN or inf: nothing is written).
+            finite (NaN or inf: nothing is written), or beyond float32's range
+            (nothing is written, and a LossfilmWarning names the key).
         """
         if self._file.closed:
             raise LossfilmError(f"Recorder.record: the recording of {self.out_path} has ended (its with block "
@@ -174,11 +176,12 @@ class Recorder:
         with np.errstate(over="ignore", invalid="ignore"):  # beyond float32's range becomes inf: refused below
             for i, name in enumerate(self.layout.names):
                 row[offsets[i]:offsets[i + 1]] = np.ravel(arrays[name])
-        if not np.isfinite(row).all():
+        if not np.isfinite(row).all():  # a diverged step: not recorded (the trainer stops on it)
             name = unstorable(arrays, self.layout.names)
-            if np.isfinite(np.asarray(arrays[name], np.float64)).all():  # finite, but beyond float32
-                raise DataError(nonfinite_reason(arrays[name], name, where))
-            return False  # NaN or inf: a diverged step, not recorded (documented above)
+            if np.isfinite(np.asarray(arrays[name], np.float64)).all():  # finite, but float32 cannot hold it
+                warnings.warn(f"{nonfinite_reason(arrays[name], name, where)}; this snapshot is not kept",
+                              LossfilmWarning, stacklevel=3)
+            return False
         try:
             self._file.write(memoryview(row))
         except OSError as exc:
