@@ -83,7 +83,11 @@ class Landscape(LandscapeFile):
         loss_fn : callable, optional
             ``loss_fn(params_dict) -> float`` for your own model, called once
             per grid node and twice per path point; ``params_dict`` maps the
-            trajectory's names to float64 arrays. Not needed for a trajectory
+            trajectory's names to float64 arrays. It returns a real number (a
+            0-d or one-element array is fine; NaN and inf become holes); what
+            it raises, ``sys.exit()`` included, or any other return value is
+            one :class:`lossfilm.format.errors.UserCodeError` line naming it
+            and the grid node or snapshot. Not needed for a trajectory
             of the built-in MLP (it knows its model and, through its
             settings, its data), which is evaluated by the fast path. A
             :class:`lossfilm.torch.TorchLoss` evaluates a PyTorch model,
