@@ -156,9 +156,31 @@ def shared_between(snapshots):
                   if isinstance(value, np.ndarray) and all(snap.get(name) is value for snap in snapshots[1:])]
     except AttributeError:
         return ""
-    if shared and len(shared) == len(first):
+    if shared and len(shared) == len(first) and all(len(snap) == len(first) for snap in snapshots):
         return (f"all {len(snapshots)} snapshots hold the same array objects ({', '.join(map(str, shared[:4]))}"
                 f"{', ...' if len(shared) > 4 else ''}); `dict(params)` or `params.copy()` copies the dict but not "
                 "its arrays, which your loop changed in place, so every snapshot shows the final parameters. "
                 "Append `{k: v.copy() for k, v in params.items()}`")
     return ""
+
+
+def partly_shared(snapshots):
+    """A warning, in words, when some keys hold one array object in every snapshot and others do not; else "".
+
+    A frozen layer can do that on purpose; a loop that changes some arrays in place (``W -= lr * g``) and
+    rebinds others (``b = b - lr * g``) does it by mistake, and those keys then show their final values.
+
+    >>> W = np.zeros(2)
+    >>> partly_shared([{"W": W, "b": np.zeros(1)}, {"W": W, "b": np.ones(1)}])[:40]
+    'W is the same array object in all 2 snap'
+    """
+    if len(snapshots) < 2 or not all(hasattr(snap, "items") for snap in snapshots):
+        return ""
+    first = snapshots[0]
+    shared = [name for name, value in first.items()
+              if isinstance(value, np.ndarray) and all(snap.get(name) is value for snap in snapshots[1:])]
+    if not shared or len(shared) == len(first):
+        return ""
+    return (f"{', '.join(map(str, shared[:4]))} {'is' if len(shared) == 1 else 'are'} the same array object in all "
+            f"{len(snapshots)} snapshots: if your loop changes {'it' if len(shared) == 1 else 'them'} in place, "
+            "every snapshot shows the final value; append copies (`{k: v.copy() for k, v in params.items()}`)")

@@ -22,16 +22,17 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from lossfilm.format.artifact import content_key, load_npz, save_npz
-from lossfilm.format.errors import ArtifactError, DataError
+from lossfilm.format.errors import ArtifactError, DataError, LossfilmWarning
 from lossfilm.format.layout import ParamLayout
-from lossfilm.format.snapshot import (check_name, nonfinite_reason, number_array, real_number, shared_between,
-                                      unstorable, whole_number)
+from lossfilm.format.snapshot import (check_name, nonfinite_reason, number_array, partly_shared, real_number,
+                                      shared_between, unstorable, whole_number)
 
 KIND = "trajectory"
 _BLOCK_BYTES = 1 << 24  # from_snapshots collects its rows in blocks of 16 MiB
@@ -125,6 +126,9 @@ class Trajectory:
             mistake = shared_between(snapshots)
             if mistake:
                 raise DataError(f"snapshots: {mistake}")
+            doubt = partly_shared(snapshots)
+            if doubt:
+                warnings.warn(f"snapshots: {doubt}", LossfilmWarning, stacklevel=2)
         elif isinstance(snapshots, (str, bytes, Mapping)) or not hasattr(snapshots, "__iter__"):
             raise DataError(f"snapshots: expected a list (or any iterable) of dicts of named arrays, "
                             f"got a {type(snapshots).__name__}")

@@ -79,6 +79,19 @@ def test_a_shallow_copy_sharing_arrays_is_named_too():
         Trajectory.from_snapshots(snaps)
 
 
+def test_some_keys_shared_in_every_snapshot_is_a_warning():
+    """A loop that changes W in place but rebinds b: W shows its final value everywhere (a frozen layer warns too)."""
+    params, snaps = {"W": np.zeros((2, 3)), "b": np.zeros(2)}, []
+    for _ in range(3):
+        params["W"] -= 0.1
+        params["b"] = params["b"] - 0.1
+        snaps.append(dict(params))
+    with pytest.warns(LossfilmWarning, match=r"snapshots: W is the same array object in all 3 snapshots: if your "
+                                             r"loop changes it in place"):
+        traj = Trajectory.from_snapshots(snaps)
+    assert len(traj) == 3
+
+
 def test_a_generator_of_one_changing_dict_is_fine():
     """A generator yields each state as it is read: the same dict, changed between yields, is a real path."""
     def run():
