@@ -174,9 +174,15 @@ class ClusterEvaluator:
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
         return self._in_order(_at, coords)
 
-    def at_params(self, vectors):
-        """Loss and accuracy at each parameter vector (P,) of an iterable, in order, on the cluster."""
-        return self._in_order(_at_params, [_compact(np.asarray(v, dtype=np.float64)) for v in vectors])
+    def at_params(self, vectors, labels=None):
+        """Loss and accuracy at each parameter vector (P,) of an iterable, in order, on the cluster.
+
+        ``labels`` (where each vector is) travel with them, so that a user's function that fails on a worker
+        names the snapshot, as in one process.
+        """
+        vectors = [_compact(np.asarray(v, dtype=np.float64)) for v in vectors]
+        labels = list(labels) if labels is not None else [f"at parameter vector {k}" for k in range(len(vectors))]
+        return self._in_order(_at_params, list(zip(vectors, labels)))
 
     def evaluate(self, batches):
         """Yield ``(index, loss (m,), accuracy (m,))`` for each batch of coordinates, as tasks finish."""
@@ -327,8 +333,10 @@ def _at(shipped, coords):
     return shipped.evaluator().at(coords)
 
 
-def _at_params(shipped, vectors):
-    return shipped.evaluator().at_params(np.asarray(v, dtype=np.float64) for v in vectors)
+def _at_params(shipped, items):
+    """On a worker: loss and accuracy at ``[(vector, label), ...]``."""
+    return shipped.evaluator().at_params((np.asarray(v, dtype=np.float64) for v, _ in items),
+                                         labels=[label for _, label in items])
 
 
 def _compact(vector):

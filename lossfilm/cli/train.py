@@ -50,12 +50,11 @@ def add_arguments(parser):
 
 
 def run(args):
+    import os
     import sys
     import time
 
-    import os
-
-    from lossfilm.format.safe_write import check_distinct, check_writable
+    from lossfilm.format.safe_write import check_distinct, check_file_target
     from lossfilm.training.fit.config import TrainConfig
     from lossfilm.training.data.datasets import load_data
     from lossfilm.training.fit.train import TrainingDiverged, cached_or_train
@@ -69,7 +68,7 @@ def run(args):
     output = Path(args.output)
     if output == Path(DEFAULT_OUTPUT):
         output.parent.mkdir(parents=True, exist_ok=True)  # our cache; a user's own directory must exist
-    check_writable(output)  # before the data loads and the run trains, not after
+    check_file_target(args.output, example="trajectory.npz")  # before the data loads and the run trains, not after
     # The trajectory and its broken-off sidecar are written; neither may be the data file read.
     check_distinct([output, output.with_name(f"{output.stem}.partial.npz")],
                    inputs=[args.data] if os.path.exists(args.data) else [])

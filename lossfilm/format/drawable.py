@@ -29,6 +29,47 @@ LOG_HINT_RANGE = 1e8  # a loss that spans more than this many times its smallest
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # VTK draws heights in float32
 
 
+def surface_cells(finite):
+    """How many grid cells have four finite corners: the quads a surface is drawn from.
+
+    >>> surface_cells(np.array([[True, True, False], [True, True, True]]))
+    1
+    """
+    finite = np.asarray(finite, dtype=bool)
+    if finite.ndim != 2 or min(finite.shape) < 2:
+        return 0
+    return int((finite[:-1, :-1] & finite[1:, :-1] & finite[:-1, 1:] & finite[1:, 1:]).sum())
+
+
+def no_surface(finite):
+    """Why a grid with ``finite`` nodes (a boolean mask) has no surface, in words; "" if it has one.
+
+    >>> no_surface(np.zeros((3, 3), bool))
+    'every grid node is NaN, inf or not computed: there is no surface to draw'
+    """
+    finite = np.asarray(finite, dtype=bool)
+    if not finite.any():
+        return "every grid node is NaN, inf or not computed: there is no surface to draw"
+    if not surface_cells(finite):
+        return (f"only {int(finite.sum())} of {finite.size} grid nodes are finite and no four of them make a grid "
+                "cell (2 x 2 neighbouring nodes): there is no surface to draw")
+    return ""
+
+
+def grid_problems(landscape, where):
+    """The landscape step's warning lines (empty if none): a grid with nothing, or no surface, to draw.
+
+    The file is still written (its finished nodes are a result); the render step refuses it in the same words.
+    """
+    loss = np.asarray(landscape.loss, dtype=np.float64)
+    computed = np.asarray(getattr(landscape, "computed", np.ones(loss.shape, bool)), dtype=bool)
+    reason = no_surface(np.isfinite(loss) & computed)
+    if not reason:
+        return []
+    return [f"{where}: {reason} (check the loss function, the learning rate or --range); rendering this "
+            "landscape will be refused"]
+
+
 def drawing_problems(landscape, where, log_z=False):
     """Warning lines about ``landscape`` (named ``where``); ArtifactError if nothing of it can be drawn."""
     loss = np.asarray(landscape.loss, dtype=np.float64)
@@ -37,6 +78,8 @@ def drawing_problems(landscape, where, log_z=False):
     if not finite.any():
         raise ArtifactError(f"{where}: the landscape has no finite loss value to draw "
                             "(every grid node is NaN, inf or not computed)")
+    if not surface_cells(finite):
+        raise ArtifactError(f"{where}: {no_surface(finite)}")
     values = loss[finite]
     lo, hi = float(values.min()), float(values.max())
     lines = []

@@ -28,3 +28,8 @@ class RenderError(LossfilmError):
 class LossfilmWarning(UserWarning):
     """Something drawn that a viewer may misread (holes, a flat surface, a path off the grid); the CLI prints it
     as one line, ``lossfilm CMD: warning: ...``."""
+
+
+class UserCodeError(LossfilmError):
+    """A user's function (``loss_fn``, ``grad_fn``, a model, a scene file) raised, or returned what lossfilm cannot
+    use: one line naming the function, what happened and where (:mod:`lossfilm.format.user_code`)."""

@@ -261,11 +261,14 @@ def _summary(land):
 
 def _line_summary(t, loss):
     """The 1-D view in one line: the loss at both ends, and whether it falls all the way."""
+    if not np.isfinite(loss).any():
+        return "line    from the first to the last snapshot: the loss is NaN or inf all along it"
     inside = (t >= 0) & (t <= 1)
     ends = np.interp([0.0, 1.0], t, loss)
     rises = np.diff(loss[inside])
+    rises = rises[np.isfinite(rises)]  # a NaN point breaks the curve; the summary speaks of the rest
     shape = ("falls monotonically" if rises.size and (rises <= 0).all()
-             else f"rises by up to {max(float(np.nanmax(rises)), 0.0):.3g} between steps" if rises.size else "")
+             else f"rises by up to {max(float(rises.max()), 0.0):.3g} between steps" if rises.size else "")
     return f"line    from the first to the last snapshot: loss {ends[0]:.4g} -> {ends[1]:.4g}" + \
         (f"; {shape}" if shape else "")
 
@@ -274,7 +277,9 @@ def _sharpness_summary(steps, values, curvature):
     """The sharpness curve in one or two lines: where it starts and ends, its peak, and the stability line."""
     if not len(values):
         return "sharp   no snapshots measured"
-    peak = int(np.nanargmax(values))
+    if not np.isfinite(values).any():
+        return f"sharp   top Hessian eigenvalue at {len(values)} snapshots: NaN or inf at every one"
+    peak = int(np.nanargmax(np.where(np.isfinite(values), values, np.nan)))
     text = (f"sharp   top Hessian eigenvalue at {len(values)} snapshots: {values[0]:.4g} at step {int(steps[0]):,} -> "
             f"{values[-1]:.4g} at step {int(steps[-1]):,}, peak {values[peak]:.4g} at step {int(steps[peak]):,}")
     converged, products = curvature.get("converged"), curvature.get("products")

@@ -337,6 +337,25 @@ def check_writable(path):
         raise LossfilmError(f"{path}: output directory {directory} is not writable")
 
 
+def check_file_target(path, example=None):
+    """:func:`check_writable`, and ``path`` must name a file: not an existing folder, not a name ending in ``/``.
+
+    Called before the work that makes the file starts (training, recording, a grid), as every output check is.
+    ``example`` is a file name the message suggests inside the folder.
+
+    >>> check_file_target("media/", example="trajectory.npz")
+    Traceback (most recent call last):
+    ...
+    lossfilm.format.errors.LossfilmError: media/: is a folder, not a file; give a file name, e.g. media/trajectory.npz
+    """
+    text = os.fspath(path)
+    if text.endswith(("/", os.sep)) or os.path.isdir(text):
+        what = "is a folder" if os.path.isdir(text) else "ends in /, a folder's name"
+        inside = f", e.g. {(Path(text) / example).as_posix()}" if example else " inside it"
+        raise LossfilmError(f"{text}: {what}, not a file; give a file name{inside}")
+    check_writable(path)
+
+
 def write_error(path, exc):
     """The one-line LossfilmError for an OSError ``exc`` met while writing ``path``.
 

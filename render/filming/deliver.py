@@ -30,6 +30,7 @@ from lossfilm.format.safe_write import atomic_path
 from lossfilm.format.errors import ConfigError, LossfilmError
 from lossfilm.format.budget import PIXEL_SECONDS, Cost, check_cost, free_disk
 from lossfilm.format.provenance import KEYWORD, for_output, png_with_text, to_text
+from lossfilm.format.user_code import raised
 from lossfilm.render.filming.backend import ensure_offscreen, renderer_versions
 from lossfilm.render.filming.sinks import open_sink
 from lossfilm.render.filming.film import open_film
@@ -225,12 +226,11 @@ def _user_scene_errors(spec):
         yield
     except LossfilmError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a sys.exit() in the scene file must not end lossfilm silently
         line = _line_in_scene_file(getattr(spec, "scene", None), exc)
         if line is None:
             raise
-        raise ConfigError(f"scene file {spec.scene}, line {line}: fails while rendering "
-                          f"({type(exc).__name__}: {exc})") from exc
+        raise ConfigError(f"scene file {spec.scene}, line {line}: fails while rendering ({raised(exc)})") from exc
 
 
 def _line_in_scene_file(scene, exc):

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.format.user_code import raised
 from lossfilm.render.framework.scene import Scene
 
 USER_SCENE_PREFIX = "lossfilm_user_scene_"  # module names of imported scene files
@@ -73,10 +74,10 @@ def _import_file(path):
     sys.modules[name] = module  # dataclasses and pickling look modules up by name
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # sys.exit() in a scene file must not end lossfilm silently
         sys.modules.pop(name, None)
         line = _line_of(exc, path)
-        raise ConfigError(f"scene file {path}{line}: fails on import ({type(exc).__name__}: {exc})") from exc
+        raise ConfigError(f"scene file {path}{line}: fails on import ({raised(exc)})") from exc
     return module
 
 

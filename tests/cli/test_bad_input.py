@@ -504,7 +504,8 @@ API_CASES = [
                                                            loss_fn=lambda p: 0.0, resolution=3),
      DataError, "single snapshot; use --directions random"),
     ("identical-snapshots-pca", lambda: Landscape.from_trajectory(
-        Trajectory.from_snapshots([snapshots(1)[0]] * 3), loss_fn=lambda p: 0.0, resolution=3),
+        Trajectory.from_snapshots([{k: v.copy() for k, v in snapshots(1)[0].items()} for _ in range(3)]),
+        loss_fn=lambda p: 0.0, resolution=3),
      DataError, "all 3 snapshots are identical, the path has no variance; use --directions random"),
     ("loss-fn-not-callable", lambda: Landscape.from_trajectory(Trajectory.from_snapshots(snapshots()),
                                                                loss_fn=3.0, resolution=3),

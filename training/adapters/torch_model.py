@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.format.errors import ConfigError, DataError, UserCodeError
+from lossfilm.format.user_code import at_node, raised, role
 from lossfilm.training.landscape.evaluation import subset_rows
 from lossfilm.training.landscape.segment import line_positions
 from lossfilm.training.landscape.plane import Plane
@@ -78,7 +79,7 @@ class TorchLoss:
         if not isinstance(model, torch.nn.Module):
             raise ConfigError(f"TorchLoss: model must be a torch.nn.Module, got {type(model).__name__}")
         first = next(model.parameters(), None)
-        self.device = torch.device(device) if device is not None else (
+        self.device = _device(device) if device is not None else (
             first.device if first is not None else torch.device("cpu"))
         if nodes_per_call is None:
             nodes_per_call = NODES_PER_CALL.get(self.device.type, 1)
@@ -203,18 +204,26 @@ class TorchEvaluator:
             batch = torch.as_tensor(coords[start:start + self.batch_size], dtype=torch.float32,
                                     device=self.origin.device)
             flat = self.origin + batch @ self.directions  # (m,2)@(2,P) -> (m,P)
-            loss[start:start + len(batch)], accuracy[start:start + len(batch)] = self._losses(flat)
+            where = at_node(*coords[start]) if len(batch) == 1 else \
+                f"{at_node(*coords[start], 'nodes')} to ({coords[start + len(batch) - 1][0]:.4g}, " \
+                f"{coords[start + len(batch) - 1][1]:.4g})"
+            loss[start:start + len(batch)], accuracy[start:start + len(batch)] = self._losses(flat, where)
         return loss, accuracy
 
-    def at_params(self, vectors):
-        """Loss and accuracy at each parameter vector (P,) of an iterable, ``batch_size`` at a time."""
+    def at_params(self, vectors, labels=None):
+        """Loss and accuracy at each parameter vector (P,) of an iterable, ``batch_size`` at a time.
+
+        ``labels[k]`` says where vector ``k`` is, for the one line a failing model gives.
+        """
         import torch
 
         loss, accuracy, batch = [], [], []
 
         def flush():
             flat = torch.as_tensor(np.stack(batch).astype(np.float32), device=self.origin.device)  # (m,P)
-            node_loss, node_acc = self._losses(flat)
+            first = len(loss)
+            where = labels[first] if labels is not None else f"at parameter vector {first}"
+            node_loss, node_acc = self._losses(flat, where)
             loss.extend(node_loss)
             accuracy.extend(node_acc)
             batch.clear()
@@ -231,8 +240,11 @@ class TorchEvaluator:
         for i, batch in enumerate(batches):
             yield (i, *self.at(batch))
 
-    def _losses(self, flat):
-        """Mean loss and accuracy (m,) each at the m parameter rows of ``flat`` (m, P); NaN where not finite."""
+    def _losses(self, flat, where="at one point"):
+        """Mean loss and accuracy (m,) each at the m parameter rows of ``flat`` (m, P); NaN where not finite.
+
+        What the user's model or criterion raises is one :class:`UserCodeError` line naming it and ``where``.
+        """
         import torch
 
         evaluation, model = self.evaluation, self.loss.model
@@ -257,6 +269,11 @@ class TorchEvaluator:
                     raise
                 self.batch_size //= 2  # fewer nodes per call, for this and every later batch
                 torch.cuda.empty_cache()
+            except (Exception, SystemExit) as exc:  # the user's model or criterion; Ctrl-C still interrupts
+                if isinstance(exc, UserCodeError):  # the criterion's result, checked above: say where
+                    raise UserCodeError(f"{exc}, {where}") from exc
+                raise UserCodeError(f"your model {type(model).__name__} (or its criterion) raised {raised(exc)} "
+                                    f"{where}") from exc
             finally:
                 model.train(was_training)
         loss = (total / n).cpu().numpy()
@@ -289,6 +306,9 @@ def _node_call(evaluation):
         params = {name: flat[offsets[i]:offsets[i + 1]].view(shapes[i]) for i, name in enumerate(names)}
         outputs = functional_call(model, (params, fixed), (x,))
         loss = criterion(outputs, y)
+        if not isinstance(loss, torch.Tensor) or loss.dim() != 0 or loss.is_complex():
+            raise UserCodeError(f"your {role('criterion', criterion)} returned {_described(loss)}; it must return "
+                                "the batch's mean loss, one real number (reduction='mean')")
         if evaluation.counts_accuracy and outputs.dim() == 2:
             return loss, (outputs.argmax(dim=1) == y).sum()
         return loss, torch.zeros((), dtype=torch.int64, device=outputs.device)
@@ -301,6 +321,25 @@ def _node_call(evaluation):
             return loss[None], correct[None]
         return batched(flat, x, y)
     return call
+
+
+def _device(device):
+    """``torch.device(device)``, refused in one line where this torch cannot use it (no CUDA build, no GPU, no MPS)."""
+    import torch
+
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConfigError(f"TorchLoss device={device!r}: not a device torch knows ({raised(exc)})") from None
+    available = {"cuda": torch.cuda.is_available, "mps": lambda: torch.backends.mps.is_available()}
+    if chosen.type in available and not available[chosen.type]():
+        build = f"torch {torch.__version__}"
+        raise ConfigError(f"TorchLoss device={device!r}: {chosen.type.upper()} is not available to this torch "
+                          f"({build}); use device='cpu', or leave device out to use the model's")
+    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
+        raise ConfigError(f"TorchLoss device={device!r}: this machine has {torch.cuda.device_count()} CUDA "
+                          "device(s)")
+    return chosen
 
 
 def _tensors(data, samples, seed):
@@ -340,3 +379,13 @@ def _pair(batch, what):
 
 def _numpy(tensor):
     return tensor.detach().cpu().numpy()
+
+
+def _described(value):
+    """What a criterion returned, for a message: ``"a tensor of shape (64,)"``."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        kind = " of complex numbers" if value.is_complex() else ""
+        return f"a tensor of shape {tuple(value.shape)}{kind}"
+    return f"a {type(value).__name__}"

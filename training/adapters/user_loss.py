@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.format.user_code import raised
 
 
 def load_loss(spec):
@@ -87,5 +88,5 @@ def _import(spec, where):
             raise ConfigError(f"--loss {spec}: no module named {where} (run from the folder that holds it, "
                               "or give path/to/file.py:ATTR)") from None
         raise ConfigError(f"--loss {spec}: importing {where} failed: {type(exc).__name__}: {exc}") from None
-    except Exception as exc:  # the user's module raised while importing: say what, in one line
-        raise ConfigError(f"--loss {spec}: importing {where} failed: {type(exc).__name__}: {exc}") from None
+    except (Exception, SystemExit) as exc:  # the user's module raised (or sys.exit()) while importing: one line
+        raise ConfigError(f"--loss {spec}: importing {where} failed: {raised(exc)}") from exc

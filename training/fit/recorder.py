@@ -40,15 +40,17 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from lossfilm.format.artifact import content_key, is_artifact, read_header
-from lossfilm.format.errors import DataError, LossfilmError
-from lossfilm.format.safe_write import check_writable, private_folder, write_error
+from lossfilm.format.errors import DataError, LossfilmError, LossfilmWarning
+from lossfilm.format.safe_write import check_file_target, private_folder, write_error
 from lossfilm.format.layout import ParamLayout
+from lossfilm.format.snapshot import check_name, nonfinite_reason, number_array, real_number, unstorable, whole_number
 from lossfilm.format.trajectory import Trajectory
 from lossfilm.training.landscape.param_roles import param_role
 
@@ -87,7 +89,7 @@ class Recorder:
         self.out_path = Path(path)
         if int(every) < 1:
             raise LossfilmError(f"Recorder every={every}: must be at least 1")
-        check_writable(self.out_path)
+        check_file_target(path, example="trajectory.npz")
         self.every, self.settings, self.model = int(every), dict(settings or {}), model
         self.partial_path = self.out_path.with_name(f"{self.out_path.stem}.partial.npz")
         self.layout, self.trajectory = None, None
@@ -147,18 +149,27 @@ class Recorder:
         -------
         bool
             False if the call was skipped (``every``) or the snapshot is not
-            finite (NaN or inf: nothing is written).
+            finite (NaN or inf: nothing is written), or beyond float32's range
+            (nothing is written, and a LossfilmWarning names the key).
         """
-        call, self._calls = self._calls, self._calls + 1
-        step = call if step is None else int(step)
-        if call % self.every:
+        if self._file.closed:
+            raise LossfilmError(f"Recorder.record: the recording of {self.out_path} has ended (its with block "
+                                "closed, or finish() was called); start a new Recorder to record again")
+        loss, epoch, train_loss = (real_number(value, f"Recorder.record {name}")
+                                   for name, value in (("loss", loss), ("epoch", epoch), ("train_loss", train_loss)))
+        step = self._calls if step is None else whole_number(step, "Recorder.record step")
+        if self._calls % self.every:
+            self._calls += 1
             self._skipped = (params, dict(loss=loss, step=step, epoch=epoch, train_loss=train_loss))
             return False
         self._skipped = None
-        return self._write(params, loss, step, epoch, train_loss)
+        kept = self._write(params, loss, step, epoch, train_loss)
+        self._calls += 1  # after the checks: a refused call is not a step
+        return kept
 
     def _write(self, params, loss, step, epoch, train_loss):
-        arrays = _named_arrays(params)
+        where = f"Recorder.record at step {step}"
+        arrays = _named_arrays(params, where)
         if self.layout is None:
             self.layout = ParamLayout(tuple(arrays), tuple(tuple(np.shape(v)) for v in arrays.values()))
             self._row = np.empty(self.layout.size, dtype=np.float32)  # (P,) reused for every snapshot
@@ -169,7 +180,11 @@ class Recorder:
         with np.errstate(over="ignore", invalid="ignore"):  # beyond float32's range becomes inf: refused below
             for i, name in enumerate(self.layout.names):
                 row[offsets[i]:offsets[i + 1]] = np.ravel(arrays[name])
-        if not np.isfinite(row).all():
+        if not np.isfinite(row).all():  # a diverged step: not recorded (the trainer stops on it)
+            name = unstorable(arrays, self.layout.names)
+            if np.isfinite(np.asarray(arrays[name], np.float64)).all():  # finite, but float32 cannot hold it
+                warnings.warn(f"{nonfinite_reason(arrays[name], name, where)}; this snapshot is not kept",
+                              LossfilmWarning, stacklevel=3)
             return False
         try:
             self._file.write(memoryview(row))
@@ -204,6 +219,11 @@ class Recorder:
         diverged : bool
             Whether the run blew up.
         """
+        if self.trajectory is not None:
+            return self.trajectory  # finished already (the with block's end after a finish() of your own)
+        if self._file.closed:
+            raise LossfilmError(f"Recorder.finish: the recording of {self.out_path} was closed before it finished; "
+                                "nothing was saved")
         if self._skipped is not None:  # the last call was skipped by `every`: the final point still counts
             params, values = self._skipped
             self._skipped = None
@@ -268,18 +288,23 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _named_arrays(params):
-    """``{name: array-like}`` of a dict of arrays, a PyTorch module or a state_dict (buffers dropped)."""
+def _named_arrays(params, where="Recorder.record"):
+    """``{name: array}`` of a dict of arrays, a PyTorch module or a state_dict (buffers dropped), each checked."""
     if hasattr(params, "named_parameters") and callable(params.named_parameters):
-        return {name: _numpy(value) for name, value in params.named_parameters()}
+        return {name: number_array(value, name, where) for name, value in params.named_parameters()}
     if not isinstance(params, Mapping):
         raise DataError(f"Recorder.record: expected a dict of named arrays, an nn.Module or a state_dict, "
                         f"got {type(params).__name__}")
     arrays = {}
     for name, value in params.items():
-        value = _numpy(value)
-        if param_role(name, np.shape(value)) == "buffer" or not np.issubdtype(np.asarray(value).dtype, np.floating):
-            continue  # running statistics and counters: held at their final values, never a direction
+        check_name(name, where)
+        if hasattr(value, "detach") or isinstance(value, np.ndarray):
+            kind = _numpy(value).dtype.kind if hasattr(value, "detach") else value.dtype.kind
+            if kind in "iub":
+                continue  # counters (BatchNorm's num_batches_tracked): not a direction of the surface
+        value = number_array(value, name, where)
+        if param_role(name, value.shape) == "buffer":
+            continue  # running statistics: held at their final values, never a direction
         arrays[name] = value
     if not arrays:
         raise DataError("Recorder.record: the snapshot has no floating-point parameters")

@@ -28,9 +28,12 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
-from lossfilm.format.errors import ArtifactError, ConfigError, DataError
+from lossfilm.format.errors import ArtifactError, ConfigError, DataError, UserCodeError
+from lossfilm.format.user_code import call, describe, role
 from lossfilm.training.data.datasets import load_data
 from lossfilm.training.landscape.grid import (AnalyticEvaluator, FunctionEvaluator, MLPEvaluator, check_mlp_layout,
                                    mlp_orientation)
@@ -167,9 +170,11 @@ class FunctionEvaluation:
             raise ConfigError("curvature (the Hessian plane, the sharpness) of your own model needs its gradient: "
                               "pass grad_fn=... (params dict -> dict of gradient arrays) beside loss_fn")
         layout, grad_fn = self.layout, self.grad_fn
+        name, where = role("grad_fn", grad_fn), "beside the point where the Hessian is measured"
 
         def grad(vector):
-            return layout.flatten(grad_fn(layout.unflatten(vector)), dtype=np.float64)
+            return gradient_vector(call(grad_fn, layout.unflatten(vector), role=name, where=where), layout, name,
+                                   where)
         return gradient_hessian(grad, theta)
 
     def hvp(self, theta, v):
@@ -200,6 +205,34 @@ class AnalyticEvaluation:
 
     def along(self, trajectory, points, t_range):
         raise ConfigError("a 2-D function's landscape has no 1-D view; its paths are exact already")
+
+
+def gradient_vector(gradient, layout, name, where):
+    """A ``grad_fn``'s result as one float64 vector (P,), after checking it: a dict of real, finite arrays shaped
+    like the parameters; anything else is one :class:`UserCodeError` line.
+
+    >>> from lossfilm.format.layout import ParamLayout
+    >>> gradient_vector({"w": [1, 2]}, ParamLayout(("w",), ((2,),)), "grad_fn g", "here").tolist()
+    [1.0, 2.0]
+    """
+    if not isinstance(gradient, Mapping):
+        raise UserCodeError(f"your {name} returned {describe(gradient)} {where}; it must return a dict of "
+                            "gradient arrays, one per parameter name")
+    try:
+        layout.check(gradient, where=f"your {name}'s result {where}")
+    except DataError as exc:
+        raise UserCodeError(str(exc)) from None
+    arrays = {}
+    for key in layout.names:
+        value = gradient[key]
+        value = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+        if value.dtype.kind not in "iuf":
+            raise UserCodeError(f"your {name} returned {describe(value)} for {key} {where}; a gradient holds "
+                                "real numbers")
+        if not np.isfinite(value).all():
+            raise UserCodeError(f"your {name} returned NaN or inf in {key} {where}")
+        arrays[key] = value
+    return layout.flatten(arrays, dtype=np.float64)
 
 
 def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples, seed, executor=None, workers=None,

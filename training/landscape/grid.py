@@ -43,7 +43,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from lossfilm.format.errors import ConfigError, DataError, LossfilmError
+from lossfilm.format.errors import ConfigError, DataError, LossfilmError, UserCodeError
+from lossfilm.format.user_code import at_node, call, describe, loss_value, role
 from lossfilm.training.fit.mlp import forward, log_softmax
 
 
@@ -244,9 +245,10 @@ class MLPEvaluator:
             accuracy[i * self.batch_size:i * self.batch_size + len(batch_acc)] = batch_acc
         return loss, accuracy
 
-    def at_params(self, vectors):
+    def at_params(self, vectors, labels=None):
         """Loss and accuracy at each parameter vector (P,) of an iterable, by the plain forward pass.
 
+        ``labels`` (where each vector is, for a user function's messages) is not needed here.
         One BLAS thread: these products are small, and BLAS threads only
         contend (5x slower on 2 busy cores).
         """
@@ -338,12 +340,19 @@ class FunctionEvaluator:
     def at(self, coords):
         """Loss and accuracy at points ``coords`` (m, 2)."""
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
-        return self.at_params(self.plane.point(a, b) for a, b in coords)
+        return self.at_params((self.plane.point(a, b) for a, b in coords),
+                              labels=[at_node(a, b, "plane point") for a, b in coords])
 
-    def at_params(self, vectors):
-        """Loss and accuracy at each parameter vector (P,) of an iterable."""
+    def at_params(self, vectors, labels=None):
+        """Loss and accuracy at each parameter vector (P,) of an iterable.
+
+        ``labels[k]`` says where vector ``k`` is (``"at snapshot 12"``), for
+        the one line a failing ``loss_fn`` gives.
+        """
         loss, accuracy = [], []
-        for _, batch_loss, batch_acc in self._evaluate_vectors(enumerate(vectors), in_order=True):
+        jobs = ((k, (vector, labels[k] if labels is not None else f"at parameter vector {k}"))
+                for k, vector in enumerate(vectors))
+        for _, batch_loss, batch_acc in self._evaluate_vectors(jobs, in_order=True):
             loss.append(batch_loss[0])
             accuracy.append(batch_acc[0])
         return np.array(loss, dtype=np.float64), np.array(accuracy, dtype=np.float64)
@@ -353,37 +362,49 @@ class FunctionEvaluator:
         def jobs():
             for i, batch in enumerate(batches):
                 for a, b in np.asarray(batch, dtype=np.float64).reshape(-1, 2):
-                    yield i, self.plane.point(a, b)
+                    yield i, (self.plane.point(a, b), at_node(a, b))
         # batch_size is 1, so each batch is a single node.
         yield from self._evaluate_vectors(jobs())
 
     def _evaluate_vectors(self, jobs, in_order=False):
+        """``(index, loss[1], accuracy[1])`` for ``(index, (vector, where))`` jobs, here or on the executor."""
         layout = self.layout
         if self.executor is None:
-            for i, vector in jobs:
-                yield (i, *node_values(self.loss_fn, self.acc_fn, layout.unflatten(vector)))
+            for i, (vector, where) in jobs:
+                yield (i, *node_values(self.loss_fn, self.acc_fn, layout.unflatten(vector), where))
             return
-        items = ((i, layout.unflatten(vector)) for i, vector in jobs)
+        items = ((i, (layout.unflatten(vector), where)) for i, (vector, where) in jobs)
         run = _NodeCall(self.loss_fn, self.acc_fn)
         yield from _windowed(self.executor, run, items, 4 * getattr(self.executor, "_max_workers", 2),
                              in_order=in_order)
 
 
 class _NodeCall:
-    """A picklable ``params -> (loss[1], accuracy[1])`` for process pools."""
+    """A picklable ``(params, where) -> (loss[1], accuracy[1])`` for process pools."""
 
     def __init__(self, loss_fn, acc_fn):
         self.loss_fn, self.acc_fn = loss_fn, acc_fn
 
-    def __call__(self, params):
-        return node_values(self.loss_fn, self.acc_fn, params)
+    def __call__(self, item):
+        params, where = item
+        return node_values(self.loss_fn, self.acc_fn, params, where)
 
 
-def node_values(loss_fn, acc_fn, params):
-    """``loss_fn`` (and ``acc_fn``) at one parameter dict, as 1-element arrays; non-finite loss: both NaN."""
+def node_values(loss_fn, acc_fn, params, where="at one point"):
+    """``loss_fn`` (and ``acc_fn``) at one parameter dict, as 1-element arrays; non-finite loss: both NaN.
+
+    This is the boundary with the user's functions (:mod:`lossfilm.format.user_code`): what they raise,
+    ``sys.exit()`` included, and a return value that is not a real scalar each give one
+    :class:`UserCodeError` line naming the function and ``where`` (``"at grid node (a, b)"``).
+    """
     with np.errstate(all="ignore"):
-        loss = float(loss_fn(params))
-        accuracy = float(acc_fn(params)) if acc_fn is not None else np.nan
+        loss_role = role("loss_fn", loss_fn)
+        loss = loss_value(call(loss_fn, params, role=loss_role, where=where), loss_role, where)
+        accuracy = np.nan
+        if acc_fn is not None:
+            acc_role = role("acc_fn", acc_fn)
+            accuracy = loss_value(call(acc_fn, params, role=acc_role, where=where), acc_role, where,
+                                  what="an accuracy")
     if not np.isfinite(loss):
         loss = accuracy = np.nan
     return np.array([loss]), np.array([accuracy])
@@ -419,13 +440,27 @@ class AnalyticEvaluator:
         self.function = function
 
     def at(self, coords):
-        """Loss (and NaN accuracy) at points ``coords`` (m, 2), which are ``(x, y)``."""
+        """Loss (and NaN accuracy) at points ``coords`` (m, 2), which are ``(x, y)``.
+
+        The function is a user's (a scene file's callable) or lossfilm's own; what it raises, or a result that
+        is not real numbers, one per point (or one for all), is one :class:`UserCodeError` line.
+        """
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
+        where = f"at {len(coords)} points (x from {coords[:, 0].min():.4g} to {coords[:, 0].max():.4g})" \
+            if len(coords) else "at no points"
+        name = role("function", self.function)
         with np.errstate(all="ignore"):
-            loss = np.asarray(self.function(coords[:, 0], coords[:, 1]), dtype=np.float64)
+            value = call(self.function, coords[:, 0], coords[:, 1], role=name, where=where)
+            if hasattr(value, "detach") and hasattr(value, "cpu"):
+                value = value.detach().cpu().numpy()
+            loss = np.asarray(value) if isinstance(value, np.ndarray) or np.isscalar(value) else None
+            if loss is None or loss.dtype.kind not in "iuf" or loss.shape not in ((), (len(coords),)):
+                raise UserCodeError(f"your {name} returned {describe(value)} {where}; it must return real "
+                                    f"numbers, one per point (an array of shape ({len(coords)},))")
+            loss = np.broadcast_to(loss.astype(np.float64), (len(coords),))
         return np.where(np.isfinite(loss), loss, np.nan), np.full(len(coords), np.nan)
 
-    def at_params(self, vectors):
+    def at_params(self, vectors, labels=None):
         """Loss (and NaN accuracy) at each parameter vector ``(x, y)`` of an iterable."""
         return self.at(np.array(list(vectors), dtype=np.float64).reshape(-1, 2))
 

@@ -39,14 +39,17 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from lossfilm.format.artifact import check_writable, content_key, is_artifact, reuse
+from lossfilm.format.artifact import content_key, is_artifact, reuse
+from lossfilm.format.safe_write import check_file_target
 from lossfilm.format.budget import GRID_FLOPS, Cost, check_cost
-from lossfilm.format.errors import ArtifactError, ConfigError
+from lossfilm.format.drawable import grid_problems
+from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
 from lossfilm.format.landscape import Landscape as LandscapeFile
 from lossfilm.format.planes import PLANE_KINDS
@@ -81,7 +84,11 @@ class Landscape(LandscapeFile):
         loss_fn : callable, optional
             ``loss_fn(params_dict) -> float`` for your own model, called once
             per grid node and twice per path point; ``params_dict`` maps the
-            trajectory's names to float64 arrays. Not needed for a trajectory
+            trajectory's names to float64 arrays. It returns a real number (a
+            0-d or one-element array is fine; NaN and inf become holes); what
+            it raises, ``sys.exit()`` included, or any other return value is
+            one :class:`lossfilm.format.errors.UserCodeError` line naming it
+            and the grid node or snapshot. Not needed for a trajectory
             of the built-in MLP (it knows its model and, through its
             settings, its data), which is evaluated by the fast path. A
             :class:`lossfilm.torch.TorchLoss` evaluates a PyTorch model,
@@ -216,6 +223,8 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
         land.settings["stats"]["nonfinite"] = int(land.nonfinite.sum())
     if checkpoint_path is not None and remove_checkpoint:
         _remove(checkpoint_path)
+    for line in grid_problems(land, "the loss grid"):  # said now, not first by the render step
+        warnings.warn(line, LossfilmWarning, stacklevel=2)
     return land
 
 
@@ -300,7 +309,7 @@ def cached_landscape(out_path, key, build, *, force=False):
     landscape : Landscape
     action : {"compute", "reuse", "update"}
     """
-    check_writable(out_path)
+    check_file_target(out_path, example="landscape.npz")
     landscape, action = reuse(out_path, Landscape.load, kind=KIND, schema_version=SCHEMA_VERSION, key=key,
                               force=force)
     if landscape is not None:
@@ -385,7 +394,10 @@ def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
         alpha, beta, residual = plane.project(trajectory.params, progress=progress and len(trajectory) > 2000)
         keep = subsample_indices(len(trajectory), settings.max_path)
         bar = _progress(keep, "path losses" if len(paths.names) == 1 else f"{name} path", progress)
-        true_loss, true_acc = evaluator.at_params(trajectory.params[t].astype(np.float64) for t in bar)
+        of = "" if len(paths.names) == 1 else f" of {name}"
+        labels = [f"at snapshot {t}{of} (step {int(trajectory.steps[t])})" for t in keep]
+        true_loss, true_acc = evaluator.at_params((trajectory.params[t].astype(np.float64) for t in bar),
+                                                  labels=labels)
         projections.append((alpha, beta, residual))
         keeps.append(keep)
         points.append({"path_alpha": alpha[keep], "path_beta": beta[keep], "residuals": residual[keep],

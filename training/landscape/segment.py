@@ -110,7 +110,8 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
         return evaluator.at(np.column_stack([t, np.zeros_like(t)]))
     loss, accuracy = np.empty(len(t)), np.empty(len(t))
     for i, ti in enumerate(t):  # the grid's per-node rule: a non-finite loss is NaN
-        node_loss, node_acc = node_values(loss_fn, acc_fn, layout.unflatten(start + ti * direction))
+        node_loss, node_acc = node_values(loss_fn, acc_fn, layout.unflatten(start + ti * direction),
+                                          f"at t = {ti:.4g} of the line from the first snapshot to the last")
         loss[i], accuracy[i] = node_loss[0], node_acc[0]
     return loss, accuracy
 
