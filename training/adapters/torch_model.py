@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.training.adapters.torch_hessian import HVP_METHOD, torch_hessian
 from lossfilm.training.landscape.evaluation import subset_rows
 from lossfilm.training.landscape.segment import line_positions
 from lossfilm.training.landscape.plane import Plane
@@ -78,7 +79,7 @@ class TorchLoss:
         if not isinstance(model, torch.nn.Module):
             raise ConfigError(f"TorchLoss: model must be a torch.nn.Module, got {type(model).__name__}")
         first = next(model.parameters(), None)
-        self.device = torch.device(device) if device is not None else (
+        self.device = _check_device(device) if device is not None else (
             first.device if first is not None else torch.device("cpu"))
         if nodes_per_call is None:
             nodes_per_call = NODES_PER_CALL.get(self.device.type, 1)
@@ -141,6 +142,15 @@ class TorchEvaluation:
 
     def on(self, plane):
         return TorchEvaluator(self, plane)
+
+    def hessian_at(self, theta, method=HVP_METHOD):
+        """``hvp(v) -> H v`` of the mean loss at ``theta`` (P,): exact products by autograd
+        (:mod:`lossfilm.training.adapters.torch_hessian`), for the Hessian plane and the sharpness."""
+        return torch_hessian(self, theta, method=method)
+
+    def hvp(self, theta, v):
+        """One Hessian-vector product ``H(theta) v``."""
+        return self.hessian_at(theta)(v)
 
     def along(self, trajectory, points, t_range):
         """``(t, loss, accuracy)`` along the line from the first to the last snapshot (:mod:`lossfilm.training.landscape.segment`).
@@ -275,6 +285,37 @@ def _on_worker(model, criterion, device_type, nodes_per_call, chunk, layout, inp
     loss = TorchLoss(model.to(device), None, criterion=criterion, device=device, nodes_per_call=nodes_per_call,
                      chunk=chunk)
     return TorchEvaluator(TorchEvaluation(loss, layout, inputs, targets), plane)
+
+
+def _check_device(device):
+    """``device`` as a ``torch.device``; ConfigError in one line where this PyTorch or machine cannot use it.
+
+    Without this, a CUDA or MPS device on a CPU-only build fails deep inside
+    PyTorch with an ``AssertionError`` ("Torch not compiled with CUDA enabled").
+    """
+    import torch
+
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConfigError(f"TorchLoss: device={device!r} is not a PyTorch device ({exc})") from None
+    hint = "pass device='cpu', or install a PyTorch build for it (README: installing PyTorch for CPU or GPU)"
+    if device.type == "cuda":
+        if not torch.backends.cuda.is_built():
+            raise ConfigError(f"TorchLoss: device={str(device)!r}, but this PyTorch ({torch.__version__}) was built "
+                              f"without CUDA; {hint}")
+        if not torch.cuda.is_available():
+            raise ConfigError(f"TorchLoss: device={str(device)!r}, but no CUDA GPU is visible to PyTorch; {hint}")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"TorchLoss: device={str(device)!r}, but this machine has "
+                              f"{torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_built():
+            raise ConfigError(f"TorchLoss: device='mps', but this PyTorch ({torch.__version__}) was built without "
+                              f"MPS (Apple GPUs); {hint}")
+        if not torch.backends.mps.is_available():
+            raise ConfigError(f"TorchLoss: device='mps', but no Apple GPU is available to PyTorch; {hint}")
+    return device
 
 
 def _node_call(evaluation):
