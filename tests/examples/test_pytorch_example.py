@@ -41,3 +41,7 @@ def test_the_cnn_example_records_trains_and_films(tmp_path):
     assert iio.imread(outputs["film"], plugin="FFMPEG").shape == (5, 120, 160, 3)
     still = iio.imread(outputs["still"])
     assert still.shape == (120, 160, 3) and still.std() > 10  # a picture, not a blank frame
+    # the sharpness along the run, by the model's exact Hessian-vector products, and its still
+    assert len(land.sharpness) == 8 and np.isfinite(land.sharpness).all() and land.sharpness.max() > 0
+    assert land.settings["curvature"]["threshold"]["rule"] == "(2+2 beta)/eta"
+    assert iio.imread(outputs["sharpness"]).std() > 10
