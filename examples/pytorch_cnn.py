@@ -59,10 +59,10 @@ def load_digits_tensors(seed=0, test_fraction=0.25):
 class SmallCNN(torch.nn.Module):
     """conv(1->8) + BatchNorm + ReLU + pool, conv(8->16) + ReLU + pool, linear(64->10): 1,914 parameters."""
 
-    def __init__(self):
+    def __init__(self, batchnorm=True):
         super().__init__()
         self.conv1 = torch.nn.Conv2d(1, 8, 3, padding=1)
-        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.bn1 = torch.nn.BatchNorm2d(8) if batchnorm else torch.nn.Identity()  # Identity: 1,898 parameters
         self.conv2 = torch.nn.Conv2d(8, 16, 3, padding=1)
         self.fc = torch.nn.Linear(16 * 2 * 2, 10)
 

@@ -126,8 +126,9 @@ class LineView:
         width = max(1.5, 0.2 * font)
         self.line = self.plot.add_curve(t, line_loss, theme.text, width=width, label=line_label)
         if between is not None and math.isfinite(between.get("barrier", math.nan)):
-            self.plot.add_note(between["peak_t"], between["peak_loss"], f"barrier {between['barrier']:.3g}",
-                               theme.ball, 0.38 * font)
+            inside = 0.0 < between["peak_t"] < 1.0  # else the highest point is an end: no bump between them
+            words = f"barrier {between['barrier']:.3g}" + ("" if inside else " (highest at an end: no bump)")
+            self.plot.add_note(between["peak_t"], between["peak_loss"], words, theme.ball, 0.38 * font)
         names = landscape.path_names
         self.curves, self.dots = [], []
         dot_colors = colors if dot_colors is None else dot_colors

@@ -20,7 +20,11 @@ connected.
 
 A and B are each run's final snapshot, or any snapshot chosen by its
 optimizer step. Any evaluation works: the built-in MLP, a user's
-``loss_fn``, a :class:`lossfilm.torch.TorchLoss`.
+``loss_fn``, a :class:`lossfilm.torch.TorchLoss`. A trajectory records
+parameters, not buffers: a TorchLoss holds a model's buffers (BatchNorm's
+running statistics) at its own model's values along the whole segment, so
+for such a model only that end is exactly its model's loss (a warning
+says so); models without buffers are exact at both ends.
 
 Examples
 --------
@@ -36,10 +40,12 @@ Examples
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from lossfilm.format.artifact import content_key
-from lossfilm.format.errors import ConfigError, DataError
+from lossfilm.format.errors import ConfigError, DataError, LossfilmWarning
 from lossfilm.format.trajectory import Trajectory
 from lossfilm.training.grid_cluster import is_client, on_cluster
 from lossfilm.training.landscape.descent_paths import Race
@@ -208,6 +214,12 @@ def _evaluation(paths, settings, loss_fn, acc_fn, data, executor, workers):
 
 def _build(paths, settings, evaluation, **kwargs):
     """The race-shaped landscape of both paths, then the segment from A to B and its barrier."""
+    held = [name for name in getattr(evaluation, "fixed", {}) if not name.endswith("num_batches_tracked")]
+    if held:
+        # A trajectory holds parameters, not buffers: one model's running statistics serve the whole segment.
+        warnings.warn(f"between: the model's buffers ({', '.join(held[:3])}{', ...' if len(held) > 3 else ''}) "
+                      "are held at the TorchLoss model's values along the whole segment, so the other end is "
+                      "not exactly that model's own loss", LossfilmWarning, stacklevel=3)
     land = build_landscape(paths, settings, evaluation, **kwargs)
     t, loss, accuracy = evaluation.along(paths.segment(), paths.points, paths.t_range)
     land.line_t, land.line_loss = t, loss

@@ -150,3 +150,16 @@ def test_two_torch_models_on_one_line(tmp_path):
     assert land.line_loss[at[1.0]] == pytest.approx(own[1], rel=1e-5)
     assert land.settings["evaluation"].startswith("torch:") and np.isfinite(land.loss).all()
     assert land.settings["between"]["end_accuracies"] is not None
+
+
+def test_a_torch_model_with_buffers_is_warned_that_one_models_statistics_serve_the_segment():
+    torch = pytest.importorskip("torch", reason="the PyTorch adapter needs torch (pip install 'lossfilm[torch]')")
+    from lossfilm.format.errors import LossfilmWarning
+    from lossfilm.torch import TorchLoss
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.Linear(4, 2))
+    start = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+    runs = [Trajectory.from_snapshots([start, {k: v + s for k, v in start.items()}]) for s in (0.1, -0.1)]
+    data = (torch.randn(20, 3), torch.randint(0, 2, (20,)))
+    with pytest.warns(LossfilmWarning, match=r"buffers \(1.running_mean, 1.running_var\) are held"):
+        Landscape.between(*runs, loss_fn=TorchLoss(model, data), resolution=3, points=5)
