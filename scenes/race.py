@@ -98,7 +98,9 @@ class OptimizerRace(RaceScene):
         if between is not None:  # lossfilm line's landscape: the plane through both models and A's start
             height = between.get("barrier")
             barrier = f"; barrier on the straight segment {height:.3g}" if height == height else ""
-            return f"the plane through both final points and the start, one clock of optimizer steps{barrier}"
+            shared = (self.landscape.settings.get("plane") or {}).get("origin") == "the shared initial point"
+            start = "their shared start" if shared else "the first run's start"
+            return f"the plane through both final points and {start}{barrier}"
         return f"{len(self.landscape.path_names)} optimizers, same start, one clock of optimizer steps"
 
     def bar_title(self):

@@ -21,7 +21,11 @@ Data is a ``DataLoader`` or a pair ``(inputs, targets)`` of tensors or
 arrays; the landscape's ``samples`` setting draws the same seeded subset as
 the NumPy path (:func:`lossfilm.training.landscape.evaluation.subset_rows`). The 1-D
 line, PCA, random and anchors planes all work: they only give the
-evaluator points.
+evaluator points. The Hessian plane and the sharpness take exact
+Hessian-vector products of the same loss (``hessian_at``,
+:mod:`lossfilm.training.adapters.torch_hessian`). A device this PyTorch or
+machine cannot use (``"cuda"`` without CUDA, ``"mps"`` without an Apple GPU)
+is one line, :func:`_check_device`.
 
 Examples
 --------
