@@ -21,6 +21,9 @@ It checks, and prints as a markdown table with the numbers measured:
 Without CUDA it says so in one line and exits with status 0 (nothing to
 check); ``tests/training/adapters/test_torch_gpu.py`` runs the same checks
 under pytest and skips them there. Exit status 1 if a check fails.
+``--dry-run`` runs the checks but the out-of-memory one on the CPU, on small
+sizes, against itself: the script's own test, for a machine without a GPU
+(the numbers then say nothing about GPUs).
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 NODES = 64  # grid nodes timed per setting
+SIZES = {"samples": 1000, "hvp_samples": 2000, "resnet_nodes": 32}  # --dry-run shrinks them
+DEVICE = "cuda"  # --dry-run: "cpu"
+
+
+def _sync():
+    import torch
+
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
 
 
 def resnet_style(width=32, blocks=3, classes=10):
@@ -99,10 +111,10 @@ def _timed(evaluator, coords):
     import torch
 
     evaluator.at(coords[:2])  # warm-up: kernels chosen, memory allocated
-    torch.cuda.synchronize()
+    _sync()
     started = time.perf_counter()
     loss, _ = evaluator.at(coords)
-    torch.cuda.synchronize()
+    _sync()
     return loss, len(coords) / (time.perf_counter() - started)
 
 
@@ -114,13 +126,14 @@ def grid_nodes_per_call():
 
     torch.manual_seed(0)
     model = small_cnn()
-    X, y = torch.rand(1000, 1, 8, 8), torch.randint(0, 10, (1000,))
+    n = SIZES["samples"]
+    X, y = torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,))
     trajectory, plane, coords = _setup(model, X, y)
     cpu = TorchLoss(model, (X, y), device="cpu", nodes_per_call=1).evaluation(trajectory, samples=0, seed=0)
     reference = cpu.on(plane).at(coords)[0]
     rows = {}
     for nodes in (1, 16, 64):
-        gpu = TorchLoss(model, (X, y), device="cuda", nodes_per_call=nodes).evaluation(trajectory, samples=0, seed=0)
+        gpu = TorchLoss(model, (X, y), device=DEVICE, nodes_per_call=nodes).evaluation(trajectory, samples=0, seed=0)
         loss, rate = _timed(gpu.on(plane), coords)
         rows[nodes] = {"nodes_per_s": rate, "max_rel_diff": float(np.abs(loss - reference).max()
                                                                     / np.abs(reference).max())}
@@ -159,21 +172,22 @@ def hessian_vector_products():
 
     torch.manual_seed(0)
     model = small_cnn()
-    X, y = torch.rand(2000, 1, 8, 8), torch.randint(0, 10, (2000,))
+    n = SIZES["hvp_samples"]
+    X, y = torch.rand(n, 1, 8, 8), torch.randint(0, 10, (n,))
     trajectory = trajectory_of(model)
     theta = np.asarray(trajectory.params[-1], dtype=np.float64)
     v = np.random.default_rng(0).standard_normal(theta.size)
     expected = TorchLoss(model, (X, y), device="cpu").evaluation(trajectory, samples=0, seed=0).hvp(theta, v)
-    gpu = TorchLoss(model, (X, y), device="cuda").evaluation(trajectory, samples=0, seed=0)
+    gpu = TorchLoss(model, (X, y), device=DEVICE).evaluation(trajectory, samples=0, seed=0)
     out = {}
     for method in HVP_METHODS:
         hvp = gpu.hessian_at(theta, method=method)
         got = hvp(v)
-        torch.cuda.synchronize()
+        _sync()
         started = time.perf_counter()
         for _ in range(10):
             hvp(v)
-        torch.cuda.synchronize()
+        _sync()
         out[method] = {"products_per_s": 10 / (time.perf_counter() - started),
                        "max_rel_diff": float(np.abs(got - expected).max() / np.abs(expected).max())}
     return out
@@ -187,14 +201,15 @@ def resnet_nodes_per_second():
 
     torch.manual_seed(0)
     model = resnet_style()
-    X, y = torch.rand(1000, 3, 32, 32), torch.randint(0, 10, (1000,))
+    n = SIZES["samples"]
+    X, y = torch.rand(n, 3, 32, 32), torch.randint(0, 10, (n,))
     trajectory, plane, coords = _setup(model, X, y)
     rates = {}
     for nodes in (1, 16):
-        evaluation = TorchLoss(model, (X, y), device="cuda", nodes_per_call=nodes).evaluation(
+        evaluation = TorchLoss(model, (X, y), device=DEVICE, nodes_per_call=nodes).evaluation(
             trajectory, samples=0, seed=0)
-        rates[nodes] = _timed(evaluation.on(plane), coords[:32])[1]
-    return {"params": trajectory.layout.size, "samples": 1000, "nodes_per_s": rates,
+        rates[nodes] = _timed(evaluation.on(plane), coords[:SIZES["resnet_nodes"]])[1]
+    return {"params": trajectory.layout.size, "samples": n, "nodes_per_s": rates,
             "speedup_vmap16": rates[16] / rates[1]}
 
 
@@ -221,15 +236,23 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.gpu_checks", description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     parser.add_argument("--only", choices=list(CHECKS), action="append", help="run only these checks")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="the checks but the out-of-memory one, on the CPU, small: the script's own test")
     args = parser.parse_args(argv)
     import torch
 
-    if not torch.cuda.is_available():
+    global DEVICE
+    if args.dry_run:
+        DEVICE = "cpu"
+        SIZES.update(samples=64, hvp_samples=64, resnet_nodes=4)
+        print(f"# dry run on the CPU, PyTorch {torch.__version__}: these numbers say nothing about GPUs")
+    elif not torch.cuda.is_available():
         print(f"no CUDA GPU visible to PyTorch {torch.__version__}: nothing to check (untested on GPU)")
         return 0
-    print(f"# {torch.cuda.get_device_name(0)}, PyTorch {torch.__version__}, CUDA {torch.version.cuda}")
+    else:
+        print(f"# {torch.cuda.get_device_name(0)}, PyTorch {torch.__version__}, CUDA {torch.version.cuda}")
     results = {}
-    for name in args.only or CHECKS:
+    for name in args.only or [name for name in CHECKS if not (args.dry_run and name == "oom")]:
         started = time.perf_counter()
         results[name] = CHECKS[name]()
         print(f"{name} ({time.perf_counter() - started:.1f} s): {json.dumps(results[name], default=str)}",
