@@ -49,6 +49,9 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed of the sample subset")
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for the built-in MLP's grid (default: all cores)" + _SAID)
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                        help="evaluate the grid, the paths and the segment on this Dask cluster's workers "
+                             "(default: $LOSSFILM_SCHEDULER, else this process)" + _SAID)
     parser.add_argument("--force", action="store_true",
                         help="recompute even if OUT has the same key, and evaluate even a grid the size check "
                              "refuses" + _SAID)
@@ -62,6 +65,7 @@ def run(args):
 
     from lossfilm.format.errors import ConfigError
     from lossfilm.format.trajectory import Trajectory
+    from lossfilm.training.grid_cluster import connect, scheduler_address
     from lossfilm.training.landscape.between import cached_between
 
     a, b = Trajectory.load(args.a), Trajectory.load(args.b)
@@ -80,10 +84,16 @@ def run(args):
     elif a.model is None:
         raise ConfigError(f"{args.a}: has no model spec (it was recorded from your own model); "
                           "name your loss function with --loss my_module:loss_fn")
-    landscape, action = cached_between(
-        a, b, out, force=args.force, progress=not args.quiet, names=args.names, a_step=args.a_step,
-        b_step=args.b_step, loss_fn=loss_fn, points=args.points, t_range=tuple(args.t_range),
-        workers=args.workers, resolution=args.resolution, samples=args.samples, seed=args.seed)
+    address = scheduler_address(args.scheduler)
+    client = connect(address) if address else None
+    try:
+        landscape, action = cached_between(
+            a, b, out, force=args.force, progress=not args.quiet, names=args.names, a_step=args.a_step,
+            b_step=args.b_step, loss_fn=loss_fn, points=args.points, t_range=tuple(args.t_range), executor=client,
+            workers=args.workers, resolution=args.resolution, samples=args.samples, seed=args.seed)
+    finally:
+        if client is not None:
+            client.close()
     if not args.quiet:
         state = "reused (same key; --force recomputes)" if action == "reuse" else "written"
         print(f"landscape {out} {state}, key {landscape.key}")

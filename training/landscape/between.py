@@ -220,7 +220,13 @@ def _build(paths, settings, evaluation, **kwargs):
         warnings.warn(f"between: the model's buffers ({', '.join(held[:3])}{', ...' if len(held) > 3 else ''}) "
                       "are held at the TorchLoss model's values along the whole segment, so the other end is "
                       "not exactly that model's own loss", LossfilmWarning, stacklevel=3)
-    land = build_landscape(paths, settings, evaluation, **kwargs)
+    try:
+        land = build_landscape(paths, settings, evaluation, **kwargs)
+    except DataError as exc:
+        if "no anchors plane" not in str(exc):
+            raise
+        raise DataError("between: A, B and A's initial point lie on one line (or two of them are the same "
+                        "point), so no plane goes through them; choose other snapshots with --a-step/--b-step") from None
     t, loss, accuracy = evaluation.along(paths.segment(), paths.points, paths.t_range)
     land.line_t, land.line_loss = t, loss
     height, peak_t, peak_loss = barrier(t, loss)

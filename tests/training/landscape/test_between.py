@@ -163,3 +163,49 @@ def test_a_torch_model_with_buffers_is_warned_that_one_models_statistics_serve_t
     data = (torch.randn(20, 3), torch.randint(0, 2, (20,)))
     with pytest.warns(LossfilmWarning, match=r"buffers \(1.running_mean, 1.running_var\) are held"):
         Landscape.between(*runs, loss_fn=TorchLoss(model, data), resolution=3, points=5)
+
+
+def test_the_line_command_takes_a_torch_loss_and_a_dask_cluster(tmp_path, capsys, monkeypatch):
+    torch = pytest.importorskip("torch", reason="the PyTorch adapter needs torch (pip install 'lossfilm[torch]')")
+    distributed = pytest.importorskip("distributed", reason="the cluster needs Dask (pip install 'lossfilm[distributed]')")
+    import lossfilm
+    from lossfilm.cli import main
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3))
+    X, y = torch.randn(60, 4), torch.randint(0, 3, (60,))
+    for name, seed in (("a", 1), ("b", 2)):  # from one start, two ways
+        rng = np.random.default_rng(seed)
+        ways = {k: rng.normal(size=v.shape) for k, v in model.named_parameters()}
+        with lossfilm.Recorder(tmp_path / f"{name}.npz") as rec:
+            for step in range(3):
+                rec.record({k: v.detach().numpy() + 0.1 * step * ways[k] for k, v in model.named_parameters()},
+                           step=step)
+    torch.save({"X": X, "y": y, "state": model.state_dict()}, tmp_path / "data.pt")
+    (tmp_path / "two_loss.py").write_text(
+        "import torch\nfrom lossfilm.torch import TorchLoss\n"
+        "saved = torch.load('data.pt')\n"
+        "model = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(), torch.nn.Linear(6, 3))\n"
+        "model.load_state_dict(saved['state'])\n"
+        "LOSS = TorchLoss(model, (saved['X'], saved['y']))\n")
+    monkeypatch.chdir(tmp_path)
+    argv = ["line", "a.npz", "b.npz", "--loss", "two_loss.py:LOSS", "--resolution", "3", "--points", "5",
+            "--samples", "0"]
+    assert main([*argv, "-o", "here.npz"]) == 0
+    assert "barrier" in capsys.readouterr().out
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        assert main([*argv, "-o", "there.npz", "--scheduler", cluster.scheduler_address]) == 0
+    here, there = (LandscapeFile.load(tmp_path / f"{n}.npz") for n in ("here", "there"))
+    np.testing.assert_allclose(there.line_loss, here.line_loss, rtol=1e-6)
+    np.testing.assert_allclose(there.loss, here.loss, rtol=1e-6)
+    assert here.settings["evaluation"].startswith("torch:")
+
+
+def test_two_models_on_one_line_with_the_start_are_one_line_saying_so():
+    start = {"w": np.zeros(3)}
+    a = Trajectory.from_snapshots([start, {"w": np.array([1.0, 0.0, 0.0])}])
+    b = Trajectory.from_snapshots([start, {"w": np.array([2.0, 0.0, 0.0])}])
+    with pytest.raises(DataError, match="A, B and A's initial point lie on one line") as info:
+        Landscape.between(a, b, loss_fn=lambda p: float(p["w"] @ p["w"]), resolution=3)
+    assert "\n" not in str(info.value)
