@@ -232,8 +232,7 @@ def hvp_methods(samples, products=8):
     results = {}
     for name, (model, tensors, run) in cases.items():
         evaluation = TorchLoss(model, tensors).evaluation(run, samples=0, seed=0)
-        theta = np.asarray(run.layout.flatten(dict(model.named_parameters()) and
-                                              {k: v.detach().numpy() for k, v in model.named_parameters()}))
+        theta = run.layout.flatten({k: v.detach().numpy() for k, v in model.named_parameters()}, dtype=np.float64)
         vectors = np.random.default_rng(0).standard_normal((products, theta.size))
         hvps = [torch_hessian(evaluation, theta, method=method) for method in HVP_METHODS]
         first, second = (np.stack([hvp(v) for v in vectors]) for hvp in hvps)
