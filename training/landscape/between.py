@@ -51,7 +51,7 @@ from lossfilm.training.grid_cluster import is_client, on_cluster
 from lossfilm.training.landscape.descent_paths import Race
 from lossfilm.training.landscape.evaluation import evaluation_for
 from lossfilm.training.landscape.pipeline import build_landscape, cached_landscape, landscape_key
-from lossfilm.training.landscape.segment import POINTS, RANGE
+from lossfilm.training.landscape.segment import POINTS, RANGE, line_positions
 from lossfilm.training.landscape.settings import LandscapeSettings
 
 NAMES = ("A", "B")
@@ -194,6 +194,7 @@ def _paths_and_settings(a, b, names, a_step, b_step, points, t_range, settings, 
         raise ConfigError("between: the plane goes through A, B and A's initial point (the anchors plane); "
                           "choose no other")
     name_a, name_b = (str(n) for n in names)
+    line_positions(points, t_range)  # a bad --points or --range is refused before any work
     paths = Between((name_a, name_b), (up_to_step(a, a_step, name="A"), up_to_step(b, b_step, name="B")),
                     points, t_range)
     options = {k: v for k, v in options.items() if k not in ("directions_kind", "anchors")}

@@ -99,7 +99,8 @@ def test_a_chosen_step_is_the_model_and_an_unknown_one_is_one_line(two_runs):
 
 def test_other_planes_and_sharpness_are_refused_in_one_line(two_runs):
     a, b = (Trajectory.load(p) for p in two_runs)
-    for options in ({"directions_kind": "pca"}, {"sharpness": 3}, {"names": ("only one",)}):
+    for options in ({"directions_kind": "pca"}, {"sharpness": 3}, {"names": ("only one",)}, {"points": 1},
+                    {"t_range": (1.0, 0.0)}):
         with pytest.raises(ConfigError) as info:
             between_landscape(a, b, resolution=3, **options)
         assert "\n" not in str(info.value)
