@@ -13,6 +13,10 @@ three after it:
     landscape = lossfilm.Landscape.from_trajectory(rec.trajectory, loss_fn=loss_fn, line=61)
     lossfilm.film("descent", landscape, out / "film.mp4")
 
+It also measures the sharpness (the top Hessian eigenvalue, by exact
+Hessian-vector products of the model) at ``--sharpness`` snapshots and
+draws it beside the optimizer's stability line (``OUT/sharpness.png``).
+
 BatchNorm's running statistics are buffers: not recorded, held at their
 final values while the grid is evaluated (in eval mode). The random plane
 leaves biases and BatchNorm parameters put, as Li et al.'s
@@ -55,10 +59,10 @@ def load_digits_tensors(seed=0, test_fraction=0.25):
 class SmallCNN(torch.nn.Module):
     """conv(1->8) + BatchNorm + ReLU + pool, conv(8->16) + ReLU + pool, linear(64->10): 1,914 parameters."""
 
-    def __init__(self):
+    def __init__(self, batchnorm=True):
         super().__init__()
         self.conv1 = torch.nn.Conv2d(1, 8, 3, padding=1)
-        self.bn1 = torch.nn.BatchNorm2d(8)
+        self.bn1 = torch.nn.BatchNorm2d(8) if batchnorm else torch.nn.Identity()  # Identity: 1,898 parameters
         self.conv2 = torch.nn.Conv2d(8, 16, 3, padding=1)
         self.fc = torch.nn.Linear(16 * 2 * 2, 10)
 
@@ -96,6 +100,8 @@ def main(argv=None):
     parser.add_argument("--resolution", type=int, default=31, help="loss grid nodes per side")
     parser.add_argument("--samples", type=int, default=450, help="test images the loss averages (of 449: all)")
     parser.add_argument("--directions", default="pca", help="plane: pca, random or anchors")
+    parser.add_argument("--sharpness", type=int, default=8,
+                        help="snapshots at which to measure the top Hessian eigenvalue (0: none)")
     parser.add_argument("--size", default="854x480", help="film size WxH")
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--seconds", type=float, default=6.0, help="film length")
@@ -112,8 +118,10 @@ def main(argv=None):
 
     X_train, y_train, X_test, y_test = load_digits_tensors()
     model = SmallCNN()
-    with lossfilm.Recorder(out / "trajectory.npz", settings={"example": "pytorch_cnn"}) as rec:
-        train(model, X_train, y_train, rec, epochs=args.epochs)
+    # the optimizer, recorded in the settings: the sharpness plot draws its stability line from it
+    optimizer = {"name": "momentum", "lr": 0.05, "momentum": 0.9}
+    with lossfilm.Recorder(out / "trajectory.npz", settings={"example": "pytorch_cnn", "optimizer": optimizer}) as rec:
+        train(model, X_train, y_train, rec, epochs=args.epochs, lr=optimizer["lr"])
     trajectory = rec.trajectory
     model.eval()
     with torch.no_grad():
@@ -123,7 +131,8 @@ def main(argv=None):
 
     loss_fn = lossfilm.torch.TorchLoss(model, (X_test, y_test))
     landscape = lossfilm.Landscape.from_trajectory(trajectory, loss_fn=loss_fn, directions_kind=args.directions,
-                                                   resolution=args.resolution, samples=args.samples, line=61)
+                                                   resolution=args.resolution, samples=args.samples, line=61,
+                                                   sharpness=args.sharpness)
     landscape.save(out / "landscape.npz")
     print(f"[{time.perf_counter() - started:5.1f}s] landscape {out / 'landscape.npz'}:")
     print(landscape.summary())
@@ -133,8 +142,14 @@ def main(argv=None):
     print(f"[{time.perf_counter() - started:5.1f}s] {summary}")
     lossfilm.still(landscape, out / "still.png", size=args.size, fps=args.fps, seconds=args.seconds)
     print(f"[{time.perf_counter() - started:5.1f}s] still {out / 'still.png'}")
-    return {"trajectory": out / "trajectory.npz", "landscape": out / "landscape.npz", "film": out / "film.mp4",
-            "still": out / "still.png", "accuracy": accuracy}
+    outputs = {"trajectory": out / "trajectory.npz", "landscape": out / "landscape.npz", "film": out / "film.mp4",
+               "still": out / "still.png", "accuracy": accuracy}
+    if args.sharpness:
+        # the top Hessian eigenvalue along the run beside SGD-with-momentum's stability line, (2 + 2 beta) / eta
+        lossfilm.still(landscape, out / "sharpness.png", scene="line", size=args.size, options={"plot": "sharpness"})
+        print(f"[{time.perf_counter() - started:5.1f}s] sharpness still {out / 'sharpness.png'}")
+        outputs["sharpness"] = out / "sharpness.png"
+    return outputs
 
 
 if __name__ == "__main__":

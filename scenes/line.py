@@ -10,6 +10,11 @@ be compared: a line that falls smoothly says no obstacle lay between them.
 The landscape must carry the line (``line_t``, ``line_loss``; ``lossfilm
 landscape`` and ``lossfilm demo`` compute it).
 
+On a landscape of two models (``lossfilm line A.npz B.npz``) it draws the
+loss along the straight segment from model A to model B instead, its ends
+named after the models and its barrier (the highest loss on the segment
+above the mean of the two ends) marked at its peak.
+
 With ``plot=sharpness`` it draws instead the top Hessian eigenvalue along
 the path (``lossfilm landscape --sharpness``) beside the optimizer's
 stability line, 2/eta for SGD (Cohen et al. 2021); ``plot=both`` stacks the
@@ -25,6 +30,7 @@ flat plot).
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.framework.animation import Grow
 from lossfilm.render.elements.hud import film_title
+from lossfilm.render.elements.segment_view import between_of
 from lossfilm.render.framework.scene import Scene
 
 PLOTS = ("loss", "sharpness", "both")  # the plot option's choices
@@ -52,7 +58,10 @@ class Line(Scene):
         if plot in ("sharpness", "both"):
             views.append(self.add_sharpness_view(self.plot_rect if plot == "sharpness" else self.lower_rect,
                                                  font=font))
-        subtitle = {"loss": "loss along the straight line (Goodfellow et al. 2015) and along the path",
+        between = between_of(self.landscape)
+        subtitle = {"loss": "loss along the straight line (Goodfellow et al. 2015) and along the path"
+                    if between is None else "loss along the straight segment between two trained models "
+                                            "(linear mode connectivity, Frankle et al. 2020)",
                     "sharpness": "top Hessian eigenvalue along the path, and the edge of stability "
                                  "(Cohen et al. 2021)",
                     "both": "loss along the line and the path (top); the path's sharpness (bottom)"}[plot]
@@ -67,6 +76,12 @@ class Line(Scene):
             self.wait(hold)
 
     def title_text(self, plot="loss"):
+        between = between_of(self.landscape)
+        if between is not None and plot != "sharpness":
+            a, b = between["names"]
+            height = between.get("barrier")
+            barrier = f", barrier {height:.3g}" if isinstance(height, float) and height == height else ""
+            return f"Two models on one line: {a} to {b}{barrier}"
         what = "Sharpness along the path" if plot == "sharpness" else "From initial to final parameters"
         return f"{what}: {film_title(self.landscape.settings)}"
 

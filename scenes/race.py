@@ -22,6 +22,7 @@ of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.framework.animation import Race
 from lossfilm.render.elements.hud import find_setting
+from lossfilm.render.elements.segment_view import between_of
 from lossfilm.render.framework.race_scene import RaceScene
 from lossfilm.render.elements.theme import for_race
 
@@ -83,7 +84,7 @@ class OptimizerRace(RaceScene):
         settings = self.landscape.settings
         data = find_setting(settings, "data", "dataset")
         sizes = find_setting(settings, "sizes", "layer_sizes")
-        title = "Optimizer race"
+        title = "Optimizer race" if between_of(self.landscape) is None else "Two runs on one surface"
         if isinstance(data, dict):
             data = data.get("spec")
         if data:
@@ -93,6 +94,13 @@ class OptimizerRace(RaceScene):
         return title
 
     def subtitle_text(self):
+        between = between_of(self.landscape)
+        if between is not None:  # lossfilm line's landscape: the plane through both models and A's start
+            height = between.get("barrier")
+            barrier = f"; barrier on the straight segment {height:.3g}" if height == height else ""
+            shared = (self.landscape.settings.get("plane") or {}).get("origin") == "the shared initial point"
+            start = "their shared start" if shared else "the first run's start"
+            return f"the plane through both final points and {start}{barrier}"
         return f"{len(self.landscape.path_names)} optimizers, same start, one clock of optimizer steps"
 
     def bar_title(self):

@@ -15,7 +15,10 @@ Measured side by side in one run, each figure the best of three rounds
    (``model.load_state_dict`` of each node, one forward pass on the same
    samples), on the CNN of ``examples/pytorch_cnn.py`` and the digits;
 3. the built-in NumPy MLP fast path (float64) against the adapter (float32)
-   on the same 64-128-10 network and the same samples.
+   on the same 64-128-10 network and the same samples;
+4. the adapter's Hessian-vector products (:mod:`lossfilm.training.adapters.torch_hessian`)
+   by double backward and by forward-over-reverse (``jvp`` of ``grad``),
+   on the CNN and on that MLP: products per second, and how far apart.
 
 Prints a markdown table naming the baselines, dtype and threads. Not
 collected by pytest; tests/bench.py runs it as its last part.
@@ -187,6 +190,59 @@ def numpy_fast_path_vs_adapter(samples):
             "samples": len(y)}
 
 
+def _digits_mlp(params):
+    """A torch module computing the built-in MLP (``W1, b1, W2, b2``, W as (out, in)) at ``params``."""
+    import torch
+
+    class MLP(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            for name, value in params.items():
+                self.register_parameter(name, torch.nn.Parameter(torch.tensor(value, dtype=torch.float32)))
+
+        def forward(self, x):
+            return torch.relu(x @ self.W1.T + self.b1) @ self.W2.T + self.b2
+    return MLP()
+
+
+def hvp_methods(samples, products=8):
+    """Hessian-vector products per second by each method of torch_hessian, on the example CNN and a small MLP."""
+    import torch
+
+    from lossfilm.format.layout import ParamLayout
+    from lossfilm.torch import TorchLoss
+    from lossfilm.training.adapters.torch_hessian import HVP_METHODS, torch_hessian
+    from lossfilm.training.data.datasets import load_data
+    from lossfilm.training.fit.mlp import init_params
+
+    example = _example()
+    X_train, y_train, _, _ = example.load_digits_tensors()
+    torch.manual_seed(0)
+    cnn = example.SmallCNN()
+    with tempfile.TemporaryDirectory() as folder:
+        cnn_run = _trajectory(cnn, folder)
+    data = load_data("digits", seed=0)
+    params = init_params([64, 128, 10], np.random.default_rng(0))
+
+    class Run:  # the evaluation only reads the layout
+        layout = ParamLayout.of(params)
+    cases = {"CNN": (cnn, (X_train[:samples], y_train[:samples]), cnn_run),
+             "MLP": (_digits_mlp(params), (torch.tensor(data.X_train[:samples], dtype=torch.float32),
+                                           torch.tensor(data.y_train[:samples])), Run)}
+    results = {}
+    for name, (model, tensors, run) in cases.items():
+        evaluation = TorchLoss(model, tensors).evaluation(run, samples=0, seed=0)
+        theta = run.layout.flatten({k: v.detach().numpy() for k, v in model.named_parameters()}, dtype=np.float64)
+        vectors = np.random.default_rng(0).standard_normal((products, theta.size))
+        hvps = [torch_hessian(evaluation, theta, method=method) for method in HVP_METHODS]
+        first, second = (np.stack([hvp(v) for v in vectors]) for hvp in hvps)
+        spent = best(*(lambda hvp=hvp: [hvp(v) for v in vectors] for hvp in hvps))
+        results[name] = {"params": theta.size, "samples": len(tensors[1]),
+                         **{method: products / s for method, s in zip(HVP_METHODS, spent)},
+                         "difference": float(np.abs(first - second).max() / np.abs(first).max())}
+    return results
+
+
 def rows(threads, samples):
     """Run everything; the markdown rows (without a header)."""
     import torch
@@ -199,6 +255,8 @@ def rows(threads, samples):
     print(f"  adapter vs loop, CNN: {cnn}", flush=True)
     mlp = numpy_fast_path_vs_adapter(samples)
     print(f"  NumPy fast path vs adapter, MLP: {mlp}", flush=True)
+    hvps = hvp_methods(samples)
+    print(f"  Hessian-vector products: {hvps}", flush=True)
     return [
         f"| `Recorder.record` in a loop, 784-128-10 MLP ({record['params']:,} parameters) | nn.Module: "
         f"+{record['record_us']:.0f} us per step; dict of float64 arrays alone {record['numpy_us']:.0f} us "
@@ -213,6 +271,11 @@ def rows(threads, samples):
         f"({where}) | fast path {mlp['fast']:.0f} nodes/s | adapter 1 node/call {mlp['single']:.0f}, vmap 16 "
         f"{mlp['vmap16']:.0f} nodes/s | fast path **{mlp['fast'] / max(mlp['single'], mlp['vmap16']):.1f}x** "
         f"(max rel. diff {mlp['error']:.1e}) |",
+        *(f"| Hessian-vector products, {name} ({h['params']:,} parameters, {h['samples']} digits, {where}) "
+          f"| double backward {h['double-backward']:.1f} products/s "
+          f"| forward-over-reverse (jvp of grad) {h['forward-over-reverse']:.1f} products/s "
+          f"| **{h['double-backward'] / h['forward-over-reverse']:.2f}x** (max rel. diff {h['difference']:.1e}) |"
+          for name, h in hvps.items()),
     ]
 
 

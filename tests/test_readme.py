@@ -48,6 +48,9 @@ SKIPPED = {
     "dask scheduler --port 8786                                   # on one machine; it prints tcp://HOST:8786":
         "starts a scheduler and workers on several machines (HOST); tests/test_cluster.py runs the same on a "
         "LocalCluster",
+    "python examples/pytorch_cnn.py --directions hessian --sharpness 16 --out media/cache/cnn-hessian":
+        "trains the example CNN three times at full size (minutes); tests/examples/test_pytorch_example.py runs both "
+        "PyTorch examples small",
     ".venv/bin/pip install -e '.[bench]' && .venv/bin/python -m tests.bench":
         "installs the bench extra and runs the benchmarks (minutes): scripts, not tests",
 }
@@ -132,6 +135,13 @@ def _still_with_provenance(folder):
     assert main(["still", "--landscape", str(land), "-o", "media/descent.png", "--size", "160x120"]) == 0
 
 
+def _two_runs(folder):
+    """Two short runs of the built-in MLP from two seeds, where the two-models-on-one-line block reads them."""
+    for name, seed in (("runA", "0"), ("runB", "1")):
+        (folder / name).mkdir()
+        assert main(["train", "--epochs", "1", "--seed", seed, "--quiet", "-o", f"{name}/trajectory.npz"]) == 0
+
+
 # Blocks that run: their prelude (Python source, or a function of the folder that makes files) and their
 # substitutions (old, new): small sizes, and nothing written outside the temporary folder.
 BLOCKS = {
@@ -154,6 +164,11 @@ BLOCKS = {
     "lossfilm landscape trajectory.npz --loss my_module:loss_fn          # or --loss path/to/file.py:loss_fn": dict(
         prelude=_loss_module, slow=True, subs=[("-o descent.mp4", "-o descent.mp4 " + " ".join(FILM) + " --draft"),
                                               ("--loss my_module:loss_fn", "--loss my_module:loss_fn --resolution 7")]),
+    'lossfilm line runA/trajectory.npz runB/trajectory.npz --names "seed 0" "seed 1" -o between.npz   # + --loss '
+    'for your model': dict(
+        prelude=_two_runs, slow=True, subs=[("-o between.npz", "-o between.npz --resolution 7 --points 9 --samples 200"),
+                                            ("-o mode_connectivity.png", "-o mode_connectivity.png --size 160x120"),
+                                            ("-o two_runs.png", "-o two_runs.png --size 160x120")]),
     "lossfilm inspect media/descent.png          # prints it (--json for the raw record)": dict(
         prelude=_still_with_provenance, slow=True, subs=[("-o /tmp/again.png", "-o again.png")]),
 }
@@ -241,7 +256,7 @@ def _check_cuda_line(source):
     torch = pytest.importorskip("torch")
     if torch.cuda.is_available():
         return
-    with pytest.raises(ConfigError, match=r"^TorchLoss device='cuda': CUDA is not available to this torch") as info:
+    with pytest.raises(ConfigError, match=r"^TorchLoss: device='cuda', but (this PyTorch .* was built without CUDA|no CUDA GPU is visible)") as info:
         exec(compile(source, "README PyTorch block", "exec"), {"__name__": "__readme__"})
     assert "\n" not in str(info.value)
 

@@ -19,6 +19,7 @@ COMMANDS = {
     "landscape": ("landscape", "project a trajectory on a plane and evaluate the loss grid"),
     "render": ("render", "render a scene to MP4, GIF or a PNG sequence"),
     "still": ("still", "render one frame of a scene to a PNG"),
+    "line": ("line", "two trained models on one line: the loss between them and its barrier (mode connectivity)"),
     "race": ("race", "several optimizers from one start, racing down one common loss surface"),
     "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
     "inspect": ("inspect", "print how an MP4, GIF or PNG was made (its provenance)"),

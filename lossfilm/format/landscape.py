@@ -248,8 +248,10 @@ def _summary(land):
     if np.isfinite(gap).any():
         lines.append(f"        |true loss - on-plane loss| along the path: max {np.nanmax(gap):.3g}, "
                      f"median {np.nanmedian(gap):.3g}")
+    between = land.settings.get("between")
     if land.line_t is not None and land.line_loss is not None:
-        lines.append(_line_summary(land.line_t, land.line_loss))
+        lines.append(_between_summary(between) if isinstance(between, dict) and "barrier" in between
+                     else _line_summary(land.line_t, land.line_loss))
     if land.sharpness is not None and land.sharpness_steps is not None:
         lines.append(_sharpness_summary(land.sharpness_steps, land.sharpness, land.settings.get("curvature", {})))
     if "time_s" in land.settings:
@@ -271,6 +273,26 @@ def _line_summary(t, loss):
              else f"rises by up to {max(float(rises.max()), 0.0):.3g} between steps" if rises.size else "")
     return f"line    from the first to the last snapshot: loss {ends[0]:.4g} -> {ends[1]:.4g}" + \
         (f"; {shape}" if shape else "")
+
+
+def _between_summary(between):
+    """Two models on one line: the end losses (and accuracies), and the barrier between them.
+
+    >>> print(_between_summary({"names": ["A", "B"], "steps": [9, 9], "end_losses": [0.1, 0.2], "barrier": 0.5,
+    ...                         "peak_t": 0.5, "peak_loss": 0.65, "end_accuracies": None, "distance": 3.0}))
+    line    from A (step 9) to B (step 9), 3 apart: loss 0.1 -> 0.2
+            barrier 0.5 (peak loss 0.65 at t = 0.5; the highest loss on the segment minus the ends' mean)
+    """
+    (a, b), (step_a, step_b), (loss_a, loss_b) = between["names"], between["steps"], between["end_losses"]
+    text = (f"line    from {a} (step {step_a:,}) to {b} (step {step_b:,}), {between['distance']:.4g} apart: "
+            f"loss {loss_a:.4g} -> {loss_b:.4g}")
+    accuracies = between.get("end_accuracies")
+    if accuracies:
+        text += f", accuracy {100 * accuracies[0]:.1f}% -> {100 * accuracies[1]:.1f}%"
+        if between.get("peak_accuracy") is not None:
+            text += f" ({100 * between['peak_accuracy']:.1f}% at the peak)"
+    return text + (f"\n        barrier {between['barrier']:.4g} (peak loss {between['peak_loss']:.4g} at "
+                   f"t = {between['peak_t']:.3g}; the highest loss on the segment minus the ends' mean)")
 
 
 def _sharpness_summary(steps, values, curvature):

@@ -118,6 +118,16 @@ class LinePlot:
                        opacity=0.8)
         self._text(label, px, top + 0.3 * self.font, self.theme.text_dim, justify="center")
 
+    def add_note(self, x, y, words, color, radius_px):
+        """A dot on data point (x, y) with ``words`` beside it (e.g. a barrier's height at its peak)."""
+        dot = self.add_dot(color, radius_px)
+        dot.move_to(x, y)
+        (px, py), = self.box.to_pixels([x], [y])
+        right = px < self.box.left + 0.6 * self.box.width  # the words go where there is room
+        self._text(words, px + (1 if right else -1) * 1.2 * radius_px, py + 1.2 * radius_px, color,
+                   justify="left" if right else "right")
+        return dot
+
     def set_opacity(self, opacity):
         fade(self.actors, opacity)
 

@@ -101,8 +101,12 @@ class LineView:
         t = np.asarray(landscape.line_t, dtype=float)
         line_loss = np.asarray(landscape.line_loss, dtype=float)
         owner = np.asarray(landscape.path_owner)
+        between = between_of(landscape)
+        if between is not None:  # two models on one line: the segment alone, its ends named, its barrier marked
+            x_label = f"0 = {between['names'][0]}, 1 = {between['names'][1]} (position on the segment)"
+            line_label = "straight segment"
         self.paths = []  # (progress, loss) per path
-        for k in range(len(landscape.path_names)):
+        for k in range(len(landscape.path_names) if between is None else 0):
             rows = owner == k
             loss = np.asarray(landscape.path_loss_true, dtype=float)[rows]
             loss = np.where(np.isfinite(loss), loss, np.asarray(landscape.path_loss_plane, dtype=float)[rows])
@@ -116,10 +120,15 @@ class LineView:
         box = PlotBox(*rect, x_range=x_range, y_range=loss_range(*everything, log_y=log_y), log_y=log_y)
         self.plot = LinePlot(plotter, theme, box, font=font, x_label=x_label, y_label="loss", panel=panel,
                              name=name)
-        for x, label in ((0.0, "initial"), (1.0, "final")):
+        ends = ("initial", "final") if between is None else between["names"]
+        for x, label in zip((0.0, 1.0), ends):
             self.plot.add_marker_line(x, label)
         width = max(1.5, 0.2 * font)
         self.line = self.plot.add_curve(t, line_loss, theme.text, width=width, label=line_label)
+        if between is not None and math.isfinite(between.get("barrier", math.nan)):
+            inside = 0.0 < between["peak_t"] < 1.0  # else the highest point is an end: no bump between them
+            words = f"barrier {between['barrier']:.3g}" + ("" if inside else " (highest at an end: no bump)")
+            self.plot.add_note(between["peak_t"], between["peak_loss"], words, theme.ball, 0.38 * font)
         names = landscape.path_names
         self.curves, self.dots = [], []
         dot_colors = colors if dot_colors is None else dot_colors
@@ -132,6 +141,8 @@ class LineView:
 
     def show(self, state, path=0):
         """Put path ``path``'s dot where a :class:`lossfilm.render.elements.path_tube.PathState` is (the ball follows it)."""
+        if path >= len(self.dots):  # two models on one line draw no path
+            return
         first, last = self.steps[path]
         x = 0.0 if last <= first else (state.step - first) / (last - first)
         loss = state.loss_true if math.isfinite(state.loss_true) else state.loss_plane
@@ -145,6 +156,22 @@ class LineView:
 
     def set_opacity(self, opacity):
         self.plot.set_opacity(opacity)
+
+
+def between_of(landscape):
+    """The two-models record (``settings["between"]``: names, barrier, its peak) of a landscape made by
+    ``lossfilm line``, or None for a single run's landscape.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> between_of(SimpleNamespace(settings={})) is None
+    True
+    """
+    between = (landscape.settings or {}).get("between")
+    if not isinstance(between, dict) or len(between.get("names") or ()) != 2:
+        return None
+    return between
 
 
 def has_line(landscape):

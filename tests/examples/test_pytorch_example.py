@@ -41,3 +41,32 @@ def test_the_cnn_example_records_trains_and_films(tmp_path):
     assert iio.imread(outputs["film"], plugin="FFMPEG").shape == (5, 120, 160, 3)
     still = iio.imread(outputs["still"])
     assert still.shape == (120, 160, 3) and still.std() > 10  # a picture, not a blank frame
+    # the sharpness along the run, by the model's exact Hessian-vector products, and its still
+    assert len(land.sharpness) == 8 and np.isfinite(land.sharpness).all() and land.sharpness.max() > 0
+    assert land.settings["curvature"]["threshold"]["rule"] == "(2+2 beta)/eta"
+    assert iio.imread(outputs["sharpness"]).std() > 10
+
+
+def test_the_mode_connectivity_example_puts_two_runs_on_one_line(tmp_path):
+    pytest.importorskip("pyvista")
+    import imageio.v3 as iio
+
+    from lossfilm.training.landscape.pipeline import Landscape
+
+    spec = importlib.util.spec_from_file_location("pytorch_mode_connectivity",
+                                                  EXAMPLE.with_name("pytorch_mode_connectivity.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    threads = torch.get_num_threads()
+    try:
+        outputs = module.main(["--epochs", "1", "--resolution", "5", "--samples", "150", "--size", "160x120",
+                               "--out", str(tmp_path / "two")])
+    finally:
+        torch.set_num_threads(threads)
+    land = Landscape.load(outputs["landscape"])
+    at = {float(v): i for i, v in enumerate(land.line_t)}
+    ends = [land.path_loss_true[land.path_owner == k][-1] for k in (0, 1)]  # each model's own loss
+    np.testing.assert_allclose(land.line_loss[[at[0.0], at[1.0]]], ends, rtol=1e-5)
+    assert np.isfinite(outputs["barrier"]) and land.settings["between"]["end_accuracies"][0] > 0.5
+    for still in ("line", "surface"):
+        assert iio.imread(outputs[still]).std() > 10

@@ -21,7 +21,11 @@ Data is a ``DataLoader`` or a pair ``(inputs, targets)`` of tensors or
 arrays; the landscape's ``samples`` setting draws the same seeded subset as
 the NumPy path (:func:`lossfilm.training.landscape.evaluation.subset_rows`). The 1-D
 line, PCA, random and anchors planes all work: they only give the
-evaluator points.
+evaluator points. The Hessian plane and the sharpness take exact
+Hessian-vector products of the same loss (``hessian_at``,
+:mod:`lossfilm.training.adapters.torch_hessian`). A device this PyTorch or
+machine cannot use (``"cuda"`` without CUDA, ``"mps"`` without an Apple GPU)
+is one line, :func:`_check_device`.
 
 Examples
 --------
@@ -36,6 +40,7 @@ import numpy as np
 
 from lossfilm.format.errors import ConfigError, DataError, UserCodeError
 from lossfilm.format.user_code import at_node, raised, role
+from lossfilm.training.adapters.torch_hessian import HVP_METHOD, torch_hessian
 from lossfilm.training.landscape.evaluation import subset_rows
 from lossfilm.training.landscape.segment import line_positions
 from lossfilm.training.landscape.plane import Plane
@@ -79,7 +84,7 @@ class TorchLoss:
         if not isinstance(model, torch.nn.Module):
             raise ConfigError(f"TorchLoss: model must be a torch.nn.Module, got {type(model).__name__}")
         first = next(model.parameters(), None)
-        self.device = _device(device) if device is not None else (
+        self.device = _check_device(device) if device is not None else (
             first.device if first is not None else torch.device("cpu"))
         if nodes_per_call is None:
             nodes_per_call = NODES_PER_CALL.get(self.device.type, 1)
@@ -142,6 +147,15 @@ class TorchEvaluation:
 
     def on(self, plane):
         return TorchEvaluator(self, plane)
+
+    def hessian_at(self, theta, method=HVP_METHOD):
+        """``hvp(v) -> H v`` of the mean loss at ``theta`` (P,): exact products by autograd
+        (:mod:`lossfilm.training.adapters.torch_hessian`), for the Hessian plane and the sharpness."""
+        return torch_hessian(self, theta, method=method)
+
+    def hvp(self, theta, v):
+        """One Hessian-vector product ``H(theta) v``."""
+        return self.hessian_at(theta)(v)
 
     def along(self, trajectory, points, t_range):
         """``(t, loss, accuracy)`` along the line from the first to the last snapshot (:mod:`lossfilm.training.landscape.segment`).
@@ -294,6 +308,37 @@ def _on_worker(model, criterion, device_type, nodes_per_call, chunk, layout, inp
     return TorchEvaluator(TorchEvaluation(loss, layout, inputs, targets), plane)
 
 
+def _check_device(device):
+    """``device`` as a ``torch.device``; ConfigError in one line where this PyTorch or machine cannot use it.
+
+    Without this, a CUDA or MPS device on a CPU-only build fails deep inside
+    PyTorch with an ``AssertionError`` ("Torch not compiled with CUDA enabled").
+    """
+    import torch
+
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConfigError(f"TorchLoss: device={device!r} is not a PyTorch device ({exc})") from None
+    hint = "pass device='cpu', or install a PyTorch build for it (README: installing PyTorch for CPU or GPU)"
+    if device.type == "cuda":
+        if not torch.backends.cuda.is_built():
+            raise ConfigError(f"TorchLoss: device={str(device)!r}, but this PyTorch ({torch.__version__}) was built "
+                              f"without CUDA; {hint}")
+        if not torch.cuda.is_available():
+            raise ConfigError(f"TorchLoss: device={str(device)!r}, but no CUDA GPU is visible to PyTorch; {hint}")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(f"TorchLoss: device={str(device)!r}, but this machine has "
+                              f"{torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_built():
+            raise ConfigError(f"TorchLoss: device='mps', but this PyTorch ({torch.__version__}) was built without "
+                              f"MPS (Apple GPUs); {hint}")
+        if not torch.backends.mps.is_available():
+            raise ConfigError(f"TorchLoss: device='mps', but no Apple GPU is available to PyTorch; {hint}")
+    return device
+
+
 def _node_call(evaluation):
     """``call(flat (m,P), x, y) -> (mean loss (m,), correct count (m,))``: the model at m nodes, one vmap."""
     import torch
@@ -321,25 +366,6 @@ def _node_call(evaluation):
             return loss[None], correct[None]
         return batched(flat, x, y)
     return call
-
-
-def _device(device):
-    """``torch.device(device)``, refused in one line where this torch cannot use it (no CUDA build, no GPU, no MPS)."""
-    import torch
-
-    try:
-        chosen = torch.device(device)
-    except (RuntimeError, TypeError, ValueError) as exc:
-        raise ConfigError(f"TorchLoss device={device!r}: not a device torch knows ({raised(exc)})") from None
-    available = {"cuda": torch.cuda.is_available, "mps": lambda: torch.backends.mps.is_available()}
-    if chosen.type in available and not available[chosen.type]():
-        build = f"torch {torch.__version__}"
-        raise ConfigError(f"TorchLoss device={device!r}: {chosen.type.upper()} is not available to this torch "
-                          f"({build}); use device='cpu', or leave device out to use the model's")
-    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
-        raise ConfigError(f"TorchLoss device={device!r}: this machine has {torch.cuda.device_count()} CUDA "
-                          "device(s)")
-    return chosen
 
 
 def _tensors(data, samples, seed):

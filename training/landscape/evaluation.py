@@ -13,7 +13,8 @@ parameter vector (``hvp(theta, v)`` for one product), what the Hessian plane
 and the sharpness along the path ask for. The built-in MLP has the exact
 R-operator; a user's ``loss_fn`` has it when it also brings ``grad_fn``
 (central differences of that gradient); a 2-D function has none. A
-PyTorch evaluation would add its own (``torch.func.jvp`` over ``grad``).
+PyTorch evaluation has exact ones by autograd
+(:mod:`lossfilm.training.adapters.torch_hessian`).
 
 Examples
 --------

@@ -168,6 +168,28 @@ class Landscape(LandscapeFile):
                                remove_checkpoint=remove_checkpoint, force=force)
 
 
+    @classmethod
+    def between(cls, a, b, loss_fn=None, **options):
+        """Two models on one line: the loss along the segment from A's final parameters to B's, and both paths.
+
+        The barrier (the highest loss on the segment minus the mean of the
+        two end losses) is in ``settings["between"]``; the plane is the
+        anchors plane through A, B and A's initial point. See
+        :func:`lossfilm.training.landscape.between.between_landscape` for the
+        options (``names``, ``a_step``, ``b_step``, ``points``, ``t_range``,
+        and the ones of :meth:`from_trajectory`).
+
+        Examples
+        --------
+        >>> land = Landscape.between(run_a, run_b, names=("seed 0", "seed 1"))  # doctest: +SKIP
+        >>> land.settings["between"]["barrier"]  # doctest: +SKIP
+        0.018
+        """
+        from lossfilm.training.landscape.between import between_landscape  # it builds on this module
+
+        return between_landscape(a, b, loss_fn=loss_fn, **options)
+
+
 def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_path=None, checkpoint_every=5.0,
                     remove_checkpoint=True, force=False):
     """One landscape for ``paths``: one plane, every path on it with its exact losses, one grid around them all.

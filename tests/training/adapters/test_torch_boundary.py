@@ -31,22 +31,7 @@ def small():
     return model, data, Trajectory.from_snapshots(snaps)
 
 
-@pytest.mark.parametrize("device", ["cuda", "cuda:0", "mps"])
-def test_a_device_this_torch_lacks_is_one_line(device):
-    kind = device.split(":")[0]
-    if (kind == "cuda" and torch.cuda.is_available()) or (kind == "mps" and torch.backends.mps.is_available()):
-        pytest.skip(f"this torch has {kind}")
-    model, data, _ = small()
-    with pytest.raises(ConfigError) as info:
-        TorchLoss(model, data, device=device)
-    assert str(info.value) == (f"TorchLoss device={device!r}: {kind.upper()} is not available to this torch "
-                               f"(torch {torch.__version__}); use device='cpu', or leave device out to use the model's")
-
-
-def test_a_device_torch_does_not_know_is_one_line():
-    model, data, _ = small()
-    with pytest.raises(ConfigError, match=r"^TorchLoss device='gpu': not a device torch knows"):
-        TorchLoss(model, data, device="gpu")
+# Devices this torch cannot use: tests/training/adapters/test_torch_device.py.
 
 
 def test_a_model_that_raises_names_itself_and_the_node():
