@@ -22,16 +22,20 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
+    from lossfilm.cli.render import help_text
+
     parser.add_argument("file", metavar="FILE", help="an MP4, GIF or PNG that lossfilm wrote")
     parser.add_argument("-o", "--output", metavar="PATH",
-                        help="where to write the new one (default: FILE's name with .reproduced before its suffix)")
+                        help=help_text("where to write the new one (default: FILE's name with .reproduced "
+                                       "before its suffix)"))
     parser.add_argument("--landscape", metavar="NPZ",
-                        help="the landscape to render from (default: the path FILE records, from FILE's folder); "
-                             "its content key must match the one FILE records")
+                        help=help_text("the landscape to render from (default: the path FILE records, from "
+                                       "FILE's folder); its content key must match the one FILE records"))
     parser.add_argument("--trust", action="store_true",
-                        help="run the scene .py file FILE names and follow its landscape path anywhere (prints "
-                             "each code file's path and sha256 first); only for files you trust as code")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
+                        help=help_text("run the scene .py file FILE names and follow its landscape path anywhere "
+                                       "(prints each code file's path and sha256 first); only for files you trust "
+                                       "as code"))
+    parser.add_argument("--quiet", action="store_true", help=help_text("no progress bar and no summary line"))
 
 
 def run(args):

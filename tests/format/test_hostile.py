@@ -364,3 +364,24 @@ def test_odd_paths_are_files_to_ffmpeg_never_options_protocols_or_patterns(tmp_p
     assert written == (sorted(target.resolve().iterdir()) if target.is_dir() else [target.resolve()])
     if path.endswith(".mp4"):
         assert read_comment(target) is None  # read back through the same spelling
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals")
+def test_a_killed_recording_s_rows_are_removed_by_the_next_write_that_proves_them_its_own(tmp_path):
+    from tests.training.fit.test_recorder import LOOP
+
+    script = tmp_path / "loop.py"
+    script.write_text(LOOP.format(repo=str(REPO)))
+    loop = subprocess.Popen([sys.executable, str(script), str(tmp_path / "trajectory.npz")], stdout=subprocess.PIPE,
+                            text=True)
+    for line in loop.stdout:
+        if int(line) >= 50:
+            break
+    loop.kill()  # SIGKILL: no clean-up runs
+    loop.wait(timeout=30)
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".lossfilm-")]
+    assert len(left) == 1 and (left[0] / "trajectory.recording").stat().st_size > 0
+    (tmp_path / ".trajectory.4242.recording").write_bytes(b"a user's file that looks like an old leftover")
+    with Recorder(tmp_path / "trajectory.npz") as recorder:  # the next run in that folder
+        recorder.record({"w": np.zeros(3)}, loss=1.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".trajectory.4242.recording", "loop.py", "trajectory.npz"]
