@@ -13,7 +13,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE", help="an MP4, GIF or PNG that lossfilm wrote")
+    parser.add_argument("file", metavar="FILE", help="an MP4, GIF, PNG or viewer HTML that lossfilm wrote")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="where to write the new one (default: FILE's name with .reproduced before its suffix)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
@@ -58,4 +58,8 @@ def reproduce(made, output, *, command=None, progress=False):
         return still(path, output, scene=scene, command=command, **settings)
     if made.get("call") == "film":
         return film(scene, path, output, progress=progress, command=command, **settings)
-    raise ConfigError(f"provenance call {made.get('call')!r}: reproduce knows 'film' and 'still'")
+    if made.get("call") == "view":
+        from lossfilm.viewer.page import view
+
+        return view(path, output, command=command, **settings)
+    raise ConfigError(f"provenance call {made.get('call')!r}: reproduce knows 'film', 'still' and 'view'")
