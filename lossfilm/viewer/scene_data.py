@@ -89,9 +89,10 @@ def viewer_data(landscape, *, theme="dark", log_z=False, title=None):
         "title": film_title(landscape.settings) if title is None else title,
         "theme": _theme(look),
         "surface": {
-            # plotly's surface is z[row][col] with rows along y: the transposes put beta on y
+            # plotly's surface is z[row][col] with rows along y (the transpose puts beta on y), but it looks
+            # its hover's customdata up as [col][row]: the loss goes as it is, loss[alpha index][beta index]
             "alphas": encode(alphas, "f8"), "betas": encode(betas, "f8"), "shape": [len(betas), len(alphas)],
-            "z": encode(heights.T, "f4"), "loss": encode(loss.T, "f4"),
+            "z": encode(heights.T, "f4"), "loss": encode(loss, "f4"),
             "top": relief.top, "floor_z": relief.floor_z, "width": float(width),
             "ball_lift": float((BALL_LIFT - LIFT) * width),  # the ball above the path
             "isolines": _isolines(relief),

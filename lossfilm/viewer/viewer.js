@@ -65,7 +65,7 @@
   var iso = surf.isolines;
   add({
     type: "surface", name: "surface", x: alphas, y: betas, z: rows(decode(surf.z), ny, nx),
-    customdata: rows(decode(surf.loss), ny, nx),
+    customdata: rows(decode(surf.loss), nx, ny),  // read back as customdata[col][row] by plotly's hover
     colorscale: theme.colorscale, cmin: 0, cmax: top, showscale: true,
     colorbar: {title: {text: data.axes.z, side: "right", font: {color: theme.text}}, tickvals: surf.ticks.vals,
                ticktext: surf.ticks.text, tickfont: {color: theme.text}, len: 0.55, thickness: 14,
@@ -306,6 +306,7 @@
     if (!frameCount) showHud(0);
     window.lossfilmViewer = {
       frames: frameCount, show: show, play: play, pause: pause, camera: setCamera, orbitBench: orbitBench,
+      formatLoss: formatLoss,
       frame: function () { return frame; }, playing: function () { return playing; },
       hud: function () { return document.getElementById("hud-lines").innerText; }
     };

@@ -77,7 +77,7 @@ class Browser:
                                                   suppress_origin=True)
         self.next_id = 0
         self.events = []
-        for domain in ("Page", "Runtime", "Log"):
+        for domain in ("Page", "Runtime", "Log", "Network"):
             self.send(f"{domain}.enable")
         self.send("Emulation.setDeviceMetricsOverride", width=size[0], height=size[1], deviceScaleFactor=1,
                   mobile=False)
@@ -134,6 +134,9 @@ class Browser:
     def open(self, path, fragment=""):
         """Open the file at ``path`` and wait until the viewer says it is drawn."""
         url = Path(path).resolve().as_uri() + (f"#{fragment}" if fragment else "")
+        # by way of a blank page: a new fragment alone would not load the page again
+        self.send("Page.navigate", url="about:blank")
+        self.wait_for("location.href === 'about:blank'")
         self.send("Page.navigate", url=url)
         self.wait_for("document.body && document.body.dataset.ready === '1'")
         self.settle()
@@ -182,6 +185,10 @@ class Browser:
         for kind in ("keyDown", "keyUp"):
             self.send("Input.dispatchKeyEvent", type=kind, key=key, code=code, windowsVirtualKeyCode=key_code,
                       text=" " if key == " " and kind == "keyDown" else "")
+
+    def requests(self):
+        """The URLs the page has asked for (the page itself included)."""
+        return [e["params"]["request"]["url"] for e in self.events if e["method"] == "Network.requestWillBeSent"]
 
     def errors(self):
         """Console errors and uncaught exceptions the page has had, as lines."""
