@@ -65,7 +65,7 @@ def view(landscape, path, *, theme="dark", log_z=False, title=None, command=None
     >>> import lossfilm  # doctest: +SKIP
     >>> page = lossfilm.view(landscape, "landscape.html", theme="light")  # doctest: +SKIP
     >>> print(page)  # doctest: +SKIP
-    landscape.html: 1.9 MB (plotly.js 1.75 MB, landscape data 0.13 MB, ...)
+    landscape.html: 1.86 MB (plotly.js 1.75 MB, landscape data 0.09 MB, viewer script 0.02 MB, ...)
     """
     if Path(path).suffix.lower() not in (".html", ".htm"):
         raise ConfigError(f"{path}: the viewer is an .html file")
