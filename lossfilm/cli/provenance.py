@@ -35,7 +35,7 @@ def read_provenance(path):
         text = read_comment(path)
         text = text if text and text.startswith(PREFIX) else None
     else:
-        raise ArtifactError(f"{path}: not an MP4, GIF, PNG or viewer HTML")
+        raise ArtifactError(f"{path}: not an MP4, GIF or PNG, nor a viewer page (.html)")
     if text is None:
         raise ArtifactError(f"{path}: carries no lossfilm provenance (made by another program, or by "
                             "lossfilm before 0.2)")
