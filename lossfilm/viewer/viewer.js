@@ -123,7 +123,7 @@
   var layout = {
     paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", margin: {l: 0, r: 0, t: 0, b: 0},
     font: {color: theme.text}, showlegend: race, hovermode: "closest",
-    legend: {x: 0.99, xanchor: "right", y: 0.98, bgcolor: "rgba(0,0,0,0)", font: {color: theme.text}},
+    legend: {x: 0.99, xanchor: "right", y: 0.93, bgcolor: "rgba(0,0,0,0)", font: {color: theme.text}},  // under the mode bar
     hoverlabel: {bgcolor: theme.background, font: {color: theme.text}},
     scene: {
       xaxis: axis(data.axes.x), yaxis: axis(data.axes.y),
