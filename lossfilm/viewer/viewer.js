@@ -34,12 +34,24 @@
     return Math.abs(v % 1) === 0.5 ? 2 * Math.round(v / 2) : r;
   }
   function grouped(n) { return n.toLocaleString("en-US", {maximumFractionDigits: 0}); }
-  function formatLoss(v) {
+  // Python's "{:.Nf}": like toFixed, but a value exactly halfway rounds to the even digit (0.125 -> "0.12"),
+  // where toFixed rounds it up. A double that is exactly halfway has a short exact decimal expansion.
+  function fixed(v, digits) {
+    if (!isFinite(v)) return String(v);
+    var text = Math.abs(v).toFixed(digits), exact = Math.abs(v).toFixed(Math.min(100, digits + 25));
+    var rest = exact.slice(exact.length - 25);
+    if (/^50*$/.test(rest)) {  // halfway: keep the truncated digits when their last digit is even
+      var truncated = exact.slice(0, exact.length - 25).replace(/\.$/, "");
+      if (Number(truncated.slice(-1)) % 2 === 0) text = truncated;
+    }
+    return (v < 0 && Number(text) !== 0 ? "-" : "") + text;
+  }
+  function formatLoss(v) {  // lossfilm.render.elements.hud.format_loss
     if (v === null || !isFinite(v)) return "n/a";
     var a = Math.abs(v);
     if ((v !== 0 && a < 1e-3) || a >= 1e6) return pyExponent(v.toExponential(2));
-    if (a < 1000) {
-      var three = Number(v.toPrecision(3));
+    if (a < 1000) {  // "{:.3g}": three significant digits, trailing zeros dropped
+      var three = Number(fixed(v, Math.max(0, 2 - Math.floor(Math.log10(a || 1)))));
       return Math.abs(three) >= 1000 ? (v < 0 ? "-" : "") + "1e+03" : String(three);
     }
     return grouped(roundHalfEven(v));
@@ -158,11 +170,11 @@
     var step = frameSteps[frame], lines = [];
     if (!race) {
       var p = paths[0], i = p.frameIndex[frame], first = "step " + grouped(roundHalfEven(p.steps[i]));
-      if (isFinite(p.epochs[i])) first += "   epoch " + p.epochs[i].toFixed(2);
+      if (isFinite(p.epochs[i])) first += "   epoch " + fixed(p.epochs[i], 2);
       lines.push(first);
       if (isFinite(p.lossTrue[i])) lines.push("loss " + formatLoss(p.lossTrue[i]));
       lines.push("loss on the plane " + formatLoss(p.lossPlane[i]));
-      if (isFinite(p.accuracy[i])) lines.push("accuracy " + (100 * p.accuracy[i]).toFixed(1) + "%");
+      if (isFinite(p.accuracy[i])) lines.push("accuracy " + fixed(100 * p.accuracy[i], 1) + "%");
     } else {
       lines.push("step " + grouped(roundHalfEven(step)));
       paths.forEach(function (p) {
@@ -306,7 +318,7 @@
     if (!frameCount) showHud(0);
     window.lossfilmViewer = {
       frames: frameCount, show: show, play: play, pause: pause, camera: setCamera, orbitBench: orbitBench,
-      formatLoss: formatLoss,
+      formatLoss: formatLoss, fixed: fixed,
       frame: function () { return frame; }, playing: function () { return playing; },
       hud: function () { return document.getElementById("hud-lines").innerText; }
     };

@@ -119,9 +119,14 @@ def test_the_hud_prints_the_landscape_file_s_numbers(browser, bowl_page):
 
 def test_the_page_formats_numbers_as_the_film_does(browser, bowl_page):
     browser.open(bowl_page[1])
-    values = [0.23456, 2.3e-5, 4.2e300, 0.5, 1234.4, 99999.0, 1e6, 0.001, -0.0123, 12.5, 0.00099951, 999.4]
+    values = [0.23456, 2.3e-5, 4.2e300, 0.5, 1234.4, 99999.0, 1e6, 0.001, -0.0123, 12.5, 0.00099951, 999.4,
+              0.5625, 0.5635, 2.375, 1234.5, 1235.5, 0.0, 999.96, 12.25]  # exact halves round to even, as Python
     printed = browser.evaluate(f"{values}.map(window.lossfilmViewer.formatLoss)")
     assert printed == [format_loss(v) for v in values]
+    epochs = [0.125, 0.375, 2.625, 3.14159, 0.0, 46.865, 1 / 3]
+    assert browser.evaluate(f"{epochs}.map(v => window.lossfilmViewer.fixed(v, 2))") == [f"{v:.2f}" for v in epochs]
+    percent = [88.75, 97.25, 50.05, 99.95, 100.0]
+    assert browser.evaluate(f"{percent}.map(v => window.lossfilmViewer.fixed(v, 1))") == [f"{v:.1f}" for v in percent]
 
 
 def test_keyboard_plays_and_steps(browser, bowl_page):
