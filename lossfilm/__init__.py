@@ -8,6 +8,7 @@ command line's options and defaults as Python values:
 >>> landscape = lossfilm.Landscape.from_trajectory(trajectory, loss_fn=loss_fn)  # doctest: +SKIP
 >>> lossfilm.film("descent", landscape, "descent.mp4", quality="high")  # doctest: +SKIP
 >>> lossfilm.still(landscape, "descent.png", size=(1920, 1080), theme="light")  # doctest: +SKIP
+>>> lossfilm.view(landscape, "landscape.html")  # an interactive page, one offline file  # doctest: +SKIP
 
 The names load on first use, so ``import lossfilm`` stays light: NumPy and
 VTK are imported only when something computes or renders.
@@ -19,6 +20,7 @@ The installed package is layered, bottom to top: ``lossfilm.format``
 """
 
 import importlib
+import sys
 
 from lossfilm.format.version import __version__
 
@@ -29,6 +31,7 @@ _PUBLIC = {
     "Recorder": ("lossfilm.training.fit.recorder", "Recorder"),
     "film": ("lossfilm.api", "film"),
     "still": ("lossfilm.api", "still"),
+    "view": ("lossfilm.viewer.page", "view"),
     "LossfilmError": ("lossfilm.format.errors", "LossfilmError"),
 }
 
@@ -46,3 +49,24 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(__all__)
+
+
+def _show_landscapes_in_notebooks():
+    """Inside IPython (a Jupyter kernel), a Landscape displays as the interactive viewer.
+
+    Registered by the class's name, so nothing heavy is imported until one is shown.
+    """
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is not None and hasattr(shell, "display_formatter"):
+        shell.display_formatter.formatters["text/html"].for_type_by_name(
+            "lossfilm.format.landscape", "Landscape", _landscape_html)
+
+
+def _landscape_html(landscape):
+    from lossfilm.viewer.notebook import landscape_html
+
+    return landscape_html(landscape)
+
+
+_show_landscapes_in_notebooks()

@@ -23,7 +23,8 @@ from pathlib import Path
 from lossfilm.format.safe_write import check_distinct, check_writable, scratch_folder
 from lossfilm.format.drawable import drawing_problems
 from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
-from lossfilm.format.landscape import SCHEMA_VERSION, Landscape, reproducible
+from lossfilm.format.landscape import Landscape, reproducible
+from lossfilm.format.provenance import made_from
 from lossfilm.format.version import __version__
 from lossfilm.render.filming.film import FilmSpec
 from lossfilm.render.filming.deliver import render_film, render_still
@@ -31,6 +32,7 @@ from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH,
 from lossfilm.render.filming.sinks import FORMATS, output_format, outputs_in_words
 from lossfilm.render.framework.scene_loader import USER_SCENE_PREFIX
 from lossfilm.scenes import scene_class
+from lossfilm.viewer.notebook import ShownStill, shown
 
 DEFAULT_THEME = "dark"
 STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts in
@@ -85,6 +87,7 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     Returns
     -------
     RenderSummary, or a list of them when ``outputs`` is a list
+        Each displays its film in a notebook (a video, the GIF, the last PNG frame).
     """
     paths = [outputs] if isinstance(outputs, (str, os.PathLike)) else list(outputs)
     if not paths:
@@ -106,9 +109,9 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
         made = provenance("film", scene, landscape, landscape_path, command, dict(
             quality=quality, size=list(size), fps=spec.fps, seconds=seconds, theme=theme, log_z=log_z, draft=draft,
             workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=dict(spec.options)))
-        return render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
-                           gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force,
-                           executor=executor)
+        return shown(render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
+                                 gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force,
+                                 executor=executor))
 
 
 def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,
@@ -138,7 +141,7 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
     Returns
     -------
     int
-        The index of the frame written.
+        The index of the frame written; it has the PNG's ``path`` and displays the picture in a notebook.
     """
     size = _size(size, even=False)
     check_writable(path)
@@ -149,7 +152,7 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
         made = provenance("still", scene, landscape, landscape_path, command, dict(
             frame=frame, size=list(size), fps=fps, seconds=seconds, theme=theme, transparent=transparent,
             log_z=log_z, draft=draft, options=dict(spec.options)))
-        return render_still(spec, path, frame=frame, provenance=made)
+        return ShownStill(render_still(spec, path, frame=frame, provenance=made), path)
 
 
 def provenance(call, scene, landscape, landscape_path, command, settings):
@@ -164,21 +167,13 @@ def provenance(call, scene, landscape, landscape_path, command, settings):
     """
     land = Landscape.load(landscape_path)
     given_as_path = isinstance(landscape, (str, os.PathLike))
-    land_settings = land.settings or {}
     return {
         "lossfilm": __version__,
         "call": call,
         "command": command,
         "scene": _scene_name(scene),
         "settings": settings,
-        "landscape": {"path": os.path.abspath(landscape_path) if given_as_path else None, "key": land.key,
-                      "schema_version": SCHEMA_VERSION, "directions_kind": land.directions_kind,
-                      "settings": {k: land_settings.get(k) for k in (
-                          "directions_kind", "seed", "resolution", "margin", "range", "samples", "max_path",
-                          "biases", "scaling", "evaluation", "line", "plane") if k in land_settings}},
-        "trajectory": {"key": land.trajectory_key,
-                       "keys": land_settings.get("trajectory_keys"),
-                       "run": land_settings.get("run")},
+        **made_from(land, landscape_path if given_as_path else None),
     }
 
 

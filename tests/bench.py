@@ -31,6 +31,8 @@ It measures, on this machine, in this order:
 7. with PyTorch installed, :mod:`tests.bench_torch`: the recorder's cost per
    snapshot and the PyTorch adapter's grid against the plain user loop and
    the built-in MLP fast path (in a child process, one PyTorch thread);
+8. :mod:`tests.bench_viewer`: the viewer page's size, open time and frame
+   rates (orbiting, playing) in headless Chromium, where it is installed;
 
 and ends with markdown tables (ratios as well as times) headed by the date,
 the machine and its load, ready for the README. Not collected by pytest.
@@ -259,7 +261,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of lossfilm and matplotlib")
     parser.add_argument("--naive-nodes", type=int, default=16, help="grid nodes timed with the naive pass")
     parser.add_argument("--skip", nargs="+", default=[],
-                        choices=("demo", "landscape", "profile", "render", "antialiasing", "curvature", "torch"),
+                        choices=("demo", "landscape", "profile", "render", "antialiasing", "curvature", "torch", "viewer"),
                         help="leave out these benchmarks")
     parser.add_argument("--keep", metavar="DIR", help="keep the films and the demo's output here")
     args = parser.parse_args(argv)
@@ -275,32 +277,36 @@ def main(argv=None):
     grid = profiles = render = antialiasing = demo = None
     # The demo first: its child's peak memory is then not mixed with anything this process started.
     if "demo" not in args.skip:
-        say("\n[1/7] lossfilm demo, end to end, empty cache")
+        say("\n[1/8] lossfilm demo, end to end, empty cache")
         demo = bench_demo(folder)
     if "landscape" not in args.skip:
-        say("\n[2/7] landscape: fast grid vs naive per-node forward pass, same dtype, same threads")
+        say("\n[2/8] landscape: fast grid vs naive per-node forward pass, same dtype, same threads")
         grid = bench_landscape(args.naive_nodes)
     if "profile" not in args.skip:
-        say("\n[3/7] where a frame's time goes")
+        say("\n[3/8] where a frame's time goes")
         profiles = bench_profile(landscape)
     if "render" not in args.skip:
-        say(f"\n[4/7] render: lossfilm vs matplotlib, alternating, {args.rounds} rounds, {FPS} fps")
+        say(f"\n[4/8] render: lossfilm vs matplotlib, alternating, {args.rounds} rounds, {FPS} fps")
         render = bench_render(folder, landscape, args.seconds, args.rounds)
     if "antialiasing" not in args.skip:
-        say("\n[5/7] anti-aliasing: PSNR against the frame rendered 4x larger, box-downsampled")
+        say("\n[5/8] anti-aliasing: PSNR against the frame rendered 4x larger, box-downsampled")
         antialiasing = bench_antialiasing(landscape)
     extra = []
     if "curvature" not in args.skip:
         from tests.bench_curvature import rows as curvature_rows
         from tests.bench_curvature import run as bench_curvature
 
-        say("\n[6/7] curvature: the Hessian plane and the sharpness on the demo's run")
+        say("\n[6/8] curvature: the Hessian plane and the sharpness on the demo's run")
         extra += curvature_rows(bench_curvature(folder))
     if "torch" not in args.skip:
-        say("\n[7/7] PyTorch: recorder overhead, adapter grid vs the plain loop and the NumPy fast path")
+        say("\n[7/8] PyTorch: recorder overhead, adapter grid vs the plain loop and the NumPy fast path")
         result = subprocess.run([sys.executable, "-m", "tests.bench_torch"], capture_output=True, text=True, cwd=REPO)
         extra += [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line
                   and not line.startswith("| benchmark")]
+        say(result.stdout if result.returncode == 0 else f"  skipped: {result.stderr.strip().splitlines()[-1]}")
+    if "viewer" not in args.skip:
+        say("\n[8/8] viewer: the HTML page's size, and its frame rates in headless Chromium (software WebGL)")
+        result = subprocess.run([sys.executable, "-m", "tests.bench_viewer"], capture_output=True, text=True, cwd=REPO)
         say(result.stdout if result.returncode == 0 else f"  skipped: {result.stderr.strip().splitlines()[-1]}")
     say(f"\ntotal {time.perf_counter() - started:.0f} s; films in {folder}\n")
     say(table(date, grid, profiles, render, antialiasing, demo))

@@ -142,6 +142,14 @@ def _two_runs(folder):
         assert main(["train", "--epochs", "1", "--seed", seed, "--quiet", "-o", f"{name}/trajectory.npz"]) == 0
 
 
+def _view_landscapes(folder):
+    """The demo's and a race's landscape files, where the viewer block reads them."""
+    from tests.viewer import landscapes
+
+    _bowl_landscape(folder / "media" / "cache" / "landscape.npz")
+    landscapes.race().save(folder / "media" / "cache" / "race-landscape.npz")
+
+
 # Blocks that run: their prelude (Python source, or a function of the folder that makes files) and their
 # substitutions (old, new): small sizes, and nothing written outside the temporary folder.
 BLOCKS = {
@@ -169,12 +177,16 @@ BLOCKS = {
         prelude=_two_runs, slow=True, subs=[("-o between.npz", "-o between.npz --resolution 7 --points 9 --samples 200"),
                                             ("-o mode_connectivity.png", "-o mode_connectivity.png --size 160x120"),
                                             ("-o two_runs.png", "-o two_runs.png --size 160x120")]),
+    "lossfilm view --landscape media/cache/landscape.npz -o landscape.html            # --theme light, --log-z, "
+    "--title": dict(prelude=_view_landscapes, subs=[]),
     "lossfilm inspect media/descent.png          # prints it (--json for the raw record)": dict(
         prelude=_still_with_provenance, slow=True, subs=[("-o /tmp/again.png", "-o again.png")]),
 }
 
 # Python blocks, by their first line that is not `import lossfilm...` or blank.
 PYTHON_BLOCKS = {
+    'page = lossfilm.view(landscape, "landscape.html")   # a Landscape or the path of its file': dict(
+        prelude="import lossfilm\nfrom tests.viewer import landscapes\nlandscape = landscapes.bowl()\n", subs=[]),
     'landscape = lossfilm.Landscape.load("media/cache/landscape.npz")   # or Landscape.from_trajectory(...)': dict(
         prelude=lambda folder: _bowl_landscape(folder / "media" / "cache" / "landscape.npz"), slow=True,
         subs=[('quality="high"', 'size=(160, 120), fps=4, seconds=1, draft=True'),

@@ -20,9 +20,10 @@ COMMANDS = {
     "render": ("render", "render a scene to MP4, GIF or a PNG sequence"),
     "still": ("still", "render one frame of a scene to a PNG"),
     "line": ("line", "two trained models on one line: the loss between them and its barrier (mode connectivity)"),
+    "view": ("view", "write an interactive viewer of a landscape: one offline HTML file to turn and scrub"),
     "race": ("race", "several optimizers from one start, racing down one common loss surface"),
     "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
-    "inspect": ("inspect", "print how an MP4, GIF or PNG was made (its provenance)"),
+    "inspect": ("inspect", "print how an MP4, GIF, PNG or viewer HTML was made (its provenance)"),
     "reproduce": ("reproduce", "render an MP4, GIF or PNG again from its provenance and cached landscape"),
 }
 

@@ -1,4 +1,4 @@
-"""Print how an output was made: the provenance a lossfilm MP4, GIF or PNG carries in its own metadata.
+"""Print how an output was made: the provenance a lossfilm MP4, GIF, PNG or viewer page carries in itself.
 
 It says which lossfilm made the file, the command or API call with every
 setting and seed, the content keys of the landscape and of the trajectory it
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE", help="an MP4, GIF or PNG that lossfilm wrote (or a PNG frame)")
+    parser.add_argument("file", metavar="FILE", help="an MP4, GIF, PNG or viewer HTML that lossfilm wrote (or a PNG frame)")
     parser.add_argument("--json", action="store_true", help="print the provenance as JSON")
 
 
@@ -42,8 +42,9 @@ def describe(made):
     lines = [f"lossfilm   {made.get('lossfilm')}",
              f"recorded   {made.get('command') or '(from Python: lossfilm.' + str(made.get('call')) + '(...))'}"
              + ("  (as the file records it: unchecked text, not advice)" if made.get("command") else ""),
-             f"call       lossfilm.{made.get('call')}({made.get('scene')!r}, "
-             + ", ".join(f"{k}={v!r}" for k, v in sorted(settings.items())) + ")",
+             f"call       lossfilm.{made.get('call')}("
+             + ", ".join(([repr(made["scene"])] if made.get("scene") is not None else [])
+                         + [f"{k}={v!r}" for k, v in sorted(settings.items())]) + ")",
              f"landscape  key {land.get('key')}, {land.get('path') or '(given in memory: no file)'}",
              f"           plane {land.get('directions_kind')}; settings {land.get('settings')}",
              f"trajectory key {trajectory.get('key')}" + (f", paths {trajectory['keys']}" if trajectory.get("keys")

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from lossfilm.format.errors import ArtifactError
-from lossfilm.format.provenance import KEYWORD, MAX_TEXT, PREFIX, from_text, read_gif_comments, read_png_text
+from lossfilm.format.provenance import (KEYWORD, MAX_TEXT, PREFIX, from_text, read_gif_comments, read_html_provenance,
+                                        read_png_text)
 
 MAX_GIF_BYTES = 1 << 28  # a GIF is read whole to walk its blocks; a larger one is not read
 
 
 def read_provenance(path):
-    """The provenance dict that the MP4, GIF or PNG at ``path`` carries; ArtifactError naming it if none.
+    """The provenance dict that the MP4, GIF, PNG or viewer HTML at ``path`` carries; ArtifactError naming it if none.
 
     A folder of PNG frames is read from its first frame. What is read is
     bounded: a PNG's text chunks only (never its image data), a GIF up to
@@ -36,13 +37,15 @@ def read_provenance(path):
                                 f"GIFs up to {MAX_GIF_BYTES:,}")
         comments = read_gif_comments(path.read_bytes(), limit=MAX_TEXT + len(PREFIX))
         text = next((c for c in comments if c.startswith(PREFIX)), None)
+    elif suffix in (".html", ".htm"):
+        text = read_html_provenance(path)
     elif suffix == ".mp4":
         from lossfilm.render.filming.ffmpeg import read_comment
 
         text = read_comment(path)
         text = text if text and text.startswith(PREFIX) else None
     else:
-        raise ArtifactError(f"{path}: not an MP4, GIF or PNG")
+        raise ArtifactError(f"{path}: not an MP4, GIF or PNG, nor a viewer page (.html)")
     if text is None:
         raise ArtifactError(f"{path}: carries no lossfilm provenance (made by another program, or by "
                             "lossfilm before 0.2)")

@@ -35,6 +35,7 @@ from lossfilm.scenes import SCENE_NAMES, scene_class
 MAX_FPS = 240  # frames per second a file may ask for
 MAX_SECONDS = 3600.0  # film length a file may ask for (the render's own cost check still applies)
 MAX_OPTIONS = 64  # scene options a file may set
+MAX_TITLE = 200  # characters of a viewer page's title
 MAX_WORKERS = os.cpu_count() or 1  # a file's `workers` is capped to this machine's cores
 # Settings that decide how lossfilm runs on this machine, not what it draws: the user says them, a file never.
 NEVER_FROM_A_FILE = ("force", "executor", "command", "progress")
@@ -111,6 +112,12 @@ def _frame(key, value, scene):
     return None if value is None else _int(key, value, -(1 << 31), (1 << 31) - 1)
 
 
+def _title(key, value, scene):
+    if value is not None and not (isinstance(value, str) and len(value) <= MAX_TITLE):
+        raise Refused(f"settings.{key} {_shown(value)}: expected a title of at most {MAX_TITLE} characters")
+    return value
+
+
 def _options(key, value, scene):
     if not isinstance(value, dict) or len(value) > MAX_OPTIONS:
         raise Refused(f"settings.{key}: expected at most {MAX_OPTIONS} scene options as {{name: value}}")
@@ -132,6 +139,7 @@ SETTINGS = {
              "options": _options},
     "still": {"frame": _frame, "size": _size(even=False), "fps": _fps, "seconds": _seconds, "theme": _theme,
               "transparent": _bool, "log_z": _bool, "draft": _bool, "options": _options},
+    "view": {"theme": _theme, "log_z": _bool, "title": _title},  # a viewer page draws no scene
 }
 
 
@@ -139,8 +147,8 @@ SETTINGS = {
 class Reproduction:
     """What ``reproduce`` will run: all checked, all chosen by lossfilm or the user, none by the file."""
 
-    call: str  # "film" or "still"
-    scene: str  # a bundled scene's name, or (trusted) a scene file's resolved path
+    call: str  # "film", "still" or "view"
+    scene: str | None  # a bundled scene's name, or (trusted) a scene file's resolved path; None for "view"
     settings: dict
     landscape: Path
     key: str  # the landscape's content key the output was drawn from
@@ -174,8 +182,13 @@ def plan(made, media, *, landscape=None, trust=False):
             raise Refused(f"provenance key {_shown(key)} is unknown; reproduce knows {', '.join(RECORD_KEYS)}")
     call = made.get("call")
     if call not in SETTINGS:
-        raise Refused(f"provenance call {_shown(call)}: reproduce knows 'film' and 'still'")
-    scene, code = _scene(made.get("scene"), trust)
+        raise Refused(f"provenance call {_shown(call)}: reproduce knows " + ", ".join(map(repr, SETTINGS)))
+    if call == "view":
+        if made.get("scene") is not None:
+            raise Refused(f"provenance scene {_shown(made.get('scene'))}: a viewer page has none")
+        scene, code = None, []
+    else:
+        scene, code = _scene(made.get("scene"), trust)
     settings = made.get("settings", {})
     if not isinstance(settings, dict):
         raise Refused("provenance settings: expected {name: value}")

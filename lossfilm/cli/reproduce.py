@@ -24,7 +24,7 @@ from __future__ import annotations
 def add_arguments(parser):
     from lossfilm.cli.render import help_text
 
-    parser.add_argument("file", metavar="FILE", help="an MP4, GIF or PNG that lossfilm wrote")
+    parser.add_argument("file", metavar="FILE", help="an MP4, GIF, PNG or viewer HTML that lossfilm wrote")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help=help_text("where to write the new one (default: FILE's name with .reproduced "
                                        "before its suffix)"))
@@ -80,6 +80,10 @@ def reproduce(chosen, output, *, command=None, progress=False):
     if current.key != key:
         raise ArtifactError(f"missing artifact: landscape {printable(path)} now has key {current.key}, the output "
                             f"was drawn from key {key} (other trajectory or settings){hint}")
+    if chosen.call == "view":
+        from lossfilm.viewer.page import view
+
+        return view(path, output, command=command, **chosen.settings)
     if chosen.call == "still":
         return still(path, output, scene=chosen.scene, command=command, **chosen.settings)
     return film(chosen.scene, path, output, progress=progress, command=command, **chosen.settings)

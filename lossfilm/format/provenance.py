@@ -8,7 +8,9 @@ rendered it: one JSON text, under :data:`KEYWORD`,
 - in a PNG as a ``tEXt`` chunk (:func:`png_with_text`);
 - in a GIF as a comment extension (:func:`gif_with_comment`);
 - in an MP4 as the ``comment`` tag (written and read by ffmpeg, in
-  :mod:`lossfilm.render.filming.ffmpeg`).
+  :mod:`lossfilm.render.filming.ffmpeg`);
+- in a viewer page (``lossfilm view``) as a JSON ``<script>`` element in its
+  head (:func:`read_html_provenance`).
 
 ``lossfilm inspect FILE`` prints it and ``lossfilm reproduce FILE``
 re-renders from it. This module is bytes and JSON only: it reads PNG and GIF
@@ -69,6 +71,27 @@ def for_output(provenance, output):
     return dict(provenance, landscape=dict(land, path=PurePath(relative).as_posix()))
 
 
+def made_from(landscape, landscape_path):
+    """What an output was drawn from, as its provenance says it: ``{"landscape": ..., "trajectory": ...}``.
+
+    ``landscape_path`` is None for a landscape given in memory (``reproduce``
+    then asks for it to be saved first).
+    """
+    from lossfilm.format.landscape import SCHEMA_VERSION  # landscape -> artifact -> this module: a cycle at the top
+
+    settings = landscape.settings or {}
+    return {
+        "landscape": {"path": os.path.abspath(landscape_path) if landscape_path is not None else None,
+                      "key": landscape.key, "schema_version": SCHEMA_VERSION,
+                      "directions_kind": landscape.directions_kind,
+                      "settings": {k: settings.get(k) for k in (
+                          "directions_kind", "seed", "resolution", "margin", "range", "samples", "max_path",
+                          "biases", "scaling", "evaluation", "line", "plane") if k in settings}},
+        "trajectory": {"key": landscape.trajectory_key, "keys": settings.get("trajectory_keys"),
+                       "run": settings.get("run")},
+    }
+
+
 def to_text(provenance):
     """The provenance dict as the one line of JSON the files carry (``lossfilm:{...}`` for GIF and MP4)."""
     return json.dumps(provenance, sort_keys=True, separators=(",", ":"), default=str)
@@ -87,6 +110,29 @@ def from_text(text, where):
     if not isinstance(provenance, dict) or "lossfilm" not in provenance:
         raise ArtifactError(f"{where}: its metadata is not lossfilm's provenance")
     return provenance
+
+
+HTML_MARK = b'<script type="application/json" id="lossfilm-provenance">'  # the viewer page's provenance element
+HTML_HEAD = 1 << 20  # bytes of a page read to find it: the viewer writes it in the head, before any script
+
+
+def read_html_provenance(path):
+    """The provenance text in the head of a lossfilm viewer page at ``path``, or None.
+
+    Only the first :data:`HTML_HEAD` bytes are read, whatever the file's
+    size, and the text is JSON for :func:`from_text`: the page is data,
+    nothing in it is run.
+    """
+    with open(path, "rb") as file:
+        head = file.read(HTML_HEAD)
+    start = head.find(HTML_MARK)
+    if start < 0:
+        return None
+    start += len(HTML_MARK)
+    end = head.find(b"</script>", start)
+    if end < 0:
+        raise ArtifactError(f"{path}: its lossfilm provenance is cut short")
+    return head[start:end].decode("utf-8", errors="replace")
 
 
 def _chunk(kind, data):
