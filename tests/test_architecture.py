@@ -133,3 +133,15 @@ def test_the_checkout_is_laid_out_as_the_package_installs():
     for package, source in _package_dirs().items():
         inside = ROOT.joinpath(*package.split("."))
         assert inside.resolve() == (ROOT / source).resolve(), f"{inside} should lead to {source}/"
+
+
+def test_every_format_module_imports_on_its_own():
+    """The bottom layer has no import cycle: each module loads first in a fresh interpreter (as a user's import may)."""
+    modules = sorted(f"lossfilm.format.{p.stem}" for p in (ROOT / "lossfilm" / "format").glob("*.py")
+                     if p.stem != "__init__")
+    script = ("import subprocess, sys\n"
+              "bad = [m for m in sys.argv[1:] if subprocess.run([sys.executable, '-c', f'import {m}'],"
+              " capture_output=True).returncode]\n"
+              "print(' '.join(bad))")
+    done = subprocess.run([sys.executable, "-c", script, *modules], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "", f"these fail to import first: {done.stdout.strip()}"
