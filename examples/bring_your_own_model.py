@@ -8,16 +8,16 @@ and a still in a few lines:
 
     trajectory = lossfilm.Trajectory.from_snapshots(history, losses=losses)
     landscape = lossfilm.Landscape.from_trajectory(trajectory, loss_fn=loss_fn, line=61)
-    landscape.save("media/byom/landscape.npz")
-    lossfilm.film("descent", landscape, "media/byom/film.mp4", size=(854, 480), fps=15)
-    lossfilm.still(landscape, "media/byom/still.png", size=(854, 480))
+    landscape.save("lossfilm-out/byom/landscape.npz")
+    lossfilm.film("descent", landscape, "lossfilm-out/byom/film.mp4", size=(854, 480), fps=15)
+    lossfilm.still(landscape, "lossfilm-out/byom/still.png", size=(854, 480))
 
 The PCA plane uses every snapshot; the film's path keeps at most
 ``max_path`` of them (evenly spaced), so thousands of snapshots are fine.
 ``line=61`` adds the 1-D view: the loss along the straight line from the
 first to the last snapshot. The saved landscape can be rendered again with
 another scene or theme: ``lossfilm render orbit --landscape
-media/byom/landscape.npz -o media/byom/orbit.mp4``.
+lossfilm-out/byom/landscape.npz -o lossfilm-out/byom/orbit.mp4``.
 
 Run it (about 10 s on two cores) after installing lossfilm (``pip install -e .``):
 ``python examples/bring_your_own_model.py`` (``--help`` for the settings).
@@ -106,7 +106,7 @@ def main(argv=None):
     parser.add_argument("--size", default="854x480", help="film size WxH")
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--seconds", type=float, default=6.0, help="film length")
-    parser.add_argument("--out", default="media/byom", help="output folder (made if missing)")
+    parser.add_argument("--out", default="lossfilm-out/byom", help="output folder (made if missing)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     out = Path(args.out)

@@ -108,7 +108,7 @@ def main(argv=None):
     # One thread: these convolutions are small, and on a busy 2-core machine two PyTorch threads waiting
     # for each other made a forward pass 20-30x slower here (16 vs 390 passes/s on 449 digits).
     parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads")
-    parser.add_argument("--out", default="media/pytorch_cnn", help="output folder (made if missing)")
+    parser.add_argument("--out", default="lossfilm-out/pytorch_cnn", help="output folder (made if missing)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     torch.set_num_threads(args.threads)

@@ -25,6 +25,6 @@ except ImportError as exc:  # pragma: no cover - only without the extra
     raise ImportError("lossfilm.torch needs PyTorch: pip install 'lossfilm[torch]' "
                       "(README: installing PyTorch for CPU or GPU)") from exc
 
-from lossfilm.training.adapters.torch_model import TorchEvaluation, TorchEvaluator, TorchLoss
+from lossfilm.training.adapters.torch_model import TorchEvaluation, TorchPlaneLoss, TorchLoss
 
-__all__ = ["TorchLoss", "TorchEvaluation", "TorchEvaluator"]
+__all__ = ["TorchLoss", "TorchEvaluation", "TorchPlaneLoss"]

@@ -266,14 +266,14 @@ def main(argv=None):
     parser.add_argument("--keep", metavar="DIR", help="keep the films and the demo's output here")
     args = parser.parse_args(argv)
 
-    from tests.bench_render import bowl_landscape
+    from tests.helpers import rippled_bowl_landscape
 
     started = time.perf_counter()
     date = datetime.date.today().isoformat()
     say(f"lossfilm benchmarks, {date}, {machine()}, Python {platform.python_version()}, {load()}")
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lossfilm-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    landscape = bowl_landscape(folder / "bowl.npz")
+    landscape = rippled_bowl_landscape(folder / "bowl.npz")
     grid = profiles = render = antialiasing = demo = None
     # The demo first: its child's peak memory is then not mixed with anything this process started.
     if "demo" not in args.skip:

@@ -10,7 +10,7 @@ Run from the repository root with Dask and PyTorch installed
    ``loss_fn`` called node by node) against a ``LocalCluster`` of 2 worker
    processes with 1 thread each (its start-up timed apart), same settings,
    results checked byte-identical;
-2. the bytes Dask moves: the evaluator scattered once, and a task;
+2. the bytes Dask moves: the plane loss scattered once, and a task;
 3. one grid node of a CIFAR ResNet-56 (0.85 M parameters, float32, one
    PyTorch thread, ``TorchLoss`` with one node per call) on 64 32x32
    images, with its multiply-adds counted, for the README's estimate.
@@ -72,7 +72,8 @@ def _digits():
 def grid_rows():
     from dask.distributed import Client, LocalCluster
 
-    from lossfilm.training.grid_cluster import TASKS_PER_THREAD, task_bytes
+    from lossfilm.training.grid_cluster import TASKS_PER_THREAD
+    from tests.helpers import task_bytes
     from lossfilm.training.landscape.evaluation import MLPEvaluation
     from lossfilm.training.landscape.pipeline import Landscape
 
@@ -98,11 +99,11 @@ def grid_rows():
             same = here[1].loss.tobytes() == there[1].loss.tobytes()
             rows.append(f"| {name} | 2-worker LocalCluster {there[0]:.2f} s | one process, {baseline}: "
                         f"{here[0]:.2f} s | **{here[0] / there[0]:.2f}x** (grid byte-identical: {same}) |")
-        evaluator = MLPEvaluation.of(traj, samples=1000, seed=0).on(land_plane(traj))
-        per_task = int(np.ceil(101 * 101 / evaluator.batch_size / (TASKS_PER_THREAD * 2)))
-        task, scattered = task_bytes(evaluator, batches_per_task=per_task)
-        sizes = (f"MLP 101x101 grid: evaluator scattered once {scattered / 1e3:.0f} kB; each of its tasks "
-                 f"{task / 1e3:.1f} kB ({per_task} batches of {evaluator.batch_size} nodes)")
+        plane_loss = MLPEvaluation.of(traj, samples=1000, seed=0).on(land_plane(traj))
+        per_task = int(np.ceil(101 * 101 / plane_loss.batch_size / (TASKS_PER_THREAD * 2)))
+        task, scattered = task_bytes(plane_loss, batches_per_task=per_task)
+        sizes = (f"MLP 101x101 grid: plane loss scattered once {scattered / 1e3:.0f} kB; each of its tasks "
+                 f"{task / 1e3:.1f} kB ({per_task} batches of {plane_loss.batch_size} nodes)")
         rows.append(film_row(client, land))
     finally:
         client.close()
@@ -201,7 +202,7 @@ def resnet_node():
 
     import lossfilm
     from lossfilm.torch import TorchLoss
-    from lossfilm.training.grid_cluster import task_bytes
+    from tests.helpers import task_bytes
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -218,13 +219,13 @@ def resnet_node():
     traj = lossfilm.Trajectory.from_snapshots(snapshots)
     loss = TorchLoss(model, (X, y), chunk=n)
     evaluation = loss.evaluation(traj, samples=0, seed=0)
-    evaluator = evaluation.on(land_plane(traj))
+    plane_loss = evaluation.on(land_plane(traj))
     coords = np.zeros((4, 2))
-    evaluator.at(coords[:1])  # warm-up
+    plane_loss.at(coords[:1])  # warm-up
     t0 = time.perf_counter()
-    evaluator.at(coords)
+    plane_loss.at(coords)
     per_node = (time.perf_counter() - t0) / len(coords)
-    task, scattered = task_bytes(evaluator)
+    task, scattered = task_bytes(plane_loss)
     params = sum(p.numel() for p in model.parameters())
     return per_node, n, macs, params, task, scattered
 
@@ -239,7 +240,7 @@ def main():
     print(f"\nResNet-56 ({params:,} parameters), CPU float32, 1 PyTorch thread, TorchLoss 1 node/call: "
           f"{per_node * 1e3:.0f} ms per node on {n} images = {per_node / n * 1e3:.2f} ms per image-forward; "
           f"{macs / 1e6:.1f} M multiply-adds per image -> {2 * macs * n / per_node / 1e9:.1f} GFLOP/s achieved")
-    print(f"ResNet-56 on {n} images: evaluator scattered once {scattered / 1e6:.2f} MB; a task of one node "
+    print(f"ResNet-56 on {n} images: plane loss scattered once {scattered / 1e6:.2f} MB; a task of one node "
           f"{task} bytes")
     for samples in (10_000,):
         node = per_node / n * samples

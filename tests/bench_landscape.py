@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lossfilm.training.landscape.grid import MLPEvaluator, evaluate_grid, loss_and_accuracy  # noqa: E402
+from lossfilm.training.landscape.grid import MLPPlaneLoss, evaluate_grid, loss_and_accuracy  # noqa: E402
 from lossfilm.format.layout import ParamLayout  # noqa: E402
 from lossfilm.training.fit.mlp import init_params  # noqa: E402
 from lossfilm.training.landscape.plane import random_plane  # noqa: E402
@@ -113,7 +113,7 @@ def compare(X, y, layout, plane, axis, nodes, dtype, threads):
     o, d1, d2 = (layout.unflatten(v.astype(np.float64)) for v in (plane.origin, *plane.directions))
     naive_loss = np.empty(len(nodes))
     started = time.perf_counter()
-    evaluator = MLPEvaluator(plane, layout, X, y, workers=threads, dtype=dtype)  # set-up counts as fast time
+    plane_loss = MLPPlaneLoss(plane, layout, X, y, workers=threads, dtype=dtype)  # set-up counts as fast time
     fast = time.perf_counter() - started
     naive = 0.0
     for part_fast, part_naive in zip(np.array_split(np.arange(loss.size), ROUNDS),
@@ -121,7 +121,7 @@ def compare(X, y, layout, plane, axis, nodes, dtype, threads):
         skip = np.ones(shape, bool)
         skip.ravel()[part_fast] = False  # evaluate_grid computes only the nodes not marked done
         started = time.perf_counter()
-        evaluate_grid(evaluator, axis, axis, loss, accuracy, skip)
+        evaluate_grid(plane_loss, axis, axis, loss, accuracy, skip)
         fast += time.perf_counter() - started
         with threadpool_limits(threads):
             started = time.perf_counter()

@@ -27,40 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def bowl_landscape(path, resolution=61, snapshots=80, seed=0):
-    """Write a synthetic landscape: a tilted, rippled bowl and a spiralling descent into it.
-
-    Examples
-    --------
-    >>> bowl_landscape("bowl.npz")  # doctest: +SKIP
-    """
-    from lossfilm.training.landscape.pipeline import Landscape
-
-    rng = np.random.default_rng(seed)
-    alphas = np.linspace(-1.0, 1.0, resolution)
-    betas = np.linspace(-1.0, 1.0, resolution)
-
-    def loss_at(a, b):
-        return 0.05 + 1.5 * a**2 + 0.6 * b**2 + 0.25 * a * b + 0.08 * np.sin(5 * a) * np.cos(4 * b) + 0.1
-
-    grid_a, grid_b = np.meshgrid(alphas, betas, indexing="ij")  # (R, R) each
-    progress = np.linspace(0.0, 1.0, snapshots)
-    radius = 0.9 * (1 - progress) ** 1.5
-    angle = 0.6 + 5.0 * progress
-    path_alpha, path_beta = radius * np.cos(angle), radius * np.sin(angle)  # (T,) each
-    path_loss = loss_at(path_alpha, path_beta)
-    parameters = 50
-    directions = np.linalg.qr(rng.normal(size=(parameters, 2)))[0].T.astype(np.float32)  # (2, P) orthonormal
-    Landscape(
-        alphas=alphas, betas=betas, loss=loss_at(grid_a, grid_b), accuracy=np.full_like(grid_a, np.nan),
-        computed=np.ones_like(grid_a, dtype=bool), origin=np.zeros(parameters, np.float32), directions=directions,
-        path_alpha=path_alpha, path_beta=path_beta, path_loss_plane=path_loss, path_loss_true=path_loss * 1.02,
-        path_accuracy=0.1 + 0.85 * progress, residuals=0.01 * progress, path_steps=np.arange(snapshots) * 25,
-        path_epochs=np.arange(snapshots) * 25 / 500, explained_variance=np.array([0.71, 0.18]),
-        directions_kind="pca", settings={"synthetic": "bowl"}, key="synthetic-bowl",
-    ).save(path)
-    return path
+from tests.helpers import rippled_bowl_landscape  # noqa: E402  (after the path: run as a script)
 
 
 def matplotlib_film(landscape_path, out_path, size, fps, seconds):
@@ -273,7 +240,7 @@ def main(argv=None):
     size = parse_size(args.size)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lossfilm-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    landscape = args.landscape or bowl_landscape(folder / "bowl.npz")
+    landscape = args.landscape or rippled_bowl_landscape(folder / "bowl.npz")
     from lossfilm.render.filming.quality import QUALITIES
 
     spec = FilmSpec(scene=scene_class(args.scene), landscape=str(landscape), size=size, fps=args.fps,

@@ -154,7 +154,7 @@ def numpy_fast_path_vs_adapter(samples):
     from lossfilm.format.layout import ParamLayout
     from lossfilm.torch import TorchLoss
     from lossfilm.training.data.datasets import load_data
-    from lossfilm.training.landscape.grid import MLPEvaluator
+    from lossfilm.training.landscape.grid import MLPPlaneLoss
     from lossfilm.training.fit.mlp import init_params
     from lossfilm.training.landscape.plane import random_plane
 
@@ -164,7 +164,7 @@ def numpy_fast_path_vs_adapter(samples):
     layout = ParamLayout.of(params)
     plane = random_plane(layout, layout.flatten(params), seed=0)
     coords = np.random.default_rng(1).uniform(-1, 1, size=(NODES, 2))
-    fast = MLPEvaluator(plane, layout, X, y, workers=1)
+    fast = MLPPlaneLoss(plane, layout, X, y, workers=1)
 
     class MLP(torch.nn.Module):  # the same network, with the built-in MLP's names and shapes
         def __init__(self):

@@ -177,7 +177,7 @@ def hessian_vector_products():
     trajectory = trajectory_of(model)
     theta = np.asarray(trajectory.params[-1], dtype=np.float64)
     v = np.random.default_rng(0).standard_normal(theta.size)
-    expected = TorchLoss(model, (X, y), device="cpu").evaluation(trajectory, samples=0, seed=0).hvp(theta, v)
+    expected = TorchLoss(model, (X, y), device="cpu").evaluation(trajectory, samples=0, seed=0).hessian_at(theta)(v)
     gpu = TorchLoss(model, (X, y), device=DEVICE).evaluation(trajectory, samples=0, seed=0)
     out = {}
     for method in HVP_METHODS:

@@ -3,8 +3,9 @@
 The import contracts live in pyproject.toml (``[tool.importlinter]``) and run
 here, on a copy of the package laid out as it installs (``training/`` as
 ``lossfilm/training/`` and so on, by the ``package-dir`` mapping), so that a
-back-arrow anywhere fails the suite. Two tests plant a back-arrow in such a
-copy and watch the contracts fail.
+back-arrow anywhere fails the suite, between the layers or inside them (render's
+filming -> framework -> elements, training's data at the bottom). The planted
+tests put a back-arrow in such a copy and watch the contracts fail.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def test_the_import_contracts_hold(tmp_path):
     ("lossfilm/format/artifact.py", "import lossfilm.cli", "Layers, top to bottom"),
     # an internal import by the folder's bare name, which a user's training.py would shadow
     ("render/elements/hud.py", "import training.grid", "bare names"),
+    # inside render: a drawn element reaching up into the film (the inner layers)
+    ("render/elements/ball.py", "from lossfilm.render.filming import film", "Inside render: filming -> framework -> elements"),
+    # a scene running the encoders itself
+    ("scenes/orbit.py", "from lossfilm.render.filming import sinks", "A scene choreographs"),
+    # inside training: data loading reaching up into the landscape
+    ("training/data/idx.py", "from lossfilm.training.landscape import grid", "Inside training: data is the bottom"),
 ])
 def test_a_back_arrow_fails_the_contracts(tmp_path, module, back_arrow, contract):
     staged = _stage(tmp_path)

@@ -25,7 +25,8 @@ from dask.distributed import Client, LocalCluster  # noqa: E402
 
 from lossfilm.cli import main as cli  # noqa: E402
 from lossfilm.format.trajectory import Trajectory  # noqa: E402
-from lossfilm.training.grid_cluster import ClusterEvaluator, task_bytes  # noqa: E402
+from lossfilm.training.grid_cluster import ClusterPlaneLoss  # noqa: E402
+from tests.helpers import task_bytes  # noqa: E402
 from lossfilm.training.data.datasets import load_data  # noqa: E402
 from lossfilm.training.landscape.evaluation import MLPEvaluation  # noqa: E402
 from lossfilm.training.landscape.pipeline import Landscape, checkpoint_path_for  # noqa: E402
@@ -116,11 +117,11 @@ class NotIn:
 
 
 def test_a_task_carries_coordinates_only(traj, local):
-    evaluator = MLPEvaluation.of(traj, samples=200, seed=0).on(local.plane)
-    task, scattered = task_bytes(evaluator, batches_per_task=4)
-    nodes = 4 * evaluator.batch_size
+    plane_loss = MLPEvaluation.of(traj, samples=200, seed=0).on(local.plane)
+    task, scattered = task_bytes(plane_loss, batches_per_task=4)
+    nodes = 4 * plane_loss.batch_size
     assert task < 16 * nodes + 2048  # 16 bytes a node plus framing
-    assert scattered > evaluator.X.nbytes > 50 * task  # the data and the basis went once, not per task
+    assert scattered > plane_loss.X.nbytes > 50 * task  # the data and the basis went once, not per task
 
 
 def test_a_client_killed_midway_resumes_on_the_cluster(client, traj, local, tmp_path):
@@ -180,19 +181,19 @@ def test_a_worker_killed_mid_grid_is_retried_and_nothing_is_lost(spare, traj, tm
     assert_identical(here, there)
 
 
-def test_an_evaluator_lost_with_the_only_worker_holding_it_is_scattered_again(spare, traj, local):
-    """Dask keeps one copy of scattered data; when its worker dies the evaluator is scattered again."""
+def test_a_plane_loss_lost_with_the_only_worker_holding_it_is_scattered_again(spare, traj, local):
+    """Dask keeps one copy of scattered data; when its worker dies the plane loss is scattered again."""
     from lossfilm.training.grid_cluster import Shipped
     from lossfilm.training.landscape.evaluation import FunctionEvaluation
 
-    evaluator = FunctionEvaluation(traj.layout, quadratic_loss).on(local.plane)
+    plane_loss = FunctionEvaluation(traj.layout, quadratic_loss).on(local.plane)
     coords = np.column_stack([np.linspace(-1, 1, 20), np.linspace(1, -1, 20)])
     batches = [coords[i:i + 1] for i in range(len(coords))]
-    expected = {i: loss.tobytes() for i, loss, _ in evaluator.evaluate(batches)}
-    on_cluster = ClusterEvaluator(evaluator, spare)
+    expected = {i: loss.tobytes() for i, loss, _ in plane_loss.evaluate(batches)}
+    on_cluster = ClusterPlaneLoss(plane_loss, spare)
     victim = sorted(spare.nthreads())[0]
     pid = spare.run(os.getpid, workers=[victim])[victim]
-    on_cluster._scattered = spare.scatter(Shipped(evaluator), workers=[victim], hash=False)  # the only copy
+    on_cluster._scattered = spare.scatter(Shipped(plane_loss), workers=[victim], hash=False)  # the only copy
     os.kill(pid, signal.SIGKILL)
     got = {i: loss.tobytes() for i, loss, _ in on_cluster.evaluate(batches)}
     assert got == expected
@@ -200,11 +201,11 @@ def test_an_evaluator_lost_with_the_only_worker_holding_it_is_scattered_again(sp
 
 def test_scattering_right_after_a_worker_died_waits_for_the_scheduler_to_notice(spare):
     """Dask's own scatter fails at once while the scheduler still lists the dead worker; lossfilm's waits."""
-    from lossfilm.training.grid_cluster import _scatter
+    from lossfilm.boundary.dask_scatter import scatter_to_every_worker
 
     victim = sorted(spare.nthreads())[0]
     os.kill(spare.run(os.getpid, workers=[victim])[victim], signal.SIGKILL)
-    scattered = _scatter(spare, b"grid" * 1000)
+    scattered = scatter_to_every_worker(spare, b"grid" * 1000, lost=AssertionError)
     assert spare.submit(len, scattered, pure=False).result() == 4000
 
 
@@ -311,7 +312,7 @@ def loss_fn(params):
 
 def test_a_client_killed_mid_grid_resumes_on_the_cluster(dask_processes, run_file, tmp_path):
     """``lossfilm landscape --scheduler`` with a loss from a file the workers cannot import: SIGTERM, then resume."""
-    from tests.render.filming.test_interrupt import Cli
+    from tests.helpers import Cli
 
     mine = tmp_path / "mine"  # not on the workers' path: the module travels by value
     mine.mkdir()
@@ -436,7 +437,7 @@ def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file,
 
 
 def test_a_scheduler_lost_mid_grid_is_one_line_and_keeps_the_finished_nodes(dask_processes, run_file, tmp_path):
-    from tests.render.filming.test_interrupt import Cli
+    from tests.helpers import Cli
 
     mine = tmp_path / "mine"
     mine.mkdir()

@@ -1,15 +1,15 @@
 """The loss grid on a Dask cluster: ``from_trajectory(..., executor=client)``, ``lossfilm landscape --scheduler``.
 
-Any evaluator of :mod:`lossfilm.training.landscape.grid` (the built-in MLP's fast
+Any plane loss of :mod:`lossfilm.training.landscape.grid` (the built-in MLP's fast
 path, a user's ``loss_fn``, the PyTorch adapter's
 :class:`lossfilm.torch.TorchLoss`) runs on a ``dask.distributed`` cluster
 unchanged:
 
-- the evaluator (plane, parameters, data subset, the MLP's precomputed
+- the plane loss (plane, parameters, data subset, the MLP's precomputed
   first-layer basis, a user's pickled ``loss_fn``) is scattered to every
   worker **once**; each task then carries only its node coordinates
   (16 bytes a node) and returns two floats a node;
-- the grid's node batches are the evaluator's own (``batch_size``), so
+- the grid's node batches are the plane loss's own (``batch_size``), so
   every node is computed by the same arithmetic as in one process and the
   grid is byte-identical; a task holds several batches, so that there are
   about ``TASKS_PER_THREAD`` tasks per worker thread (progress and a lost
@@ -33,27 +33,27 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures as cf
-import copy
 import logging
 import math
 import os
 import pickle
 import sys
 import threading
-import time
 
 import numpy as np
 
+from lossfilm.boundary.dask_scatter import scatter_to_every_worker
 from lossfilm.format.errors import ConfigError, LossfilmError
+from lossfilm.training.adapters.user_loss import LOSS_MODULES
+from lossfilm.training.landscape.evaluation import Evaluation
+from lossfilm.training.landscape.grid import PlaneLoss
 from lossfilm.training.landscape.segment import line_positions
 
 TASKS_PER_THREAD = 8  # tasks per worker thread: even progress, and little to redo when a worker dies
-RESCATTERS = 3  # times the evaluator is scattered again after the worker holding it died
-SCATTER_TRIES, SCATTER_PAUSE = 20, 0.5  # a dead worker leaves the scheduler's list within seconds
+RESCATTERS = 3  # times the plane loss is scattered again after the worker holding it died
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler before saying it cannot be reached
 ENV = "LOSSFILM_SCHEDULER"  # the scheduler's address where --scheduler is not given
 ENV_TIMEOUT = "LOSSFILM_SCHEDULER_TIMEOUT"  # seconds, instead of CONNECT_TIMEOUT
-USER_MODULES = "lossfilm_user_loss_"  # prefix of the modules lossfilm.training.adapters.user_loss loads from files
 
 
 class ClusterError(LossfilmError):
@@ -124,49 +124,52 @@ def on_cluster(evaluation, executor):
     return ClusterEvaluation(evaluation, executor) if is_client(executor) else evaluation
 
 
-class ClusterEvaluation:
+class ClusterEvaluation(Evaluation):
     """An evaluation (:mod:`lossfilm.training.landscape.evaluation`) whose ``on(plane)`` evaluates on a Dask cluster.
 
     Everything else (name, key, curvature) is the wrapped evaluation's,
-    computed here; so is the 1-D line, but for the PyTorch adapter's.
+    computed here; so is the 1-D line, unless the evaluation draws it as
+    points of a plane (``line_plane``, the PyTorch adapter's). Its cost is
+    unknown here (the cluster's workers do the work): only the grid's own
+    memory is checked.
     """
 
     def __init__(self, evaluation, client):
         self.evaluation, self.client = evaluation, client
-
-    def __getattr__(self, name):
-        return getattr(self.evaluation, name)
+        self.name, self.key_arrays, self.samples = evaluation.name, evaluation.key_arrays, evaluation.samples
 
     def on(self, plane):
-        return ClusterEvaluator(self.evaluation.on(plane), self.client)
+        return ClusterPlaneLoss(self.evaluation.on(plane), self.client)
+
+    def hessian_at(self, theta):
+        return self.evaluation.hessian_at(theta)
+
+    def line_plane(self, trajectory):
+        return self.evaluation.line_plane(trajectory)
 
     def along(self, trajectory, points, t_range):
-        """The 1-D view: on the cluster where the evaluation draws it as points of a plane (``line_plane``), else here.
-
-        The PyTorch adapter's line is a plane's points; the built-in MLP's
-        (cheap) and a ``loss_fn``'s are computed here.
-        """
-        line_plane = getattr(self.evaluation, "line_plane", None)
+        """The 1-D view: on the cluster where the evaluation draws it as points of a plane, else here."""
+        line_plane = self.evaluation.line_plane(trajectory)
         if line_plane is None:
             return self.evaluation.along(trajectory, points, t_range)
         t = line_positions(points, t_range)
-        loss, accuracy = self.on(line_plane(trajectory)).at(np.column_stack([t, np.zeros_like(t)]))
+        loss, accuracy = self.on(line_plane).at(np.column_stack([t, np.zeros_like(t)]))
         return t, loss, accuracy
 
 
-class ClusterEvaluator:
-    """The grid evaluator interface (``at``, ``at_params``, ``evaluate``, ``batch_size``) over a Dask client.
+class ClusterPlaneLoss(PlaneLoss):
+    """A plane loss (``at``, ``at_params``, ``evaluate``, ``batch_size``) evaluated on a Dask cluster.
 
     Parameters
     ----------
-    evaluator : MLPEvaluator, FunctionEvaluator or TorchEvaluator
+    plane_loss : MLPPlaneLoss, FunctionPlaneLoss or TorchPlaneLoss
         What each worker runs; scattered to every worker on first use.
     client : dask.distributed.Client
     """
 
-    def __init__(self, evaluator, client):
-        self.local, self.client = evaluator, client
-        self.batch_size = evaluator.batch_size
+    def __init__(self, plane_loss, client):
+        self.local, self.client = plane_loss, client
+        self.batch_size = plane_loss.batch_size
         self._scattered = None
 
     def at(self, coords):
@@ -195,7 +198,7 @@ class ClusterEvaluator:
                 yield groups[group][i], loss, accuracy
 
     def _in_order(self, fn, items):
-        """``fn(evaluator, part)`` over parts of ``items`` (whole batches each), results joined in order."""
+        """``fn(plane_loss, part)`` over parts of ``items`` (whole batches each), results joined in order."""
         if not len(items):
             return np.empty(0), np.empty(0)
         per_task = self.batch_size * max(1, math.ceil(len(items) / (self.batch_size * TASKS_PER_THREAD
@@ -206,37 +209,37 @@ class ClusterEvaluator:
         return np.concatenate(loss), np.concatenate(accuracy)
 
     def _run(self, fn, parts):
-        """Yield ``(index, fn(evaluator, part))`` as the cluster finishes them; cancel the rest on any exit.
+        """Yield ``(index, fn(plane_loss, part))`` as the cluster finishes them; cancel the rest on any exit.
 
         Dask reruns the tasks of a worker that dies. It keeps one copy of
         scattered data (its memory manager drops the others), so the
-        evaluator can die with that worker: it is then scattered again and
+        plane loss can die with that worker: it is then scattered again and
         the parts that needed it are resubmitted, ``RESCATTERS`` times at most.
         """
         from dask.distributed import as_completed
         from distributed.scheduler import KilledWorker
 
-        pending = {}  # future -> (part index, the scattered evaluator it uses)
+        pending = {}  # future -> (part index, the scattered plane loss it uses)
 
         def submit(i):
-            evaluator = self._evaluator()
-            future = self.client.submit(fn, evaluator, parts[i], pure=False)
-            pending[future] = (i, evaluator)
+            plane_loss = self._shipped_plane_loss()
+            future = self.client.submit(fn, plane_loss, parts[i], pure=False)
+            pending[future] = (i, plane_loss)
             return future
 
         queue = as_completed([submit(i) for i in range(len(parts))], loop=self.client.loop)  # not the default client
         rescatters = 0
         try:
             for future in queue:
-                i, evaluator = pending.pop(future)
+                i, plane_loss = pending.pop(future)
                 try:
                     result = future.result()
                 except cf.CancelledError:
                     if self.client.status != "running":
                         raise _lost(self.client, "the scheduler stopped answering") from None
                     if rescatters >= RESCATTERS:
-                        raise _lost(self.client, f"the evaluator, {RESCATTERS + 1} times") from None
-                    if evaluator is self._scattered:  # the first of its tasks to fail: scatter it again
+                        raise _lost(self.client, f"the plane loss, {RESCATTERS + 1} times") from None
+                    if plane_loss is self._scattered:  # the first of its tasks to fail: scatter it again
                         self._scattered = None
                         rescatters += 1
                     queue.add(submit(i))
@@ -251,25 +254,16 @@ class ClusterEvaluator:
         finally:
             self.client.cancel([f for f in pending if not f.done()])
 
-    def _evaluator(self):
-        """The evaluator, scattered to every worker once (later tasks name it, they do not carry it)."""
+    def _shipped_plane_loss(self):
+        """The plane loss, scattered to every worker once (later tasks name it, they do not carry it)."""
         if self._scattered is None:
-            self._scattered = _scatter(self.client, Shipped(_shippable(self.local)))
+            self._scattered = scatter_to_every_worker(
+                self.client, Shipped(self.local.for_worker()),
+                lambda reason: _lost(self.client, f"scattering the plane loss: {reason}"))
         return self._scattered
 
     def _threads(self):
         return max(1, sum(self.client.nthreads().values()))
-
-
-def _scatter(client, value):
-    """``value`` scattered to every worker; retried while the scheduler still lists a worker that just died."""
-    for attempt in range(SCATTER_TRIES):
-        try:
-            return client.scatter(value, broadcast=True, hash=False)
-        except OSError as exc:  # distributed's CommClosedError: a worker went away mid-scatter
-            if client.status != "running" or attempt == SCATTER_TRIES - 1:
-                raise _lost(client, f"scattering the evaluator: {type(exc).__name__}") from None
-            time.sleep(SCATTER_PAUSE)
 
 
 def _lost(client, what):
@@ -282,61 +276,49 @@ def _first_line(exc):
     return str(exc).splitlines()[0] if str(exc) else ""
 
 
-def task_bytes(evaluator, batches_per_task=1):
-    """Bytes a task carries (its node coordinates, pickled as Dask sends them) and the scattered evaluator's.
-
-    What moves over the network: the evaluator once per worker, then per
-    task only this. Returns ``(task, scattered)``.
-    """
-    from distributed.protocol import serialize_bytes
-
-    coords = [np.zeros((evaluator.batch_size, 2))] * batches_per_task
-    return len(serialize_bytes(coords)), len(serialize_bytes(Shipped(_shippable(evaluator))))
-
-
 class Shipped:
-    """An evaluator as cloudpickle bytes, unpickled once per worker process, on its first task.
+    """A plane loss as cloudpickle bytes, unpickled once per worker process, on its first task.
 
-    Dask would pickle the evaluator by reference to the modules of what it
+    Dask would pickle the plane loss by reference to the modules of what it
     holds; cloudpickle, told to, takes a user's module loaded from a file
     (``--loss path/to/file.py:fn``) by value, as workers cannot import it.
     """
 
-    def __init__(self, evaluator):
+    def __init__(self, plane_loss):
         import cloudpickle
 
         for name, module in list(sys.modules.items()):
-            if name.startswith(USER_MODULES) and module is not None:
+            if name.startswith(LOSS_MODULES) and module is not None:
                 cloudpickle.register_pickle_by_value(module)
-        self.blob = cloudpickle.dumps(evaluator)
-        self._evaluator, self._lock = None, threading.Lock()
+        self.blob = cloudpickle.dumps(plane_loss)
+        self._plane_loss, self._lock = None, threading.Lock()
 
     def __getstate__(self):
         return {"blob": self.blob}
 
     def __setstate__(self, state):
-        self.blob, self._evaluator, self._lock = state["blob"], None, threading.Lock()
+        self.blob, self._plane_loss, self._lock = state["blob"], None, threading.Lock()
 
-    def evaluator(self):
-        with self._lock:  # a worker's threads share it: one unpickling, one evaluator
-            if self._evaluator is None:
-                self._evaluator = pickle.loads(self.blob)
-            return self._evaluator
+    def plane_loss(self):
+        with self._lock:  # a worker's threads share it: one unpickling, one plane loss
+            if self._plane_loss is None:
+                self._plane_loss = pickle.loads(self.blob)
+            return self._plane_loss
 
 
 def _evaluate(shipped, batches):
     """On a worker: ``[(index within batches, loss, accuracy), ...]``."""
-    return list(shipped.evaluator().evaluate(batches))
+    return list(shipped.plane_loss().evaluate(batches))
 
 
 def _at(shipped, coords):
-    return shipped.evaluator().at(coords)
+    return shipped.plane_loss().at(coords)
 
 
 def _at_params(shipped, items):
     """On a worker: loss and accuracy at ``[(vector, label), ...]``."""
-    return shipped.evaluator().at_params((np.asarray(v, dtype=np.float64) for v, _ in items),
-                                         labels=[label for _, label in items])
+    return shipped.plane_loss().at_params((np.asarray(v, dtype=np.float64) for v, _ in items),
+                                          labels=[label for _, label in items])
 
 
 def _compact(vector):
@@ -347,18 +329,3 @@ def _compact(vector):
     """
     single = vector.astype(np.float32)
     return single if np.array_equal(single, vector) else vector
-
-
-def _shippable(evaluator):
-    """What a worker gets: the evaluator without a local executor, one thread for the MLP's fast path.
-
-    Dask's own threads already fill the worker; the MLP's extra threads would
-    only contend. A TorchEvaluator pickles itself for the worker's device
-    (:mod:`lossfilm.training.adapters.torch_model`).
-    """
-    shipped = copy.copy(evaluator)
-    if getattr(shipped, "executor", None) is not None:
-        shipped.executor = None  # the calls run on the worker itself
-    if hasattr(shipped, "workers"):
-        shipped.workers = 1
-    return shipped

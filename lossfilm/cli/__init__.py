@@ -2,6 +2,10 @@
 
 Run ``lossfilm --help`` for the list of subcommands and ``lossfilm CMD --help``
 for each one's options and defaults.
+
+To add a command: write ``lossfilm/cli/NAME.py`` with ``add_arguments(parser)`` and
+``run(args)`` (heavy layers imported inside ``run``, so ``lossfilm --help`` stays
+quick) and add it to ``COMMANDS`` here.
 """
 
 from __future__ import annotations

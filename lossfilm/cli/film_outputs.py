@@ -9,7 +9,7 @@ render; the still and the cache stay in ``--out-dir``.
 
 from __future__ import annotations
 
-from lossfilm.cli.render import add_draft_argument, help_text
+from lossfilm.cli.render import OUT_DIR, add_draft_argument, help_text
 from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
 
 STILL_SIZE = "1280x720"
@@ -24,7 +24,7 @@ def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAU
     parser.add_argument("-o", "--output", metavar="PATH", action="append",
                         help=help_text(f"the film to write: .mp4, .gif, or folder/ for PNG frames; repeat it to write "
                                        f"several from one render (default: {default})"))
-    parser.add_argument("--out-dir", default="media", metavar="DIR",
+    parser.add_argument("--out-dir", default=OUT_DIR, metavar="DIR",
                         help="where the still, the cache (DIR/cache) and, without -o, the films go (made if missing)")
     parser.add_argument("--quality", choices=list(QUALITIES), default=quality,
                         help=f"film preset ({presets})")

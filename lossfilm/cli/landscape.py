@@ -13,7 +13,7 @@ With --directions hessian the plane is that of the two sharpest directions
 at the final point (the top Hessian eigenvectors); --sharpness adds the top
 eigenvalue along the path, for the line scene and the descent inset.
 
-Example: lossfilm landscape media/cache/trajectory.npz -o media/cache/landscape.npz --vts
+Example: lossfilm landscape lossfilm-out/cache/trajectory.npz -o lossfilm-out/cache/landscape.npz --vts
 Your model: lossfilm landscape trajectory.npz --loss my_module:loss_fn
 On a Dask cluster: lossfilm landscape trajectory.npz --scheduler tcp://HOST:8786
 """

@@ -6,7 +6,7 @@ The size and frame rate come from --quality unless --size or --fps is given.
 The output appears only when the render succeeds: an interrupted render
 leaves an earlier file at the same path untouched.
 
-example: lossfilm render descent --landscape media/cache/landscape.npz -o media/descent.mp4 --quality high
+example: lossfilm render descent --landscape lossfilm-out/cache/landscape.npz -o descent.mp4 --quality high
 on a Dask cluster: lossfilm render descent --landscape landscape.npz --scheduler tcp://HOST:8786
 """
 
@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
 
-DEFAULT_LANDSCAPE = "media/cache/landscape.npz"
+# Every command's default folder: what it makes is generated, never committed (.gitignore lists it), so running
+# the demo in a checkout leaves git status clean. The committed pictures in media/ are made with --out-dir media.
+OUT_DIR = "lossfilm-out"
+DEFAULT_LANDSCAPE = f"{OUT_DIR}/cache/landscape.npz"
 
 
 def add_arguments(parser):
@@ -29,7 +32,7 @@ def add_arguments(parser):
                         help="landscape file made by `lossfilm landscape` or `lossfilm demo`")
     parser.add_argument("-o", "--output", metavar="PATH", action="append",
                         help=help_text(f"output {outputs_in_words()}; repeat it to write several from one "
-                                       "render (default: media/SCENE.mp4)"))
+                                       f"render (default: {OUT_DIR}/SCENE.mp4)"))
     parser.add_argument("--quality", choices=list(QUALITIES), default=DEFAULT_QUALITY,
                         help=f"size, frame rate and encoder quality preset ({presets})")
     parser.add_argument("--size", metavar="WxH", help=help_text("frame size in pixels (default: from --quality)"))
@@ -74,7 +77,7 @@ def run(args):
     from lossfilm.api import film
     from lossfilm.training.grid_cluster import connect, scheduler_address
 
-    outputs = args.output or [f"media/{_scene_stem(args.scene)}.mp4"]
+    outputs = args.output or [default_output(f"{_scene_stem(args.scene)}.mp4")]
     address = scheduler_address(args.scheduler)
     client = connect(address) if address else None
     try:
@@ -122,3 +125,11 @@ def _scene_stem(scene):
     from pathlib import Path
 
     return Path(scene).stem
+
+
+def default_output(name):
+    """``OUT_DIR/name``, the folder made if missing (a path the user gives must have its folder already)."""
+    from pathlib import Path
+
+    Path(OUT_DIR).mkdir(exist_ok=True)
+    return f"{OUT_DIR}/{name}"

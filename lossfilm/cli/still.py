@@ -5,12 +5,12 @@ print, odd sizes allowed) and an optional transparent background.
 --frame counts frames of the film the scene would make at --fps and
 --seconds; negative numbers count from the end.
 
-example: lossfilm still --landscape media/cache/landscape.npz -o media/descent.png --size 3840x2160
+example: lossfilm still --landscape lossfilm-out/cache/landscape.npz -o descent.png --size 3840x2160
 """
 
 from __future__ import annotations
 
-from lossfilm.cli.render import DEFAULT_LANDSCAPE, add_draft_argument, help_text
+from lossfilm.cli.render import DEFAULT_LANDSCAPE, OUT_DIR, add_draft_argument, default_output, help_text
 from lossfilm.render.filming.quality import QUALITIES, STILL_SIZE
 
 
@@ -22,7 +22,7 @@ def add_arguments(parser):
                         help=f"a scene name ({', '.join(SCENE_NAMES)}) or the path to a scene .py file")
     parser.add_argument("--landscape", default=DEFAULT_LANDSCAPE, metavar="NPZ",
                         help="landscape file made by `lossfilm landscape` or `lossfilm demo`")
-    parser.add_argument("-o", "--output", metavar="PNG", help=help_text("output PNG (default: media/SCENE.png)"))
+    parser.add_argument("-o", "--output", metavar="PNG", help=help_text(f"output PNG (default: {OUT_DIR}/SCENE.png)"))
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--frame", type=int, metavar="N", help=help_text("render frame N (default: the final frame)"))
     which.add_argument("--final", action="store_true", help=help_text("render the final state, the film's last frame"))
@@ -46,7 +46,7 @@ def run(args):
     from lossfilm.cli.render import parse_options
     from lossfilm.render.filming.quality import parse_size
 
-    output = args.output or f"media/{Path(args.scene).stem}.png"
+    output = args.output or default_output(f"{Path(args.scene).stem}.png")
     size = parse_size(args.size, even=False)
     index = still(args.landscape, output, scene=args.scene, frame=None if args.final else args.frame, size=size,
                   fps=args.fps, seconds=args.seconds, theme=args.theme, transparent=args.transparent,

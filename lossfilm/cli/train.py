@@ -9,7 +9,7 @@ Exit status 3 means the run diverged; the finite part is still saved.
 import argparse
 from pathlib import Path
 
-DEFAULT_OUTPUT = "media/cache/trajectory.npz"
+DEFAULT_OUTPUT = "lossfilm-out/cache/trajectory.npz"  # lossfilm.cli.render.OUT_DIR: generated, not committed
 DIVERGED = 3  # exit status of a run whose loss blew up
 
 

@@ -35,7 +35,8 @@ from lossfilm.render.filming.backend import ensure_offscreen, renderer_versions
 from lossfilm.render.filming.sinks import open_sink
 from lossfilm.render.filming.film import open_film
 from lossfilm.render.filming.frames_cluster import cluster_frames
-from lossfilm.render.filming.quality import DEFAULT_QUALITY, DRAFT_PRESET, GIF_FPS, GIF_WIDTH, QUALITIES, check_size
+from lossfilm.render.filming.quality import (DEFAULT_QUALITY, DRAFT_PRESET, GIF_FPS, GIF_WIDTH, QUALITIES, SUPERSAMPLE,
+                                            check_size)
 from lossfilm.render.filming.workers import render_frames
 
 
@@ -142,7 +143,10 @@ def check_film_cost(spec, n_frames, sinks, *, force=False):
     A folder of PNG frames must also fit on its disk (about 1.5 bytes per pixel per frame).
     """
     width, height = spec.size
-    frame_seconds = width * height * PIXEL_SECONDS * (1.0 if getattr(spec, "ssaa", True) else 0.5)
+    # A frame costs the pixels the renderer draws; PIXEL_SECONDS is per output pixel of a frame drawn at SUPERSAMPLE,
+    # so a --draft frame (drawn at 1x) costs 0.44 of a supersampled one.
+    drawn_width, drawn_height = spec.render_size
+    frame_seconds = drawn_width * drawn_height * PIXEL_SECONDS / SUPERSAMPLE ** 2
     frame_bytes = 1.5 * width * height if any(sink.suffix == "/" for sink in sinks) else 0.0
     disk = min((free_disk(sink.path) for sink in sinks if sink.suffix == "/"), default=None)
     check_cost("frames", n_frames, lambda n: Cost(disk=n * frame_bytes, seconds=n * frame_seconds), force=force,

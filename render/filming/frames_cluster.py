@@ -27,17 +27,16 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 import weakref
 from pathlib import Path
 
+from lossfilm.boundary.dask_scatter import scatter_to_every_worker
 from lossfilm.format.errors import LossfilmError, RenderError
 from lossfilm.render.filming.film import open_film
 from lossfilm.render.filming.workers import FrameStream, block_size
 
 BLOCK = 8  # consecutive frames per task, as the local workers use
 RESCATTERS = 3  # times the shipment is scattered again after the worker holding it died
-SCATTER_TRIES, SCATTER_PAUSE = 20, 0.5  # a dead worker leaves the scheduler's list within seconds
 BLOCKS_PER_THREAD = 2  # blocks in flight per worker thread: the cluster stays busy, memory stays at a few blocks
 
 
@@ -152,7 +151,8 @@ class _ClusterStream(FrameStream):
     def _shipped(self):
         """The shipment, scattered to every worker once (tasks name it, they do not carry it)."""
         if self._shipment is None:
-            self._shipment = _scatter(self.client, FilmShipment(self._spec))
+            self._shipment = scatter_to_every_worker(self.client, FilmShipment(self._spec),
+                                                     lambda reason: _lost(f"scattering the film: {reason}"))
         return self._shipment
 
     def _wait(self, resubmit, future=None, shipment=None):
@@ -185,17 +185,6 @@ class _ClusterStream(FrameStream):
                 raise _lost(f"the scheduler stopped answering: {type(exc).__name__}") from None
             except KilledWorker as exc:
                 raise _lost(f"KilledWorker: {str(exc).splitlines()[0] if str(exc) else ''}") from None
-
-
-def _scatter(client, value):
-    """``value`` scattered to every worker; retried while the scheduler still lists a worker that just died."""
-    for attempt in range(SCATTER_TRIES):
-        try:
-            return client.scatter(value, broadcast=True, hash=False)
-        except OSError as exc:  # distributed's CommClosedError: a worker went away mid-scatter
-            if client.status != "running" or attempt == SCATTER_TRIES - 1:
-                raise _lost(f"scattering the film: {type(exc).__name__}") from None
-            time.sleep(SCATTER_PAUSE)
 
 
 def _lost(what):

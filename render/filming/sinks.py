@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -138,11 +139,13 @@ def open_sink(path, size, fps, *, alpha=False, source_size=None, provenance=None
     return sink(path, size, fps, alpha=alpha, source_size=source_size, provenance=provenance, **chosen)
 
 
-class FrameSink:
+class FrameSink(ABC):
     """Base of the sinks: checks the size and the frames, counts them, and makes the output appear atomically.
 
+    The role a sink plays: a context manager with ``write(frame)``, whose output
+    appears at ``path`` only when the ``with`` block ends without an error.
     A subclass declares its format in its class attributes (below) and
-    implements ``_open(tmp)``, which starts ``self._pipe`` (an ffmpeg process
+    implements ``_open(tmp)`` (abstract), which starts ``self._pipe`` (an ffmpeg process
     fed frame by frame); it may extend ``_finish()`` (on success) and
     ``_abort()`` (on any error or interrupt).
 
@@ -214,6 +217,10 @@ class FrameSink:
                              f"got {frame.shape} {frame.dtype}")
         self._write(frame)
         self.frames += 1
+
+    @abstractmethod
+    def _open(self, tmp):
+        """Start writing to the temporary path ``tmp``: usually ``self._pipe``, an ffmpeg process fed frame by frame."""
 
     def _atomic(self):
         return atomic_path(self.path)

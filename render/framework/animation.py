@@ -214,26 +214,6 @@ class Orbit(Animation):
         self.camera.set_view(azimuth=self.start + alpha * self.degrees)
 
 
-class Tilt(Animation):
-    """Move the camera's elevation to ``to`` degrees."""
-
-    def __init__(self, camera, to):
-        super().__init__()
-        self.camera = camera
-        self.to = float(to)
-        self.start = camera.elevation
-
-    def begin(self):
-        self.start = self.camera.elevation
-        count = 12
-        self.camera.include([self.camera.azimuth] * count, self.start)
-        for elevation in np.linspace(self.start, self.to, count):
-            self.camera.include([self.camera.azimuth], elevation)
-
-    def interpolate(self, alpha):
-        self.camera.set_view(elevation=self.start + alpha * (self.to - self.start))
-
-
 class Grow(Animation):
     """Draw something that grows (``grow(fraction)``, e.g. a curve of the 1-D view) from 0 to 1."""
 
@@ -255,10 +235,3 @@ class FadeIn(Animation):
     def interpolate(self, alpha):
         for obj in self.objects:
             obj.set_opacity(alpha)
-
-
-class FadeOut(FadeIn):
-    """Fade objects from 1 to 0."""
-
-    def interpolate(self, alpha):
-        super().interpolate(1.0 - alpha)

@@ -72,18 +72,6 @@ def ease_out(t):
     return math.sin(0.5 * math.pi * t)
 
 
-def there_and_back(t):
-    """Go to 1 at the midpoint and back to 0 at the end (for pulses).
-
-    Examples
-    --------
-    >>> there_and_back(0.5), there_and_back(1.0)
-    (1.0, 0.0)
-    """
-    t = _clamp(t)
-    return smooth(2.0 * t if t < 0.5 else 2.0 - 2.0 * t)
-
-
 # The names users can pass as ``easing``; "steps" is handled by the path.
 RATE_FUNCS = {
     "linear": linear,

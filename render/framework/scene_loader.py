@@ -12,13 +12,11 @@ True
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import inspect
 import os
-import sys
 from pathlib import Path
 
+from lossfilm.boundary.user_file import import_user_file
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.user_code import raised
 from lossfilm.render.framework.scene import Scene
@@ -61,36 +59,7 @@ def load_scene_file(path):
     path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"scene file {path}: no such file")
-    return scene_in_module(_import_file(path), str(path))
-
-
-def _import_file(path):
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
-    name = f"{USER_SCENE_PREFIX}{digest}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ConfigError(f"scene file {path}: cannot be loaded as a Python module")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses and pickling look modules up by name
-    try:
-        spec.loader.exec_module(module)
-    except (Exception, SystemExit) as exc:  # sys.exit() in a scene file must not end lossfilm silently
-        sys.modules.pop(name, None)
-        line = _line_of(exc, path)
-        raise ConfigError(f"scene file {path}{line}: fails on import ({raised(exc)})") from exc
-    return module
-
-
-def _line_of(exc, path):
-    if isinstance(exc, SyntaxError) and exc.lineno:
-        return f", line {exc.lineno}"
-    tb = exc.__traceback__
-    line = ""
-    while tb is not None:
-        if Path(tb.tb_frame.f_code.co_filename).resolve() == path.resolve():
-            line = f", line {tb.tb_lineno}"
-        tb = tb.tb_next
-    return line
+    return scene_in_module(import_user_file(path, prefix=USER_SCENE_PREFIX, label=f"scene file {path}"), str(path))
 
 
 def scene_in_module(module, where):

@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from lossfilm.format.artifact import save_npz
 from lossfilm.cli import main
 from lossfilm.format.errors import ArtifactError, ConfigError, DataError, LossfilmError
-from tests.bench_render import bowl_landscape
-from tests.training.data.test_idx import NAMES, idx_bytes, tiny_images, tiny_labels, write_folder
+from tests.helpers import rippled_bowl_landscape
+from tests.helpers import NAMES, idx_bytes, tiny_images, tiny_labels, write_folder
 from lossfilm.training.landscape.pipeline import Landscape
 from lossfilm.training.fit.mlp import init_params
 from lossfilm.format.trajectory import SCHEMA_VERSION, Trajectory
@@ -123,7 +123,7 @@ def f(tmp_path_factory):
     Trajectory.from_snapshots([{"w": np.arange(3.0) + t} for t in range(3)]).save(ns.traj_snapshots)
 
     # landscape files
-    ns.land = bowl_landscape(root / "landscape.npz", resolution=9, snapshots=6)
+    ns.land = rippled_bowl_landscape(root / "landscape.npz", resolution=9, snapshots=6)
     land = Landscape.load(ns.land)
     ns.land_newer = root / "landscape_newer.npz"
     save_npz(ns.land_newer, {"loss": np.zeros((2, 2))}, {"key": "k"}, kind="landscape",

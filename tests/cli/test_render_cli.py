@@ -12,12 +12,12 @@ from lossfilm.cli import main
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.filming import backend
 from lossfilm.render.filming.quality import DEFAULT_QUALITY, MAX_SIDE, QUALITIES, parse_size
-from tests.bench_render import bowl_landscape
+from tests.helpers import rippled_bowl_landscape
 
 
 @pytest.fixture(scope="module")
 def landscape(tmp_path_factory):
-    return bowl_landscape(tmp_path_factory.mktemp("landscape") / "landscape.npz", resolution=21, snapshots=12)
+    return rippled_bowl_landscape(tmp_path_factory.mktemp("landscape") / "landscape.npz", resolution=21, snapshots=12)
 
 
 def fails(capsys, argv):

@@ -12,7 +12,7 @@ from lossfilm.cli.provenance import read_provenance
 from lossfilm.format.errors import ArtifactError
 from lossfilm.format.provenance import gif_with_comment, png_with_text, read_gif_comments, read_png_text
 from lossfilm.format.version import CODE_VERSIONS, __version__
-from tests.render.framework.test_scene import bowl_landscape
+from tests.helpers import bowl_landscape
 
 
 @pytest.fixture(scope="module")

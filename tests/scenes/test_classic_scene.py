@@ -9,59 +9,9 @@ import pytest
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.filming.film import FilmSpec, open_film
 from lossfilm.scenes import scene_class
-from tests.render.elements.test_images import _display, check_image
-from tests.scenes.test_race_scene import descend, paths_landscape
+from tests.helpers import HIMMELBLAU, check_image, descend, display_point, himmelblau_landscape, himmelblau_minima, paths_landscape
 
 SIZE = (320, 240)
-HIMMELBLAU = "f(x, y) = (x^2 + y - 11)^2 + (x + y^2 - 7)^2"
-
-
-def himmelblau(x, y):
-    return (x ** 2 + y - 11) ** 2 + (x + y ** 2 - 7) ** 2
-
-
-def himmelblau_gradient(x, y):
-    return np.array([4 * x * (x ** 2 + y - 11) + 2 * (x + y ** 2 - 7),
-                     2 * (x ** 2 + y - 11) + 4 * y * (x + y ** 2 - 7)])
-
-
-def himmelblau_minima():
-    """The four minima, from the formula: the grid's local minima, polished by Newton's method."""
-    xs = np.linspace(-5, 5, 101)
-    X, Y = np.meshgrid(xs, xs, indexing="ij")
-    F = himmelblau(X, Y)
-    inner = F[1:-1, 1:-1]
-    lowest = np.ones(inner.shape, bool)
-    for di in (-1, 0, 1):
-        for dj in (-1, 0, 1):
-            if di or dj:
-                lowest &= inner <= F[1 + di:F.shape[0] - 1 + di, 1 + dj:F.shape[1] - 1 + dj]
-    minima = []
-    for i, j in zip(*np.nonzero(lowest & (inner < 5.0))):
-        p = np.array([X[i + 1, j + 1], Y[i + 1, j + 1]])
-        for _ in range(20):
-            h = 1e-5
-            hessian = np.column_stack([(himmelblau_gradient(*(p + e)) - himmelblau_gradient(*(p - e))) / (2 * h)
-                                       for e in (np.array([h, 0.0]), np.array([0.0, h]))])
-            p = p - np.linalg.solve(hessian, himmelblau_gradient(*p))
-        minima.append([float(p[0]), float(p[1]), float(himmelblau(*p))])
-    return minima
-
-
-def himmelblau_landscape(path=None, *, resolution=41):
-    start = (0.0, -0.5)
-    runs = {"sgd": descend(himmelblau_gradient, start, "sgd", 40, lr=0.01),
-            "momentum": descend(himmelblau_gradient, start, "momentum", 80, lr=0.004, momentum=0.9),
-            "adam": descend(himmelblau_gradient, start, "adam", 60, lr=0.2)}
-    xs = np.linspace(-5.0, 5.0, resolution)
-    land = paths_landscape(himmelblau, xs, xs, runs, kind="axes", settings={
-        "function": {"name": "himmelblau", "formula": HIMMELBLAU}, "minima": himmelblau_minima(),
-        "log_z": False, "axis_names": ["x", "y"]})
-    if path is not None:
-        land.save(path)
-    return land
-
-
 def rosenbrock_landscape(path, *, resolution=41):
     """Rosenbrock on a grid with a node exactly on its minimum (f = 0 there: no logarithm)."""
     def f(x, y):
@@ -116,7 +66,7 @@ def test_every_minimum_is_starred_where_it_is_and_the_legend_says_so(himmelblau_
         for star, (x, y, _) in zip(stars, land.settings["minima"]):
             assert star.point[:2] == pytest.approx([x, y])
             anchor = np.array(star.anchor.GetComputedDisplayValue(f.plotter.renderer), dtype=float)
-            column, row = _display(f.plotter, star.point)
+            column, row = display_point(f.plotter, star.point)
             assert anchor == pytest.approx([column, SIZE[1] - 1 - row], abs=1.0)
         assert any(not s.behind for s in stars)
         assert [a.GetInput() for a in f.scene.legend.key_actors] == ["known minima"]

@@ -8,26 +8,7 @@ import numpy as np
 import pytest
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.render.filming.film import FilmSpec, open_film
-from lossfilm.scenes import scene_class
-from tests.render.elements.test_images import check_image
-from tests.render.framework.test_scene import bowl_landscape
-
-SIZE = (320, 240)
-
-
-def line_landscape(path=None, *, with_line=True):
-    """The bowl with a 1-D view: a loss that falls from the initial to the final point and rises beyond."""
-    land = bowl_landscape(resolution=21, snapshots=40)
-    if with_line:
-        t = np.linspace(-0.25, 1.25, 61)  # (L,)
-        start, end = land.path_loss_true[0], land.path_loss_true[-1]
-        land.line_t = t
-        land.line_loss = end + (start - end) * (1 - t) ** 2 + 0.3 * np.sin(np.pi * np.clip(t, 0, 1))
-    if path is not None:
-        land.save(path)
-    return land
-
+from tests.helpers import SIZE, check_image, film, line_landscape
 
 @pytest.fixture(scope="module")
 def line_file(tmp_path_factory):
@@ -36,14 +17,8 @@ def line_file(tmp_path_factory):
     return str(path)
 
 
-def film(landscape_file, scene="line", **kwargs):
-    kwargs.setdefault("supersample", 1.0)
-    return open_film(FilmSpec(scene=scene_class(scene), landscape=landscape_file, size=SIZE, fps=kwargs.pop("fps", 10),
-                              **kwargs))
-
-
 def test_line_scene_matches_the_reference(request, line_file):
-    with film(line_file, theme="light") as f:
+    with film(line_file, "line", theme="light") as f:
         image = f.frame(int(0.6 * (f.n_frames - 1)))
     assert image.shape == (SIZE[1], SIZE[0], 3) and image.std() > 5
     check_image(request, "line_light", image)
@@ -51,7 +26,7 @@ def test_line_scene_matches_the_reference(request, line_file):
 
 def test_the_path_curve_grows_and_its_dot_leads_it(line_file):
     land = line_landscape()
-    with film(line_file) as f:
+    with film(line_file, "line") as f:
         f.frame(0)
         view = f.scene.line_view
         path_curve, dot = view.curves[0], view.dots[0]
@@ -74,7 +49,7 @@ def test_a_landscape_without_the_line_is_a_one_line_config_error(tmp_path):
     path = tmp_path / "no_line.npz"
     line_landscape(path, with_line=False)
     with pytest.raises(ConfigError, match="the landscape has no line view") as info:
-        film(str(path))
+        film(str(path), "line")
     assert "\n" not in str(info.value)
 
 

@@ -10,63 +10,9 @@ import pytest
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.filming.film import FilmSpec, open_film
 from lossfilm.scenes import scene_class
-from tests.render.elements.test_images import _display, check_image
-from lossfilm.training.landscape.pipeline import Landscape
+from tests.helpers import check_image, display_point, race_landscape
 
 SIZE = (320, 240)
-
-
-def _bowl(a, b):
-    return 0.05 + 1.6 * (a - 0.1) ** 2 + 4.0 * (b + 0.05) ** 2
-
-
-def _bowl_gradient(a, b):
-    return np.array([3.2 * (a - 0.1), 8.0 * (b + 0.05)])
-
-
-def descend(gradient, start, optimizer, steps, **hparams):
-    """Iterates (steps+1, 2) of a real optimizer on a 2-D function, from ``start``."""
-    from lossfilm.training.fit.optimizers import make_optimizer
-
-    opt = make_optimizer(optimizer, **hparams)
-    params = {"xy": np.array(start, dtype=float)}
-    points = [params["xy"].copy()]
-    for _ in range(steps):
-        opt.step(params, {"xy": gradient(*params["xy"])})
-        points.append(params["xy"].copy())
-    return np.array(points)
-
-
-def paths_landscape(function, alphas, betas, runs, *, kind="pca", settings=None):
-    """A landscape with several paths (name -> (T_k, 2) iterates, one per step) on ``function``'s grid."""
-    A, B = np.meshgrid(alphas, betas, indexing="ij")  # (R1, R2)
-    loss = function(A, B)
-    names = tuple(runs)
-    points = np.concatenate([runs[n] for n in names])  # (T, 2)
-    owner = np.concatenate([np.full(len(runs[n]), k, dtype=np.int64) for k, n in enumerate(names)])
-    steps = np.concatenate([np.arange(len(runs[n]), dtype=np.int64) for n in names])
-    values = function(points[:, 0], points[:, 1])  # (T,)
-    T = len(points)
-    return Landscape(
-        alphas=alphas, betas=betas, loss=loss, accuracy=np.full(loss.shape, np.nan),
-        computed=np.ones(loss.shape, bool), origin=np.zeros(2, np.float32), directions=np.eye(2, dtype=np.float32),
-        path_alpha=points[:, 0].copy(), path_beta=points[:, 1].copy(), path_loss_plane=values,
-        path_loss_true=values.copy(), path_accuracy=np.full(T, np.nan), residuals=np.zeros(T), path_steps=steps,
-        path_epochs=np.full(T, np.nan), explained_variance=np.array([0.6, 0.3]), directions_kind=kind,
-        settings=settings or {}, path_owner=owner, path_names=names)
-
-
-def race_landscape(path=None, *, resolution=31):
-    """Three optimizers from one start on an anisotropic bowl; adam stops first, momentum last."""
-    start = (-0.8, 0.6)
-    runs = {"sgd": descend(_bowl_gradient, start, "sgd", 60, lr=0.03),
-            "momentum": descend(_bowl_gradient, start, "momentum", 100, lr=0.02, momentum=0.85),
-            "adam": descend(_bowl_gradient, start, "adam", 30, lr=0.03)}
-    land = paths_landscape(_bowl, np.linspace(-1.0, 1.0, resolution), np.linspace(-0.8, 0.8, resolution), runs,
-                           settings={"run": {"data": "digits", "sizes": [64, 32, 10]}})
-    if path is not None:
-        land.save(path)
-    return land
 
 
 def legend_lines(legend):
@@ -148,7 +94,7 @@ def test_each_ball_is_drawn_at_its_own_paths_position_in_its_colour(race_file):
         index = int(0.3 * f.n_frames)  # all three under way, apart from each other
         image = f.frame(index)
         runners = f.scene.runners
-        centers = [np.array(_display(f.plotter, r.ball.center)) for r in runners]
+        centers = [np.array(display_point(f.plotter, r.ball.center)) for r in runners]
         gaps = [np.linalg.norm(a - b) for i, a in enumerate(centers) for b in centers[i + 1:]]
         assert min(gaps) > 8, "the balls overlap in this frame; the test needs them apart"
         for runner, center, color in zip(runners, centers, f.scene.path_colors):
@@ -211,7 +157,7 @@ def test_race_frame_matches_the_reference(request, race_file):
 
 
 def test_a_single_path_landscape_races_alone(tmp_path):
-    from tests.render.framework.test_scene import bowl_landscape
+    from tests.helpers import bowl_landscape
 
     path = tmp_path / "one.npz"
     bowl_landscape(path, resolution=21, snapshots=30)

@@ -6,7 +6,7 @@ import pytest
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.elements.path_tube import PathState
 from lossfilm.render.elements.sharpness_view import has_sharpness, hud_line, measured_at
-from tests.scenes.test_line_scene import film, line_landscape
+from tests.helpers import film, line_landscape
 
 THRESHOLD = {"value": 10.0, "rule": "2/eta", "optimizer": "sgd", "lr": 0.2}
 
@@ -32,7 +32,7 @@ def sharp_file(tmp_path_factory):
 
 def test_the_sharpness_plot_grows_with_its_stability_line_drawn_whole(sharp_file):
     land = sharp_landscape()
-    with film(sharp_file, options=(("plot", "sharpness"),)) as f:
+    with film(sharp_file, "line", options=(("plot", "sharpness"),)) as f:
         f.frame(f.n_frames // 2)
         view = f.scene.sharpness_view
         assert 2 <= view.curve.mapper.GetInput().GetNumberOfPoints() < len(land.sharpness)
@@ -47,7 +47,7 @@ def test_the_sharpness_plot_grows_with_its_stability_line_drawn_whole(sharp_file
 
 
 def test_plot_both_stacks_the_loss_and_the_sharpness(sharp_file):
-    with film(sharp_file, options=(("plot", "both"),)) as f:
+    with film(sharp_file, "line", options=(("plot", "both"),)) as f:
         f.frame(f.n_frames - 1)
         upper, lower = f.scene.line_view.plot.box, f.scene.sharpness_view.plot.box
         assert lower.bottom + lower.height < upper.bottom  # one above the other, not overlapping
@@ -80,7 +80,7 @@ def test_the_hud_shows_the_last_measured_value_not_an_interpolated_one():
 def test_a_stability_line_far_above_the_curve_is_named_not_drawn(tmp_path):
     path = tmp_path / "far.npz"
     sharp_landscape(path, threshold=dict(THRESHOLD, value=200.0))
-    with film(str(path), options=(("plot", "sharpness"),)) as f:
+    with film(str(path), "line", options=(("plot", "sharpness"),)) as f:
         f.frame(0)
         view = f.scene.sharpness_view
         assert view.plot.box.y_range[1] < 20 and len(view.plot.curves) == 1

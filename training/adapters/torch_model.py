@@ -21,7 +21,7 @@ Data is a ``DataLoader`` or a pair ``(inputs, targets)`` of tensors or
 arrays; the landscape's ``samples`` setting draws the same seeded subset as
 the NumPy path (:func:`lossfilm.training.landscape.evaluation.subset_rows`). The 1-D
 line, PCA, random and anchors planes all work: they only give the
-evaluator points. The Hessian plane and the sharpness take exact
+plane loss points. The Hessian plane and the sharpness take exact
 Hessian-vector products of the same loss (``hessian_at``,
 :mod:`lossfilm.training.adapters.torch_hessian`). A device this PyTorch or
 machine cannot use (``"cuda"`` without CUDA, ``"mps"`` without an Apple GPU)
@@ -41,7 +41,8 @@ import numpy as np
 from lossfilm.format.errors import ConfigError, DataError, UserCodeError
 from lossfilm.format.user_code import at_node, raised, role
 from lossfilm.training.adapters.torch_hessian import HVP_METHOD, torch_hessian
-from lossfilm.training.landscape.evaluation import subset_rows
+from lossfilm.training.landscape.evaluation import Evaluation, subset_rows
+from lossfilm.training.landscape.grid import PlaneLoss
 from lossfilm.training.landscape.segment import line_positions
 from lossfilm.training.landscape.plane import Plane
 
@@ -100,8 +101,10 @@ class TorchLoss:
         return TorchEvaluation(self, trajectory.layout, inputs, targets)
 
 
-class TorchEvaluation:
-    """What a landscape evaluates for a PyTorch model (the interface of :mod:`lossfilm.training.landscape.evaluation`).
+class TorchEvaluation(Evaluation):
+    """What a landscape evaluates for a PyTorch model (an :class:`lossfilm.training.landscape.evaluation.Evaluation`).
+
+    It has no Hessian-vector products (``hessian_at`` is None) and no cost estimate.
 
     Parameters
     ----------
@@ -146,16 +149,12 @@ class TorchEvaluation:
         self.counts_accuracy = not self.targets.is_floating_point() and self.targets.dim() == 1  # class indices
 
     def on(self, plane):
-        return TorchEvaluator(self, plane)
+        return TorchPlaneLoss(self, plane)
 
     def hessian_at(self, theta, method=HVP_METHOD):
         """``hvp(v) -> H v`` of the mean loss at ``theta`` (P,): exact products by autograd
         (:mod:`lossfilm.training.adapters.torch_hessian`), for the Hessian plane and the sharpness."""
         return torch_hessian(self, theta, method=method)
-
-    def hvp(self, theta, v):
-        """One Hessian-vector product ``H(theta) v``."""
-        return self.hessian_at(theta)(v)
 
     def along(self, trajectory, points, t_range):
         """``(t, loss, accuracy)`` along the line from the first to the last snapshot (:mod:`lossfilm.training.landscape.segment`).
@@ -177,11 +176,12 @@ class TorchEvaluation:
         return Plane(start, np.stack([step, np.zeros_like(step)]), "line")
 
 
-class TorchEvaluator:
+class TorchPlaneLoss(PlaneLoss):
     """Loss and accuracy of a PyTorch model at points of a plane, ``nodes_per_call`` nodes per ``vmap`` call.
 
-    The grid evaluator interface of :mod:`lossfilm.training.landscape.grid`: ``at``,
-    ``at_params``, ``evaluate`` and ``batch_size``.
+    A :class:`lossfilm.training.landscape.grid.PlaneLoss`: ``at``,
+    ``at_params``, ``evaluate`` and ``batch_size``; a cluster's worker gets
+    it pickled for its own device (``__reduce__``).
     """
 
     def __init__(self, evaluation, plane):
@@ -297,7 +297,7 @@ class TorchEvaluator:
 
 
 def _on_worker(model, criterion, device_type, nodes_per_call, chunk, layout, inputs, targets, plane):
-    """A :class:`TorchEvaluator` rebuilt on a cluster's worker, on its device (see ``TorchEvaluator.__reduce__``)."""
+    """A :class:`TorchPlaneLoss` rebuilt on a cluster's worker, on its device (see ``TorchPlaneLoss.__reduce__``)."""
     import torch
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -305,7 +305,7 @@ def _on_worker(model, criterion, device_type, nodes_per_call, chunk, layout, inp
         nodes_per_call = NODES_PER_CALL.get(device.type, 1)
     loss = TorchLoss(model.to(device), None, criterion=criterion, device=device, nodes_per_call=nodes_per_call,
                      chunk=chunk)
-    return TorchEvaluator(TorchEvaluation(loss, layout, inputs, targets), plane)
+    return TorchPlaneLoss(TorchEvaluation(loss, layout, inputs, targets), plane)
 
 
 def _check_device(device):

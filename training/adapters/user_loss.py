@@ -23,14 +23,17 @@ lossfilm.format.errors.ConfigError: --loss math:no_such: math has no attribute n
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import inspect
 import os
 import sys
 from pathlib import Path
 
+from lossfilm.boundary.user_file import import_user_file
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.user_code import raised
+from lossfilm.training.landscape.evaluation import EvaluationMaker
+
+LOSS_MODULES = "lossfilm_user_loss_"  # prefix of the modules loaded from files (a cluster ships them by value)
 
 
 def load_loss(spec):
@@ -44,7 +47,7 @@ def load_loss(spec):
         if not hasattr(value, part):
             raise ConfigError(f"--loss {spec}: {where} has no attribute {attr}")
         value = getattr(value, part)
-    if callable(getattr(value, "evaluation", None)):
+    if isinstance(value, EvaluationMaker):
         return value  # it makes its own evaluation (lossfilm.torch.TorchLoss)
     if not callable(value):
         raise ConfigError(f"--loss {spec}: {attr} is a {type(value).__name__}, not a function")
@@ -62,27 +65,14 @@ def load_loss(spec):
 
 def _import(spec, where):
     """The module of ``where``: a file path (``.py`` or with a slash) or a dotted module name."""
-    is_file = where.endswith(".py") or os.sep in where or "/" in where
+    if where.endswith(".py") or os.sep in where or "/" in where:
+        if not Path(where).is_file():
+            raise ConfigError(f"--loss {spec}: no such file {where}")
+        return import_user_file(where, prefix=LOSS_MODULES, label=f"--loss {spec}: {where}")
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # the `lossfilm` script, unlike `python -m`, does not look here
     try:
-        if is_file:
-            path = Path(where)
-            if not path.is_file():
-                raise ConfigError(f"--loss {spec}: no such file {where}")
-            name = f"lossfilm_user_loss_{path.stem}"
-            module_spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(module_spec)
-            sys.path.insert(0, str(path.resolve().parent))  # so that it can import its neighbours
-            try:
-                sys.modules[name] = module
-                module_spec.loader.exec_module(module)
-            finally:
-                sys.path.remove(str(path.resolve().parent))
-            return module
-        if "" not in sys.path and os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())  # the `lossfilm` script, unlike `python -m`, does not look here
         return importlib.import_module(where)
-    except ConfigError:
-        raise
     except ModuleNotFoundError as exc:
         if exc.name and (where == exc.name or where.startswith(exc.name + ".")):
             raise ConfigError(f"--loss {spec}: no module named {where} (run from the folder that holds it, "

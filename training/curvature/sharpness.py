@@ -39,8 +39,8 @@ def sharpness_along(trajectory, evaluation, points=POINTS, *, tol=1e-3, seed=0, 
     Parameters
     ----------
     trajectory : Trajectory
-    evaluation : MLPEvaluation or FunctionEvaluation
-        With ``hessian_at`` (:mod:`lossfilm.training.landscape.evaluation`).
+    evaluation : Evaluation
+        One whose ``hessian_at`` gives products (:mod:`lossfilm.training.landscape.evaluation`).
     points : int
         Snapshots (all of them if the trajectory has fewer).
     tol : float
@@ -72,16 +72,18 @@ def sharpness_along(trajectory, evaluation, points=POINTS, *, tol=1e-3, seed=0, 
     >>> steps.tolist(), values.round(4).tolist()
     ([0, 2, 4], [4.0, 4.0, 4.0])
     """
-    if not hasattr(evaluation, "hessian_at"):
-        raise ConfigError("sharpness: this loss has no Hessian-vector products (a 2-D function has no path "
-                          "to measure it along)")
     keep = subsample_indices(len(trajectory), max(2, int(points)))
     values, products, converged, start = [], 0, 0, None
     bar = tqdm(keep, total=len(keep), disable=not progress, file=sys.stderr, unit="snapshot", desc="sharpness",
                dynamic_ncols=True)
     for t in bar:
         theta = np.asarray(trajectory.params[t], dtype=np.float64)
-        pairs = top_eigenpairs(evaluation.hessian_at(theta), theta.size, k=1, tol=tol, which="largest",
+        hvp = evaluation.hessian_at(theta)
+        if hvp is None:
+            bar.close()
+            raise ConfigError("sharpness: this loss has no Hessian-vector products (a 2-D function has no path "
+                              "to measure it along)")
+        pairs = top_eigenpairs(hvp, theta.size, k=1, tol=tol, which="largest",
                                seed=seed, start=start)
         values.append(float(pairs.values[0]))
         start = pairs.vectors[0]

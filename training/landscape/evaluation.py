@@ -1,20 +1,32 @@
 """What a landscape evaluates: the built-in MLP on its data, your own model's ``loss_fn``, or a 2-D function.
 
-An evaluation is the loss before any plane is chosen. ``on(plane)`` gives
-the grid evaluator of :mod:`lossfilm.training.landscape.grid` for a plane (it also
-evaluates the snapshots themselves, ``at_params``); ``along(trajectory,
-points, t_range)`` gives the 1-D view. ``name`` is what the landscape
-records as ``settings["evaluation"]``, ``key_arrays`` what else goes into
-its content key, and ``samples`` how many data samples the loss averages
-(None where it is not over data).
+An :class:`Evaluation` is the loss before any plane is chosen. ``on(plane)``
+gives its :class:`lossfilm.training.landscape.grid.PlaneLoss`, the loss at
+points of that plane (it also evaluates the snapshots themselves,
+``at_params``); ``along(trajectory, points, t_range)`` gives the 1-D view.
+``name`` is what the landscape records as ``settings["evaluation"]``,
+``key_arrays`` what else goes into its content key, and ``samples`` how
+many data samples the loss averages (None where it is not over data).
 
-Curvature: ``hessian_at(theta)`` gives ``hvp(v) -> H v`` at a flat
-parameter vector (``hvp(theta, v)`` for one product), what the Hessian plane
-and the sharpness along the path ask for. The built-in MLP has the exact
-R-operator; a user's ``loss_fn`` has it when it also brings ``grad_fn``
-(central differences of that gradient); a 2-D function has none. A
-PyTorch evaluation has exact ones by autograd
-(:mod:`lossfilm.training.adapters.torch_hessian`).
+Its optional parts are declared in the protocol, with what an evaluation
+that lacks them answers:
+
+- ``cost()``: what one grid node costs (:class:`NodeCost`), for the size
+  check that refuses a grid taking over an hour; unknown by default. The
+  built-in MLP's fast path knows its own from its layer sizes and samples.
+- ``hessian_at(theta)``: ``hvp(v) -> H v`` at a flat parameter vector, what
+  the Hessian plane and the sharpness along the path ask for; None by
+  default. The built-in MLP has the exact R-operator; a user's ``loss_fn``
+  has it when it also brings ``grad_fn`` (central differences of that
+  gradient); a 2-D function has none; a PyTorch evaluation has exact ones by
+  autograd (:mod:`lossfilm.training.adapters.torch_hessian`).
+- ``line_plane(trajectory)``: the 1-D view as points of a plane (so that a
+  cluster evaluates it on its workers), None by default: the PyTorch
+  adapter's is one.
+
+A ``loss_fn`` that is an :class:`EvaluationMaker` (``lossfilm.torch.TorchLoss``)
+makes its own evaluation; :mod:`lossfilm.training.grid_cluster` wraps any
+evaluation so that its planes are evaluated on a Dask cluster.
 
 Examples
 --------
@@ -29,21 +41,81 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from lossfilm.format.budget import GRID_FLOPS
 from lossfilm.format.errors import ArtifactError, ConfigError, DataError, UserCodeError
 from lossfilm.format.user_code import call, describe, role
 from lossfilm.training.data.datasets import load_data
-from lossfilm.training.landscape.grid import (AnalyticEvaluator, FunctionEvaluator, MLPEvaluator, check_mlp_layout,
-                                   mlp_orientation)
+from lossfilm.training.landscape.grid import (AnalyticPlaneLoss, FunctionPlaneLoss, MLPPlaneLoss, PlaneLoss,
+                                              check_mlp_layout, mlp_orientation)
 from lossfilm.training.curvature.hessian import gradient_hessian, mlp_hessian
 from lossfilm.training.landscape.segment import trajectory_line
 from lossfilm.training.landscape.settings import DEFAULTS
 
 
-class MLPEvaluation:
+HessianVectorProduct = Callable[[np.ndarray], np.ndarray]  # hvp(v) -> H v, both (P,) float64
+
+
+@dataclass(frozen=True)
+class NodeCost:
+    """What one grid node costs: its time, and the memory the plane loss holds whatever the grid's size.
+
+    Zero is unknown (a user's ``loss_fn`` costs what it costs): only the
+    grid's own memory is then checked.
+    """
+
+    seconds: float = 0.0  # per node, on this machine
+    fixed_bytes: int = 0
+
+
+class Evaluation(Protocol):
+    """What a landscape evaluates, before any plane is chosen (see the module's docstring).
+
+    The classes here, :class:`lossfilm.torch.TorchEvaluation` and
+    :class:`lossfilm.training.grid_cluster.ClusterEvaluation` play this role;
+    they subclass it to take the defaults of its optional parts.
+    """
+
+    name: str  # recorded as the landscape's settings["evaluation"] and hashed into its key
+    key_arrays: tuple  # arrays the key must cover besides (evaluation data that is not the run's own)
+    samples: int | None  # data samples the loss averages; None where it is not over data
+
+    def on(self, plane) -> PlaneLoss:
+        """The loss at points of ``plane``."""
+        ...
+
+    def along(self, trajectory, points: int, t_range) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(t, loss, accuracy)`` along the line from the first snapshot to the last (the 1-D view)."""
+        ...
+
+    def cost(self) -> NodeCost:
+        """What one grid node costs; unknown (zero) unless the evaluation knows."""
+        return NodeCost()
+
+    def hessian_at(self, theta: np.ndarray) -> HessianVectorProduct | None:
+        """``hvp(v) -> H v`` at the flat parameter vector ``theta`` (P,); None where this loss has none."""
+        return None
+
+    def line_plane(self, trajectory):
+        """The 1-D view as a plane whose second direction is zero, where it is drawn that way; else None."""
+        return None
+
+
+@runtime_checkable
+class EvaluationMaker(Protocol):
+    """A ``loss_fn`` that makes its own evaluation (:class:`lossfilm.torch.TorchLoss`: many nodes per call)."""
+
+    def evaluation(self, trajectory, *, samples: int, seed: int) -> Evaluation:
+        """The evaluation of ``trajectory`` on a seeded subset of ``samples`` of its data."""
+        ...
+
+
+class MLPEvaluation(Evaluation):
     """The built-in MLP's mean cross-entropy and accuracy on data ``X``, ``y``.
 
     Parameters
@@ -114,7 +186,7 @@ class MLPEvaluation:
                    orientation=orientation)
 
     def on(self, plane):
-        return MLPEvaluator(plane, self.layout, self.X, self.y, workers=self.workers, dtype=self.dtype,
+        return MLPPlaneLoss(plane, self.layout, self.X, self.y, workers=self.workers, dtype=self.dtype,
                             orientation=self.orientation)
 
     def along(self, trajectory, points, t_range):
@@ -125,19 +197,24 @@ class MLPEvaluation:
         """``hvp(v) -> H v`` of the mean cross-entropy on this data at ``theta`` (P,): the exact R-operator."""
         return mlp_hessian(self.layout, theta, self.X, self.y)
 
-    def hvp(self, theta, v):
-        """One Hessian-vector product ``H(theta) v``."""
-        return self.hessian_at(theta)(v)
+    def cost(self):
+        """The fast path's time per node (from the layer sizes and samples) and its data and first-layer products."""
+        shapes = self.layout.shapes
+        widths = [min(shape) * max(shape) for shape in shapes[2::2]]  # later layers' in*out
+        hidden = shapes[0][1] if self.orientation == "in_out" else shapes[0][0]
+        flops = 2.0 * len(self.X) * (3 * hidden + sum(widths))
+        return NodeCost(seconds=flops / GRID_FLOPS,
+                        fixed_bytes=8 * self.X.size + 24 * len(self.X) * hidden)  # X, basis (3,N,H1) in float64
 
 
-class FunctionEvaluation:
+class FunctionEvaluation(Evaluation):
     """Your own model's ``loss_fn(params_dict) -> float`` (and ``acc_fn``), called point by point.
 
     Parameters
     ----------
     layout : ParamLayout
     loss_fn, acc_fn : callable
-        See :class:`lossfilm.training.landscape.grid.FunctionEvaluator`.
+        See :class:`lossfilm.training.landscape.grid.FunctionPlaneLoss`.
     executor : concurrent.futures.Executor, optional
         Runs the grid's calls.
     grad_fn : callable, optional
@@ -160,7 +237,7 @@ class FunctionEvaluation:
         self.name = f"loss_fn:{getattr(loss_fn, '__module__', '?')}.{getattr(loss_fn, '__qualname__', '?')}"
 
     def on(self, plane):
-        return FunctionEvaluator(plane, self.layout, self.loss_fn, self.acc_fn, self.executor)
+        return FunctionPlaneLoss(plane, self.layout, self.loss_fn, self.acc_fn, self.executor)
 
     def along(self, trajectory, points, t_range):
         return trajectory_line(trajectory, points=points, t_range=t_range, loss_fn=self.loss_fn, acc_fn=self.acc_fn)
@@ -178,12 +255,8 @@ class FunctionEvaluation:
                                    where)
         return gradient_hessian(grad, theta)
 
-    def hvp(self, theta, v):
-        """One Hessian-vector product ``H(theta) v``."""
-        return self.hessian_at(theta)(v)
 
-
-class AnalyticEvaluation:
+class AnalyticEvaluation(Evaluation):
     """A 2-D function ``f(x, y)``, vectorised, on its own axes: exact, no data.
 
     Examples
@@ -202,7 +275,7 @@ class AnalyticEvaluation:
         self.function = function
 
     def on(self, plane):
-        return AnalyticEvaluator(plane, self.function)
+        return AnalyticPlaneLoss(plane, self.function)
 
     def along(self, trajectory, points, t_range):
         raise ConfigError("a 2-D function's landscape has no 1-D view; its paths are exact already")
@@ -240,9 +313,9 @@ def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples,
                    grad_fn=None, dtype=DEFAULTS["dtype"], layout=None):
     """The built-in MLP's evaluation without ``loss_fn``, else the user's (see the classes above).
 
-    A ``loss_fn`` with an ``evaluation(trajectory, samples=, seed=)``
-    method makes its own evaluation: :class:`lossfilm.torch.TorchLoss`
-    evaluates many grid nodes per call that way.
+    A ``loss_fn`` that is an :class:`EvaluationMaker` makes its own
+    evaluation: :class:`lossfilm.torch.TorchLoss` evaluates many grid nodes
+    per call that way.
     """
     if loss_fn is None:
         if grad_fn is not None:
@@ -252,7 +325,7 @@ def evaluation_for(trajectory, *, loss_fn=None, acc_fn=None, data=None, samples,
     if layout is not None:
         raise ConfigError("layout= tells the built-in MLP's fast path how W is laid out; with loss_fn= your "
                           "function reads the arrays itself")
-    if callable(getattr(loss_fn, "evaluation", None)):
+    if isinstance(loss_fn, EvaluationMaker):
         if grad_fn is not None:
             raise ConfigError("grad_fn goes with a plain loss_fn; this loss_fn makes its own evaluation")
         return loss_fn.evaluation(trajectory, samples=samples, seed=seed)

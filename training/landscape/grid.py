@@ -1,11 +1,13 @@
 """The loss grid: its axes, and the loss and accuracy at every node of a plane.
 
-Three evaluators share one interface: ``at(coords)`` and ``at_params(vectors)``
-for a few points, ``evaluate(batches) -> (index, loss, accuracy)`` in
-completion order for the grid, which ``evaluate_grid`` drives with a
-progress bar, periodic checkpoints and resume:
+A :class:`PlaneLoss` is the loss at points of one plane (an evaluation's
+``on(plane)``, :mod:`lossfilm.training.landscape.evaluation`):
+``at(coords)`` and ``at_params(vectors)`` for a few points,
+``evaluate(batches) -> (index, loss, accuracy)`` in completion order for
+the grid, which ``evaluate_grid`` drives with a progress bar, periodic
+checkpoints and resume. Three live here:
 
-- ``MLPEvaluator``, for the built-in MLP, uses that the first layer's
+- ``MLPPlaneLoss``, for the built-in MLP, uses that the first layer's
   pre-activation is linear in the plane coordinates::
 
       X @ W1(a, b).T + b1(a, b) = (X@W1o.T + b1o) + a (X@D1.T + db1) + b (X@E1.T + eb1)
@@ -17,9 +19,9 @@ progress bar, periodic checkpoints and resume:
   exact to rounding). Samples are chunked to stay in cache, nodes are
   batched (one GEMM with K = 3 builds a whole batch's pre-activations) and
   batches run on threads (NumPy releases the GIL), one BLAS thread each.
-- ``FunctionEvaluator`` calls the user's ``loss_fn(params_dict) -> float``
+- ``FunctionPlaneLoss`` calls the user's ``loss_fn(params_dict) -> float``
   node by node, optionally on a ``concurrent.futures`` executor.
-- ``AnalyticEvaluator`` evaluates a 2-D function ``f(x, y)`` on its own axes,
+- ``AnalyticPlaneLoss`` evaluates a 2-D function ``f(x, y)`` on its own axes,
   the whole grid in one vectorised call.
 
 Examples
@@ -35,9 +37,12 @@ True
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
 import os
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from typing import Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -49,6 +54,36 @@ from lossfilm.training.fit.mlp import forward, log_softmax
 
 
 DTYPES = ("float32", "float64")  # the fast path's precisions; LandscapeSettings.dtype chooses
+
+
+class PlaneLoss(Protocol):
+    """The loss and accuracy at points of one plane: what :func:`evaluate_grid` drives.
+
+    Also a PyTorch model's (:class:`lossfilm.torch.TorchPlaneLoss`) and a Dask
+    cluster's (:class:`lossfilm.training.grid_cluster.ClusterPlaneLoss`).
+    """
+
+    batch_size: int  # nodes per batch of ``evaluate``: one unit of work and of progress
+
+    def at(self, coords: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and accuracy (m,) each at plane coordinates ``coords`` (m, 2), in order."""
+        ...
+
+    def at_params(self, vectors: Iterable[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Loss and accuracy at each flat parameter vector (P,) of an iterable, in order."""
+        ...
+
+    def evaluate(self, batches: list[np.ndarray]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield ``(index, loss (m,), accuracy (m,))`` for each batch of coordinates, in any order."""
+        ...
+
+    def for_worker(self) -> PlaneLoss:
+        """This plane loss as a cluster's worker runs it: without what only fits here (threads, a local pool).
+
+        A worker's threads already fill it (:mod:`lossfilm.training.grid_cluster`).
+        By default the plane loss itself.
+        """
+        return self
 
 
 def grid_axes(path_alpha, path_beta, *, resolution, margin=0.0, grid_range=None, min_side=0.0, scale=1.0):
@@ -150,7 +185,7 @@ def loss_and_accuracy(params, X, y, chunk=4096):
     return loss, correct / len(y)
 
 
-class MLPEvaluator:
+class MLPPlaneLoss(PlaneLoss):
     """Loss and accuracy of the built-in MLP at points of a plane, fast.
 
     Parameters
@@ -188,7 +223,7 @@ class MLPEvaluator:
     >>> layout = ParamLayout.of(params)
     >>> plane = random_plane(layout, layout.flatten(params))
     >>> X, y = rng.normal(size=(20, 4)), rng.integers(0, 3, 20)
-    >>> loss, acc = MLPEvaluator(plane, layout, X, y).at(np.array([[0.0, 0.0]]))
+    >>> loss, acc = MLPPlaneLoss(plane, layout, X, y).at(np.array([[0.0, 0.0]]))
     >>> bool(np.isclose(loss[0], loss_and_accuracy(layout.unflatten(plane.origin.astype(float)), X, y)[0]))
     True
     """
@@ -229,12 +264,12 @@ class MLPEvaluator:
         """Loss and accuracy at points ``coords`` (m, 2), batched and threaded, always in float64.
 
         These are the path's own losses (the height the ball rides at), which
-        the landscape promises exact; a float32 evaluator makes a float64
+        the landscape promises exact; a float32 plane loss makes a float64
         twin for them, once.
         """
         if self.dtype != np.float64:
             if self._exact is None:
-                self._exact = MLPEvaluator(self.plane, self.layout, self.X, self.y, self.workers, dtype="float64",
+                self._exact = MLPPlaneLoss(self.plane, self.layout, self.X, self.y, self.workers, dtype="float64",
                                            orientation=self.orientation)
             return self._exact.at(coords)
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
@@ -269,6 +304,12 @@ class MLPEvaluator:
                 cf.ThreadPoolExecutor(self.workers) as pool:
             yield from _windowed(pool, self._batch, list(enumerate(batches)), 2 * self.workers)
 
+    def for_worker(self):
+        """A copy on one thread: the worker's own threads already use its cores, more would only contend."""
+        shipped = copy.copy(self)
+        shipped.workers = 1
+        return shipped
+
     def _batch(self, coords):
         m, (_, N, H) = len(coords), self.basis.shape
         coef = np.column_stack([np.ones(m), coords])  # (m,3): weights of origin, d1, d2
@@ -302,7 +343,7 @@ class MLPEvaluator:
         return np.where(finite, loss, np.nan), np.where(finite, correct / N, np.nan)
 
 
-class FunctionEvaluator:
+class FunctionPlaneLoss(PlaneLoss):
     """Loss (and accuracy) of the user's model at points of a plane, node by node.
 
     Parameters
@@ -324,8 +365,8 @@ class FunctionEvaluator:
     >>> from lossfilm.training.landscape.plane import Plane
     >>> layout = ParamLayout(("w",), ((2,),))
     >>> plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "random")
-    >>> evaluator = FunctionEvaluator(plane, layout, lambda p: float((p["w"] ** 2).sum()))
-    >>> evaluator.at(np.array([[3.0, 4.0]]))[0].tolist()
+    >>> plane_loss = FunctionPlaneLoss(plane, layout, lambda p: float((p["w"] ** 2).sum()))
+    >>> plane_loss.at(np.array([[3.0, 4.0]]))[0].tolist()
     [25.0]
     """
 
@@ -365,6 +406,12 @@ class FunctionEvaluator:
                     yield i, (self.plane.point(a, b), at_node(a, b))
         # batch_size is 1, so each batch is a single node.
         yield from self._evaluate_vectors(jobs())
+
+    def for_worker(self):
+        """A copy without the local executor: on a worker the calls run in the worker itself."""
+        shipped = copy.copy(self)
+        shipped.executor = None
+        return shipped
 
     def _evaluate_vectors(self, jobs, in_order=False):
         """``(index, loss[1], accuracy[1])`` for ``(index, (vector, where))`` jobs, here or on the executor."""
@@ -410,7 +457,7 @@ def node_values(loss_fn, acc_fn, params, where="at one point"):
     return np.array([loss]), np.array([accuracy])
 
 
-class AnalyticEvaluator:
+class AnalyticPlaneLoss(PlaneLoss):
     """A 2-D function ``f(x, y)`` on its own axes (a plane of kind ``"axes"``), exactly.
 
     Grid coordinates are ``(x, y)`` themselves: nothing is projected or
@@ -427,7 +474,7 @@ class AnalyticEvaluator:
     --------
     >>> from lossfilm.training.landscape.plane import Plane
     >>> plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "axes")
-    >>> AnalyticEvaluator(plane, lambda x, y: x ** 2 + y).at(np.array([[3.0, 1.0], [0.0, np.inf]]))[0].tolist()
+    >>> AnalyticPlaneLoss(plane, lambda x, y: x ** 2 + y).at(np.array([[3.0, 1.0], [0.0, np.inf]]))[0].tolist()
     [10.0, nan]
     """
 
@@ -508,7 +555,7 @@ def _windowed(executor, fn, items, window, in_order=False):
             future.cancel()
 
 
-def evaluate_grid(evaluator, alphas, betas, loss, accuracy, computed, *,
+def evaluate_grid(plane_loss, alphas, betas, loss, accuracy, computed, *,
                   checkpoint=None, every=5.0, progress=False):
     """Fill ``loss``, ``accuracy`` and ``computed`` (R1, R2) in place at the missing nodes.
 
@@ -522,10 +569,10 @@ def evaluate_grid(evaluator, alphas, betas, loss, accuracy, computed, *,
     >>> from lossfilm.format.layout import ParamLayout
     >>> from lossfilm.training.landscape.plane import Plane
     >>> plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "random")
-    >>> evaluator = FunctionEvaluator(plane, ParamLayout(("w",), ((2,),)), lambda p: float(p["w"].sum()))
+    >>> plane_loss = FunctionPlaneLoss(plane, ParamLayout(("w",), ((2,),)), lambda p: float(p["w"].sum()))
     >>> a = b = np.array([0.0, 1.0])
     >>> loss, acc, done = np.full((2, 2), np.nan), np.full((2, 2), np.nan), np.zeros((2, 2), bool)
-    >>> evaluate_grid(evaluator, a, b, loss, acc, done)
+    >>> evaluate_grid(plane_loss, a, b, loss, acc, done)
     >>> loss.tolist(), bool(done.all())
     ([[0.0, 1.0], [1.0, 2.0]], True)
     """
@@ -534,13 +581,13 @@ def evaluate_grid(evaluator, alphas, betas, loss, accuracy, computed, *,
         return
     A, B = np.meshgrid(alphas, betas, indexing="ij")
     coords = np.column_stack([A.ravel()[missing], B.ravel()[missing]])  # (n,2)
-    size = evaluator.batch_size
+    size = plane_loss.batch_size
     batches = [coords[s:s + size] for s in range(0, len(coords), size)]
     flat_loss, flat_acc, flat_done = loss.reshape(-1), accuracy.reshape(-1), computed.reshape(-1)
     bar = tqdm(total=computed.size, initial=computed.size - missing.size, disable=not progress,
                file=sys.stderr, unit="node", desc="loss grid", dynamic_ncols=True)
     last = time.monotonic()
-    results = evaluator.evaluate(batches)
+    results = plane_loss.evaluate(batches)
     try:
         for i, batch_loss, batch_acc in results:
             nodes = missing[i * size:i * size + len(batch_loss)]

@@ -46,10 +46,10 @@ import numpy as np
 from tqdm import tqdm
 
 from lossfilm.format.artifact import content_key, is_artifact, reuse
-from lossfilm.format.safe_write import check_file_target
-from lossfilm.format.budget import GRID_FLOPS, Cost, check_cost
+from lossfilm.format.budget import Cost, check_cost
 from lossfilm.format.drawable import grid_problems
 from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
+from lossfilm.format.safe_write import check_file_target
 from lossfilm.format.landscape import KIND, SCHEMA_VERSION, reproducible
 from lossfilm.format.landscape import Landscape as LandscapeFile
 from lossfilm.format.planes import PLANE_KINDS
@@ -199,7 +199,7 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
     paths : Run, Race or Iterates
         What to draw (:mod:`lossfilm.training.landscape.descent_paths`).
     settings : LandscapeSettings
-    evaluation : MLPEvaluation, FunctionEvaluation or AnalyticEvaluation
+    evaluation : Evaluation
         What loss (:mod:`lossfilm.training.landscape.evaluation`).
     progress : bool
         Progress bars with ETA on stderr.
@@ -226,9 +226,9 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
         land.settings["resumed_nodes"] = int(land.computed.sum())
     else:
         plane = make_plane(paths, settings, evaluation, progress=progress)
-    evaluator = evaluation.on(plane)
+    plane_loss = evaluation.on(plane)
     if land is None:
-        land = _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
+        land = _new_landscape(paths, settings, evaluation, plane, plane_loss, key, progress)
     spent = float(land.settings.get("time_s", 0.0))
 
     def checkpoint():
@@ -237,7 +237,7 @@ def build_landscape(paths, settings, evaluation, *, progress=False, checkpoint_p
 
     if checkpoint_path is not None:
         checkpoint()  # the plane and path are kept even if the grid is interrupted at once
-    evaluate_grid(evaluator, land.alphas, land.betas, land.loss, land.accuracy, land.computed,
+    evaluate_grid(plane_loss, land.alphas, land.betas, land.loss, land.accuracy, land.computed,
                   checkpoint=checkpoint if checkpoint_path is not None else None,
                   every=checkpoint_every, progress=progress)
     land.settings["time_s"] = spent + time.perf_counter() - started
@@ -256,39 +256,20 @@ GRID_NODE_BYTES = 64  # loss, accuracy, computed, and the copies saving and chec
 def check_grid_cost(settings, evaluation, *, force=False):
     """Refuse, in one line, a ``--resolution`` whose grid will not fit in memory or takes over an hour.
 
-    The memory counts the grid's arrays and the fast path's fixed cost (its
-    data and first-layer products, which grow with ``--samples`` and the
-    first layer's width).
-
-    The time is estimated for the built-in MLP's fast path from its layer
-    sizes and sample count (a user's ``loss_fn`` costs what it costs: only
-    memory is checked for it).
+    The memory counts the grid's arrays and what the evaluation's plane loss
+    holds whatever the grid (the built-in MLP's data and first-layer
+    products, which grow with ``--samples`` and the first layer's width);
+    the time is the evaluation's own estimate per node
+    (:meth:`lossfilm.training.landscape.evaluation.Evaluation.cost`: only
+    the built-in MLP's fast path knows one; a user's ``loss_fn`` costs what
+    it costs, and only memory is checked for it).
     """
-    flops, fixed = node_flops(evaluation), evaluator_bytes(evaluation)
+    node = evaluation.cost()
 
     def cost(resolution):
         nodes = resolution * resolution
-        return Cost(memory=fixed + GRID_NODE_BYTES * nodes, seconds=nodes * flops / GRID_FLOPS)
+        return Cost(memory=node.fixed_bytes + GRID_NODE_BYTES * nodes, seconds=nodes * node.seconds)
     check_cost("--resolution", settings.resolution, cost, force=force, lowest=3)
-
-
-def node_flops(evaluation):
-    """Floating-point operations of one grid node of the built-in MLP's fast path (0 for other evaluations)."""
-    X, layout = getattr(evaluation, "X", None), getattr(evaluation, "layout", None)
-    if X is None or layout is None or not isinstance(evaluation, MLPEvaluation):
-        return 0.0
-    widths = [min(shape) * max(shape) for shape in layout.shapes[2::2]]  # later layers' in*out
-    hidden = layout.shapes[0][1] if evaluation.orientation == "in_out" else layout.shapes[0][0]
-    return 2.0 * len(X) * (3 * hidden + sum(widths))
-
-
-def evaluator_bytes(evaluation):
-    """Memory of the built-in MLP's fast path whatever the grid: the data and the three first-layer products."""
-    X, layout = getattr(evaluation, "X", None), getattr(evaluation, "layout", None)
-    if X is None or layout is None or not isinstance(evaluation, MLPEvaluation):
-        return 0
-    hidden = layout.shapes[0][1] if evaluation.orientation == "in_out" else layout.shapes[0][0]
-    return 8 * X.size + 24 * len(X) * hidden  # X in float64, basis (3, N, H1) float64
 
 
 def landscape_key(paths, settings, evaluation, *arrays):
@@ -409,7 +390,7 @@ def checkpoint_path_for(path):
     return path.with_name(f"{path.stem}.partial.npz")
 
 
-def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress):
+def _new_landscape(paths, settings, evaluation, plane, plane_loss, key, progress):
     """Project every path, evaluate its losses exactly at the kept points, lay out an empty grid."""
     projections, keeps, points = [], [], []
     for index, (name, trajectory) in enumerate(zip(paths.names, paths.trajectories)):
@@ -418,8 +399,8 @@ def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
         bar = _progress(keep, "path losses" if len(paths.names) == 1 else f"{name} path", progress)
         of = "" if len(paths.names) == 1 else f" of {name}"
         labels = [f"at snapshot {t}{of} (step {int(trajectory.steps[t])})" for t in keep]
-        true_loss, true_acc = evaluator.at_params((trajectory.params[t].astype(np.float64) for t in bar),
-                                                  labels=labels)
+        true_loss, true_acc = plane_loss.at_params((trajectory.params[t].astype(np.float64) for t in bar),
+                                                   labels=labels)
         projections.append((alpha, beta, residual))
         keeps.append(keep)
         points.append({"path_alpha": alpha[keep], "path_beta": beta[keep], "residuals": residual[keep],
@@ -428,7 +409,7 @@ def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
                        "path_loss_true": true_loss, "path_accuracy": true_acc,
                        "path_owner": np.full(len(keep), index, dtype=np.int64)})
     path = {name: np.concatenate([p[name] for p in points]) for name in points[0]}
-    path["path_loss_plane"], _ = evaluator.at(np.column_stack([path["path_alpha"], path["path_beta"]]))  # exact
+    path["path_loss_plane"], _ = plane_loss.at(np.column_stack([path["path_alpha"], path["path_beta"]]))  # exact
     alphas, betas = _grid_axes(plane, projections, settings)
     shape = (len(alphas), len(betas))
     record = dict(paths.record(settings.to_dict(evaluation.name)),

@@ -276,11 +276,11 @@ def _axes_of_function(paths, settings):
 def _hessian_at_final(paths, settings, evaluation):
     """The plane of the top two Hessian eigenvectors (by |eigenvalue|) at a run's final snapshot."""
     (trajectory,) = paths.trajectories
-    if not hasattr(evaluation, "hessian_at"):
-        raise ConfigError("--directions hessian: this loss has no Hessian-vector products (a 2-D function "
-                          "is drawn on its own axes)")
     origin = np.array(trajectory.params[-1], dtype=np.float32)
     hvp = evaluation.hessian_at(origin.astype(np.float64))
+    if hvp is None:
+        raise ConfigError("--directions hessian: this loss has no Hessian-vector products (a 2-D function "
+                          "is drawn on its own axes)")
     pairs = top_eigenpairs(hvp, origin.size, k=2, tol=settings.hessian_tol, seed=settings.seed)
     d1, d2 = pairs.vectors
     if settings.filter_normalise:

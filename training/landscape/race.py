@@ -59,10 +59,8 @@ from lossfilm.training.fit.train import TrainingDiverged, cached_or_train
 # The optimizers' own default learning rates (lossfilm.training.fit.optimizers.DEFAULT_LRS) all converge on the
 # default digits run (20 epochs, batch 64, 64-128-10): measured test accuracy, seeds 0 and 1:
 # sgd 0.2 -> 96.9/96.7%, momentum 0.05 -> 97.5/96.9%, nesterov 0.05 -> 97.5/96.9%,
-# rmsprop 0.001 -> 96.9/96.9%, adam 0.001 -> 96.7/96.9%. So the race needs no tuning of its own;
-# RACE_LRS is where a race-only learning rate would go.
+# rmsprop 0.001 -> 96.9/96.9%, adam 0.001 -> 96.7/96.9%. So the race needs no tuning of its own.
 RACE_OPTIMIZERS = ("sgd", "momentum", "adam")
-RACE_LRS: dict[str, float] = {}
 MAX_SNAPSHOTS = 500  # per optimizer when recording is automatic: a smooth path, files of ~200 MB on MNIST
 
 
@@ -117,7 +115,6 @@ def racer_config(optimizer, *, data="digits", epochs=20, seed=0, lr=None, record
     >>> racer_config("adam").lr, racer_config("adam", lr=0.01).lr
     (None, 0.01)
     """
-    lr = RACE_LRS.get(optimizer) if lr is None else lr
     return TrainConfig(data=data, epochs=epochs, seed=seed, optimizer=optimizer, lr=lr,
                        record_every=record_every, **settings)
 
@@ -145,7 +142,7 @@ def train_racers(optimizers, cache_dir, *, data="digits", epochs=20, seed=0, lrs
         ``<cache_dir>/<optimizer>.npz`` per racer (made if missing).
     data, epochs, seed : the shared run settings (see ``TrainConfig``).
     lrs : dict, optional
-        ``{optimizer: lr}``; others use ``RACE_LRS`` or their own default.
+        ``{optimizer: lr}``; others use their own default.
     record_every : int, optional
         Snapshot interval; default :func:`auto_record_every` (every step on digits).
     dataset : Dataset, optional

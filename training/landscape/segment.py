@@ -10,7 +10,7 @@ The loss along the path itself is already in ``path_loss_true`` against
 ``path_steps``.
 
 The line is evaluated exactly, not read off the grid: the built-in MLP by
-the plane evaluator's fast path (the line is a plane whose second direction
+the plane loss's fast path (the line is a plane whose second direction
 is zero), a user's model by its ``loss_fn``.
 
 Examples
@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.training.landscape.grid import MLPEvaluator, node_values
+from lossfilm.training.landscape.grid import MLPPlaneLoss, node_values
 from lossfilm.training.landscape.plane import Plane
 
 POINTS = 61  # positions along the line: steps of 0.025 over RANGE, so t = 0 and t = 1 are among them
@@ -105,9 +105,9 @@ def line_losses(start, end, t, *, layout, loss_fn=None, acc_fn=None, X=None, y=N
         # A plane with a zero second direction: its alpha axis is the line, in units of the whole
         # step theta_T - theta_0, so alpha = t. Kept in float64: t = 1 is theta_T itself.
         plane = Plane(start, np.stack([direction, np.zeros_like(direction)]), "line")
-        evaluator = MLPEvaluator(plane, layout, X, y, workers=workers, dtype="float64",  # a few points: exact
+        plane_loss = MLPPlaneLoss(plane, layout, X, y, workers=workers, dtype="float64",  # a few points: exact
                                  orientation=orientation)
-        return evaluator.at(np.column_stack([t, np.zeros_like(t)]))
+        return plane_loss.at(np.column_stack([t, np.zeros_like(t)]))
     loss, accuracy = np.empty(len(t)), np.empty(len(t))
     for i, ti in enumerate(t):  # the grid's per-node rule: a non-finite loss is NaN
         node_loss, node_acc = node_values(loss_fn, acc_fn, layout.unflatten(start + ti * direction),

@@ -6,7 +6,6 @@ look at them before committing).
 """
 
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,15 +13,9 @@ import pytest
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.filming.film import FilmSpec, open_film
 from lossfilm.scenes import scene_class
-from tests.render.framework.test_scene import bowl_landscape
+from tests.helpers import bowl_landscape, check_image, display_point
 
-IMAGES = Path(__file__).resolve().parent / "images"
 SIZE = (320, 240)
-MEAN_TOLERANCE = 2.5  # mean |difference| per channel, of 255
-STRONG = 64  # a pixel differs strongly when a channel moves by more than this
-STRONG_SHARE = 0.003  # share of strongly different pixels allowed (a displaced ball is ~0.5%)
-
-
 @pytest.fixture(scope="module")
 def landscape_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("picture") / "landscape.npz"
@@ -58,25 +51,6 @@ def still(landscape_file, scene="descent", fraction=0.5, **kwargs):
         return f.frame(int(round(fraction * (f.n_frames - 1))))
 
 
-def check_image(request, name, image):
-    """Compare with tests/render/elements/images/NAME.png, or rewrite it under --regen-images."""
-    import imageio.v3 as iio
-
-    path = IMAGES / f"{name}.png"
-    if request.config.getoption("--regen-images"):
-        IMAGES.mkdir(exist_ok=True)
-        iio.imwrite(path, image)
-        return
-    if not path.exists():
-        pytest.fail(f"{path} is missing; run pytest {__file__} --regen-images and look at it")
-    reference = iio.imread(path)
-    assert reference.shape == image.shape
-    diff = np.abs(reference.astype(np.int16) - image.astype(np.int16))
-    strong = (diff.max(axis=-1) > STRONG).mean()
-    assert diff.mean() < MEAN_TOLERANCE and strong < STRONG_SHARE, (
-        f"{name}: mean difference {diff.mean():.2f}, {100 * strong:.2f}% of pixels changed strongly")
-
-
 # --- regression against cached images ------------------------------------------------------------
 
 def test_surface_alone(request, landscape_file, surface_scene):
@@ -110,7 +84,7 @@ def test_the_ball_is_drawn_where_the_path_says(landscape_file):
         index = int(0.45 * f.n_frames)
         with_ball = f.frame(index)
         ball = f.scene.ball
-        expected = _display(f.plotter, ball.center)  # (column, row) in the image
+        expected = display_point(f.plotter, ball.center)  # (column, row) in the image
         ball.set_opacity(0.0)
         f.plotter.render()
         without = f.plotter.screenshot(return_img=True)
@@ -140,7 +114,7 @@ def test_the_ball_starts_at_the_start_and_ends_at_the_end(landscape_file):
 def test_transparent_frames_have_an_alpha_channel(landscape_file):
     with film(landscape_file, "descent", transparent=True) as f:
         image = f.frame(f.n_frames // 2)
-        column, row = (int(round(v)) for v in _display(f.plotter, f.scene.ball.center))
+        column, row = (int(round(v)) for v in display_point(f.plotter, f.scene.ball.center))
     assert image.shape == (SIZE[1], SIZE[0], 4)
     assert image[0, 0, 3] == 0 and image[-1, -1, 3] == 0  # background: transparent
     assert image[row, column, 3] == 255  # the ball: opaque
@@ -189,15 +163,6 @@ def test_a_landscape_without_finite_losses_is_an_artifact_error(tmp_path):
     land.save(path)
     with pytest.raises(ArtifactError, match="no finite loss value"):
         film(str(path))
-
-
-def _display(plotter, point):
-    """(column, row) image coordinates of a world point."""
-    renderer = plotter.renderer
-    renderer.SetWorldPoint(*map(float, point), 1.0)
-    renderer.WorldToDisplay()
-    x, y, _ = renderer.GetDisplayPoint()
-    return x, plotter.window_size[1] - 1 - y
 
 
 def test_a_scene_that_plays_nothing_is_a_config_error(landscape_file, tmp_path):

@@ -11,10 +11,7 @@ import pytest
 from lossfilm.format.landscape import Landscape
 from lossfilm.render.filming.film import FilmSpec, open_film
 from lossfilm.scenes import scene_class
-from tests.scenes.test_classic_scene import himmelblau_landscape
-from tests.scenes.test_line_scene import line_landscape
-from tests.scenes.test_race_scene import race_landscape
-from tests.render.framework.test_scene import bowl_landscape
+from tests.helpers import bowl_landscape, himmelblau_landscape, line_landscape, race_landscape
 
 
 @pytest.fixture(scope="module")

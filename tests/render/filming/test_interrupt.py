@@ -15,13 +15,10 @@ are in test_encode.py; the grid's in-process resume in test_landscape.py.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -31,8 +28,7 @@ import pytest
 from lossfilm.format.artifact import read_header
 from lossfilm.cli import main
 from lossfilm.format.trajectory import Trajectory
-from tests.render.filming.test_sinks import alive, children
-from tests.training.data.test_idx import idx_bytes
+from tests.helpers import Cli, alive, children, idx_bytes
 from lossfilm.training.landscape.pipeline import Landscape, checkpoint_path_for
 
 REPO = Path(__file__).resolve().parents[3]
@@ -41,52 +37,6 @@ SAID = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated (SIGTERM)"}
 GRID = 201  # nodes per side: a grid of about a second here, long enough to be interrupted
 SIGNALS = pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="POSIX signals and /proc")
-
-
-class Cli:
-    """``python -m lossfilm ARGS`` in a child process; its stderr collected as it comes."""
-
-    def __init__(self, *args):
-        env = dict(os.environ, PYTHONPATH=str(REPO))
-        # Python ignores Ctrl-C in a child started with SIGINT ignored (as under `nohup` or `&`): restore it.
-        self.process = subprocess.Popen([sys.executable, "-m", "lossfilm", *map(str, args)], env=env,
-                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE,
-                                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        self._chunks = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        while chunk := os.read(self.process.stderr.fileno(), 65536):
-            self._chunks.append(chunk)
-
-    @property
-    def stderr(self):
-        return b"".join(self._chunks).decode(errors="replace")
-
-    def progress(self, desc):
-        """``(done, total)`` from the last update of the tqdm bar ``desc``, or (0, 0) before it shows."""
-        found = re.findall(rf"{re.escape(desc)}:[^\r\n]*?\|\s*(\d+)/(\d+)", self.stderr)
-        return tuple(map(int, found[-1])) if found else (0, 0)
-
-    def wait_for(self, condition, what, timeout=60):
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert self.process.poll() is None, f"exited ({self.process.returncode}) before {what}:\n{self.stderr}"
-            assert time.monotonic() < deadline, f"no {what} after {timeout} s:\n{self.stderr}"
-            time.sleep(0.02)
-
-    def stop(self, signum, timeout=60):
-        """Send ``signum``; return the exit status and the whole of stderr."""
-        self.process.send_signal(signum)
-        try:
-            code = self.process.wait(timeout=timeout)
-        finally:
-            self.process.kill()
-            self.process.wait()
-        self._reader.join(timeout=10)
-        return code, self.stderr
 
 
 def last_line(stderr):
@@ -181,13 +131,13 @@ def test_an_interrupted_grid_keeps_its_nodes_and_resumes_to_the_same_landscape(t
 @pytest.fixture(scope="module")
 def landscape(tmp_path_factory):
     from lossfilm.render.filming import backend
-    from tests.bench_render import bowl_landscape
+    from tests.helpers import rippled_bowl_landscape
 
     try:
         backend.ensure_offscreen()
     except Exception as error:
         pytest.skip(f"no off-screen OpenGL here: {error}")
-    return bowl_landscape(tmp_path_factory.mktemp("bowl") / "landscape.npz", resolution=21, snapshots=12)
+    return rippled_bowl_landscape(tmp_path_factory.mktemp("bowl") / "landscape.npz", resolution=21, snapshots=12)
 
 
 @pytest.mark.slow

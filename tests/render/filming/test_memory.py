@@ -181,12 +181,12 @@ def test_encoding_memory_does_not_grow_with_the_number_of_frames(tmp_path):
 @pytest.mark.slow
 def test_rendering_memory_does_not_grow_with_the_number_of_frames(tmp_path):
     from lossfilm.render.filming import backend
-    from tests.bench_render import bowl_landscape
+    from tests.helpers import rippled_bowl_landscape
 
     try:
         backend.ensure_offscreen()  # the children inherit the verified back-end and do not probe again
     except Exception as error:
         pytest.skip(f"no off-screen OpenGL here: {error}")
-    landscape = bowl_landscape(tmp_path / "landscape.npz", resolution=41, snapshots=40)
+    landscape = rippled_bowl_landscape(tmp_path / "landscape.npz", resolution=41, snapshots=40)
     assert_flat(render_peak(tmp_path, "real", 15, landscape), render_peak(tmp_path, "real", 120, landscape),
                 "rendering descent 15 vs 120 frames at 320x240")

@@ -14,7 +14,8 @@ from PIL import Image
 
 from lossfilm.format.errors import ConfigError, LossfilmError, RenderError
 from lossfilm.format.safe_write import remove_stale_temporaries
-from lossfilm.render.filming.sinks import GifSink, Mp4Sink, PngSequenceSink, open_sink, output_format
+from lossfilm.render.filming.sinks import FrameSink, GifSink, Mp4Sink, PngSequenceSink, open_sink, output_format
+from tests.helpers import alive, children
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -205,26 +206,6 @@ if __name__ == "__main__":
 """
 
 
-def children(pid):
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def alive(pid):
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to find the render's children")
 @pytest.mark.parametrize("signum, name, workers", [
     (signal.SIGINT, "film.mp4", 2),
@@ -282,3 +263,11 @@ def test_an_interrupted_render_keeps_the_earlier_output(tmp_path, signum, name, 
         assert leftovers(media)
         assert remove_stale_temporaries(media) == 1
         assert leftovers(media) == []
+
+
+def test_a_sink_must_say_how_it_opens():
+    class Unfinished(FrameSink):  # declares its format but not _open: the role is not filled
+        name, suffix = "raw", ".raw"
+
+    with pytest.raises(TypeError, match="_open"):
+        Unfinished("film.raw", (64, 48), 10)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lossfilm.render.framework.easing import EASING_NAMES, RATE_FUNCS, ease_in, ease_out, linear, smooth, there_and_back
+from lossfilm.render.framework.easing import EASING_NAMES, RATE_FUNCS, ease_in, ease_out, linear, smooth
 
 
 @pytest.mark.parametrize("name", sorted(RATE_FUNCS))
@@ -37,12 +37,6 @@ def test_ease_in_out_starts_and_stops_gently():
     assert smooth(h) / h < 0.01  # speed ~0 at the start
     assert (1 - smooth(1 - h)) / h < 0.01  # and at the end
     assert (smooth(0.5 + h) - smooth(0.5 - h)) / (2 * h) > 1.5  # faster than linear in the middle
-
-
-def test_there_and_back_returns():
-    assert there_and_back(0.0) == 0.0
-    assert there_and_back(0.5) == pytest.approx(1.0)
-    assert there_and_back(1.0) == pytest.approx(0.0)
 
 
 def test_steps_is_a_named_easing_but_not_a_rate_function():

@@ -10,42 +10,7 @@ from lossfilm.format.errors import ConfigError
 from lossfilm.render.framework.animation import Animation
 from lossfilm.render.framework.scene_options import parse_options
 from lossfilm.render.framework.scene import Scene
-from lossfilm.training.landscape.pipeline import Landscape
-
-
-def bowl_landscape(path=None, *, resolution=31, snapshots=80, nan_corner=False):
-    """An anisotropic bowl with a path spiralling into its minimum (deterministic, no training).
-
-    Saved to ``path`` when given (the film loads it from there).
-    """
-    alphas = np.linspace(-1.0, 1.0, resolution)
-    betas = np.linspace(-0.8, 0.8, resolution)
-    A, B = np.meshgrid(alphas, betas, indexing="ij")  # (R1, R2)
-
-    def loss_at(a, b):
-        return 0.05 + 1.6 * (a - 0.1) ** 2 + 4.0 * (b + 0.05) ** 2
-
-    loss = loss_at(A, B)
-    if nan_corner:
-        loss[-3:, -3:] = np.nan
-    t = np.linspace(0.0, 1.0, snapshots)
-    radius = 0.85 * (1 - t) ** 1.5
-    angle = 5.0 * t
-    path_alpha = 0.1 + radius * np.cos(angle)
-    path_beta = -0.05 + 0.7 * radius * np.sin(angle)
-    plane = loss_at(path_alpha, path_beta)
-    steps = np.round(200 * t ** 2).astype(np.int64)  # most snapshots early, like a log schedule
-    land = Landscape(
-        alphas=alphas, betas=betas, loss=loss, accuracy=1.0 - loss / 10, computed=np.ones(loss.shape, bool),
-        origin=np.zeros(4, np.float32), directions=np.eye(2, 4, dtype=np.float32),
-        path_alpha=path_alpha, path_beta=path_beta, path_loss_plane=plane, path_loss_true=1.1 * plane,
-        path_accuracy=1.0 - plane / 10, residuals=np.zeros(snapshots), path_steps=steps,
-        path_epochs=steps / 20.0, explained_variance=np.array([0.712, 0.2]),
-        settings={"optimizer": "sgd", "lr": 0.1, "data": "digits", "hidden": [32]},
-    )
-    if path is not None:
-        land.save(path)
-    return land
+from tests.helpers import bowl_landscape
 
 
 class Recorder(Animation):

@@ -69,7 +69,7 @@ def test_a_module_on_the_path_works_too(recorded, monkeypatch):
     ("{dir}/quadratic_loss.py:missing", "has no attribute missing"),
     ("{dir}/quadratic_loss.py:NOT_A_FUNCTION", "NOT_A_FUNCTION is a int, not a function"),
     ("{dir}/quadratic_loss.py:two_arguments", "two_arguments(params, data) must take one argument"),
-    ("{dir}/broken.py:loss_fn", "importing {dir}/broken.py failed: ZeroDivisionError: division by zero"),
+    ("{dir}/broken.py:loss_fn", "{dir}/broken.py, line 1: fails on import (ZeroDivisionError: division by zero)"),
     ("{dir}/absent.py:loss_fn", "no such file {dir}/absent.py"),
     ("loss_fn", "expected MODULE:ATTR or path/to/file.py:ATTR"),
 ])

@@ -249,7 +249,7 @@ def test_curvature_settings_leave_other_landscapes_keys_alone():
 def test_a_function_evaluation_without_grad_fn_is_refused_in_one_line():
     evaluation = FunctionEvaluation(ParamLayout(("w",), ((2,),)), lambda p: 0.0)
     with pytest.raises(ConfigError) as info:
-        evaluation.hvp(np.zeros(2), np.ones(2))
+        evaluation.hessian_at(np.zeros(2))
     assert "\n" not in str(info.value)
 
 

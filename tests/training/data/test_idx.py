@@ -1,7 +1,6 @@
 """The IDX reader and the MNIST-folder layouts, on tiny files written here."""
 
 import gzip
-import struct
 
 import numpy as np
 import pytest
@@ -11,55 +10,15 @@ from hypothesis import strategies as st
 from lossfilm.format.errors import ConfigError, DataError
 from lossfilm.training.data.datasets import load_data
 from lossfilm.training.data.idx import read_idx, read_images, read_labels, read_pair
-
-NAMES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "t10k_images": "t10k-images-idx3-ubyte",
-    "t10k_labels": "t10k-labels-idx1-ubyte",
-}
-
-
-def idx_bytes(array, dtype_code=0x08):
-    """Encode a uint8 array as IDX by hand (struct, not the reader's code)."""
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, dtype_code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.tobytes()
-
-
-def tiny_images(n, seed=0):
-    return np.random.default_rng(seed).integers(0, 256, size=(n, 3, 4), dtype=np.uint8)  # (n,3,4)
-
-
-def tiny_labels(n, seed=0):
-    return np.random.default_rng(seed + 100).integers(0, 10, size=n, dtype=np.uint8)  # (n,)
-
-
-def write(path, payload, gz=False):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(gzip.compress(payload) if gz else payload)
-    return path
-
-
-def write_folder(folder, parts=tuple(NAMES), gz=False, name=lambda base: base, n_train=7, n_test=5):
-    """Write the chosen MNIST files; ``name`` maps a base name to its path under ``folder``."""
-    arrays = {
-        "train_images": tiny_images(n_train, 1), "train_labels": tiny_labels(n_train, 1),
-        "t10k_images": tiny_images(n_test, 2), "t10k_labels": tiny_labels(n_test, 2),
-    }
-    for part in parts:
-        suffix = ".gz" if gz else ""
-        write(folder / (name(NAMES[part]) + suffix), idx_bytes(arrays[part]), gz=gz)
-    return arrays
-
+from tests.helpers import NAMES, idx_bytes, tiny_images, tiny_labels, write_folder, write_payload
 
 # --- reading valid files ----------------------------------------------------
 
 @pytest.mark.parametrize("gz", [False, True])
 def test_reads_images_and_labels(tmp_path, gz):
     images, labels = tiny_images(5), tiny_labels(5)
-    image_path = write(tmp_path / "i", idx_bytes(images), gz=gz)
-    label_path = write(tmp_path / "l", idx_bytes(labels), gz=gz)
+    image_path = write_payload(tmp_path / "i", idx_bytes(images), gz=gz)
+    label_path = write_payload(tmp_path / "l", idx_bytes(labels), gz=gz)
     got_images, got_labels = read_pair(image_path, label_path)
     assert got_images.dtype == np.uint8 and got_images.shape == (5, 3, 4)
     np.testing.assert_array_equal(got_images, images)
@@ -68,8 +27,8 @@ def test_reads_images_and_labels(tmp_path, gz):
 
 def test_gzip_is_detected_by_content_not_name(tmp_path):
     images = tiny_images(2)
-    compressed_without_suffix = write(tmp_path / "images-idx3-ubyte", idx_bytes(images), gz=True)
-    raw_with_gz_suffix = write(tmp_path / "images-idx3-ubyte.gz", idx_bytes(images), gz=False)
+    compressed_without_suffix = write_payload(tmp_path / "images-idx3-ubyte", idx_bytes(images), gz=True)
+    raw_with_gz_suffix = write_payload(tmp_path / "images-idx3-ubyte.gz", idx_bytes(images), gz=False)
     np.testing.assert_array_equal(read_images(compressed_without_suffix), images)
     np.testing.assert_array_equal(read_images(raw_with_gz_suffix), images)
 
@@ -134,7 +93,7 @@ BROKEN_IMAGES = [
 @pytest.mark.parametrize("payload, problem", [case[1:] for case in BROKEN_IMAGES],
                          ids=[case[0] for case in BROKEN_IMAGES])
 def test_broken_image_file_names_file_and_problem(tmp_path, payload, problem):
-    path = write(tmp_path / "bad-images-idx3-ubyte", payload)
+    path = write_payload(tmp_path / "bad-images-idx3-ubyte", payload)
     with pytest.raises(DataError, match=problem) as info:
         read_images(path)
     message = str(info.value)
@@ -151,15 +110,15 @@ BROKEN_LABELS = [
 @pytest.mark.parametrize("payload, problem", [case[1:] for case in BROKEN_LABELS],
                          ids=[case[0] for case in BROKEN_LABELS])
 def test_broken_label_file_names_file_and_problem(tmp_path, payload, problem):
-    path = write(tmp_path / "bad-labels-idx1-ubyte", payload)
+    path = write_payload(tmp_path / "bad-labels-idx1-ubyte", payload)
     with pytest.raises(DataError, match=problem) as info:
         read_labels(path)
     assert "bad-labels-idx1-ubyte" in str(info.value)
 
 
 def test_count_mismatch_names_both_files(tmp_path):
-    images = write(tmp_path / "imgs", idx_bytes(tiny_images(5)))
-    labels = write(tmp_path / "lbls", idx_bytes(tiny_labels(4)))
+    images = write_payload(tmp_path / "imgs", idx_bytes(tiny_images(5)))
+    labels = write_payload(tmp_path / "lbls", idx_bytes(tiny_labels(4)))
     with pytest.raises(DataError, match="5 images but .* 4 labels") as info:
         read_pair(images, labels)
     assert "imgs" in str(info.value) and "lbls" in str(info.value)
@@ -187,14 +146,14 @@ def test_half_a_pair_is_reported(tmp_path):
 
 def test_broken_file_inside_folder_surfaces(tmp_path):
     write_folder(tmp_path, parts=("t10k_images",))
-    write(tmp_path / NAMES["t10k_labels"], idx_bytes(tiny_labels(4)))
+    write_payload(tmp_path / NAMES["t10k_labels"], idx_bytes(tiny_labels(4)))
     with pytest.raises(DataError, match="count mismatch"):
         load_data(tmp_path)
 
 
 def test_image_size_mismatch_between_subsets(tmp_path):
     write_folder(tmp_path, parts=("train_images", "train_labels", "t10k_labels"))
-    write(tmp_path / NAMES["t10k_images"], idx_bytes(np.zeros((5, 2, 2))))
+    write_payload(tmp_path / NAMES["t10k_images"], idx_bytes(np.zeros((5, 2, 2))))
     with pytest.raises(DataError, match="image size mismatch"):
         load_data(tmp_path)
 
@@ -206,7 +165,7 @@ def test_unknown_spec_is_a_config_error(spec):
 
 
 def test_a_file_is_not_a_folder_spec(tmp_path):
-    path = write(tmp_path / "images", idx_bytes(tiny_images(2)))
+    path = write_payload(tmp_path / "images", idx_bytes(tiny_images(2)))
     with pytest.raises(ConfigError, match="images"):
         load_data(str(path))
 
@@ -227,7 +186,7 @@ def _read_any(path):
 @settings(max_examples=200, deadline=None)
 @given(payload=st.binary(max_size=64))
 def test_random_bytes_only_raise_data_error(tmp_path_factory, payload):
-    _read_any(write(tmp_path_factory.mktemp("fuzz") / "f", payload))
+    _read_any(write_payload(tmp_path_factory.mktemp("fuzz") / "f", payload))
 
 
 @settings(max_examples=200, deadline=None)
@@ -235,4 +194,4 @@ def test_random_bytes_only_raise_data_error(tmp_path_factory, payload):
 def test_random_bodies_behind_a_valid_magic_only_raise_data_error(tmp_path_factory, ndim, rest, gz):
     # a plausible magic number steers the fuzz past the first check into dims and body
     payload = bytes([0, 0, 8, ndim]) + rest
-    _read_any(write(tmp_path_factory.mktemp("fuzz") / "f", payload, gz=gz))
+    _read_any(write_payload(tmp_path_factory.mktemp("fuzz") / "f", payload, gz=gz))

@@ -201,7 +201,7 @@ def test_config_checks_name_the_option():
 def test_cli_options_and_their_defaults():
     parser = build_parser()
     args = parser.parse_args(["train"])
-    assert args.hidden == (128,) and args.lr is None and args.output == "media/cache/trajectory.npz"
+    assert args.hidden == (128,) and args.lr is None and args.output == "lossfilm-out/cache/trajectory.npz"
     assert parser.parse_args(["train", "--hidden", "128,64"]).hidden == (128, 64)
     assert parser.parse_args(["train", "--hidden", "32", "--hidden", "16"]).hidden == (32, 16)
     assert parser.parse_args(["train", "--lr", "0.05"]).lr == 0.05
@@ -222,11 +222,11 @@ def test_cli_trains_into_the_default_cache_and_then_reuses_it(tmp_path, monkeypa
     argv = ["train", "--epochs", "1", "--hidden", "16", "--record-every", "5", "--quiet"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert (tmp_path / "media" / "cache" / "trajectory.npz").is_file()
-    assert out.startswith("saved media/cache/trajectory.npz: 6 snapshots x 1,210 parameters,")
+    assert (tmp_path / "lossfilm-out" / "cache" / "trajectory.npz").is_file()
+    assert out.startswith("saved lossfilm-out/cache/trajectory.npz: 6 snapshots x 1,210 parameters,")
     assert "test accuracy" in out and "KB" in out
     assert main(argv) == 0
-    assert capsys.readouterr().out.startswith("reused media/cache/trajectory.npz (same settings")
+    assert capsys.readouterr().out.startswith("reused lossfilm-out/cache/trajectory.npz (same settings")
 
 
 def test_cli_refuses_a_missing_output_directory(tmp_path, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lossfilm.format.errors import ConfigError, DataError
-from lossfilm.training.landscape.grid import (FunctionEvaluator, MLPEvaluator, check_mlp_layout, evaluate_grid, grid_axes,
+from lossfilm.training.landscape.grid import (FunctionPlaneLoss, MLPPlaneLoss, check_mlp_layout, evaluate_grid, grid_axes,
                            loss_and_accuracy)
 from lossfilm.format.layout import ParamLayout
 from lossfilm.training.fit.mlp import init_params
@@ -38,7 +38,7 @@ def test_fast_path_equals_naive_path(sizes):
     reach = float(np.linalg.norm(plane.origin))
     coords = np.random.default_rng(9).uniform(-reach, reach, size=(37, 2))  # 37: batches do not divide it
     coords[0] = 0.0
-    fast_loss, fast_acc = MLPEvaluator(plane, layout, X, y, workers=2, dtype="float64").at(coords)
+    fast_loss, fast_acc = MLPPlaneLoss(plane, layout, X, y, workers=2, dtype="float64").at(coords)
     slow_loss, slow_acc = naive(layout, plane, X, y, coords)
     np.testing.assert_allclose(fast_loss, slow_loss, rtol=1e-10)
     np.testing.assert_array_equal(fast_acc, slow_acc)
@@ -47,19 +47,19 @@ def test_fast_path_equals_naive_path(sizes):
 
 def test_fast_path_chunks_samples_and_batches_nodes_like_one_pass():
     layout, plane, X, y = network([7, 9, 4], n=301)
-    evaluator = MLPEvaluator(plane, layout, X, y, workers=1, dtype="float64")
-    evaluator.chunk, evaluator.batch_size = 16, 3  # many sample chunks and node batches
+    plane_loss = MLPPlaneLoss(plane, layout, X, y, workers=1, dtype="float64")
+    plane_loss.chunk, plane_loss.batch_size = 16, 3  # many sample chunks and node batches
     coords = np.random.default_rng(1).normal(size=(10, 2))
-    np.testing.assert_allclose(evaluator.at(coords)[0], naive(layout, plane, X, y, coords)[0], rtol=1e-10)
+    np.testing.assert_allclose(plane_loss.at(coords)[0], naive(layout, plane, X, y, coords)[0], rtol=1e-10)
 
 
-def grid_values(evaluator, coords):
+def grid_values(plane_loss, coords):
     """Loss and accuracy at ``coords`` as the grid gets them: through ``evaluate`` (``at`` is always float64)."""
     loss, accuracy = np.empty(len(coords)), np.empty(len(coords))
-    batches = [coords[s:s + evaluator.batch_size] for s in range(0, len(coords), evaluator.batch_size)]
-    for i, batch_loss, batch_acc in evaluator.evaluate(batches):
-        loss[i * evaluator.batch_size:][:len(batch_loss)] = batch_loss
-        accuracy[i * evaluator.batch_size:][:len(batch_acc)] = batch_acc
+    batches = [coords[s:s + plane_loss.batch_size] for s in range(0, len(coords), plane_loss.batch_size)]
+    for i, batch_loss, batch_acc in plane_loss.evaluate(batches):
+        loss[i * plane_loss.batch_size:][:len(batch_loss)] = batch_loss
+        accuracy[i * plane_loss.batch_size:][:len(batch_acc)] = batch_acc
     return loss, accuracy
 
 
@@ -69,40 +69,40 @@ def test_float32_fast_path_is_within_1e_5_of_float64(sizes):
     reach = 2.0 * float(np.linalg.norm(plane.origin))  # far enough out that the loss grows several-fold
     axis = np.linspace(-reach, reach, 7)
     coords = np.column_stack([np.repeat(axis, 7), np.tile(axis, 7)])
-    loss32, acc32 = grid_values(MLPEvaluator(plane, layout, X, y, dtype="float32"), coords)
-    loss64, acc64 = grid_values(MLPEvaluator(plane, layout, X, y, dtype="float64"), coords)
-    assert MLPEvaluator(plane, layout, X, y).dtype == np.float32  # the default
+    loss32, acc32 = grid_values(MLPPlaneLoss(plane, layout, X, y, dtype="float32"), coords)
+    loss64, acc64 = grid_values(MLPPlaneLoss(plane, layout, X, y, dtype="float64"), coords)
+    assert MLPPlaneLoss(plane, layout, X, y).dtype == np.float32  # the default
     assert loss64.max() > 2 * loss64.min()
     np.testing.assert_allclose(loss32, loss64, rtol=1e-5)
     assert np.abs(acc32 - acc64).max() <= 2 / len(y)  # a near-tie may round the other way
     assert not np.array_equal(loss32, loss64)  # it really ran in float32
-    np.testing.assert_array_equal(MLPEvaluator(plane, layout, X, y).at(coords[:3])[0], loss64[:3])  # at(): float64
+    np.testing.assert_array_equal(MLPPlaneLoss(plane, layout, X, y).at(coords[:3])[0], loss64[:3])  # at(): float64
 
 
 def test_an_unknown_dtype_is_refused():
     layout, plane, X, y = network([7, 9, 4])
     with pytest.raises(ConfigError, match="float16"):
-        MLPEvaluator(plane, layout, X, y, dtype="float16")
+        MLPPlaneLoss(plane, layout, X, y, dtype="float16")
 
 
 def test_exploding_nodes_become_nan_not_errors():
     layout, plane, X, y = network([7, 9, 4])
-    loss, accuracy = MLPEvaluator(plane, layout, X, y).at(np.array([[0.0, 0.0], [1e305, 1e305]]))
+    loss, accuracy = MLPPlaneLoss(plane, layout, X, y).at(np.array([[0.0, 0.0], [1e305, 1e305]]))
     assert np.isfinite(loss[0]) and np.isnan(loss[1]) and np.isnan(accuracy[1])
 
 
-def test_function_evaluator_serial_and_on_an_executor_agree():
+def test_function_plane_loss_serial_and_on_an_executor_agree():
     layout, plane, X, y = network([7, 9, 4])
     loss_fn = lambda p: loss_and_accuracy(p, X, y)[0]  # noqa: E731
     acc_fn = lambda p: loss_and_accuracy(p, X, y)[1]  # noqa: E731
     coords = np.random.default_rng(2).normal(size=(9, 2))
-    serial = FunctionEvaluator(plane, layout, loss_fn, acc_fn).at(coords)
+    serial = FunctionPlaneLoss(plane, layout, loss_fn, acc_fn).at(coords)
     with cf.ThreadPoolExecutor(2) as pool:
-        pooled = FunctionEvaluator(plane, layout, loss_fn, acc_fn, executor=pool).at(coords)
+        pooled = FunctionPlaneLoss(plane, layout, loss_fn, acc_fn, executor=pool).at(coords)
     np.testing.assert_array_equal(serial[0], pooled[0])
     np.testing.assert_array_equal(serial[1], pooled[1])
-    np.testing.assert_allclose(serial[0], MLPEvaluator(plane, layout, X, y, dtype="float64").at(coords)[0], rtol=1e-10)
-    assert np.isnan(FunctionEvaluator(plane, layout, loss_fn).at(coords)[1]).all()  # no acc_fn
+    np.testing.assert_allclose(serial[0], MLPPlaneLoss(plane, layout, X, y, dtype="float64").at(coords)[0], rtol=1e-10)
+    assert np.isnan(FunctionPlaneLoss(plane, layout, loss_fn).at(coords)[1]).all()  # no acc_fn
 
 
 def test_evaluate_grid_computes_only_missing_nodes():
@@ -113,12 +113,12 @@ def test_evaluate_grid_computes_only_missing_nodes():
         calls.append(p["w"].copy())
         return float(p["w"][0] + 10 * p["w"][1])
 
-    evaluator = FunctionEvaluator(plane, ParamLayout(("w",), ((2,),)), loss_fn)
+    plane_loss = FunctionPlaneLoss(plane, ParamLayout(("w",), ((2,),)), loss_fn)
     a, b = np.arange(4.0), np.arange(3.0)
     loss, acc, done = np.full((4, 3), np.nan), np.full((4, 3), np.nan), np.zeros((4, 3), bool)
     done[:2] = True
     loss[:2] = -1.0  # already computed: must be kept as it is
-    evaluate_grid(evaluator, a, b, loss, acc, done)
+    evaluate_grid(plane_loss, a, b, loss, acc, done)
     assert len(calls) == 6 and done.all()
     np.testing.assert_array_equal(loss[:2], -1.0)
     np.testing.assert_array_equal(loss[2:], a[2:, None] + 10 * b[None, :])
@@ -136,9 +136,9 @@ def test_evaluate_grid_checkpoints_and_saves_on_interrupt():
 
     saved = []
     loss, acc, done = np.full((3, 3), np.nan), np.full((3, 3), np.nan), np.zeros((3, 3), bool)
-    evaluator = FunctionEvaluator(plane, ParamLayout(("w",), ((2,),)), loss_fn)
+    plane_loss = FunctionPlaneLoss(plane, ParamLayout(("w",), ((2,),)), loss_fn)
     with pytest.raises(KeyboardInterrupt):
-        evaluate_grid(evaluator, np.arange(3.0), np.arange(3.0), loss, acc, done,
+        evaluate_grid(plane_loss, np.arange(3.0), np.arange(3.0), loss, acc, done,
                       checkpoint=lambda: saved.append(done.sum()), every=1e9)
     assert saved == [4]  # the interrupt saved the four finished nodes
 

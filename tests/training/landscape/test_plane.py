@@ -246,7 +246,7 @@ def test_plane_point_and_project_are_inverse():
     ("newer", ["direction 1", "direction 2"], "newer directions"),  # a newer lossfilm's kind still reads
 ])
 def test_every_plane_kind_labels_its_axes_and_summarises_its_plane(kind, labels, summary):
-    from tests.render.framework.test_scene import bowl_landscape
+    from tests.helpers import bowl_landscape
 
     land = bowl_landscape(resolution=5, snapshots=7)
     land.directions_kind, land.explained_variance = kind, np.array([0.6, 0.3])
@@ -308,7 +308,7 @@ def test_pca_is_scikit_learns_pca_of_the_offsets_as_li_et_al(method):
 
 
 def test_centred_and_uncentred_pca_differ_and_say_so():
-    from tests.render.framework.test_scene import bowl_landscape
+    from tests.helpers import bowl_landscape
 
     params = wandering_path(T=60, P=40)
     centred, uncentred = pca_plane(params), pca_plane(params, centred=False)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from lossfilm.format.errors import LossfilmError, LossfilmWarning, UserCodeError
 from lossfilm.format.layout import ParamLayout
 from lossfilm.format.trajectory import Trajectory
-from lossfilm.training.landscape.grid import AnalyticEvaluator, FunctionEvaluator
+from lossfilm.training.landscape.grid import AnalyticPlaneLoss, FunctionPlaneLoss
 from lossfilm.training.landscape.pipeline import Landscape
 from lossfilm.training.landscape.plane import Plane
 
@@ -168,13 +168,13 @@ def test_a_hostile_gradient_is_one_line(trajectory, gradient, fragment):
 def test_a_hostile_2d_function_is_one_line(result, fragment):
     plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "axes")
     with pytest.raises(UserCodeError, match="your function") as info:
-        AnalyticEvaluator(plane, result).at(np.array([[0.0, 0.0], [1.0, 1.0]]))
+        AnalyticPlaneLoss(plane, result).at(np.array([[0.0, 0.0], [1.0, 1.0]]))
     assert fragment in str(info.value)
 
 
 def test_a_scalar_2d_function_fills_the_grid():
     plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "axes")
-    loss, _ = AnalyticEvaluator(plane, lambda x, y: 2.0).at(np.array([[0.0, 0.0], [1.0, 1.0]]))
+    loss, _ = AnalyticPlaneLoss(plane, lambda x, y: 2.0).at(np.array([[0.0, 0.0], [1.0, 1.0]]))
     assert loss.tolist() == [2.0, 2.0]
 
 
@@ -212,6 +212,6 @@ def test_fuzz_hostile_losses_give_one_line(trajectory, value, at):
 
 def test_function_evaluator_names_the_node_directly():
     plane = Plane(np.zeros(2, np.float32), np.eye(2, dtype=np.float32), "random")
-    evaluator = FunctionEvaluator(plane, ParamLayout(("w",), ((2,),)), lambda p: [1.0, 2.0])
+    evaluator = FunctionPlaneLoss(plane, ParamLayout(("w",), ((2,),)), lambda p: [1.0, 2.0])
     with pytest.raises(LossfilmError, match=r"returned a list of 2 items at grid node \(0\.5, -2\)"):
         list(evaluator.evaluate([np.array([[0.5, -2.0]])]))
