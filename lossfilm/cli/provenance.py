@@ -9,7 +9,7 @@ from lossfilm.format.provenance import KEYWORD, PREFIX, from_text, read_gif_comm
 
 
 def read_provenance(path):
-    """The provenance dict that the MP4, GIF or PNG at ``path`` carries; ArtifactError naming it if none.
+    """The provenance dict that the MP4, MOV, WebM, GIF or PNG at ``path`` carries; ArtifactError naming it if none.
 
     A folder of PNG frames is read from its first frame.
     """
@@ -26,13 +26,13 @@ def read_provenance(path):
         text = read_png_text(path.read_bytes()).get(KEYWORD)
     elif suffix == ".gif":
         text = next((c for c in read_gif_comments(path.read_bytes()) if c.startswith(PREFIX)), None)
-    elif suffix == ".mp4":
+    elif suffix in (".mp4", ".mov", ".webm"):
         from lossfilm.render.filming.ffmpeg import read_comment
 
         text = read_comment(path)
         text = text if text and text.startswith(PREFIX) else None
     else:
-        raise ArtifactError(f"{path}: not an MP4, GIF or PNG")
+        raise ArtifactError(f"{path}: not an MP4, MOV, WebM, GIF or PNG")
     if text is None:
         raise ArtifactError(f"{path}: carries no lossfilm provenance (made by another program, or by "
                             "lossfilm before 0.2)")

@@ -100,9 +100,14 @@ def hud_lines(state, show_plane=True, accuracy_label="accuracy"):
     >>> from lossfilm.render.elements.path_tube import PathState
     >>> hud_lines(PathState(index=0, step=1200, epoch=3.25, loss_true=0.5, loss_plane=0.4, accuracy=0.9))
     ['step 1,200   epoch 3.25', 'loss 0.5   (on plane 0.4)', 'accuracy 90.0%']
+    >>> hud_lines(PathState(index=0, step=25.4, epoch=25.0, loss_true=0.5, loss_plane=0.5, accuracy=float("nan"),
+    ...                     step_is_epoch=True))
+    ['step 25 = epoch 25', 'loss 0.5']
     """
     first = f"step {int(round(state.step)):,}"
-    if math.isfinite(state.epoch):
+    if state.step_is_epoch and math.isfinite(state.epoch):  # full batch: a fraction of an epoch means nothing
+        first += f" = epoch {int(round(state.epoch)):,}"
+    elif math.isfinite(state.epoch):
         first += f"   epoch {state.epoch:.2f}"
     loss = f"loss {format_loss(state.loss_true)}"
     differs = (math.isfinite(state.loss_plane) and math.isfinite(state.loss_true)

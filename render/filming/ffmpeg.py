@@ -149,7 +149,7 @@ def run_ffmpeg(label, args):
 
 
 def read_comment(path):
-    """The ``comment`` tag of a film (MP4) at ``path``, or None; read with the bundled ffmpeg's ffmetadata output."""
+    """The ``comment`` tag of a film (MP4, MOV, WebM) at ``path``, or None; read with the bundled ffmpeg's ffmetadata output."""
     import imageio_ffmpeg
 
     command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
@@ -161,7 +161,7 @@ def read_comment(path):
     # ffmetadata escapes '=', ';', '#', '\\' and newlines with a backslash; a value may run over lines
     value, reading = [], False
     for line in re.split(r"(?<!\\)\n", text):
-        if line.startswith("comment="):
+        if line.lower().startswith("comment="):  # Matroska (WebM) keeps its tags in capitals
             value, reading = [line[len("comment="):]], True
             break
     if not reading:
