@@ -181,13 +181,18 @@ def spread_apart(balls, surface, gap=2.0):
                     continue
                 if distance < 1e-9 * need:  # the same point: a fixed direction per pair, the same every frame
                     angle = 2 * np.pi * (i + 1) / (len(balls) + 1) + 0.7 * j
-                    offset, distance = np.array([np.cos(angle), np.sin(angle)]), 1.0
-                push = 0.5 * (need - distance) * offset / distance
+                    unit = np.array([np.cos(angle), np.sin(angle)])
+                else:
+                    unit = offset / distance
+                push = 0.5 * (need - distance) * unit
                 centers[i, :2] -= push
                 centers[j, :2] += push
                 moved = True
         if not moved:
             break
+    xmin, xmax, ymin, ymax = surface.bounds[:4]  # never pushed off the surface
+    centers[:, 0] = np.clip(centers[:, 0], xmin, xmax)
+    centers[:, 1] = np.clip(centers[:, 1], ymin, ymax)
     ground_then = surface.height_at(start[:, 0], start[:, 1])
     ground_now = surface.height_at(centers[:, 0], centers[:, 1])
     rise = np.where(np.isfinite(ground_then) & np.isfinite(ground_now), ground_now - ground_then, 0.0)

@@ -272,7 +272,7 @@ class Hud:
             turns = np.radians([0, 20, -20, 40, -40, 65, -65, 90, -90])
             return [np.array([np.cos(base + t), np.sin(base + t)]) for t in turns]
 
-        distances = [f * size for f in (0.0, 0.5, 1.0, 1.7, 2.6, 3.8, 5.2)]
+        distances = [f * size for f in (0.0, 0.5, 1.0, 1.7, 2.6, 3.8, 5.2, 7.0, 9.0)]
         for actor, anchor in zip(self.axis_labels, anchors):
             placer.add(Label(actor, anchor, outward, distances, keep_off=("floor", "surface"), margin=self.margin))
 

@@ -45,10 +45,10 @@ class Marker:
             self.halo = None
         else:
             ring = draped_ring(surface, self.point, 0.72 * radius, radius)
+            around = draped_ring(surface, self.point, 0.6 * radius, 1.12 * radius, below=True)
             self.halo = None if halo is None else plotter.add_mesh(
-                draped_ring(surface, self.point, 0.6 * radius, 1.12 * radius, below=True), color=halo,
-                lighting=False, name=f"{name}_halo", show_scalar_bar=False)
-        self.rim = np.asarray(ring.points)
+                around, color=halo, lighting=False, name=f"{name}_halo", show_scalar_bar=False)
+        self.rim = np.asarray((ring if self.halo is None else around).points)  # what labels keep off
         self.actor = plotter.add_mesh(ring, color=color, lighting=False, name=name, show_scalar_bar=False)
         for actor in (self.actor, self.halo):
             if actor is not None:  # drawn in front of the surface it lies on, never half inside it

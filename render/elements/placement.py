@@ -97,7 +97,7 @@ class Placer:
 
     def _place(self, renderer, _event):
         mine = {id(label.actor) for label in self.labels}
-        boxes = self._fixed_boxes(renderer, mine)
+        texts, boxes = self._fixed_boxes(renderer, mine)
         points = [path.screen_points(renderer) for path in self.paths if path.actor.GetVisibility()]
         for ball in self.balls:
             if ball.actor.GetVisibility():
@@ -117,13 +117,13 @@ class Placer:
         for label in self.labels:
             if not label.wanted():
                 continue
-            placed = label.place(renderer, boxes, path_points, surface, floor, (width, height))
+            placed = label.place(renderer, (texts, boxes), path_points, surface, floor, (width, height))
             if placed is not None:
-                boxes.append(placed)
+                texts.append(placed)
 
     def _fixed_boxes(self, renderer, mine):
-        """Boxes of every visible text, the scalar bar and the flat marks not placed here."""
-        boxes = []
+        """Boxes of every visible text and the scalar bar, and of the flat marks, not placed here."""
+        texts, boxes = [], []
         props = renderer.GetViewProps()
         for i in range(props.GetNumberOfItems()):
             prop = props.GetItemAsObject(i)
@@ -132,19 +132,36 @@ class Placer:
             kind = type(prop).__name__
             if kind.endswith("TextActor"):
                 if prop.GetInput() and prop.GetInput().strip() and prop.GetTextProperty().GetOpacity() > 0.05:
-                    boxes.append(text_box(prop, renderer))
+                    texts.append(text_box(prop, renderer))
             elif kind.endswith("ScalarBarActor"):
                 low = prop.GetPositionCoordinate().GetComputedDisplayValue(renderer)
                 high = prop.GetPosition2Coordinate().GetComputedDisplayValue(renderer)
-                boxes.append(np.array([low[0], high[0], low[1], high[1]], dtype=float))
+                texts.append(np.array([low[0], high[0], low[1], high[1]], dtype=float))
             elif kind == "vtkActor2D" and prop.GetProperty().GetOpacity() > 0.05:
-                data = prop.GetMapper().GetInput()
-                n = data.GetNumberOfPoints() if data is not None else 0
-                if n:
-                    bounds = data.GetBounds()
-                    x, y = prop.GetPositionCoordinate().GetComputedDisplayValue(renderer)
-                    boxes.append(np.array([bounds[0] + x, bounds[1] + x, bounds[2] + y, bounds[3] + y]))
-        return boxes
+                box = mark_box(prop, renderer)
+                if box is not None:
+                    boxes.append(box)
+        return texts, boxes
+
+
+def mark_box(actor, renderer):
+    """The box in pixels of a flat mark (a vtkActor2D of lines or polygons), or None if it draws nothing.
+
+    Only the points its cells use count: a broken polyline keeps placeholder points at the origin.
+    """
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    data = actor.GetMapper().GetInput()
+    if data is None or not data.GetNumberOfPoints():
+        return None
+    used = [vtk_to_numpy(cells.GetConnectivityArray()) for cells in (data.GetLines(), data.GetPolys())
+            if cells.GetNumberOfCells()]
+    if not used:
+        return None
+    points = vtk_to_numpy(data.GetPoints().GetData())[np.unique(np.concatenate(used)), :2]
+    x, y = actor.GetPositionCoordinate().GetComputedDisplayValue(renderer)
+    return np.array([points[:, 0].min() + x, points[:, 0].max() + x, points[:, 1].min() + y,
+                     points[:, 1].max() + y])
 
 
 def text_box(actor, renderer):
@@ -199,14 +216,13 @@ class Label:
         # a long label that finds no free place on one line tries again on two
         wordings = [self.words] + ([_two_lines(self.words)] if " " in self.words.strip() else [])
         best = None
-        for words in wordings:
-            self.actor.SetInput(words)
-            local = [0.0] * 4
-            self.actor.GetBoundingBox(renderer, local)
-            width, height = local[1] - local[0], local[3] - local[2]
-            for direction in self.directions(renderer, at):
-                for distance in self.distances:
-                    box = around(at, distance, width, height, direction)
+        for nearby in (True, False):  # around the point first, on one line or two; then further afield
+            for words in wordings:
+                self.actor.SetInput(words)
+                local = [0.0] * 4
+                self.actor.GetBoundingBox(renderer, local)
+                width, height = local[1] - local[0], local[3] - local[2]
+                for box in self._candidates(renderer, at, width, height, size, nearby):
                     score = self._score(box, boxes, path_points, surface, floor, size, self.keep_off)
                     if score == 0:
                         return self._put(box, local, at)
@@ -217,6 +233,26 @@ class Label:
         self.actor.SetInput(best[3])
         return self._put(best[1], best[2], at)
 
+    def _candidates(self, renderer, at, width, height, size, nearby):
+        """The label's boxes in order of preference: around its point (``nearby``), else on a grid over the
+        frame within a quarter of its width of the point, nearest first (a crowded frame)."""
+        if nearby:
+            directions = self.directions(renderer, at)
+            for distance in self.distances:  # nearest first: a label stays by its point
+                for direction in directions:
+                    yield around(at, distance, width, height, direction)
+            return
+        xs = np.linspace(self.margin, size[0] - self.margin - width, 32)
+        ys = np.linspace(self.margin, size[1] - self.margin - height, 24)
+        corners = np.array([(x, y) for x in xs for y in ys])  # (768, 2) lower-left corners
+        middles = corners + [0.5 * width, 0.5 * height]
+        reach = np.hypot(*(middles - at).T)
+        for k in np.argsort(reach):
+            if reach[k] > 0.25 * size[0] + 0.5 * width:
+                return
+            x, y = corners[k]
+            yield np.array([x, x + width, y, y + height])
+
     def _score(self, box, boxes, path_points, surface, floor, size, strict):
         """How badly ``box`` collides (0: not at all); running off the frame is worst."""
         width, height = size
@@ -224,7 +260,14 @@ class Label:
         if box[0] < m or box[1] > width - m or box[2] < m or box[3] > height - m:
             return 100
         padded = box + [-GAP, GAP, -GAP, GAP]
-        score = 10 * sum(boxes_meet(padded, other) for other in boxes)
+        # from other texts and marks a label keeps a line away, or it reads as part of them (a legend row)
+        # from other words a label keeps a line away, or it reads as part of them (a legend row, the counters);
+        # words side by side read as one line, so further apart across than up and down
+        texts, marks = boxes
+        line = max(GAP, (box[3] - box[2]) / max(1, self.actor.GetInput().count("\n") + 1))
+        roomy = box + [-2.5 * line, 2.5 * line, -line, line]
+        score = 10 * sum(boxes_meet(roomy, other) for other in texts)
+        score += 10 * sum(boxes_meet(padded, other) for other in marks)
         score += 10 * points_in_box(path_points, padded)
         if "floor" in strict and floor is not None and polygon_meets_box(floor, padded):
             score += 5
