@@ -274,7 +274,8 @@ class Hud:
 
         distances = [f * size for f in (0.0, 0.5, 1.0, 1.7, 2.6, 3.8, 5.2, 7.0, 9.0)]
         for actor, anchor in zip(self.axis_labels, anchors):
-            placer.add(Label(actor, anchor, outward, distances, keep_off=("floor", "surface"), margin=self.margin))
+            placer.add(Label(actor, anchor, outward, distances, keep_off=("floor", "surface"), margin=self.margin,
+                             turn=2.0 * size))
 
         def hide_behind(renderer, _event):
             eye = np.array(renderer.GetActiveCamera().GetPosition())

@@ -62,7 +62,7 @@ class Marker:
                               anchor=world_anchor(self.point), box=box, box_opacity=box_opacity,
                               name=f"{name}_label")
             placer.add(Label(self.label, self.point, lambda renderer, at: compass(16),
-                             [f * font_size for f in (0.25, 0.8, 1.6, 2.6, 4.0)]))
+                             [f * font_size for f in (0.25, 0.8, 1.6, 2.6, 4.0)], turn=2.5 * font_size))
         self.box_opacity = box_opacity
         self.set_opacity(1.0)
 
@@ -135,7 +135,8 @@ class Star:
                               box=box, box_opacity=box_opacity, name=f"{name}_label")
             # its own star is one of the marks the label keeps off: the nearest free place is beside it
             placer_for(plotter).add(Label(self.label, self.point, lambda renderer, at: compass(16),
-                                          [label_offset + f * font_size for f in (0.0, 0.6, 1.4, 2.4, 3.6)]))
+                                          [label_offset + f * font_size for f in (0.0, 0.6, 1.4, 2.4, 3.6)],
+                                          turn=2.5 * font_size))
         self.box_opacity = box_opacity
         self.opacity = 1.0
         self.behind = False

@@ -66,16 +66,15 @@ def around(point, distance, width, height, direction):
 def project(renderer, points):
     """Display pixels (n, 2) where the world ``points`` (n, 3) show in ``renderer`` (NaN behind the eye)."""
     points = np.asarray(points, dtype=float).reshape(-1, 3)
-    width, height = renderer.GetSize()
-    camera = renderer.GetActiveCamera()
-    matrix = camera.GetCompositeProjectionTransformMatrix(width / max(height, 1), -1.0, 1.0)
+    width, height = renderer.GetSize()  # the renderer's own pixels
+    left, bottom = renderer.GetOrigin()
+    matrix = renderer.GetActiveCamera().GetCompositeProjectionTransformMatrix(
+        renderer.GetTiledAspectRatio(), -1.0, 1.0)
     m = np.array([[matrix.GetElement(i, j) for j in range(4)] for i in range(4)])
     clip = np.column_stack([points, np.ones(len(points))]) @ m.T  # (n, 4)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ndc = clip[:, :2] / np.where(clip[:, 3:4] > 1e-12, clip[:, 3:4], np.nan)
-    x0, y0, x1, y1 = renderer.GetViewport()
-    return np.column_stack([(x0 + (ndc[:, 0] + 1) / 2 * (x1 - x0)) * width / max(x1 - x0, 1e-12),
-                            (y0 + (ndc[:, 1] + 1) / 2 * (y1 - y0)) * height / max(y1 - y0, 1e-12)])
+        ndc = clip[:, :2] / np.where(clip[:, 3:4] > 1e-12, clip[:, 3:4], np.nan)  # (n, 2) in [-1, 1]
+    return np.column_stack([left + (ndc[:, 0] + 1) / 2 * width, bottom + (ndc[:, 1] + 1) / 2 * height])
 
 
 class Placer:
@@ -189,9 +188,14 @@ class Label:
         What else to keep off besides texts, marks, balls and the path: ``"surface"``, ``"floor"``.
     visible : callable, optional
         Whether the label shows this frame (else it is left alone and placed nowhere).
+    margin : float
+        Pixels the label keeps from the frame's edges.
+    turn : float
+        How many pixels further away a place in the first direction may be and still be preferred to one in the
+        last: places are tried nearest first, each direction's distance raised by its share of ``turn``.
     """
 
-    def __init__(self, actor, point, directions, distances, *, keep_off=(), visible=None, margin=0.0):
+    def __init__(self, actor, point, directions, distances, *, keep_off=(), visible=None, margin=0.0, turn=0.0):
         self.actor = actor
         self.point = np.asarray(point, dtype=float)
         self.directions = directions
@@ -199,6 +203,7 @@ class Label:
         self.keep_off = set(keep_off)
         self.visible = visible
         self.margin = margin
+        self.turn = float(turn)
         self.words = None  # the text as given, read at the first placement
         prop = actor.GetTextProperty()
         prop.SetJustificationToLeft()
@@ -237,10 +242,13 @@ class Label:
         """The label's boxes in order of preference: around its point (``nearby``), else on a grid over the
         frame within a quarter of its width of the point, nearest first (a crowded frame)."""
         if nearby:
+            # near and preferred first: a turn from the first direction to the last costs ``turn`` pixels
             directions = self.directions(renderer, at)
-            for distance in self.distances:  # nearest first: a label stays by its point
-                for direction in directions:
-                    yield around(at, distance, width, height, direction)
+            ranks = np.linspace(0.0, 1.0, len(directions))
+            choices = sorted((distance + self.turn * rank, k, distance)
+                             for k, rank in enumerate(ranks) for distance in self.distances)
+            for _, k, distance in choices:
+                yield around(at, distance, width, height, directions[k])
             return
         xs = np.linspace(self.margin, size[0] - self.margin - width, 32)
         ys = np.linspace(self.margin, size[1] - self.margin - height, 24)
