@@ -86,6 +86,7 @@ class Placer:
         self.balls = []  # things with .actor (visible?), .center and .radius (a Ball)
         self.paths = []  # things with .actor and .screen_points(renderer) (a Trail)
         self.rings = []  # things with .screen_box(renderer), or None when hidden (a Marker's ring)
+        self.blocks = []  # things with .screen_box(renderer) that read as one block of words (a legend)
         self.surface_points = None  # world points (n, 3) of the drawn surface, for labels that keep off it
         self.floor = None  # world corners (4, 3) of the floor, for labels that keep off it
         plotter.renderer.AddObserver("StartEvent", self._place, -1.0)  # after the elements' own observers
@@ -108,6 +109,10 @@ class Placer:
             box = ring.screen_box(renderer)
             if box is not None:
                 boxes.append(box)
+        for block in self.blocks:  # a label keeps a line off the whole block, not only off each of its words
+            box = block.screen_box(renderer)
+            if box is not None:
+                texts.append(box)
         path_points = np.concatenate(points) if points else np.zeros((0, 2))
         surface = (project(renderer, self.surface_points) if self.surface_points is not None
                    else np.zeros((0, 2)))

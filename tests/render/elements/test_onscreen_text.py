@@ -309,6 +309,15 @@ def collisions(film):
         if name.startswith("axis_label") and film.scene.option("floor"):
             if _polygon_meets_box(_floor_polygon(film), box):
                 found.append(f"{name} lies on the floor")
+    legend = [box for name, box in texts if name.startswith("legend_")]
+    if legend:  # a label beside the legend must not read as one of its rows (the "y" in its header row)
+        block = np.array([min(b[0] for b in legend), max(b[1] for b in legend), min(b[2] for b in legend),
+                          max(b[3] for b in legend)])
+        for name, box in texts:
+            if name.startswith(("axis_label", "start_marker_label", "minimum_")):
+                half = 0.5 * (box[3] - box[2]) / (name.count("\\n") + 1)
+                if _boxes_meet(box + [-half, half, -half, half], block):
+                    found.append(f"{name} sits in the legend")
     for panel, box in shapes["panels"]:
         for other, center, radius in shapes["balls"]:
             if _boxes_meet(box, np.array([center[0] - radius, center[0] + radius, center[1] - radius,
