@@ -21,8 +21,8 @@ COMMANDS = {
     "still": ("still", "render one frame of a scene to a PNG"),
     "race": ("race", "several optimizers from one start, racing down one common loss surface"),
     "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
-    "inspect": ("inspect", "print how an MP4, GIF or PNG was made (its provenance)"),
-    "reproduce": ("reproduce", "render an MP4, GIF or PNG again from its provenance and cached landscape"),
+    "inspect": ("inspect", "print how an MP4, MOV, WebM, GIF or PNG was made (its provenance)"),
+    "reproduce": ("reproduce", "render an MP4, MOV, WebM, GIF or PNG again from its provenance and cached landscape"),
 }
 
 

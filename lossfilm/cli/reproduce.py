@@ -13,7 +13,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE", help="an MP4, GIF or PNG that lossfilm wrote")
+    parser.add_argument("file", metavar="FILE", help="an MP4, MOV, WebM, GIF or PNG that lossfilm wrote")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help="where to write the new one (default: FILE's name with .reproduced before its suffix)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary line")
