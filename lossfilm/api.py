@@ -39,8 +39,8 @@ STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts
 
 
 def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
-         theme=DEFAULT_THEME, log_z=False, draft=False, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
-         options=None, progress=True, command=None, force=False, executor=None):
+         theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, workers=1, gif_width=GIF_WIDTH,
+         gif_fps=GIF_FPS, options=None, progress=True, command=None, force=False, executor=None):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
     Parameters
@@ -52,16 +52,20 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     landscape : Landscape or path-like
         A landscape, or the path of its ``.npz`` file.
     outputs : path-like or list of them
-        ``.mp4``, ``.gif``, or a folder (a path ending in ``/``) for PNG
-        frames. Each is written atomically.
+        ``.mp4``, ``.gif``, ``.mov`` (ProRes 4444), ``.webm`` (VP9), or a
+        folder (a path ending in ``/``) for PNG frames. Each is written atomically.
     quality : {"low", "medium", "high", "4k"}
         Size, frame rate and encoder preset; ``size`` and ``fps`` override it.
     size : (int, int) or str, optional
         ``(width, height)`` or ``"WxH"`` in pixels.
     fps : int, optional
+        Frames per second, e.g. 60 for slides (a GIF plays at most 50: its delays are whole 1/100 s).
     seconds : float, optional
         Film length (default: the scene's own).
     theme : {"dark", "light"}
+    transparent : bool
+        A transparent background, for a film composited over slides: only ``.mov`` (ProRes 4444 with
+        alpha), ``.webm`` (VP9 with alpha) and PNG frames keep it; an MP4 or GIF output is refused.
     log_z : bool
         Log-scaled height, for needle-like minima.
     draft : bool
@@ -104,10 +108,11 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     check_distinct(paths, inputs=_inputs(scene, landscape))
     with _landscape_file(landscape, paths[0]) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
-                         theme=theme, log_z=log_z, supersample=1.0 if draft else preset.supersample,
-                         options=options)
+                         theme=theme, log_z=log_z, transparent=bool(transparent),
+                         supersample=1.0 if draft else preset.supersample, options=options)
         made = provenance("film", scene, landscape, landscape_path, command, dict(
-            quality=quality, size=list(size), fps=spec.fps, seconds=seconds, theme=theme, log_z=log_z, draft=draft,
+            quality=quality, size=list(size), fps=spec.fps, seconds=seconds, theme=theme,
+            transparent=bool(transparent), log_z=log_z, draft=draft,
             workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=dict(spec.options)))
         return shown(render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
                                  gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force,

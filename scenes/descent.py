@@ -41,6 +41,7 @@ class Descent(Scene):
     }
     inset_rect = (0.66, 0.64, 0.19, 0.19)  # the inset's axes: (left, bottom, width, height) of the frame
     below_inset_rect = (0.66, 0.34, 0.19, 0.19)  # a second inset, under the first
+    beside_inset_frame = (0.02, 0.03, 0.6, 0.89)  # the surface's part of the frame when there is an inset
 
     def construct(self):
         self.add_surface()
@@ -58,7 +59,8 @@ class Descent(Scene):
             hud.followers.append(self.add_sharpness_view(rect, panel=True, x_label="share of steps", short=True))
         if sharpness in ("hud", "both"):
             hud.extra_lines.append(hud_line(self.landscape))
-        camera = self.add_camera()
+        # an inset takes the upper right: the surface keeps to the left of it, so no path runs under the panel
+        camera = self.add_camera(frame=self.beside_inset_frame if hud.followers else None)
         end.set_opacity(0.0)  # it appears when the ball arrives
 
         intro, roll, hold = self.option("intro"), self.option("roll"), self.option("hold")

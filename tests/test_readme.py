@@ -58,7 +58,7 @@ SKIPPED = {
 
 def _bowl_landscape(path):
     """A small landscape of a bowl, as `lossfilm landscape` writes it."""
-    from tests.bench_render import bowl_landscape
+    from tests.helpers import rippled_bowl_landscape as bowl_landscape
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return bowl_landscape(Path(path), resolution=9, snapshots=6)

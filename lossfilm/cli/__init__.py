@@ -27,8 +27,9 @@ COMMANDS = {
     "view": ("view", "write an interactive viewer of a landscape: one offline HTML file to turn and scrub"),
     "race": ("race", "several optimizers from one start, racing down one common loss surface"),
     "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
-    "inspect": ("inspect", "print how an MP4, GIF, PNG or viewer HTML was made (its provenance)"),
-    "reproduce": ("reproduce", "render an MP4, GIF or PNG again from its provenance and cached landscape"),
+    "inspect": ("inspect", "print how an MP4, MOV, WebM, GIF, PNG or viewer HTML was made (its provenance)"),
+    "reproduce": ("reproduce", "make an MP4, MOV, WebM, GIF, PNG or viewer HTML again from its provenance and cached "
+                  "landscape"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Print how an output was made: the provenance a lossfilm MP4, GIF, PNG or viewer page carries in itself.
+"""Print how an output was made: the provenance a lossfilm MP4, MOV, WebM, GIF, PNG or viewer page carries in itself.
 
 It says which lossfilm made the file, the command or API call with every
 setting and seed, the content keys of the landscape and of the trajectory it
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE", help="an MP4, GIF, PNG or viewer HTML that lossfilm wrote (or a PNG frame)")
+    parser.add_argument("file", metavar="FILE", help="an MP4, MOV, WebM, GIF, PNG or viewer HTML that lossfilm wrote (or a PNG frame)")
     parser.add_argument("--json", action="store_true", help="print the provenance as JSON")
 
 

@@ -12,7 +12,7 @@ MAX_GIF_BYTES = 1 << 28  # a GIF is read whole to walk its blocks; a larger one 
 
 
 def read_provenance(path):
-    """The provenance dict that the MP4, GIF, PNG or viewer HTML at ``path`` carries; ArtifactError naming it if none.
+    """The provenance dict that the MP4, MOV, WebM, GIF, PNG or viewer HTML at ``path`` carries; ArtifactError naming it if none.
 
     A folder of PNG frames is read from its first frame. What is read is
     bounded: a PNG's text chunks only (never its image data), a GIF up to
@@ -39,13 +39,13 @@ def read_provenance(path):
         text = next((c for c in comments if c.startswith(PREFIX)), None)
     elif suffix in (".html", ".htm"):
         text = read_html_provenance(path)
-    elif suffix == ".mp4":
+    elif suffix in (".mp4", ".mov", ".webm"):
         from lossfilm.render.filming.ffmpeg import read_comment
 
         text = read_comment(path)
         text = text if text and text.startswith(PREFIX) else None
     else:
-        raise ArtifactError(f"{path}: not an MP4, GIF or PNG, nor a viewer page (.html)")
+        raise ArtifactError(f"{path}: not an MP4, MOV, WebM, GIF or PNG, nor a viewer page (.html)")
     if text is None:
         raise ArtifactError(f"{path}: carries no lossfilm provenance (made by another program, or by "
                             "lossfilm before 0.2)")

@@ -1,12 +1,16 @@
 """Render a scene to an MP4, a looping GIF or a folder of PNG frames.
 
-The format follows the output's suffix: .mp4, .gif, or a folder (a path
-ending in / or without a suffix) for frame_00000.png, frame_00001.png, ....
+The format follows the output's suffix: .mp4, .gif, .mov (ProRes 4444), .webm
+(VP9), or a folder (a path ending in / or without a suffix) for
+frame_00000.png, frame_00001.png, .... --transparent films for slides: .mov
+(Keynote, PowerPoint, Final Cut, DaVinci) and .webm (browsers, OBS) keep the
+alpha channel, as PNG frames do; MP4 and GIF have none and are refused.
 The size and frame rate come from --quality unless --size or --fps is given.
 The output appears only when the render succeeds: an interrupted render
 leaves an earlier file at the same path untouched.
 
 example: lossfilm render descent --landscape lossfilm-out/cache/landscape.npz -o descent.mp4 --quality high
+for slides: lossfilm render descent --transparent --fps 60 -o descent.mov -o descent.webm --quality high
 on a Dask cluster: lossfilm render descent --landscape landscape.npz --scheduler tcp://HOST:8786
 """
 
@@ -39,6 +43,9 @@ def add_arguments(parser):
     parser.add_argument("--fps", type=int, help=help_text("frames per second (default: from --quality)"))
     parser.add_argument("--seconds", type=float, help=help_text("film length in seconds (default: the scene's own)"))
     parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights")
+    parser.add_argument("--transparent", action="store_true",
+                        help=help_text("transparent background, for slides: .mov (ProRes 4444) and .webm (VP9) "
+                                       "keep the alpha channel, as PNG frames do; .mp4 and .gif cannot"))
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="render in N processes; helps only with idle cores (the software renderer already uses two)")
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
@@ -49,7 +56,8 @@ def add_arguments(parser):
     parser.add_argument("--gif-width", type=int, default=GIF_WIDTH, metavar="PX",
                         help="width of a GIF output (never above the film's)")
     parser.add_argument("--gif-fps", type=int, default=GIF_FPS,
-                        help="frame rate of a GIF output (never above the film's)")
+                        help="frame rate of a GIF output (never above the film's; at most 50, as a GIF's "
+                             "delays are whole 1/100 s)")
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help=help_text("a scene option, e.g. --option sweep=90 or --option orbit=false (repeatable; default: none)"))
     parser.add_argument("--force", action="store_true",
@@ -82,7 +90,7 @@ def run(args):
     client = connect(address) if address else None
     try:
         summaries = film(args.scene, args.landscape, outputs, quality=args.quality, size=args.size, fps=args.fps,
-                         seconds=args.seconds, theme=args.theme, log_z=args.log_z, draft=args.draft,
+                         seconds=args.seconds, theme=args.theme, transparent=args.transparent, log_z=args.log_z, draft=args.draft,
                          workers=args.workers, gif_width=args.gif_width, gif_fps=args.gif_fps,
                          options=parse_options(args.option), progress=not args.quiet, command=args.command_line,
                          force=args.force, executor=client)

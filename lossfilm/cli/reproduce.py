@@ -24,7 +24,7 @@ from __future__ import annotations
 def add_arguments(parser):
     from lossfilm.cli.render import help_text
 
-    parser.add_argument("file", metavar="FILE", help="an MP4, GIF, PNG or viewer HTML that lossfilm wrote")
+    parser.add_argument("file", metavar="FILE", help="an MP4, MOV, WebM, GIF, PNG or viewer HTML that lossfilm wrote")
     parser.add_argument("-o", "--output", metavar="PATH",
                         help=help_text("where to write the new one (default: FILE's name with .reproduced "
                                        "before its suffix)"))

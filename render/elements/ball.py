@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossfilm.render.elements.placement import placer_for, project
+
 
 class Ball:
     """A glossy sphere resting on the surface (its centre one radius along the normal)."""
@@ -33,10 +35,15 @@ class Ball:
         self.actor.prop.interpolation = "phong"  # the sphere brings its own normals
         self.center = np.zeros(3)
         self.progress = 0.0  # arc fraction of the path it was last moved to by an animation
+        placer_for(plotter).balls.append(self)  # labels keep off it
 
     def move_to(self, path, progress):
         """Put the ball on the path at arc fraction ``progress``."""
-        self.center = path.center_at(progress, self.radius, rest=self.rest)
+        self.place(path.center_at(progress, self.radius, rest=self.rest))
+
+    def place(self, center):
+        """Put the ball's centre at ``center`` (3,)."""
+        self.center = np.asarray(center, dtype=float)
         self.actor.position = tuple(self.center)
 
     def set_opacity(self, opacity):
@@ -78,6 +85,12 @@ class Trail:
                 name=f"{name}_shadow", show_scalar_bar=False, render_lines_as_tubes=True,
             )
         self.progress = 1.0
+        placer_for(plotter).paths.append(self)  # labels keep off it
+
+    def screen_points(self, renderer):
+        """Pixels (n, 2) of the tube's surface as drawn now (about 1,500 of its points)."""
+        points = np.asarray(self.mesh.points)
+        return project(renderer, points[:: max(1, len(points) // 1500)])
 
     def show_until(self, progress):
         """Show the trail from the start up to arc fraction ``progress``."""
@@ -143,3 +156,47 @@ def polyline(points):
 
     points = np.asarray(points, dtype=float)
     return pv.PolyData(points, lines=np.concatenate([[len(points)], np.arange(len(points))]))
+
+
+def spread_apart(balls, surface, gap=2.0):
+    """Move balls that share a point apart until no two centres are closer than ``gap`` radii (in plan).
+
+    Racers that reach one minimum would merge into one ball; spread, each
+    shows its colour, touching the others, around the point they share. Each
+    keeps its height above the surface under it. Pairs already apart are not
+    moved, and the push grows smoothly as two balls close in.
+    """
+    centers = np.array([ball.center for ball in balls], dtype=float)  # (K, 3)
+    if len(balls) < 2:
+        return
+    start = centers.copy()
+    for _ in range(6):
+        moved = False
+        for i in range(len(balls)):
+            for j in range(i + 1, len(balls)):
+                need = 0.5 * gap * (balls[i].radius + balls[j].radius)
+                offset = centers[j, :2] - centers[i, :2]
+                distance = float(np.hypot(*offset))
+                if distance >= need - 1e-12:
+                    continue
+                if distance < 1e-9 * need:  # the same point: a fixed direction per pair, the same every frame
+                    angle = 2 * np.pi * (i + 1) / (len(balls) + 1) + 0.7 * j
+                    unit = np.array([np.cos(angle), np.sin(angle)])
+                else:
+                    unit = offset / distance
+                push = 0.5 * (need - distance) * unit
+                centers[i, :2] -= push
+                centers[j, :2] += push
+                moved = True
+        if not moved:
+            break
+    xmin, xmax, ymin, ymax = surface.bounds[:4]  # never pushed off the surface
+    centers[:, 0] = np.clip(centers[:, 0], xmin, xmax)
+    centers[:, 1] = np.clip(centers[:, 1], ymin, ymax)
+    ground_then = surface.height_at(start[:, 0], start[:, 1])
+    ground_now = surface.height_at(centers[:, 0], centers[:, 1])
+    rise = np.where(np.isfinite(ground_then) & np.isfinite(ground_now), ground_now - ground_then, 0.0)
+    centers[:, 2] = start[:, 2] + rise
+    for ball, center, old in zip(balls, centers, start):
+        if not np.allclose(center, old):
+            ball.place(center)

@@ -18,7 +18,8 @@ import math
 import numpy as np
 
 from lossfilm.render.elements.camera import sight_blocked
-from lossfilm.render.elements.overlay import Layout, fade, text, to_display, world_anchor
+from lossfilm.render.elements.overlay import Layout, fade, text, world_anchor
+from lossfilm.render.elements.placement import Label, placer_for, project
 from lossfilm.render.elements.surface import contour_levels
 
 # input width of the known data sets: titles show the whole architecture
@@ -100,9 +101,14 @@ def hud_lines(state, show_plane=True, accuracy_label="accuracy"):
     >>> from lossfilm.render.elements.path_tube import PathState
     >>> hud_lines(PathState(index=0, step=1200, epoch=3.25, loss_true=0.5, loss_plane=0.4, accuracy=0.9))
     ['step 1,200   epoch 3.25', 'loss 0.5   (on plane 0.4)', 'accuracy 90.0%']
+    >>> hud_lines(PathState(index=0, step=25.4, epoch=25.0, loss_true=0.5, loss_plane=0.5, accuracy=float("nan"),
+    ...                     step_is_epoch=True))
+    ['step 25 = epoch 25', 'loss 0.5']
     """
     first = f"step {int(round(state.step)):,}"
-    if math.isfinite(state.epoch):
+    if state.step_is_epoch and math.isfinite(state.epoch):  # full batch: a fraction of an epoch means nothing
+        first += f" = epoch {int(round(state.epoch)):,}"
+    elif math.isfinite(state.epoch):
         first += f"   epoch {state.epoch:.2f}"
     loss = f"loss {format_loss(state.loss_true)}"
     differs = (math.isfinite(state.loss_plane) and math.isfinite(state.loss_true)
@@ -229,12 +235,14 @@ class Hud:
         return bar
 
     def add_axis_labels(self, landscape, relief, surface=None):
-        """Labels of the plane's axes beside the floor's edges, kept clear of the surface.
+        """Labels of the plane's axes beside the floor's front edges, clear of everything else on screen.
 
-        Each label hangs outside the edge's midpoint; before every render its
-        justification is turned away from the surface's centre on screen, so
-        an orbiting camera never drags a label across the surface, and a
-        label behind the ``surface`` (a :class:`lossfilm.render.elements.surface.Surface`) is hidden.
+        Each label belongs outside the middle of its edge of the floor. Before
+        every render it takes the first free place going out from the floor's
+        centre through that point (:mod:`lossfilm.render.elements.placement`): off the floor
+        and its contour lines, off the surface where there is room, and never
+        over another text, the legend, the path or a ball. A label behind the
+        ``surface`` (a :class:`lossfilm.render.elements.surface.Surface`) is hidden.
         """
         a, b = landscape.alphas, landscape.betas
         xmid, ymid = 0.5 * (a.min() + a.max()), 0.5 * (b.min() + b.max())
@@ -245,41 +253,36 @@ class Hud:
         anchors = [np.array([xmid, b.min() - pad, floor]), np.array([a.min() - pad, ymid, floor])]
         self.axis_labels = [
             text(self.plotter, f" {landscape.axis_label(axis)} ", size=size, color=self.theme.text_dim,
-                 anchor=world_anchor(anchor), justify="center", vertical="top", name=f"axis_label_{axis}")
+                 anchor=world_anchor(anchor), name=f"axis_label_{axis}")
             for axis, anchor in enumerate(anchors)
         ]
+        placer = placer_for(self.plotter)
+        if surface is not None:
+            points = np.asarray(surface.mesh.points)
+            placer.surface_points = points[:: max(1, len(points) // 800)]
+            if "floor" in surface.actors:
+                placer.floor = np.array([[x, y, floor] for x, y in
+                                         ((a.min(), b.min()), (a.max(), b.min()), (a.max(), b.max()),
+                                          (a.min(), b.max()))])
 
-        width, height = self.plotter.window_size
-        margin = self.margin
+        def outward(renderer, at):
+            """Away from the floor's centre through the label's point, then turning ever further aside."""
+            out = at - project(renderer, center[None, :])[0]
+            base = np.arctan2(out[1], out[0]) if np.hypot(*out) > 1e-6 else -np.pi / 2
+            turns = np.radians([0, 20, -20, 40, -40, 65, -65, 90, -90])
+            return [np.array([np.cos(base + t), np.sin(base + t)]) for t in turns]
 
-        def turn_away(renderer, _event):
-            middle = to_display(renderer, center)
+        distances = [f * size for f in (0.0, 0.5, 1.0, 1.7, 2.6, 3.8, 5.2, 7.0, 9.0)]
+        for actor, anchor in zip(self.axis_labels, anchors):
+            placer.add(Label(actor, anchor, outward, distances, keep_off=("floor", "surface"), margin=self.margin,
+                             turn=2.0 * size))
+
+        def hide_behind(renderer, _event):
             eye = np.array(renderer.GetActiveCamera().GetPosition())
             for actor, anchor in zip(self.axis_labels, anchors):
-                if surface is not None:
-                    behind = sight_blocked(anchor[None, :], eye[None, :], surface.height_at, surface.bounds[:4])
-                    actor.SetVisibility(not behind[0])
-                at = to_display(renderer, anchor)
-                dx, dy = at - middle
-                prop = actor.GetTextProperty()
-                slope = abs(dx) / max(abs(dy), 1e-9)
-                if slope < 0.35:
-                    prop.SetJustificationToCentered()
-                    span = (-0.5, 0.5)
-                elif dx > 0:
-                    prop.SetJustificationToLeft()
-                    span = (0.0, 1.0)
-                else:
-                    prop.SetJustificationToRight()
-                    span = (-1.0, 0.0)
-                prop.SetVerticalJustificationToTop() if dy <= 0 else prop.SetVerticalJustificationToBottom()
-                # slide the label back inside the frame if it would run off an edge
-                text_width = 0.52 * size * len(actor.GetInput())  # Arial averages ~0.52 em per character
-                left, right = at[0] + span[0] * text_width, at[0] + span[1] * text_width
-                shift = max(0.0, margin - left) - max(0.0, right - (width - margin))
-                bottom = at[1] - (size if dy <= 0 else 0.0)
-                lift = max(0.0, margin - bottom) - max(0.0, bottom + size - (height - margin))
-                actor.GetPositionCoordinate().SetValue(shift, lift)
+                behind = sight_blocked(anchor[None, :], eye[None, :], surface.height_at, surface.bounds[:4])
+                actor.SetVisibility(not behind[0])
 
-        self.plotter.renderer.AddObserver("StartEvent", turn_away)
+        if surface is not None:
+            self.plotter.renderer.AddObserver("StartEvent", hide_behind)
         return self.axis_labels

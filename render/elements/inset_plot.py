@@ -83,6 +83,7 @@ class LinePlot:
         self.actors = []
         self.curves = []
         self.legend_rows = []
+        self.rules = []  # the grid and marker lines, which a legend row cuts a gap in
         if panel:
             pad = 1.1 * self.font
             self._polygon([(box.left - 3.6 * self.font, box.bottom - 2.9 * self.font),
@@ -114,8 +115,9 @@ class LinePlot:
         """A thin vertical line at data ``x`` across the axes, labelled above them (e.g. "initial")."""
         (px, _), = self.box.to_pixels([x], [self.box.y_range[0]])
         bottom, top = self.box.bottom, self.box.bottom + self.box.height
-        self._polyline(np.array([[px, bottom], [px, top]]), self.theme.text_dim, max(1.0, 0.12 * self.font),
-                       opacity=0.8)
+        ends = np.array([[px, bottom], [px, top]])
+        self.rules.append(Rule(self._polyline(ends, self.theme.text_dim, max(1.0, 0.12 * self.font), opacity=0.8),
+                               ends))
         self._text(label, px, top + 0.3 * self.font, self.theme.text_dim, justify="center")
 
     def add_note(self, x, y, words, color, radius_px):
@@ -153,8 +155,9 @@ class LinePlot:
             labels = [f"{v:.{tick_decimals(y_ticks)}f}" for v in y_ticks]
         for y, label in zip(y_ticks, labels):
             (_, py), = box.to_pixels([box.x_range[0]], [y])
-            self._polyline(np.array([[left, py], [right, py]]), theme.text_dim, max(1.0, 0.1 * self.font),
-                           opacity=0.3)  # a faint grid line
+            ends = np.array([[left, py], [right, py]])
+            grid = self._polyline(ends, theme.text_dim, max(1.0, 0.1 * self.font), opacity=0.3)  # a faint grid line
+            self.rules.append(Rule(grid, ends))
             self._text(label, left - tick - 0.2 * self.font, py, theme.text_dim, justify="right",
                        vertical="center")
         if x_label:
@@ -174,6 +177,12 @@ class LinePlot:
         stroke = 2.2 * self.font
         end = right - 0.6 * self.font - text_width(self.plotter, label, self.font) - 0.5 * self.font
         self._polyline(np.array([[end - stroke, y], [end, y]]), color, width)
+        # a grid line or a marker line under the row would run through its words: it breaks around the row
+        pad = 0.35 * self.font
+        row = np.array([end - stroke - pad, right - 0.6 * self.font + pad, y - 0.5 * self.font - pad,
+                        y + 0.5 * self.font + pad])
+        for rule in self.rules:
+            rule.cut(row)
 
     # primitives -------------------------------------------------------------------
     def _keep(self, actor):
@@ -190,6 +199,38 @@ class LinePlot:
     def _text(self, words, x, y, color, *, justify="left", vertical="bottom"):
         return self._keep(text(self.plotter, words, size=self.font, color=color, at=(x, y), justify=justify,
                                vertical=vertical))
+
+
+class Rule:
+    """A straight grid or marker line of a plot, which breaks where a box (a legend row) sits on it."""
+
+    def __init__(self, actor, ends):
+        self.actor = actor
+        self.ends = np.asarray(ends, dtype=float)  # (2, 2): horizontal or vertical
+        self.gaps = []  # (lo, hi) along the line's own direction
+
+    def cut(self, box):
+        """Break the line where it crosses ``box`` = (x0, x1, y0, y1)."""
+        (x0, y0), (x1, y1) = self.ends
+        along = 0 if abs(x1 - x0) >= abs(y1 - y0) else 1  # 0: horizontal
+        across = self.ends[0, 1 - along]
+        if not box[2 - 2 * along] <= across <= box[3 - 2 * along]:
+            return
+        self.gaps.append((box[2 * along], box[2 * along + 1]))
+        start, stop = sorted(self.ends[:, along])
+        points, at = [], start
+        for lo, hi in sorted(self.gaps):
+            if hi <= at or lo >= stop:
+                continue
+            if lo > at:
+                points += [(at, across), (lo, across), (np.nan, np.nan)]
+            at = max(at, hi)
+        if at < stop:
+            points += [(at, across), (stop, across)]
+        points = np.array(points or [(np.nan, np.nan)], dtype=float)
+        if along == 1:
+            points = points[:, ::-1]
+        self.actor.GetMapper().SetInputData(polyline_2d(points))
 
 
 class Curve:

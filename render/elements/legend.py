@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from lossfilm.render.elements.hud import format_loss
 from lossfilm.render.elements.overlay import Layout, disc_2d, fade, mark, shape_2d, text, text_width
+from lossfilm.render.elements.placement import mark_box, placer_for, text_box
 
 
 def legend_rows(names, losses, finished):
@@ -101,6 +104,16 @@ class Legend:
         top = margin + count * line + 0.15 * self.font
         self.header = self._text(" ", left, top, theme.text, name="legend_header")
         self.column = self._text(quantity, loss_x, top, theme.text_dim, name="legend_column")
+        placer_for(plotter).blocks.append(self)  # labels keep clear of the legend as a whole
+
+    def screen_box(self, renderer):
+        """The box ``(x0, x1, y0, y1)`` in pixels around every visible part of the legend, or None."""
+        boxes = [text_box(actor, renderer) if hasattr(actor, "GetTextProperty") else mark_box(actor, renderer)
+                 for actor in self.actors if actor.GetVisibility()]
+        boxes = np.array([box for box in boxes if box is not None])
+        if not len(boxes):
+            return None
+        return np.array([boxes[:, 0].min(), boxes[:, 1].max(), boxes[:, 2].min(), boxes[:, 3].max()])
 
     def show(self, step, states, finished):
         """Update the header to ``step`` and each row to its path's state.

@@ -48,6 +48,7 @@ class PathState:
     loss_true: float
     loss_plane: float
     accuracy: float
+    step_is_epoch: bool = False  # full-batch training: every step is one epoch, shown as a whole number
 
 
 _PATH_ARRAYS = ("path_alpha", "path_beta", "path_loss_plane", "path_loss_true", "path_accuracy",
@@ -221,16 +222,37 @@ class BallPath:
         return self.state_at_index(self.index_at(progress))
 
     def state_at_index(self, index):
-        """Step, epoch, losses and accuracy at fractional snapshot ``index``."""
+        """Step, epoch, losses and accuracy at fractional snapshot ``index``.
+
+        The epoch is the one of the whole step the HUD shows (between two
+        snapshots the step is blended, then rounded): a counter never reads
+        "step 25, epoch 25.39" where a step is an epoch.
+        """
         land = self.landscape
+        step = _at(land.path_steps, index)
+        steps = np.asarray(land.path_steps, dtype=float)
+        epochs = np.asarray(land.path_epochs, dtype=float)
+        epoch = _at(epochs, index)
+        if len(steps) > 1 and np.all(np.diff(steps) > 0) and np.isfinite(epochs).all():
+            epoch = float(np.interp(round(step), steps, epochs))
         return PathState(
             index=index,
-            step=_at(land.path_steps, index),
-            epoch=_at(land.path_epochs, index),
+            step=step,
+            epoch=epoch,
             loss_true=_at(land.path_loss_true, index),
             loss_plane=_at(land.path_loss_plane, index),
             accuracy=_at(land.path_accuracy, index),
+            step_is_epoch=self.step_is_epoch,
         )
+
+    @property
+    def step_is_epoch(self):
+        """Whether every optimizer step of the path is one epoch (full-batch training)."""
+        steps = np.asarray(self.landscape.path_steps, dtype=float)
+        epochs = np.asarray(self.landscape.path_epochs, dtype=float)
+        if len(steps) < 2 or not np.isfinite(epochs).all():
+            return False
+        return bool(np.allclose(np.diff(epochs), np.diff(steps), rtol=1e-6, atol=1e-9))
 
     def center_at(self, progress, radius, *, rest=False):
         """Centre of a ball of ``radius`` on the path at ``progress``: one radius along the normal.

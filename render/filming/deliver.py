@@ -1,4 +1,4 @@
-"""From a film spec to a file: films (MP4, GIF, PNG sequence) and stills (PNG).
+"""From a film spec to a file: films (MP4, GIF, MOV, WebM, PNG sequence) and stills (PNG).
 
 This is the one place that joins the renderer (:mod:`lossfilm.render.filming.workers`) to
 the encoders (:mod:`lossfilm.render.filming.sinks`), behind the back-end check
@@ -69,7 +69,8 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     spec : FilmSpec
         Scene, landscape, size, fps, theme, ...
     out_path : str or Path, or a list of them
-        ``.mp4``, ``.gif``, or a folder (ending in ``/``) for PNG frames.
+        ``.mp4``, ``.gif``, ``.mov``, ``.webm``, or a folder (ending in ``/``) for PNG frames;
+        a transparent ``spec`` only to ``.mov``, ``.webm`` or PNG frames.
         Several paths get the same frames from one render (an MP4 and its
         GIF for the price of one). Each is written atomically: nothing
         appears there unless the render succeeds.

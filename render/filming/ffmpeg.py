@@ -178,7 +178,7 @@ def run_ffmpeg(label, args):
 
 
 def read_comment(path, limit=1 << 17):
-    """The ``comment`` tag of a film (MP4) at ``path``, or None; read with the bundled ffmpeg's ffmetadata output.
+    """The ``comment`` tag of a film (MP4, MOV, WebM) at ``path``, or None; read with the bundled ffmpeg's ffmetadata output.
 
     At most ``limit`` bytes of ffmpeg's output are read: a film whose
     metadata is longer is not one lossfilm wrote, and its comment is None.
@@ -203,7 +203,7 @@ def read_comment(path, limit=1 << 17):
     # ffmetadata escapes '=', ';', '#', '\\' and newlines with a backslash; a value may run over lines
     value, reading = [], False
     for line in re.split(r"(?<!\\)\n", text):
-        if line.startswith("comment="):
+        if line.lower().startswith("comment="):  # Matroska (WebM) keeps its tags in capitals
             value, reading = [line[len("comment="):]], True
             break
     if not reading:

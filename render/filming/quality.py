@@ -62,6 +62,8 @@ DEFAULT_QUALITY = "low"
 STILL_SIZE = (1920, 1080)
 GIF_WIDTH = 640  # pixels; GIFs are for READMEs and slides, where a film's full size is wasted bytes
 GIF_FPS = 15
+# A GIF's frame delays are whole 1/100 s and browsers play delays under 2/100 s as 1/10 s: 50 fps is its limit.
+GIF_MAX_FPS = 50
 MAX_SIDE = 8192  # beyond this VTK and the encoders fail or run out of memory
 
 

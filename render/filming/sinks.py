@@ -1,4 +1,4 @@
-"""Frame sinks: where rendered frames go (MP4, GIF or a folder of PNGs), and the table of output formats.
+"""Frame sinks: where rendered frames go (MP4, GIF, MOV, WebM or a folder of PNGs), and the table of output formats.
 
 Each sink declares its format: its name, the suffix that asks for it, whether
 it needs even width and height, whether it keeps a transparent background.
@@ -41,7 +41,7 @@ from lossfilm.format.safe_write import atomic_folder, atomic_path
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.provenance import KEYWORD, PREFIX, gif_with_comment, png_with_text
 from lossfilm.render.filming.ffmpeg import FfmpegPipe, ffmpeg_path, run_ffmpeg
-from lossfilm.render.filming.quality import DOWNSCALE, GIF_FPS, GIF_WIDTH, check_size
+from lossfilm.render.filming.quality import DOWNSCALE, GIF_FPS, GIF_MAX_FPS, GIF_WIDTH, check_size
 
 FRAME_NAME = "frame_{:05d}.png"
 _FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
@@ -89,7 +89,7 @@ def outputs_in_words():
     Examples
     --------
     >>> outputs_in_words()
-    '.mp4, .gif, or a folder (ending in /) for PNG frames'
+    '.mp4, .gif, .mov, .webm, or a folder (ending in /) for PNG frames'
     """
     files = [sink.suffix for sink in FORMATS.values() if sink.suffix != "/"]
     folders = [f"a folder (ending in /) for {sink.label}" for sink in FORMATS.values() if sink.suffix == "/"]
@@ -108,13 +108,13 @@ def open_sink(path, size, fps, *, alpha=False, source_size=None, provenance=None
     fps : int
         Frames per second of the film.
     alpha : bool
-        Frames are RGBA (transparent background); only a format that keeps alpha takes them (PNG).
+        Frames are RGBA (transparent background); only a format that keeps alpha takes them (MOV, WebM, PNG).
     source_size : tuple of int, optional
         ``(width, height)`` of the frames written, when they are larger than ``size`` (supersampled):
         ffmpeg downscales them to ``size`` in its own process. Default: ``size``.
     provenance : str, optional
         How the film was made (:mod:`lossfilm.format.provenance`), written into the output's own
-        metadata: the MP4's ``comment`` tag, the GIF's comment, each PNG frame's ``tEXt`` chunk.
+        metadata: the MP4's, MOV's and WebM's ``comment`` tag, the GIF's comment, each PNG frame's ``tEXt`` chunk.
     **settings
         Encoder settings, each taken by the sinks that declare it and ignored by the others:
         ``crf`` and ``preset`` (x264 quality, lower is better, and speed, for MP4; see
@@ -178,8 +178,8 @@ class FrameSink(ABC):
         self.fps = fps
         check_size(self.size, even=self.even, option=str(path))
         if alpha and not self.keeps_alpha:
-            keep = " or ".join(sink.name.upper() for sink in FORMATS.values() if sink.keeps_alpha)
-            raise ConfigError(f"{path}: a transparent background needs a {keep} output, not {self.name.upper()}")
+            raise ConfigError(f"{path}: {self.name.upper()} has no alpha channel; a transparent film needs "
+                              f"{alpha_formats_in_words()}")
         self.channels = 4 if alpha else 3
         self.frames = 0
         self._target = None
@@ -234,6 +234,13 @@ class FrameSink(ABC):
     def _write(self, frame):
         self._pipe.write(frame)
 
+    def _metadata(self):
+        """ffmpeg's arguments that tag the film with its provenance (the formats with a ``comment`` tag)."""
+        if not self.provenance:
+            return []
+        return ["-metadata", f"comment={PREFIX}{self.provenance}",
+                "-metadata", "description=made by lossfilm; `lossfilm inspect FILE` shows how"]
+
     def _finish(self):
         self._pipe.close()
 
@@ -262,10 +269,7 @@ class Mp4Sink(FrameSink):
     def _open(self, tmp):
         scale = self._downscale()
         args = [*(["-vf", *scale] if scale else []), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(self.crf),
-                "-preset", self.preset, "-movflags", "+faststart"]
-        if self.provenance:
-            args += ["-metadata", f"comment={PREFIX}{self.provenance}",
-                     "-metadata", "description=made by lossfilm; `lossfilm inspect FILE` shows how"]
+                "-preset", self.preset, "-movflags", "+faststart", *self._metadata()]
         self._pipe = FfmpegPipe(self.path, tmp, self.source_size, self.fps, args)
 
 
@@ -283,7 +287,9 @@ class GifSink(FrameSink):
     """
 
     name, label, suffix = "gif", "looping GIF", ".gif"
-    even, keeps_alpha = True, False  # a GIF's transparency is one palette colour, not an alpha channel
+    # A GIF's transparency is one palette colour, on or off: the anti-aliased edge of the surface would show a
+    # fringe of the background it was drawn on. A transparent film goes to MOV or WebM instead.
+    even, keeps_alpha = True, False
     settings = {"gif_width": "width", "gif_fps": "fps_out"}
 
     def __init__(self, path, size, fps, *, width=GIF_WIDTH, fps_out=GIF_FPS, alpha=False, source_size=None,
@@ -292,9 +298,13 @@ class GifSink(FrameSink):
         for name, value in (("--gif-width", width), ("--gif-fps", fps_out)):
             if value is not None and value <= 0:
                 raise ConfigError(f"{name} {value}: must be positive")
+        if fps_out is not None and fps_out > GIF_MAX_FPS:
+            raise ConfigError(f"--gif-fps {fps_out}: a GIF's frame delays are whole hundredths of a second and "
+                              f"browsers slow delays under 2/100 s to 1/10 s; use at most {GIF_MAX_FPS} "
+                              "(50, 25 or 20 play at exactly that rate)")
         # Never scale up: a bigger or faster GIF than the film only costs bytes.
         self.width = min(width or self.size[0], self.size[0])
-        self.fps_out = min(fps_out or fps, fps)
+        self.fps_out = min(fps_out or fps, fps, GIF_MAX_FPS)
 
     def _open(self, tmp):
         self._tmp = tmp
@@ -325,6 +335,63 @@ class GifSink(FrameSink):
         for path in (self._film, self._palette):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(path)
+
+
+class MovSink(FrameSink):
+    """ProRes 4444 in a QuickTime ``.mov``: 10-bit 4:4:4 colour and, for a transparent film, an alpha channel.
+
+    What Keynote, PowerPoint, Final Cut and DaVinci Resolve composite over a
+    slide or a timeline. Large (intra-frame only, about 1 MB a frame at
+    1080p), as an editor's master is.
+
+    Examples
+    --------
+    >>> with MovSink("film.mov", (1280, 720), fps=30, alpha=True) as sink:  # doctest: +SKIP
+    ...     sink.write(rgba_frame)
+    """
+
+    name, label, suffix = "mov", "ProRes 4444 video (alpha for Keynote, PowerPoint, Final Cut, DaVinci)", ".mov"
+    even, keeps_alpha = True, True  # ProRes codes 4:4:4, but the editors expect even sides
+
+    def _open(self, tmp):
+        scale = self._downscale()
+        pix_fmt = "rgba" if self.channels == 4 else "rgb24"
+        args = [*(["-vf", *scale] if scale else []), "-c:v", "prores_ks", "-profile:v", "4444",
+                "-pix_fmt", "yuva444p10le" if self.channels == 4 else "yuv444p10le",
+                "-vendor", "apl0", "-f", "mov", *self._metadata()]
+        self._pipe = FfmpegPipe(self.path, tmp, self.source_size, self.fps, args, pix_fmt=pix_fmt)
+
+
+class WebmSink(FrameSink):
+    """VP9 in a WebM: small, plays in browsers, and keeps alpha (``yuva420p``) for a transparent film.
+
+    Chrome, Firefox and OBS's media source show the alpha; Safari plays
+    the film but draws the background black (it takes HEVC with alpha
+    instead, which the bundled ffmpeg cannot write).
+
+    Examples
+    --------
+    >>> with WebmSink("film.webm", (1280, 720), fps=30, alpha=True) as sink:  # doctest: +SKIP
+    ...     sink.write(rgba_frame)
+    """
+
+    name, label, suffix = "webm", "VP9 video (alpha for browsers and OBS)", ".webm"
+    even, keeps_alpha = True, True  # 4:2:0 colour, like the MP4's
+    settings = {"crf": "crf"}
+
+    def __init__(self, path, size, fps, *, crf=20, alpha=False, source_size=None, provenance=None):
+        super().__init__(path, size, fps, alpha=alpha, source_size=source_size, provenance=provenance)
+        # x264's crf and libvpx's differ in scale: VP9 at crf 31 looks like x264 at about 20
+        self.crf = int(round(11 + crf))
+
+    def _open(self, tmp):
+        scale = self._downscale()
+        pix_fmt = "rgba" if self.channels == 4 else "rgb24"
+        args = [*(["-vf", *scale] if scale else []), "-c:v", "libvpx-vp9",
+                "-pix_fmt", "yuva420p" if self.channels == 4 else "yuv420p", "-crf", str(self.crf), "-b:v", "0",
+                "-row-mt", "1", "-deadline", "good", "-cpu-used", "4", "-auto-alt-ref", "0", "-f", "webm",
+                *self._metadata()]
+        self._pipe = FfmpegPipe(self.path, tmp, self.source_size, self.fps, args, pix_fmt=pix_fmt)
 
 
 class PngSequenceSink(FrameSink):
@@ -367,4 +434,18 @@ class PngSequenceSink(FrameSink):
 
 
 # The output formats, by name: every decision about a format reads this table (through the sinks' declarations).
-FORMATS = {sink.name: sink for sink in (Mp4Sink, GifSink, PngSequenceSink)}
+FORMATS = {sink.name: sink for sink in (Mp4Sink, GifSink, MovSink, WebmSink, PngSequenceSink)}
+
+
+def alpha_formats_in_words():
+    """The outputs that keep a transparent background, as an error message says them.
+
+    Examples
+    --------
+    >>> alpha_formats_in_words()
+    '.mov (ProRes 4444), .webm (VP9) or a folder (ending in /) of PNG frames'
+    """
+    words = {"mov": ".mov (ProRes 4444)", "webm": ".webm (VP9)"}
+    kept = [words.get(sink.name, sink.suffix) if sink.suffix != "/" else "a folder (ending in /) of PNG frames"
+            for sink in FORMATS.values() if sink.keeps_alpha]
+    return ", ".join(kept[:-1]) + " or " + kept[-1]

@@ -27,6 +27,7 @@ import numpy as np
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.framework.easing import EASING_NAMES, RATE_FUNCS, linear
+from lossfilm.render.elements.ball import spread_apart
 
 
 class Animation:
@@ -189,6 +190,8 @@ class Race(Animation):
                 runner.finish.set_opacity(1.0 if done else 0.0)
             states.append(path.state_at_index(index))
             finished.append(done)
+        if self.runners:  # racers that share a point (the start, a minimum) stand side by side, not merged
+            spread_apart([runner.ball for runner in self.runners], self.runners[0].path.surface)
         if self.legend is not None:
             self.legend.show(step, states, finished)
 

@@ -75,7 +75,7 @@ class RaceScene(Scene):
             ball = Ball(self.plotter, radius, color, name=f"ball_{k}", rest=True)
             ball.move_to(path, 0.0)
             finish = Marker(self.plotter, path.point_at(1.0), path.normal_at(1.0), ring, color,
-                            name=f"finish_{k}")
+                            surface=self.surface, halo=self.theme.background, name=f"finish_{k}")
             self.runners.append(Runner(path, ball, trail, finish))
         return self.runners
 
@@ -90,10 +90,11 @@ class RaceScene(Scene):
                 self.plotter, paths[0].point_at(0.0), paths[0].normal_at(0.0), 0.04 * self.extent,
                 theme.start_marker, " start " if label else "", font_size=font, text_color=theme.text,
                 lift=2.4 * self.race_ball_radius, box=theme.background, box_opacity=theme.label_box_opacity,
-                name="start_marker")]
+                surface=self.surface, halo=theme.background, name="start_marker")]
         else:
             self.start_markers = [Marker(self.plotter, path.point_at(0.0), path.normal_at(0.0),
-                                         0.03 * self.extent, color, name=f"start_marker_{k}")
+                                         0.03 * self.extent, color, surface=self.surface,
+                                         halo=theme.background, name=f"start_marker_{k}")
                                   for k, (path, color) in enumerate(zip(paths, self.path_colors))]
         return self.start_markers
 

@@ -226,11 +226,13 @@ class Scene:
         self.start_marker = Marker(self.plotter, path.point_at(0.0), path.normal_at(0.0), radius,
                                    theme.start_marker, " start " if labels else "", font_size=font,
                                    text_color=theme.text, lift=lift, box=theme.background,
-                                   box_opacity=theme.label_box_opacity, name="start_marker")
+                                   box_opacity=theme.label_box_opacity, surface=self.surface,
+                                   halo=theme.background, name="start_marker")
         self.end_marker = Marker(self.plotter, path.point_at(1.0), path.normal_at(1.0), radius,
                                  theme.minimum_marker, f" end: loss {format_loss(end_loss)} " if labels else "",
                                  font_size=font, text_color=theme.text, lift=lift, box=theme.background,
-                                 box_opacity=theme.label_box_opacity, name="end_marker")
+                                 box_opacity=theme.label_box_opacity, surface=self.surface,
+                                 halo=theme.background, name="end_marker")
         return self.start_marker, self.end_marker
 
     @property

@@ -349,7 +349,7 @@ CASES = [
      ["--scaling li needs --directions random"], ConfigError),
     # provenance: inspect and reproduce
     ("inspect-missing", ["inspect", "{f.root}/none.png"], ["{f.root}/none.png: no such file"], ArtifactError),
-    ("inspect-not-media", ["inspect", "{f.traj}"], ["{f.traj}: not an MP4, GIF or PNG"], ArtifactError),
+    ("inspect-not-media", ["inspect", "{f.traj}"], ["{f.traj}: not an MP4, MOV, WebM, GIF or PNG"], ArtifactError),
     ("inspect-png-without-provenance", ["inspect", "{f.plain_png}"],
      ["{f.plain_png}: carries no lossfilm provenance"], ArtifactError),
     ("inspect-gif-without-provenance", ["inspect", "{f.plain_gif}"],

@@ -19,7 +19,7 @@ from lossfilm.cli import main
 from lossfilm.cli.provenance_trust import MAX_WORKERS, NEVER_FROM_A_FILE, SETTINGS, Refused, plan
 from lossfilm.format.provenance import KEYWORD, MAX_TEXT, PREFIX, gif_with_comment, png_with_text, to_text
 from lossfilm.format.version import __version__
-from tests.render.framework.test_scene import bowl_landscape
+from tests.helpers import bowl_landscape
 
 KEY = "0123456789abcdef"
 # A scene file that, if it ever ran, would leave a marker beside itself.

@@ -16,7 +16,7 @@ import pytest
 
 from lossfilm.cli import main
 from lossfilm.format.trajectory import Trajectory
-from tests.bench_render import bowl_landscape
+from tests.helpers import rippled_bowl_landscape as bowl_landscape
 
 
 @pytest.fixture(scope="module")

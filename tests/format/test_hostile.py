@@ -31,7 +31,7 @@ from lossfilm.format.trajectory import SCHEMA_VERSION, Trajectory
 from lossfilm.render.filming.ffmpeg import read_comment
 from lossfilm.render.filming.sinks import open_sink
 from lossfilm.training.fit.recorder import Recorder
-from tests.render.framework.test_scene import bowl_landscape
+from tests.helpers import bowl_landscape
 
 REPO = Path(__file__).resolve().parents[2]
 

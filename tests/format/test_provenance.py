@@ -99,7 +99,7 @@ def test_a_file_without_provenance_is_one_line(tmp_path, capsys):
     assert main(["inspect", str(plain)]) == 2
     assert "carries no lossfilm provenance" in capsys.readouterr().err
     (tmp_path / "x.txt").write_text("x")
-    with pytest.raises(ArtifactError, match="not an MP4, GIF or PNG"):
+    with pytest.raises(ArtifactError, match="not an MP4, MOV, WebM, GIF or PNG"):
         read_provenance(tmp_path / "x.txt")
 
 

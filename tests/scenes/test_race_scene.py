@@ -125,7 +125,8 @@ def test_a_short_path_rests_at_its_end_while_a_long_one_still_moves(race_file):
         f.frame(index)
         assert 30 < race.step < 100
         rest = adam.ball.center.copy()
-        assert rest == pytest.approx(adam.path.center_at(1.0, adam.ball.radius, rest=True))
+        # at its end, or beside it where another racer shares the point (balls stand side by side, not merged)
+        assert np.linalg.norm(rest - adam.path.center_at(1.0, adam.ball.radius, rest=True)) <= 2 * adam.ball.radius
         assert adam.finish.actor.visibility and not momentum.finish.actor.visibility
         moving = momentum.ball.center.copy()
         f.frame(index + 2)
@@ -134,7 +135,12 @@ def test_a_short_path_rests_at_its_end_while_a_long_one_still_moves(race_file):
         texts = legend_lines(f.scene.legend)
         assert "done" in texts[1 + names.index("adam")] and "done" not in texts[1 + names.index("momentum")]
         f.frame(f.n_frames - 1)  # the film waits for the last one
-        assert momentum.ball.center == pytest.approx(momentum.path.center_at(1.0, momentum.ball.radius, rest=True))
+        end = momentum.path.center_at(1.0, momentum.ball.radius, rest=True)
+        assert np.linalg.norm(momentum.ball.center - end) <= 2 * momentum.ball.radius
+        centers = [runner.ball.center for runner in f.scene.runners]
+        for i, one in enumerate(centers):  # every racer shows: no two balls merge
+            for other in centers[i + 1:]:
+                assert np.linalg.norm((one - other)[:2]) >= 1.9 * adam.ball.radius
 
 
 def test_the_legend_names_every_path_and_reads_its_loss(race_file):

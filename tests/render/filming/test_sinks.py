@@ -10,11 +10,12 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageSequence
 
 from lossfilm.format.errors import ConfigError, LossfilmError, RenderError
 from lossfilm.format.safe_write import remove_stale_temporaries
-from lossfilm.render.filming.sinks import FrameSink, GifSink, Mp4Sink, PngSequenceSink, open_sink, output_format
+from lossfilm.render.filming.sinks import (FrameSink, GifSink, MovSink, Mp4Sink, PngSequenceSink, WebmSink, open_sink,
+                                           output_format)
 from tests.helpers import alive, children
 
 REPO = Path(__file__).resolve().parents[3]
@@ -47,7 +48,7 @@ def leftovers(folder):
 
 
 @pytest.mark.parametrize("path, kind", [
-    ("film.mp4", "mp4"), ("film.MP4", "mp4"), ("film.gif", "gif"),
+    ("film.mp4", "mp4"), ("film.MP4", "mp4"), ("film.gif", "gif"), ("film.mov", "mov"), ("film.webm", "webm"),
     ("frames/", "png"), ("frames", "png"),
 ])
 def test_the_format_follows_the_suffix(path, kind):
@@ -122,6 +123,70 @@ def test_gif_can_be_smaller_and_slower_but_never_bigger_or_faster(tmp_path):
     assert (sink.width, sink.fps_out) == (320, 10)
 
 
+def decode_rgba(path, folder):
+    """Every frame of the film at ``path`` as RGBA, decoded by the bundled ffmpeg to PNG frames in ``folder``.
+
+    VP9 keeps its alpha in a side stream that only libvpx's own decoder reads (ffmpeg's native one drops it).
+    """
+    import imageio_ffmpeg
+
+    folder.mkdir()
+    decoder = ["-c:v", "libvpx-vp9"] if Path(path).suffix == ".webm" else []
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", *decoder, "-i", str(path),
+                    "-pix_fmt", "rgba", str(folder / "%03d.png")], check=True)
+    return np.stack([iio.imread(frame) for frame in sorted(folder.iterdir())])
+
+
+def cutout_frames(n, size):
+    """An opaque red block sliding over a transparent background, with a half-transparent strip at the bottom."""
+    width, height = size
+    for index in range(n):
+        frame = np.zeros((height, width, 4), np.uint8)
+        left = (width - width // 4) * index // max(1, n - 1)
+        frame[height // 4: height // 2, left: left + width // 4] = (255, 0, 0, 255)
+        frame[-height // 8:, :, 3] = 128
+        frame[-height // 8:, :, 1] = 255
+        yield frame
+
+
+@pytest.mark.parametrize("sink, codec", [(MovSink, "prores"), (WebmSink, "vp9")])
+def test_transparent_films_keep_the_alpha_channel(tmp_path, sink, codec):
+    path = tmp_path / f"film{sink.suffix}"
+    with sink(path, (96, 64), fps=30, alpha=True) as film:
+        for frame in cutout_frames(6, (96, 64)):
+            film.write(frame)
+    assert iio.immeta(path, plugin="FFMPEG")["codec"].startswith(codec)
+    decoded = decode_rgba(path, tmp_path / "decoded")
+    assert decoded.shape == (6, 64, 96, 4)
+    first = decoded[0].astype(int)
+    assert first[2, 90, 3] <= 8  # the background stays transparent
+    assert first[24, 12, 3] >= 247 and first[24, 12, 0] > 200 and first[24, 12, 1] < 60  # the block, opaque red
+    assert 100 <= first[60, 48, 3] <= 156  # half-transparent stays half
+    assert decoded[-1, 24, 84, 3] >= 247 and decoded[-1, 24, 12, 3] <= 8  # the block moved right
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("sink", [MovSink, WebmSink])
+def test_mov_and_webm_take_opaque_films_too(tmp_path, sink):
+    path = tmp_path / f"film{sink.suffix}"
+    write(sink(path, (64, 48), fps=60), 5)
+    meta = iio.immeta(path, plugin="FFMPEG")
+    assert meta["size"] == (64, 48) and meta["fps"] == 60
+    decoded = decode_rgba(path, tmp_path / "decoded")
+    assert decoded.shape == (5, 48, 64, 4) and decoded[..., 3].min() >= 247
+
+
+def test_a_gif_plays_at_most_50_fps(tmp_path):
+    with pytest.raises(ConfigError, match="--gif-fps 60: a GIF's frame delays are whole hundredths of a second"):
+        GifSink(tmp_path / "film.gif", (64, 48), fps=60, fps_out=60)
+    path = tmp_path / "film.gif"
+    sink = write(GifSink(path, (64, 48), fps=60, width=None, fps_out=None), 12)  # None: the film's rate, capped
+    assert sink.fps_out == 50
+    with Image.open(path) as gif:
+        delays = [frame.info["duration"] for frame in ImageSequence.Iterator(gif)]
+    assert set(delays) == {20}  # ms: 2/100 s a frame, 50 fps, every frame
+
+
 def test_png_sequence_is_numbered_frames_and_keeps_alpha(tmp_path):
     target = tmp_path / "frames"
     write(PngSequenceSink(f"{target}/", (64, 48), fps=30, alpha=True), 4)
@@ -145,7 +210,7 @@ def test_png_sequence_replaces_an_earlier_one_but_not_a_folder_of_other_files(tm
 def test_odd_sizes_and_transparent_films_are_refused_for_video(tmp_path):
     with pytest.raises(ConfigError, match="use 322x240"):
         Mp4Sink(tmp_path / "film.mp4", (321, 240), fps=30)
-    with pytest.raises(ConfigError, match="needs a PNG output"):
+    with pytest.raises(ConfigError, match=r"GIF has no alpha channel; a transparent film needs \.mov \(ProRes 4444\), \.webm \(VP9\) or a folder"):
         open_sink(tmp_path / "film.gif", (320, 240), 30, alpha=True)
 
 
