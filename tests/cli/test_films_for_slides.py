@@ -9,7 +9,7 @@ from lossfilm.api import film
 from lossfilm.cli import main
 from lossfilm.cli.provenance import read_provenance
 from lossfilm.render.filming import backend
-from tests.bench_render import bowl_landscape
+from tests.helpers import rippled_bowl_landscape as bowl_landscape
 from tests.render.filming.test_sinks import decode_rgba
 
 
