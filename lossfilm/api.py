@@ -25,20 +25,24 @@ from lossfilm.format.artifact import check_writable
 from lossfilm.format.drawable import drawing_problems
 from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import SCHEMA_VERSION, Landscape, reproducible
+from lossfilm.format.values import Flag, Size
 from lossfilm.format.version import __version__
 from lossfilm.render.filming.film import FilmSpec
 from lossfilm.render.filming.deliver import render_film, render_still
-from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, SUPERSAMPLE, parse_size
+from lossfilm.render.filming import options as declared
+from lossfilm.render.filming.options import check_settings  # noqa: F401 (reproduce's allow-list, public here)
+from lossfilm.render.filming.quality import QUALITIES, SUPERSAMPLE
 from lossfilm.render.filming.sinks import FORMATS, output_format, outputs_in_words
 from lossfilm.render.framework.scene_loader import USER_SCENE_PREFIX
 from lossfilm.scenes import scene_class
 
-DEFAULT_THEME = "dark"
-STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts in
+DEFAULT_THEME = declared.THEME.default
+STILL_FPS = declared.STILL_FPS.default  # the film that a still's frame number counts in
 
 
-def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
-         theme=DEFAULT_THEME, log_z=False, draft=False, workers=1, gif_width=GIF_WIDTH, gif_fps=GIF_FPS,
+def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=None, fps=None, seconds=None,
+         theme=DEFAULT_THEME, log_z=False, draft=False, workers=declared.WORKERS.default,
+         gif_width=declared.GIF_WIDTH_OPTION.default, gif_fps=declared.GIF_FPS_OPTION.default,
          options=None, progress=True, command=None, force=False, executor=None):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
@@ -87,16 +91,16 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     -------
     RenderSummary, or a list of them when ``outputs`` is a list
     """
-    paths = [outputs] if isinstance(outputs, (str, os.PathLike)) else list(outputs)
-    if not paths:
-        raise ConfigError(f"outputs: give at least one to write: {outputs_in_words()}")
-    if quality not in QUALITIES:
-        raise ConfigError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
-    if not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers {workers}: must be at least 1")
+    paths = _outputs(outputs)
+    checked = declared.check_values(declared.FILM_OPTIONS, dict(
+        quality=quality, size=size, fps=fps, seconds=seconds, theme=theme, log_z=log_z, draft=draft,
+        workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=options), owner="film()")
+    quality, fps, seconds, workers = checked["quality"], checked["fps"], checked["seconds"], checked["workers"]
+    gif_width, gif_fps = checked["gif_width"], checked["gif_fps"]
+    _flags(progress=progress, force=force)
     even = any(FORMATS[output_format(path)].even for path in paths)
     preset = QUALITIES[quality]
-    size = _size(size, even=even) if size is not None else preset.size
+    size = _even(checked["size"], even) if size is not None else preset.size
     for path in paths:
         check_writable(path)
     with _landscape_file(landscape) as landscape_path:
@@ -111,7 +115,8 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
                            executor=executor)
 
 
-def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,
+def still(landscape, path, *, scene="descent", frame=None, size=declared.STILL_SIZE_OPTION.default, fps=STILL_FPS,
+          seconds=None,
           theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, options=None,
           command=None):
     """Render one frame of ``scene`` on ``landscape`` to the PNG ``path``: the final state by default.
@@ -140,7 +145,11 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
     int
         The index of the frame written.
     """
-    size = _size(size, even=False)
+    checked = declared.check_values(declared.STILL_OPTIONS, dict(
+        frame=frame, size=size, fps=fps, seconds=seconds, theme=theme, transparent=transparent, log_z=log_z,
+        draft=draft, options=options), owner="still()")
+    frame, size, fps, seconds = checked["frame"], checked["size"], checked["fps"], checked["seconds"]
+    declared.check_values((declared.PATH_OPTION.but(name="path"),), {"path": path}, owner="still()")
     check_writable(path)
     with _landscape_file(landscape) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=fps, seconds=seconds, theme=theme, log_z=log_z,
@@ -203,11 +212,8 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
     if not Path(landscape_path).is_file():
         raise ArtifactError(f"{landscape_path}: no such landscape file; make one with `lossfilm landscape` "
                             "or run `lossfilm demo`")
-    if not isinstance(fps, int) or isinstance(fps, bool) or fps <= 0:
-        raise ConfigError(f"fps {fps!r}: must be positive")
-    if seconds is not None and not seconds > 0:
-        raise ConfigError(f"seconds {seconds}: must be positive")
-    options = tuple((str(key), str(value)) for key, value in dict(options or {}).items())
+    fps, seconds = declared.FPS.check(fps), declared.SECONDS.check(seconds)
+    options = tuple((str(key), str(value)) for key, value in declared.SCENE_OPTIONS.check(options).items())
     scene.read_options(options)
     land = Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
     for line in drawing_problems(land, landscape_path, log_z=log_z):
@@ -228,14 +234,23 @@ def _portable(scene):
     return scene
 
 
-def _size(size, *, even):
-    if isinstance(size, str):
-        return parse_size(size, even=even)
-    try:
-        width, height = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise ConfigError(f"size {size!r}: expected (width, height) in pixels or 'WxH'") from None
-    return parse_size(f"{width}x{height}", even=even)
+def _even(size, even):
+    return Size.check_even(size, "size") if even else size
+
+
+def _outputs(outputs):
+    """The output paths of :func:`film`: one path, or a list of them (at least one)."""
+    paths = [outputs] if isinstance(outputs, (str, os.PathLike)) else outputs
+    if not isinstance(paths, (list, tuple)) or not paths:
+        raise ConfigError(f"outputs {outputs!r}: expected a path or a list of paths to write: {outputs_in_words()}")
+    for path in paths:
+        declared.PATH_OPTION.check(path, "outputs")
+    return list(paths)
+
+
+def _flags(**flags):
+    for name, value in flags.items():
+        Flag().check(value, name)
 
 
 @contextlib.contextmanager

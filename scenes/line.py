@@ -23,9 +23,12 @@ flat plot).
 """
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.format.options import Option
+from lossfilm.format.values import Choice
 from lossfilm.render.framework.animation import Grow
 from lossfilm.render.elements.hud import film_title
 from lossfilm.render.framework.scene import Scene
+from lossfilm.render.framework.scene_options import HOLD, INTRO, RUN
 
 PLOTS = ("loss", "sharpness", "both")  # the plot option's choices
 
@@ -33,7 +36,14 @@ PLOTS = ("loss", "sharpness", "both")  # the plot option's choices
 class Line(Scene):
     """The straight line's loss drawn at once, the path's loss growing beside it, a pause at the end."""
 
-    options = {"intro": 0.6, "run": 5.0, "hold": 1.4, "log": "auto", "plot": "loss"}
+    options = {
+        "intro": INTRO.but(default=0.6, help="seconds before the path starts"),
+        "run": RUN.but(default=5.0),
+        "hold": HOLD.but(default=1.4),
+        "log": Option("log", Choice(("auto", "true", "false")), "auto", "a log-scaled loss axis (auto: where the "
+                                                                        "loss spans decades)"),
+        "plot": Option("plot", Choice(PLOTS), "loss", "what to plot: the loss, the sharpness or both"),
+    }
     plot_rect = (0.1, 0.17, 0.82, 0.6)  # the axes: (left, bottom, width, height) of the frame
     upper_rect, lower_rect = (0.1, 0.53, 0.82, 0.27), (0.1, 0.13, 0.82, 0.27)  # plot=both: two stacked axes
 

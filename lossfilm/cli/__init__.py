@@ -21,6 +21,7 @@ COMMANDS = {
     "still": ("still", "render one frame of a scene to a PNG"),
     "race": ("race", "several optimizers from one start, racing down one common loss surface"),
     "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
+    "scenes": ("scenes", "list the bundled scenes and the options (--option KEY=VALUE) each takes"),
     "inspect": ("inspect", "print how an MP4, GIF or PNG was made (its provenance)"),
     "reproduce": ("reproduce", "render an MP4, GIF or PNG again from its provenance and cached landscape"),
 }
@@ -67,8 +68,15 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Show each option's default, and each command's docstring as written (paragraphs, examples)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as the one line every user error is: ``lossfilm CMD: error: ...``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lossfilm",
         description="Films of a neural network's training run rolling down its own loss landscape.",
     )
@@ -79,10 +87,11 @@ def build_parser():
         module = importlib.import_module(f"lossfilm.cli.{module_name}")
         command = sub.add_parser(
             name, help=help_text, description=module.__doc__,
-            formatter_class=_HelpFormatter,
+            formatter_class=_HelpFormatter, epilog=getattr(module, "epilog", lambda: None)(),
         )
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        # DECLARED: the command's options whose text its declarations read and check (main, before run)
+        command.set_defaults(run=module.run, declared=getattr(module, "DECLARED", ()))
     return parser
 
 
@@ -136,8 +145,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.command_line = command_line(sys.argv[1:] if argv is None else argv)
     from lossfilm.format.errors import LossfilmError
+    from lossfilm.format.options import read_args
     try:
         with sigterm_as_interrupt(), warnings_as_lines(args.command):
+            read_args(args, args.declared)
             return args.run(args) or 0
     except LossfilmError as exc:
         if args.debug:

@@ -28,6 +28,8 @@ from __future__ import annotations
 from lossfilm.cli import film_outputs
 from lossfilm.cli.render import help_text
 
+DECLARED = film_outputs.DECLARED  # the options whose text the declarations read and check
+
 
 def add_arguments(parser):
     from lossfilm.training.landscape.classic import (DEFAULT_CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, DEFAULT_STEPS,

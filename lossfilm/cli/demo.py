@@ -17,6 +17,8 @@ from __future__ import annotations
 from lossfilm.cli import film_outputs
 from lossfilm.cli.render import help_text
 
+DECLARED = film_outputs.DECLARED  # the options whose text the declarations read and check
+
 DEMO_QUALITY = "medium"  # 1280x720 @ 30: the film a talk or a README shows
 
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 from lossfilm.cli import film_outputs
 from lossfilm.cli.render import help_text
 
+DECLARED = film_outputs.DECLARED  # the options whose text the declarations read and check
+
 
 def add_arguments(parser):
     from lossfilm.training.landscape.plane import race_directions
