@@ -213,7 +213,7 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
         raise ArtifactError(f"{landscape_path}: no such landscape file; make one with `lossfilm landscape` "
                             "or run `lossfilm demo`")
     fps, seconds = declared.FPS.check(fps), declared.SECONDS.check(seconds)
-    options = tuple((str(key), str(value)) for key, value in declared.SCENE_OPTIONS.check(options).items())
+    options = tuple((str(key), str(value)) for key, value in (declared.SCENE_OPTIONS.check(options) or {}).items())
     scene.read_options(options)
     land = Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
     for line in drawing_problems(land, landscape_path, log_z=log_z):

@@ -74,6 +74,13 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def format_help(self):
+        # An epilog may be a function (render's lists each scene's options): it is called only for --help,
+        # so that building the parser imports no scene.
+        if callable(self.epilog):
+            self.epilog = self.epilog()
+        return super().format_help()
+
 
 def build_parser():
     parser = _Parser(
@@ -87,11 +94,12 @@ def build_parser():
         module = importlib.import_module(f"lossfilm.cli.{module_name}")
         command = sub.add_parser(
             name, help=help_text, description=module.__doc__,
-            formatter_class=_HelpFormatter, epilog=getattr(module, "epilog", lambda: None)(),
+            formatter_class=_HelpFormatter, epilog=getattr(module, "epilog", None),
         )
-        module.add_arguments(command)
-        # DECLARED: the command's options whose text its declarations read and check (main, before run)
+        # declared: the command's options whose text their declarations read and check (main, before run);
+        # a module names them in DECLARED, or sets them in add_arguments (to keep its import light)
         command.set_defaults(run=module.run, declared=getattr(module, "DECLARED", ()))
+        module.add_arguments(command)
     return parser
 
 

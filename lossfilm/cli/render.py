@@ -12,13 +12,7 @@ on a Dask cluster: lossfilm render descent --landscape landscape.npz --scheduler
 
 from __future__ import annotations
 
-from lossfilm.format.options import add_argument
-from lossfilm.render.filming.options import (DRAFT, FPS, GIF_FPS_OPTION, GIF_WIDTH_OPTION, LOG_Z, QUALITY, SECONDS, SIZE,
-                                             THEME, WORKERS)
-
 DEFAULT_LANDSCAPE = "media/cache/landscape.npz"
-# The options whose text the declarations read and check (lossfilm.cli.main, before run).
-DECLARED = (QUALITY, SIZE, FPS, SECONDS, THEME, WORKERS, GIF_WIDTH_OPTION, GIF_FPS_OPTION)
 
 
 def epilog():
@@ -32,8 +26,14 @@ def epilog():
 
 
 def add_arguments(parser):
+    from lossfilm.format.options import add_argument
+    from lossfilm.render.filming.options import (FPS, GIF_FPS_OPTION, GIF_WIDTH_OPTION, LOG_Z, QUALITY, SECONDS, SIZE,
+                                                 THEME, WORKERS)
     from lossfilm.render.filming.sinks import outputs_in_words
     from lossfilm.scenes import SCENE_NAMES
+
+    # the options whose text the declarations read and check (lossfilm.cli.main, before run)
+    parser.set_defaults(declared=(QUALITY, SIZE, FPS, SECONDS, THEME, WORKERS, GIF_WIDTH_OPTION, GIF_FPS_OPTION))
 
     parser.add_argument("scene", metavar="SCENE",
                         help=f"a scene name ({', '.join(SCENE_NAMES)}) or the path to a scene .py file")
@@ -62,6 +62,9 @@ def add_arguments(parser):
 def add_draft_argument(parser, what="film"):
     """``--draft``: no anti-aliasing (no supersampling) and the fastest encoder, for previews."""
     import argparse
+
+    from lossfilm.format.options import add_argument
+    from lossfilm.render.filming.options import DRAFT
 
     add_argument(parser, DRAFT, help=help_text(f"a quick preview {what}: no anti-aliasing and the fastest encoder "
                                                "setting (2x to 3x faster, jaggier edges)"))

@@ -11,15 +11,16 @@ example: lossfilm still --landscape media/cache/landscape.npz -o media/descent.p
 from __future__ import annotations
 
 from lossfilm.cli.render import DEFAULT_LANDSCAPE, add_draft_argument, help_text
-from lossfilm.format.options import add_argument
-from lossfilm.render.filming.options import (FRAME, LOG_Z, STILL_FPS, STILL_SECONDS, STILL_SIZE_OPTION, THEME,
-                                             TRANSPARENT)
-
-DECLARED = (FRAME, STILL_SIZE_OPTION, STILL_FPS, STILL_SECONDS, THEME)
 
 
 def add_arguments(parser):
+    from lossfilm.format.options import add_argument
+    from lossfilm.render.filming.options import (FRAME, LOG_Z, STILL_FPS, STILL_SECONDS, STILL_SIZE_OPTION, THEME,
+                                                 TRANSPARENT)
     from lossfilm.scenes import SCENE_NAMES
+
+    # the options whose text the declarations read and check (lossfilm.cli.main, before run)
+    parser.set_defaults(declared=(FRAME, STILL_SIZE_OPTION, STILL_FPS, STILL_SECONDS, THEME))
 
     parser.add_argument("scene", metavar="SCENE", nargs="?", default="descent",
                         help=f"a scene name ({', '.join(SCENE_NAMES)}) or the path to a scene .py file")
