@@ -43,7 +43,9 @@ _FALSE = ("false", "no", "off", "0")
 
 def refuse(label, value, what):
     """The one wording of every refused value: ``ConfigError("LABEL VALUE: expected WHAT")``."""
-    shown = value if isinstance(value, str) and label.startswith("-") else repr(value)
+    # the command line's text as typed, unless quotes are needed to show it on one line
+    as_typed = isinstance(value, str) and label.startswith("-") and value.isprintable() and value.strip() == value
+    shown = value if as_typed and value else repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     space = "" if label.endswith("=") else " "  # a scene's "option hold=" is followed by the value itself
