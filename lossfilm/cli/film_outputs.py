@@ -28,7 +28,9 @@ def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAU
                                        f"several from one render (default: {default})"))
     parser.add_argument("--out-dir", default="media", metavar="DIR",
                         help="where the still, the cache (DIR/cache) and, without -o, the films go (made if missing)")
-    add_argument(parser, QUALITY.but(default=quality))
+    preset = QUALITY.but(default=quality)  # demo films at medium, race and classic at low
+    parser.set_defaults(declared=tuple(preset if option is QUALITY else option for option in DECLARED))
+    add_argument(parser, preset)
     add_argument(parser, THEME)
     add_argument(parser, SECONDS)
     add_argument(parser, STILL_SIZE)

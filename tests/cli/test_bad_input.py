@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lossfilm.format.artifact import save_npz
+import lossfilm
 from lossfilm.cli import main
 from lossfilm.format.errors import ArtifactError, ConfigError, DataError, LossfilmError
 from tests.bench_render import bowl_landscape
@@ -311,6 +312,30 @@ CASES = [
      ConfigError),
     ("option-not-key-value", RENDER + ["--option", "novalue"], ["--option novalue: expected KEY=VALUE"],
      ConfigError),
+    # found by the option fuzzing (tests/cli/test_options_fuzz.py): text the declarations refuse, in one line
+    ("value-with-a-newline", RENDER + ["--fps", "3\n0"],
+     ["--fps '3\\n0': expected a whole number of frames per second from 1 to 240"], ConfigError),
+    ("gif-width-not-a-number", RENDER + ["--gif-width", "wide"],
+     ["--gif-width wide: expected a whole number of pixels from 16 to 8192"], ConfigError),
+    ("fps-not-whole", STILL + ["--fps", "29.97"],
+     ["--fps 29.97: expected a whole number of frames per second from 1 to 240"], ConfigError),
+    ("seconds-nan", RENDER + ["--seconds", "nan"], ["--seconds nan: expected a number of seconds above 0"],
+     ConfigError),
+    ("frame-not-a-number", STILL + ["--frame", "last"], ["--frame last: expected a whole number"], ConfigError),
+    # scene options with impossible values: refused by their declaration, not deep in the animation
+    ("option-nan-duration", RENDER + ["--option", "hold=nan"],
+     ["option hold=nan: expected a number of seconds from 0 to 86400"], ConfigError),
+    ("option-negative-duration", STILL + ["--option", "roll=-1"],
+     ["option roll=-1.0: expected a number of seconds above 0 and at most 86400"], ConfigError),
+    ("option-infinite-sweep", RENDER + ["--option", "sweep=inf"],
+     ["option sweep=inf: expected a number of degrees from -3600 to 3600"], ConfigError),
+    ("option-huge-smoothing", STILL + ["--option", "smooth=1e300"],
+     ["option smooth=1e+300: expected a number of snapshots from 0 to 10000"], ConfigError),
+    ("option-unknown-choice", STILL + ["--option", "camera=up"],
+     ["option camera='up': expected one of three-quarter, top, side"], ConfigError),
+    ("option-of-another-scene", ["render", "orbit", "--landscape", "{f.land}", "-o", "{f.out}/film.mp4",
+                                 "--option", "sweep=90"],
+     ["option 'sweep' is unknown to Orbit; it takes", "degrees"], ConfigError),
     ("render-output-missing-dir", RENDER[:4] + ["-o", "{f.root}/no/film.mp4"],
      ["{f.root}/no/film.mp4: output directory {f.root}/no does not exist"], LossfilmError),
     ("render-output-under-a-file", RENDER[:4] + ["-o", "{f.a_file}/film.mp4"],
@@ -402,6 +427,19 @@ def test_bad_input_is_one_line_naming_input_and_problem(f, capsys, argv, expecte
     assert type(info.value) is not LossfilmError or error is LossfilmError
     assert str(info.value) in lines[0]
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["render", "descent", "--no-such-flag"], "lossfilm: error: unrecognized arguments: --no-such-flag"),
+    (["landscape", "t.npz", "--anchors", "0", "x", "2"], "lossfilm landscape: error: argument --anchors"),
+    (["still", "--frame", "1", "--final"], "lossfilm still: error: argument --final: not allowed with"),
+])
+def test_argparse_s_own_errors_are_one_line_and_exit_2(capsys, argv, expected):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), lines
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
@@ -519,6 +557,24 @@ API_CASES = [
     ("layout-with-loss-fn", lambda: Landscape.from_trajectory(
         Trajectory.from_snapshots(square_snapshots()), loss_fn=lambda p: 0.0, layout="in_out", resolution=3),
      ConfigError, "layout= tells the built-in MLP's fast path how W is laid out"),
+    # Python values checked by type as well as range: one sentence naming the parameter and what it takes
+    ("api-fps-float", lambda: lossfilm.still("l.npz", "s.png", fps=30.0), ConfigError,
+     "fps 30.0: expected a whole number of frames per second from 1 to 240"),
+    ("api-seconds-text", lambda: lossfilm.film("descent", "l.npz", "f.mp4", seconds="2"), ConfigError,
+     "seconds '2': expected a number of seconds above 0 and at most 86400"),
+    ("api-workers-float", lambda: lossfilm.film("descent", "l.npz", "f.mp4", workers=2.0), ConfigError,
+     "workers 2.0: expected a whole number from 1 to 256"),
+    ("api-workers-bool", lambda: lossfilm.film("descent", "l.npz", "f.mp4", workers=True), ConfigError,
+     "workers True: expected a whole number from 1 to 256"),
+    ("api-frame-text", lambda: lossfilm.still("l.npz", "s.png", frame="last"), ConfigError,
+     "frame 'last': expected a whole number from -20736000 to 20736000"),
+    ("api-options-text", lambda: lossfilm.still("l.npz", "s.png", options="camera=top"), ConfigError,
+     re.escape("options 'camera=top': expected a dict of scene options, e.g. {'camera': 'top', 'orbit': False}")),
+    ("api-size-floats", lambda: lossfilm.still("l.npz", "s.png", size=(64.5, 48)), ConfigError,
+     "size .*: expected WIDTHxHEIGHT in pixels, each side from 16 to 8192"),
+    ("api-resolution-float", lambda: Landscape.from_trajectory(Trajectory.from_snapshots(snapshots()),
+                                                               loss_fn=lambda p: 0.0, resolution=5.0),
+     ConfigError, "--resolution 5.0: expected a whole number of at least 3"),
     ("scaling-unknown", lambda: Landscape.from_trajectory(
         Trajectory.from_snapshots(snapshots()), loss_fn=lambda p: 0.0, directions_kind="random", scaling="exact"),
      ConfigError, "--scaling exact: expected one of orthonormal, li"),

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields, replace
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.options import Option, defaults
 from lossfilm.format.planes import PLANE_KINDS, directions_help
-from lossfilm.format.values import MAX_WHOLE, Choice, Count, Flag, Many, Number, Numbers, Text
+from lossfilm.format.values import Choice, Count, Flag, Many, Number, Numbers, Text
 from lossfilm.training.landscape.grid import DTYPES
 from lossfilm.training.landscape.segment import RANGE, line_positions
 
@@ -37,7 +37,7 @@ LANDSCAPE_OPTIONS = (
     # the plane (lossfilm.format.planes lists the kinds; lossfilm.training.landscape.plane makes them)
     Option("directions_kind", Choice(tuple(PLANE_KINDS)), "pca", directions_help(
         [name for name, plane in PLANE_KINDS.items() if plane.network]), cli="--directions"),
-    Option("anchors", Numbers(Count(-MAX_WHOLE, MAX_WHOLE), 3), None, "snapshot indices of the anchors plane "
+    Option("anchors", Numbers(Count(0), 3), None, "snapshot indices of the anchors plane "
            "(origin at K; default: first, middle, last)", optional=True, metavar=("I", "J", "K")),
     Option("biases", Choice(("zero", "filter")), "zero", "random directions leave the biases put (zero) or scale "
            "them as one filter (filter)"),
