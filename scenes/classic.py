@@ -98,9 +98,7 @@ class Classic(OptimizerRace):
     def choose_relief(self, landscape, log_z):
         """Heights: log-scaled where asked or recommended, with the bottom clamped instead of blanked."""
         self.check_landscape(landscape)  # a network's plane has no function's heights to choose from
-        height = self.option("height")
-        if height not in ("auto", "linear", "log"):
-            raise ConfigError(f"option height={height!r}: choose auto, linear or log")
+        height = self.option("height")  # its declaration checked the choice
         recommended = bool(landscape.settings.get("log_z", False))
         log_z = {"auto": recommended or log_z, "linear": False, "log": True}[height]
         if not log_z:

@@ -80,10 +80,8 @@ class Descent(Scene):
                 self.play(*turn(rest), run_time=rest) if turn.turning else self.wait(rest)
 
     def sharpness_choice(self):
-        """The ``sharpness`` option, checked: a landscape without sharpness cannot draw it."""
-        choice = self.option("sharpness").lower()
-        if choice not in SHARPNESS:
-            raise ConfigError(f"option sharpness={choice!r}: choose {', '.join(SHARPNESS)}")
+        """The ``sharpness`` option (its declaration checked the choice): a landscape without sharpness cannot draw it."""
+        choice = self.option("sharpness")
         if choice != "off" and not has_sharpness(self.landscape):
             raise ConfigError(f"option sharpness={choice}: the landscape has no sharpness along the path; "
                               "make it with lossfilm landscape --sharpness")

@@ -22,7 +22,6 @@ than two decades), plus the common ``title`` (the others do not apply to a
 flat plot).
 """
 
-from lossfilm.format.errors import ConfigError
 from lossfilm.format.options import Option
 from lossfilm.format.values import Choice
 from lossfilm.render.framework.animation import Grow
@@ -48,12 +47,7 @@ class Line(Scene):
     upper_rect, lower_rect = (0.1, 0.53, 0.82, 0.27), (0.1, 0.13, 0.82, 0.27)  # plot=both: two stacked axes
 
     def construct(self):
-        log = self.option("log").lower()
-        if log not in ("auto", "true", "false"):
-            raise ConfigError(f"option log={log!r}: choose auto, true or false")
-        plot = self.option("plot").lower()
-        if plot not in PLOTS:
-            raise ConfigError(f"option plot={plot!r}: choose {', '.join(PLOTS)}")
+        log, plot = self.option("log"), self.option("plot")  # their declarations checked the choices
         font = self.font_px(self.theme.text_size if plot != "both" else 0.85 * self.theme.text_size)
         views = []
         if plot in ("loss", "both"):

@@ -19,7 +19,6 @@ of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
 ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
-from lossfilm.format.errors import ConfigError
 from lossfilm.render.framework.animation import Race
 from lossfilm.render.elements.hud import find_setting
 from lossfilm.format.options import Option
@@ -52,10 +51,7 @@ class OptimizerRace(RaceScene):
 
     def choose_theme(self, theme):
         """The theme with its quiet race colormap (``colormap=race``), or as it is (``colormap=theme``)."""
-        colormap = self.option("colormap")
-        if colormap not in ("race", "theme"):
-            raise ConfigError(f"option colormap={colormap!r}: choose race or theme")
-        return for_race(theme) if colormap == "race" else theme
+        return for_race(theme) if self.option("colormap") == "race" else theme
 
     def set_up(self):
         """Surface, paths, runners, markers, text and camera (everything before the clock starts)."""
