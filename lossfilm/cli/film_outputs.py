@@ -20,8 +20,11 @@ STILL_SIZE = STILL_SIZE_OPTION.but(name="still_size", default=(1280, 720), help=
 DECLARED = (QUALITY, THEME, SECONDS, STILL_SIZE, GIF_WIDTH_OPTION, GIF_FPS_OPTION, WORKERS)
 
 
-def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAULT_QUALITY):
-    """Add -o, --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet."""
+def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAULT_QUALITY, declared=()):
+    """Add -o, --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet.
+
+    ``declared``: the command's own declared options, read and checked with these before it runs.
+    """
     default = f"OUT/{stem}.mp4" + (f" and OUT/{stem}.gif" if gif_by_default else "")
     parser.add_argument("-o", "--output", metavar="PATH", action="append",
                         help=help_text(f"the film to write: .mp4, .gif, or folder/ for PNG frames; repeat it to write "
@@ -29,7 +32,7 @@ def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAU
     parser.add_argument("--out-dir", default="media", metavar="DIR",
                         help="where the still, the cache (DIR/cache) and, without -o, the films go (made if missing)")
     preset = QUALITY.but(default=quality)  # demo films at medium, race and classic at low
-    parser.set_defaults(declared=tuple(preset if option is QUALITY else option for option in DECLARED))
+    parser.set_defaults(declared=tuple(preset if option is QUALITY else option for option in DECLARED) + declared)
     add_argument(parser, preset)
     add_argument(parser, THEME)
     add_argument(parser, SECONDS)

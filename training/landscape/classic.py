@@ -40,6 +40,8 @@ import numpy as np
 
 from lossfilm.format.budget import Cost, check_cost
 from lossfilm.format.errors import ConfigError
+from lossfilm.format.options import Option
+from lossfilm.format.values import Count, Number
 from lossfilm.training.landscape.evaluation import AnalyticEvaluation
 from lossfilm.training.landscape.pipeline import build_landscape, cached_landscape, landscape_key
 from lossfilm.training.fit.optimizers import DEFAULT_LRS, make_optimizer
@@ -50,6 +52,13 @@ DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 DEFAULT_STEPS = 200
 DEFAULT_RESOLUTION = 101
 DEFAULT_CONDITION = 10.0
+MAX_CONDITION = 1e12  # beyond it float64 cannot draw the bowl's narrow side
+
+# lossfilm classic's own options, declared once (lossfilm.format.options); the grid's resolution is the
+# landscape's (LANDSCAPE_OPTIONS), with this command's default.
+STEPS = Option("steps", Count(1), DEFAULT_STEPS, "optimizer steps of each racer")
+CONDITION = Option("condition", Number(1.0, MAX_CONDITION), DEFAULT_CONDITION,
+                   "condition number of the bowl (ratio of its curvatures)")
 
 
 @dataclass(frozen=True)
@@ -190,9 +199,7 @@ def _saddle():
 
 
 def _bowl(condition=DEFAULT_CONDITION):
-    condition = float(condition)
-    if not (np.isfinite(condition) and condition >= 1.0):
-        raise ConfigError(f"--condition {condition:g}: must be a number >= 1 (the ratio of the curvatures)")
+    condition = CONDITION.check(condition, CONDITION.flag)
 
     def value(x, y):
         return 0.5 * (x ** 2 / condition + y ** 2)
@@ -487,9 +494,7 @@ def descend(function, optimizer, *, lr=None, start=None, steps=DEFAULT_STEPS, do
     opt = make_optimizer(optimizer, lr=lr, **hparams)
     start = check_point(function.start if start is None else start, "--start")
     domain = check_domain(function.domain if domain is None else domain)
-    steps = int(steps)
-    if steps < 1:
-        raise ConfigError(f"--steps {steps}: must be at least 1")
+    steps = STEPS.check(steps, STEPS.flag)
     params = {"xy": np.array(start, dtype=np.float64)}
     points = [params["xy"].copy()]
     stopped = ""

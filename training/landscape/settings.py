@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields, replace
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.options import Option, defaults
-from lossfilm.format.planes import PLANE_KINDS, directions_help
+from lossfilm.format.planes import PLANE_KINDS, SCALINGS, directions_help
 from lossfilm.format.values import Choice, Count, Flag, Many, Number, Numbers, Text
 from lossfilm.training.landscape.grid import DTYPES
 from lossfilm.training.landscape.segment import RANGE, line_positions
@@ -43,7 +43,7 @@ LANDSCAPE_OPTIONS = (
            "them as one filter (filter)"),
     Option("bias_names", Many(Text(), 0, 100000), None, "which parameters are bias-like, by name (default: the "
            "rule of lossfilm.training.landscape.param_roles)", optional=True),
-    Option("scaling", Choice(("orthonormal", "li")), "orthonormal", "random directions: made orthonormal after "
+    Option("scaling", Choice(SCALINGS), "orthonormal", "random directions: made orthonormal after "
            "filter normalisation (coordinates are parameter distances), or 'li', kept exactly filter-normalised "
            "as Li et al. 2018 (coordinates are multiples of the directions)"),
     Option("seed", Count(0), 0, "seed of the random directions, the PCA start, Lanczos' start and the sample subset"),
