@@ -107,9 +107,8 @@ def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=No
         spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
                          theme=theme, log_z=log_z, supersample=1.0 if draft else preset.supersample,
                          options=options)
-        made = provenance("film", scene, landscape, landscape_path, command, dict(
-            quality=quality, size=list(size), fps=spec.fps, seconds=seconds, theme=theme, log_z=log_z, draft=draft,
-            workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=dict(spec.options)))
+        made = provenance("film", scene, landscape, landscape_path, command, recorded(
+            declared.FILM_OPTIONS, checked, size=list(size), fps=spec.fps, options=dict(spec.options)))
         return render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
                            gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force,
                            executor=executor)
@@ -154,10 +153,15 @@ def still(landscape, path, *, scene="descent", frame=None, size=declared.STILL_S
     with _landscape_file(landscape) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=fps, seconds=seconds, theme=theme, log_z=log_z,
                          transparent=transparent, supersample=1.0 if draft else SUPERSAMPLE, options=options)
-        made = provenance("still", scene, landscape, landscape_path, command, dict(
-            frame=frame, size=list(size), fps=fps, seconds=seconds, theme=theme, transparent=transparent,
-            log_z=log_z, draft=draft, options=dict(spec.options)))
+        made = provenance("still", scene, landscape, landscape_path, command, recorded(
+            declared.STILL_OPTIONS, checked, size=list(size), options=dict(spec.options)))
         return render_still(spec, path, frame=frame, provenance=made)
+
+
+def recorded(declared_options, checked, **resolved):
+    """The settings a provenance records: every declared option of the call, in order, as checked (``resolved``:
+    the values the call settled, e.g. the preset's size where none was given)."""
+    return {option.name: resolved.get(option.name, checked[option.name]) for option in declared_options}
 
 
 def provenance(call, scene, landscape, landscape_path, command, settings):
