@@ -46,7 +46,8 @@ def valid(kind):
     if isinstance(kind, Rate):
         return st.integers(1, MAX_FPS)
     if isinstance(kind, Count):
-        return st.integers(kind.low, kind.high) | st.sampled_from([kind.low, kind.high])
+        return (st.integers(kind.low, kind.high) | st.sampled_from([kind.low, kind.high])).filter(
+            lambda v: v not in kind.skip)
     if isinstance(kind, Number):
         return st.floats(kind.low, kind.high, exclude_min=kind.above, exclude_max=kind.below, allow_nan=False,
                          allow_infinity=False)
@@ -82,7 +83,8 @@ def invalid(kind):
     if isinstance(kind, (Count, Rate)):
         low, high = (1, MAX_FPS) if isinstance(kind, Rate) else (kind.low, kind.high)
         wrong_type = st.floats(allow_nan=True) | st.booleans() | st.text(max_size=5) | st.none()
-        return st.integers(max_value=low - 1) | st.integers(min_value=high + 1) | wrong_type
+        skipped = st.sampled_from(kind.skip) if isinstance(kind, Count) and kind.skip else st.nothing()
+        return st.integers(max_value=low - 1) | st.integers(min_value=high + 1) | wrong_type | skipped
     if isinstance(kind, Number):
         outside = st.floats(allow_nan=True, allow_infinity=True).filter(
             lambda v: not (math.isfinite(v) and (kind.low < v if kind.above else kind.low <= v)

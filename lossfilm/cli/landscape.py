@@ -19,17 +19,16 @@ On a Dask cluster: lossfilm landscape trajectory.npz --scheduler tcp://HOST:8786
 """
 
 
-from lossfilm.format.options import Option, add_argument
-from lossfilm.format.values import Choice, Count
+from lossfilm.format.options import add_argument
+from lossfilm.format.values import Choice
 from lossfilm.training.landscape.plane import DIRECTIONS
-from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS
+from lossfilm.training.landscape.settings import GRID_WORKERS, LANDSCAPE_OPTIONS
 
 # The settings the command line sets (the others are the Python API's), by their declarations; --directions
 # offers the planes of a network (a race's and a 2-D function's are made by their own commands).
 SETTINGS = tuple(option.but(kind=Choice(DIRECTIONS)) if option.name == "directions_kind" else option
                  for option in LANDSCAPE_OPTIONS if option.name not in ("biases", "bias_names", "line", "line_range"))
-WORKERS = Option("workers", Count(1, 4096), None, "threads for the grid (default: all cores)", optional=True,
-                 metavar="N")
+WORKERS = GRID_WORKERS
 DECLARED = SETTINGS + (WORKERS,)
 
 # "%(default).0s" prints nothing; its presence stops ArgumentDefaultsHelpFormatter from

@@ -41,11 +41,15 @@ _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
 
-def refuse(label, value, what):
-    """The one wording of every refused value: ``ConfigError("LABEL VALUE: expected WHAT")``."""
-    # the command line's text as typed, unless quotes are needed to show it on one line
-    as_typed = isinstance(value, str) and label.startswith("-") and value.isprintable() and value.strip() == value
-    shown = value if as_typed and value else repr(value)
+def refuse(label, value, what, *, as_typed=False):
+    """The one wording of every refused value: ``ConfigError("LABEL VALUE: expected WHAT")``.
+
+    ``as_typed``: ``value`` is the command line's text, shown as typed after a
+    flag (``--fps 29.97``); anything else is shown as Python shows it
+    (``fps '30'``), so that a string is never mistaken for a number.
+    """
+    plain = isinstance(value, str) and value.isprintable() and value.strip() == value and value
+    shown = value if as_typed and plain and label.startswith("-") else repr(value)
     if len(shown) > 60:
         shown = shown[:57] + "..."
     space = "" if label.endswith("=") else " "  # a scene's "option hold=" is followed by the value itself
@@ -79,8 +83,12 @@ class Count(Kind):
     low: int = 0
     high: int = MAX_WHOLE
     unit: str = ""
+    skip: tuple = ()  # values inside the range it does not take (a line of 1 point), said in ``what``
+    what: str = ""  # the description, where the range alone does not say it
 
     def describe(self):
+        if self.what:
+            return self.what
         unit = f" {self.unit}" if self.unit else ""
         if self.high >= MAX_WHOLE:
             return f"a whole number{unit} of at least {self.low}"
@@ -89,7 +97,7 @@ class Count(Kind):
     def check(self, value, label):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise refuse(label, value, self.describe())
-        if not self.low <= value <= self.high:
+        if not self.low <= value <= self.high or value in self.skip:
             raise refuse(label, value, self.describe())
         return int(value)
 
@@ -97,7 +105,7 @@ class Count(Kind):
         try:
             value = int(str(text).strip())
         except ValueError:
-            raise refuse(label, text, self.describe()) from None
+            raise refuse(label, text, self.describe(), as_typed=True) from None
         return self.check(value, label)
 
 
@@ -136,7 +144,7 @@ class Number(Kind):
         try:
             value = float(str(text).strip())
         except ValueError:
-            raise refuse(label, text, self.describe()) from None
+            raise refuse(label, text, self.describe(), as_typed=True) from None
         return self.check(value, label)
 
 
@@ -161,7 +169,7 @@ class Rate(Kind):
         try:
             value = int(str(text).strip())
         except ValueError:
-            raise refuse(label, text, self.describe()) from None
+            raise refuse(label, text, self.describe(), as_typed=True) from None
         return self.check(value, label)
 
 
@@ -182,7 +190,9 @@ class Choice(Kind):
     def read(self, text, label):
         lowered = str(text).strip().lower()
         by_case = {str(c).lower(): c for c in self.choices}
-        return self.check(by_case.get(lowered, text), label)
+        if lowered not in by_case:
+            raise refuse(label, text, self.describe(), as_typed=True)
+        return by_case[lowered]
 
 
 @dataclass(frozen=True)
@@ -200,7 +210,7 @@ class Flag(Kind):
     def read(self, text, label):
         lowered = str(text).strip().lower()
         if lowered not in _TRUE + _FALSE:
-            raise refuse(label, text, self.describe())
+            raise refuse(label, text, self.describe(), as_typed=True)
         return lowered in _TRUE
 
 
@@ -242,14 +252,15 @@ class Size(Kind):
             raise refuse(label, value, self.describe()) from None
         if not (_whole(width) and _whole(height) and MIN_SIDE <= width <= MAX_SIDE
                 and MIN_SIDE <= height <= MAX_SIDE):
-            raise refuse(label, f"{width}x{height}" if _whole(width) and _whole(height) else value,
-                         self.describe())
+            whole = _whole(width) and _whole(height)
+            typed = whole and label.startswith("-")  # the command line's WxH, or Python's (w, h) as given
+            raise refuse(label, f"{width}x{height}" if typed else value, self.describe(), as_typed=typed)
         return int(width), int(height)
 
     def read(self, text, label):
         match = re.fullmatch(r"\s*(-?\d{1,9})\s*[x×X]\s*(-?\d{1,9})\s*", str(text))
         if not match:
-            raise refuse(label, text, self.describe())
+            raise refuse(label, text, self.describe(), as_typed=True)
         return self.check((int(match[1]), int(match[2])), label)
 
     @staticmethod
@@ -328,7 +339,7 @@ class Many(Kind):
         try:
             values = tuple(self.each.read(part, label) for part in parts)
         except ConfigError:
-            raise refuse(label, text, self.describe()) from None
+            raise refuse(label, text, self.describe(), as_typed=True) from None
         return self.check(values, label)
 
 

@@ -33,6 +33,7 @@ from lossfilm.format.errors import ArtifactError, ConfigError, DataError, Lossfi
 from tests.bench_render import bowl_landscape
 from tests.training.data.test_idx import NAMES, idx_bytes, tiny_images, tiny_labels, write_folder
 from lossfilm.training.landscape.pipeline import Landscape
+from lossfilm.training.landscape.settings import LandscapeSettings
 from lossfilm.training.fit.mlp import init_params
 from lossfilm.format.trajectory import SCHEMA_VERSION, Trajectory
 
@@ -575,9 +576,18 @@ API_CASES = [
     ("api-resolution-float", lambda: Landscape.from_trajectory(Trajectory.from_snapshots(snapshots()),
                                                                loss_fn=lambda p: 0.0, resolution=5.0),
      ConfigError, "--resolution 5.0: expected a whole number of at least 3"),
+    ("api-grid-workers-float", lambda: Landscape.from_trajectory(Trajectory.from_snapshots(snapshots()),
+                                                                 loss_fn=lambda p: 0.0, resolution=3, workers=2.0),
+     ConfigError, "workers 2.0: expected a whole number from 1 to 4096"),
+    # found by the deep fuzzing profile: a 1-point line (a message without the option's name) and a line of
+    # 2**32 points (a MemoryError while placing them)
+    ("api-line-one-point", lambda: LandscapeSettings(line=1), ConfigError,
+     "--line 1: expected 0 \\(no line\\) or a whole number from 2 to 100000"),
+    ("api-line-huge", lambda: LandscapeSettings(line=2 ** 32), ConfigError,
+     "--line 4294967296: expected 0 \\(no line\\) or a whole number from 2 to 100000"),
     ("scaling-unknown", lambda: Landscape.from_trajectory(
         Trajectory.from_snapshots(snapshots()), loss_fn=lambda p: 0.0, directions_kind="random", scaling="exact"),
-     ConfigError, "--scaling exact: expected one of orthonormal, li"),
+     ConfigError, "--scaling 'exact': expected one of orthonormal, li"),
 ]
 
 

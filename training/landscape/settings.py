@@ -28,6 +28,7 @@ from lossfilm.training.landscape.segment import RANGE, line_positions
 
 SHARPNESS_MAX = 10000  # snapshots of the sharpness curve at most: each costs one Lanczos run
 
+MAX_LINE = 100000  # points of the 1-D view: each is one loss evaluation, and a plot is a few hundred pixels wide
 MAX_MARGIN = 100.0  # room around the path, in shares of its extent: more puts the path in one pixel
 
 # The landscape settings, declared once (lossfilm.format.options): ``lossfilm landscape`` builds its arguments
@@ -67,11 +68,15 @@ LANDSCAPE_OPTIONS = (
     # the path
     Option("max_path", Count(2), 1000, "most path points kept for the film (evenly spaced; PCA uses all)"),
     # the 1-D view: the loss along the straight line from the first to the last snapshot
-    Option("line", Count(0), 0, "points along the straight line from the first to the last snapshot (0: none)"),
+    Option("line", Count(0, MAX_LINE, skip=(1,), what=f"0 (no line) or a whole number from 2 to {MAX_LINE}"), 0,
+           "points along the straight line from the first to the last snapshot (0: none)"),
     Option("line_range", Numbers(Number(), 2, rising=True), RANGE, "the positions t the line spans; 0 is the "
            "first snapshot, 1 the last"),
 )
 DEFAULTS = defaults(LANDSCAPE_OPTIONS)
+# How the grid is computed, not what it holds (so not a setting, and not in the key): threads of the fast path.
+GRID_WORKERS = Option("workers", Count(1, 4096), None, "threads for the grid (default: all cores)", optional=True,
+                      metavar="N")
 
 
 @dataclass(frozen=True)

@@ -187,8 +187,8 @@ def test_config_checks_name_the_option():
         ({"hidden": (128, 0)}, r"--hidden \[128, 0\]"),
         ({"eval_every": -1}, "--eval-every -1"),
         ({"test_fraction": 1.0}, "--test-fraction 1.0"),
-        ({"optimizer": "lion"}, "--optimizer lion: expected one of sgd, momentum"),
-        ({"init": "zeros"}, "--init zeros: expected one of he, xavier, uniform"),
+        ({"optimizer": "lion"}, "--optimizer 'lion': expected one of sgd, momentum"),
+        ({"init": "zeros"}, "--init 'zeros': expected one of he, xavier, uniform"),
         ({"lr": 0.0}, "--lr 0.0: expected a number above 0"),
         ({"momentum": 1.5, "optimizer": "momentum"}, "--momentum 1.5"),
     ]:
