@@ -23,7 +23,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import lossfilm
@@ -190,6 +190,7 @@ def argv_for(data, command):
 
 def run_cli(capsys, argv):
     code = main(argv)
+    event(f"exit status {code}")  # --hypothesis-show-statistics: how many examples rendered, how many were refused
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err + captured.out
     if code != 0:
