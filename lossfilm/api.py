@@ -115,8 +115,7 @@ def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=No
 
 
 def still(landscape, path, *, scene="descent", frame=None, size=declared.STILL_SIZE_OPTION.default, fps=STILL_FPS,
-          seconds=None,
-          theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, options=None,
+          seconds=None, theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, options=None,
           command=None):
     """Render one frame of ``scene`` on ``landscape`` to the PNG ``path``: the final state by default.
 
