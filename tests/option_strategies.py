@@ -27,10 +27,12 @@ def declared_tables():
     from lossfilm.render.filming.options import FILM_OPTIONS, STILL_OPTIONS
     from lossfilm.scenes import scene_options_table
     from lossfilm.training.fit.config import TRAIN_OPTIONS
+    from lossfilm.training.landscape.classic import CONDITION, DOMAIN, START, STEPS
     from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS
 
     tables = {"film": FILM_OPTIONS, "still": STILL_OPTIONS, "train": TRAIN_OPTIONS, "landscape": LANDSCAPE_OPTIONS,
-              "landscape-cli": (LANDSCAPE_WORKERS,), "demo/race/classic": film_outputs.DECLARED}
+              "landscape-cli": (LANDSCAPE_WORKERS,), "demo/race/classic": film_outputs.DECLARED,
+              "classic": (STEPS, CONDITION, DOMAIN, START)}
     for scene, options in scene_options_table().items():
         tables[f"scene {scene}"] = tuple(options.values())
     return tables
