@@ -25,22 +25,26 @@ from lossfilm.format.drawable import drawing_problems
 from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import Landscape, reproducible
 from lossfilm.format.provenance import made_from
+from lossfilm.format.values import Flag, Size
 from lossfilm.format.version import __version__
 from lossfilm.render.filming.film import FilmSpec
 from lossfilm.render.filming.deliver import render_film, render_still
-from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE, SUPERSAMPLE, parse_size
+from lossfilm.render.filming import options as declared
+from lossfilm.render.filming.options import check_settings  # noqa: F401 (reproduce's allow-list, public here)
+from lossfilm.render.filming.quality import QUALITIES, SUPERSAMPLE
 from lossfilm.render.filming.sinks import FORMATS, output_format, outputs_in_words
 from lossfilm.render.framework.scene_loader import USER_SCENE_PREFIX
 from lossfilm.scenes import scene_class
 from lossfilm.viewer.notebook import ShownStill, shown
 
-DEFAULT_THEME = "dark"
-STILL_FPS = QUALITIES["high"].fps  # the film that a still's frame number counts in
+DEFAULT_THEME = declared.THEME.default
+STILL_FPS = declared.STILL_FPS.default  # the film that a still's frame number counts in
 
 
-def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=None, seconds=None,
-         theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, workers=1, gif_width=GIF_WIDTH,
-         gif_fps=GIF_FPS, options=None, progress=True, command=None, force=False, executor=None):
+def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=None, fps=None, seconds=None,
+         theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, workers=declared.WORKERS.default,
+         gif_width=declared.GIF_WIDTH_OPTION.default, gif_fps=declared.GIF_FPS_OPTION.default,
+         options=None, progress=True, command=None, force=False, executor=None):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
     Parameters
@@ -93,34 +97,32 @@ def film(scene, landscape, outputs, *, quality=DEFAULT_QUALITY, size=None, fps=N
     RenderSummary, or a list of them when ``outputs`` is a list
         Each displays its film in a notebook (a video, the GIF, the last PNG frame).
     """
-    paths = [outputs] if isinstance(outputs, (str, os.PathLike)) else list(outputs)
-    if not paths:
-        raise ConfigError(f"outputs: give at least one to write: {outputs_in_words()}")
-    if quality not in QUALITIES:
-        raise ConfigError(f"quality {quality!r} is unknown; choose one of {', '.join(QUALITIES)}")
-    if not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"workers {workers}: must be at least 1")
+    paths = _outputs(outputs)
+    checked = declared.check_values(declared.FILM_OPTIONS, dict(
+        quality=quality, size=size, fps=fps, seconds=seconds, theme=theme, transparent=transparent, log_z=log_z,
+        draft=draft, workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=options), owner="film()")
+    quality, fps, seconds, workers = checked["quality"], checked["fps"], checked["seconds"], checked["workers"]
+    gif_width, gif_fps = checked["gif_width"], checked["gif_fps"]
+    _flags(progress=progress, force=force)
     even = any(FORMATS[output_format(path)].even for path in paths)
     preset = QUALITIES[quality]
-    size = _size(size, even=even) if size is not None else preset.size
+    size = _even(checked["size"], even) if size is not None else preset.size
     for path in paths:
         check_writable(path)
     check_distinct(paths, inputs=_inputs(scene, landscape))
     with _landscape_file(landscape, paths[0]) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
-                         theme=theme, log_z=log_z, transparent=bool(transparent),
+                         theme=theme, log_z=log_z, transparent=checked["transparent"],
                          supersample=1.0 if draft else preset.supersample, options=options)
-        made = provenance("film", scene, landscape, landscape_path, command, dict(
-            quality=quality, size=list(size), fps=spec.fps, seconds=seconds, theme=theme,
-            transparent=bool(transparent), log_z=log_z, draft=draft,
-            workers=workers, gif_width=gif_width, gif_fps=gif_fps, options=dict(spec.options)))
+        made = provenance("film", scene, landscape, landscape_path, command, recorded(
+            declared.FILM_OPTIONS, checked, size=list(size), fps=spec.fps, options=dict(spec.options)))
         return shown(render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
                                  gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force,
                                  executor=executor))
 
 
-def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=STILL_FPS, seconds=None,
-          theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, options=None,
+def still(landscape, path, *, scene="descent", frame=None, size=declared.STILL_SIZE_OPTION.default, fps=STILL_FPS,
+          seconds=None, theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, options=None,
           command=None):
     """Render one frame of ``scene`` on ``landscape`` to the PNG ``path``: the final state by default.
 
@@ -148,16 +150,25 @@ def still(landscape, path, *, scene="descent", frame=None, size=STILL_SIZE, fps=
     int
         The index of the frame written; it has the PNG's ``path`` and displays the picture in a notebook.
     """
-    size = _size(size, even=False)
+    checked = declared.check_values(declared.STILL_OPTIONS, dict(
+        frame=frame, size=size, fps=fps, seconds=seconds, theme=theme, transparent=transparent, log_z=log_z,
+        draft=draft, options=options), owner="still()")
+    frame, size, fps, seconds = checked["frame"], checked["size"], checked["fps"], checked["seconds"]
+    declared.check_values((declared.PATH_OPTION.but(name="path"),), {"path": path}, owner="still()")
     check_writable(path)
     check_distinct([path], inputs=_inputs(scene, landscape))
     with _landscape_file(landscape, path) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=fps, seconds=seconds, theme=theme, log_z=log_z,
                          transparent=transparent, supersample=1.0 if draft else SUPERSAMPLE, options=options)
-        made = provenance("still", scene, landscape, landscape_path, command, dict(
-            frame=frame, size=list(size), fps=fps, seconds=seconds, theme=theme, transparent=transparent,
-            log_z=log_z, draft=draft, options=dict(spec.options)))
+        made = provenance("still", scene, landscape, landscape_path, command, recorded(
+            declared.STILL_OPTIONS, checked, size=list(size), options=dict(spec.options)))
         return ShownStill(render_still(spec, path, frame=frame, provenance=made), path)
+
+
+def recorded(declared_options, checked, **resolved):
+    """The settings a provenance records: every declared option of the call, in order, as checked (``resolved``:
+    the values the call settled, e.g. the preset's size where none was given)."""
+    return {option.name: resolved.get(option.name, checked[option.name]) for option in declared_options}
 
 
 def provenance(call, scene, landscape, landscape_path, command, settings):
@@ -206,11 +217,8 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
     if not Path(landscape_path).is_file():
         raise ArtifactError(f"{landscape_path}: no such landscape file; make one with `lossfilm landscape` "
                             "or run `lossfilm demo`")
-    if not isinstance(fps, int) or isinstance(fps, bool) or fps <= 0:
-        raise ConfigError(f"fps {fps!r}: must be positive")
-    if seconds is not None and not seconds > 0:
-        raise ConfigError(f"seconds {seconds}: must be positive")
-    options = tuple((str(key), str(value)) for key, value in dict(options or {}).items())
+    fps, seconds = declared.FPS.check(fps), declared.SECONDS.check(seconds)
+    options = tuple((str(key), str(value)) for key, value in (declared.SCENE_OPTIONS.check(options) or {}).items())
     scene.read_options(options)
     land = Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
     for line in drawing_problems(land, landscape_path, log_z=log_z):
@@ -237,14 +245,23 @@ def _inputs(scene, landscape):
             and (item is landscape or os.fspath(item).endswith(".py"))]
 
 
-def _size(size, *, even):
-    if isinstance(size, str):
-        return parse_size(size, even=even)
-    try:
-        width, height = (int(v) for v in size)
-    except (TypeError, ValueError):
-        raise ConfigError(f"size {size!r}: expected (width, height) in pixels or 'WxH'") from None
-    return parse_size(f"{width}x{height}", even=even)
+def _even(size, even):
+    return Size.check_even(size, "size") if even else size
+
+
+def _outputs(outputs):
+    """The output paths of :func:`film`: one path, or a list of them (at least one)."""
+    paths = [outputs] if isinstance(outputs, (str, os.PathLike)) else outputs
+    if not isinstance(paths, (list, tuple)) or not paths:
+        raise ConfigError(f"outputs {outputs!r}: expected a path or a list of paths to write: {outputs_in_words()}")
+    for path in paths:
+        declared.PATH_OPTION.check(path, "outputs")
+    return list(paths)
+
+
+def _flags(**flags):
+    for name, value in flags.items():
+        Flag().check(value, name)
 
 
 @contextlib.contextmanager

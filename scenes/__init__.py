@@ -50,3 +50,18 @@ def scene_class(scene):
     except Exception as exc:
         raise ConfigError(f"scene file {where}: fails on import ({type(exc).__name__}: {exc})") from exc
     return scene_in_module(module, str(where))
+
+
+def scene_options_table():
+    """``{scene name: {option name: Option}}`` for every bundled scene: which scene takes which ``--option``.
+
+    ``lossfilm scenes`` prints it in full and ``lossfilm render --help``
+    names each scene's options; both read the scenes' own declarations.
+
+    Examples
+    --------
+    >>> table = scene_options_table()
+    >>> "sweep" in table["descent"], "sweep" in table["orbit"], "degrees" in table["orbit"]
+    (True, False, True)
+    """
+    return {name: scene_class(name).all_options() for name in SCENE_NAMES}

@@ -59,8 +59,11 @@ height scaling), ``log_floor`` and ``axis_names`` (default ``["x", "y"]``).
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.format.options import Option
+from lossfilm.format.values import Choice, Flag
 from lossfilm.render.elements.markers import Star
 from lossfilm.render.elements.surface import Relief
+from lossfilm.render.framework.scene_options import SWEEP
 from lossfilm.scenes.race import OptimizerRace
 
 FORMULA_CHARS = 60  # a longer formula is left out of the subtitle
@@ -72,10 +75,11 @@ class Classic(OptimizerRace):
 
     options = {
         **OptimizerRace.options,
-        "height": "auto",
-        "minima": True,
-        "formula": True,
-        "sweep": 30.0,
+        "height": Option("height", Choice(("auto", "linear", "log")), "auto",
+                         "height scaling: the landscape's recommendation (auto), linear or log"),
+        "minima": Option("minima", Flag(), True, "mark the function's known minima"),
+        "formula": Option("formula", Flag(), True, "show the formula under the title"),
+        "sweep": SWEEP.but(default=30.0),
     }
     quantity = "f"
 
@@ -94,9 +98,7 @@ class Classic(OptimizerRace):
     def choose_relief(self, landscape, log_z):
         """Heights: log-scaled where asked or recommended, with the bottom clamped instead of blanked."""
         self.check_landscape(landscape)  # a network's plane has no function's heights to choose from
-        height = self.option("height")
-        if height not in ("auto", "linear", "log"):
-            raise ConfigError(f"option height={height!r}: choose auto, linear or log")
+        height = self.option("height")  # its declaration checked the choice
         recommended = bool(landscape.settings.get("log_z", False))
         log_z = {"auto": recommended or log_z, "linear": False, "log": True}[height]
         if not log_z:

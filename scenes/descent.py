@@ -17,9 +17,12 @@ it in a small plot with the optimizer's stability line, 2/eta for SGD,
 """
 
 from lossfilm.format.errors import ConfigError
+from lossfilm.format.options import Option
+from lossfilm.format.values import Choice, Flag
 from lossfilm.render.framework.animation import FadeIn, Roll
 from lossfilm.render.elements.segment_view import has_line
 from lossfilm.render.framework.scene import Scene
+from lossfilm.render.framework.scene_options import EASING, FADE, HOLD, INTRO, RUN, SMOOTH, SWEEP
 from lossfilm.render.elements.sharpness_view import has_sharpness, hud_line
 
 SHARPNESS = ("off", "inset", "hud", "both")  # the sharpness option's choices
@@ -29,15 +32,16 @@ class Descent(Scene):
     """The ball rolls down the path with a growing trail; the end marker appears at the minimum."""
 
     options = {
-        "easing": "ease-in-out",
-        "intro": 0.5,  # seconds at the start before the ball moves
-        "roll": 5.9,
-        "hold": 1.6,
-        "sweep": 36.0,
-        "fade": False,
-        "smooth": 0.0,
-        "inset": False,
-        "sharpness": "off",
+        "easing": EASING,
+        "intro": INTRO.but(default=0.5),
+        "roll": RUN.but(name="roll", default=5.9, help="seconds of rolling"),
+        "hold": HOLD.but(default=1.6),
+        "sweep": SWEEP.but(default=36.0),
+        "fade": FADE,
+        "smooth": SMOOTH,
+        "inset": Option("inset", Flag(), False, "a small plot of the loss along the straight line and the path"),
+        "sharpness": Option("sharpness", Choice(SHARPNESS), "off",
+                            "the measured top Hessian eigenvalue: a small plot (inset), a counter (hud) or both"),
     }
     inset_rect = (0.66, 0.64, 0.19, 0.19)  # the inset's axes: (left, bottom, width, height) of the frame
     below_inset_rect = (0.66, 0.34, 0.19, 0.19)  # a second inset, under the first
@@ -78,10 +82,8 @@ class Descent(Scene):
                 self.play(*turn(rest), run_time=rest) if turn.turning else self.wait(rest)
 
     def sharpness_choice(self):
-        """The ``sharpness`` option, checked: a landscape without sharpness cannot draw it."""
-        choice = self.option("sharpness").lower()
-        if choice not in SHARPNESS:
-            raise ConfigError(f"option sharpness={choice!r}: choose {', '.join(SHARPNESS)}")
+        """The ``sharpness`` option (its declaration checked the choice): a landscape without sharpness cannot draw it."""
+        choice = self.option("sharpness")
         if choice != "off" and not has_sharpness(self.landscape):
             raise ConfigError(f"option sharpness={choice}: the landscape has no sharpness along the path; "
                               "make it with lossfilm landscape --sharpness")

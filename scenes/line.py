@@ -27,11 +27,13 @@ than two decades), plus the common ``title`` (the others do not apply to a
 flat plot).
 """
 
-from lossfilm.format.errors import ConfigError
+from lossfilm.format.options import Option
+from lossfilm.format.values import Choice
 from lossfilm.render.framework.animation import Grow
 from lossfilm.render.elements.hud import film_title
 from lossfilm.render.elements.segment_view import between_of
 from lossfilm.render.framework.scene import Scene
+from lossfilm.render.framework.scene_options import HOLD, INTRO, RUN
 
 PLOTS = ("loss", "sharpness", "both")  # the plot option's choices
 
@@ -39,17 +41,19 @@ PLOTS = ("loss", "sharpness", "both")  # the plot option's choices
 class Line(Scene):
     """The straight line's loss drawn at once, the path's loss growing beside it, a pause at the end."""
 
-    options = {"intro": 0.6, "run": 5.0, "hold": 1.4, "log": "auto", "plot": "loss"}
+    options = {
+        "intro": INTRO.but(default=0.6, help="seconds before the path starts"),
+        "run": RUN.but(default=5.0),
+        "hold": HOLD.but(default=1.4),
+        "log": Option("log", Choice(("auto", "true", "false")), "auto", "a log-scaled loss axis (auto: where the "
+                                                                        "loss spans decades)"),
+        "plot": Option("plot", Choice(PLOTS), "loss", "what to plot: the loss, the sharpness or both"),
+    }
     plot_rect = (0.1, 0.17, 0.82, 0.6)  # the axes: (left, bottom, width, height) of the frame
     upper_rect, lower_rect = (0.1, 0.53, 0.82, 0.27), (0.1, 0.13, 0.82, 0.27)  # plot=both: two stacked axes
 
     def construct(self):
-        log = self.option("log").lower()
-        if log not in ("auto", "true", "false"):
-            raise ConfigError(f"option log={log!r}: choose auto, true or false")
-        plot = self.option("plot").lower()
-        if plot not in PLOTS:
-            raise ConfigError(f"option plot={plot!r}: choose {', '.join(PLOTS)}")
+        log, plot = self.option("log"), self.option("plot")  # their declarations checked the choices
         font = self.font_px(self.theme.text_size if plot != "both" else 0.85 * self.theme.text_size)
         views = []
         if plot in ("loss", "both"):

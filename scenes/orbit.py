@@ -6,15 +6,22 @@ step/loss/accuracy), plus the common ``camera``, ``orbit`` (false: the
 camera stays put), ``floor`` and ``title``.
 """
 
+from lossfilm.format.options import Option
+from lossfilm.format.values import Flag
 from lossfilm.render.framework import animation
 from lossfilm.render.framework.easing import linear
 from lossfilm.render.framework.scene import Scene
+from lossfilm.render.framework.scene_options import RUN, SWEEP
 
 
 class Orbit(Scene):
     """The camera circles the surface; the path, its ends and the ball at the minimum stay put."""
 
-    options = {"degrees": 360.0, "counters": False, "length": 6.0}
+    options = {
+        "degrees": SWEEP.but(name="degrees", default=360.0, help="degrees the camera turns (360 loops seamlessly)"),
+        "counters": Option("counters", Flag(), False, "show the final step, loss and accuracy"),
+        "length": RUN.but(name="length", default=6.0, help="seconds of the film"),
+    }
 
     def construct(self):
         self.add_surface()

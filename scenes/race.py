@@ -19,11 +19,13 @@ of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
 ``camera``, ``orbit``, ``floor`` and ``title``.
 """
 
-from lossfilm.format.errors import ConfigError
 from lossfilm.render.framework.animation import Race
 from lossfilm.render.elements.hud import find_setting
 from lossfilm.render.elements.segment_view import between_of
+from lossfilm.format.options import Option
+from lossfilm.format.values import Choice
 from lossfilm.render.framework.race_scene import RaceScene
+from lossfilm.render.framework.scene_options import CLOCK, EASING, FADE, HOLD, INTRO, RUN, SMOOTH, SWEEP
 from lossfilm.render.elements.theme import for_race
 
 
@@ -31,15 +33,16 @@ class OptimizerRace(RaceScene):
     """A ball and a trail per path, a legend with live losses, a slow camera turn, a pause at the end."""
 
     options = {
-        "clock": "sqrt",
-        "easing": "linear",
-        "intro": 0.6,
-        "run": 7.8,
-        "hold": 1.6,
-        "sweep": 40.0,
-        "fade": False,
-        "smooth": 0.0,
-        "colormap": "race",
+        "clock": CLOCK,
+        "easing": EASING.but(default="linear"),
+        "intro": INTRO.but(default=0.6),
+        "run": RUN.but(default=7.8),
+        "hold": HOLD.but(default=1.6),
+        "sweep": SWEEP.but(default=40.0),
+        "fade": FADE,
+        "smooth": SMOOTH,
+        "colormap": Option("colormap", Choice(("race", "theme")), "race",
+                           "the surface's colours: quiet ones that leave the racers' colours apart, or the theme's"),
     }
     quantity = "loss"  # what the legend's numbers are
 
@@ -49,10 +52,7 @@ class OptimizerRace(RaceScene):
 
     def choose_theme(self, theme):
         """The theme with its quiet race colormap (``colormap=race``), or as it is (``colormap=theme``)."""
-        colormap = self.option("colormap")
-        if colormap not in ("race", "theme"):
-            raise ConfigError(f"option colormap={colormap!r}: choose race or theme")
-        return for_race(theme) if colormap == "race" else theme
+        return for_race(theme) if self.option("colormap") == "race" else theme
 
     def set_up(self):
         """Surface, paths, runners, markers, text and camera (everything before the clock starts)."""

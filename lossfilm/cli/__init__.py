@@ -27,6 +27,7 @@ COMMANDS = {
     "view": ("view", "write an interactive viewer of a landscape: one offline HTML file to turn and scrub"),
     "race": ("race", "several optimizers from one start, racing down one common loss surface"),
     "classic": ("classic", "optimizers racing on a classic 2-D test function (Rosenbrock, ...) or your own"),
+    "scenes": ("scenes", "list the bundled scenes and the options (--option KEY=VALUE) each takes"),
     "inspect": ("inspect", "print how an MP4, MOV, WebM, GIF, PNG or viewer HTML was made (its provenance)"),
     "reproduce": ("reproduce", "make an MP4, MOV, WebM, GIF, PNG or viewer HTML again from its provenance and cached "
                   "landscape"),
@@ -74,8 +75,22 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
     """Show each option's default, and each command's docstring as written (paragraphs, examples)."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors as the one line every user error is: ``lossfilm CMD: error: ...``."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def format_help(self):
+        # An epilog may be a function (render's lists each scene's options): it is called only for --help,
+        # so that building the parser imports no scene.
+        if callable(self.epilog):
+            self.epilog = self.epilog()
+        return super().format_help()
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lossfilm",
         description="Films of a neural network's training run rolling down its own loss landscape.",
     )
@@ -86,10 +101,12 @@ def build_parser():
         module = importlib.import_module(f"lossfilm.cli.{module_name}")
         command = sub.add_parser(
             name, help=help_text, description=module.__doc__,
-            formatter_class=_HelpFormatter,
+            formatter_class=_HelpFormatter, epilog=getattr(module, "epilog", None),
         )
+        # declared: the command's options whose text their declarations read and check (main, before run);
+        # a module names them in DECLARED, or sets them in add_arguments (to keep its import light)
+        command.set_defaults(run=module.run, declared=getattr(module, "DECLARED", ()))
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
     return parser
 
 
@@ -143,8 +160,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.command_line = command_line(sys.argv[1:] if argv is None else argv)
     from lossfilm.format.errors import LossfilmError
+    from lossfilm.format.options import read_args
     try:
         with sigterm_as_interrupt(), warnings_as_lines(args.command):
+            read_args(args, args.declared)
             return args.run(args) or 0
     except LossfilmError as exc:
         if args.debug:

@@ -30,8 +30,11 @@ from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
-    from lossfilm.training.landscape.classic import (DEFAULT_CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, DEFAULT_STEPS,
-                                           FUNCTIONS)
+    from lossfilm.format.options import add_argument
+    from lossfilm.training.landscape.classic import CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, FUNCTIONS, STEPS
+    from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS
+
+    RESOLUTION = next(o for o in LANDSCAPE_OPTIONS if o.name == "resolution").but(default=DEFAULT_RESOLUTION)
 
     parser.add_argument("function", nargs="?", metavar="FUNCTION",
                         help=help_text(f"one of {', '.join(FUNCTIONS)} (or give --expr)"))
@@ -40,19 +43,19 @@ def add_arguments(parser):
     parser.add_argument("--name", default="custom", help="the name of an --expr function (file names, title)")
     parser.add_argument("--optimizers", default=",".join(DEFAULT_OPTIMIZERS), metavar="A,B,...",
                         help="the racers, comma-separated, from sgd, momentum, nesterov, rmsprop, adam")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="optimizer steps of each racer")
+    add_argument(parser, STEPS)
     parser.add_argument("--start", metavar="X,Y", help=help_text("the start of every racer (default: the "
                                                                    "function's own)"))
     parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
                         help=help_text("one racer's learning rate, e.g. --lr adam=0.05 (repeatable; "
                                        "default: the function's own, see training/landscape/classic.py)"))
-    parser.add_argument("--condition", type=float, default=DEFAULT_CONDITION,
-                        help="condition number of the bowl (ratio of its curvatures)")
+    add_argument(parser, CONDITION)
     parser.add_argument("--domain", metavar="X0,X1,Y0,Y1",
                         help=help_text("the plotted square, X_MIN,X_MAX,Y_MIN,Y_MAX (default: the function's own)"))
-    parser.add_argument("--resolution", type=int, default=DEFAULT_RESOLUTION, help="grid nodes per side")
+    add_argument(parser, RESOLUTION)
     parser.add_argument("--scene", default="classic", metavar="SCENE", help="the scene name or a .py scene file")
-    film_outputs.add_arguments(parser, stem="classic-NAME", gif_by_default=False, option_example="height=log")
+    film_outputs.add_arguments(parser, stem="classic-NAME", gif_by_default=False, option_example="height=log",
+                               declared=(STEPS, CONDITION, RESOLUTION))
     # argparse takes "-2,2,-1,3" for an option (only "-2" or "-1.5" look like numbers to it); let
     # comma-separated numbers through so that --domain -2,2,-1,3 and --start -1.5,2 work without "=".
     import re

@@ -21,9 +21,13 @@ DEMO_QUALITY = "medium"  # 1280x720 @ 30: the film a talk or a README shows
 
 
 def add_arguments(parser):
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling")
+    from lossfilm.format.options import add_argument
+    from lossfilm.training.fit.config import TRAIN_OPTIONS
+
+    seed = next(option for option in TRAIN_OPTIONS if option.name == "seed")
+    add_argument(parser, seed)
     film_outputs.add_arguments(parser, stem="descent", gif_by_default=True, option_example="camera=top",
-                               quality=DEMO_QUALITY)
+                               quality=DEMO_QUALITY, declared=(seed,))
     parser.add_argument("--force", action="store_true", help=help_text("retrain and recompute the landscape"))
 
 

@@ -10,27 +10,33 @@ render; the still and the cache stay in ``--out-dir``.
 from __future__ import annotations
 
 from lossfilm.cli.render import OUT_DIR, add_draft_argument, help_text
-from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
+from lossfilm.format.options import add_argument
+from lossfilm.render.filming.options import (GIF_FPS_OPTION, GIF_WIDTH_OPTION, QUALITY, SECONDS, STILL_SIZE_OPTION,
+                                             THEME, WORKERS)
+from lossfilm.render.filming.quality import DEFAULT_QUALITY, QUALITIES
 
-STILL_SIZE = "1280x720"
+STILL_SIZE = STILL_SIZE_OPTION.but(name="still_size", default=(1280, 720), help="size of the PNG still")
+# The options whose text the declarations read and check (lossfilm.cli.main, before run).
+DECLARED = (QUALITY, THEME, SECONDS, STILL_SIZE, GIF_WIDTH_OPTION, GIF_FPS_OPTION, WORKERS)
 
 
-def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAULT_QUALITY):
-    """Add -o, --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet."""
-    from lossfilm.render.elements.theme import THEMES
+def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAULT_QUALITY, declared=()):
+    """Add -o, --out-dir, --quality, --theme, --seconds, --still-size, the GIF options, --workers, --option, --quiet.
 
-    presets = ", ".join(f"{q.name} {q.width}x{q.height}@{q.fps}" for q in QUALITIES.values())
+    ``declared``: the command's own declared options, read and checked with these before it runs.
+    """
     default = f"OUT/{stem}.mp4" + (f" and OUT/{stem}.gif" if gif_by_default else "")
     parser.add_argument("-o", "--output", metavar="PATH", action="append",
                         help=help_text(f"the film to write: .mp4, .gif, or folder/ for PNG frames; repeat it to write "
                                        f"several from one render (default: {default})"))
     parser.add_argument("--out-dir", default=OUT_DIR, metavar="DIR",
                         help="where the still, the cache (DIR/cache) and, without -o, the films go (made if missing)")
-    parser.add_argument("--quality", choices=list(QUALITIES), default=quality,
-                        help=f"film preset ({presets})")
-    parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights")
-    parser.add_argument("--seconds", type=float, help=help_text("film length (default: the scene's own)"))
-    parser.add_argument("--still-size", default=STILL_SIZE, metavar="WxH", help="size of the PNG still")
+    preset = QUALITY.but(default=quality)  # demo films at medium, race and classic at low
+    parser.set_defaults(declared=tuple(preset if option is QUALITY else option for option in DECLARED) + declared)
+    add_argument(parser, preset)
+    add_argument(parser, THEME)
+    add_argument(parser, SECONDS)
+    add_argument(parser, STILL_SIZE)
     # None: not given. Either flag chooses among the default films, so it cannot come with -o.
     if gif_by_default:
         parser.add_argument("--no-gif", dest="gif", action="store_false", default=None,
@@ -39,9 +45,9 @@ def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAU
         parser.add_argument("--gif", action="store_true", default=None,
                             help=help_text(f"also write OUT/{stem}.gif (without -o)"))
     parser.set_defaults(gif_by_default=gif_by_default)
-    parser.add_argument("--gif-width", type=int, default=GIF_WIDTH, metavar="PX", help="width of the GIF")
-    parser.add_argument("--gif-fps", type=int, default=GIF_FPS, help="frame rate of the GIF")
-    parser.add_argument("--workers", type=int, default=1, metavar="N", help="render in N processes")
+    add_argument(parser, GIF_WIDTH_OPTION.but(help="width of the GIF"))
+    add_argument(parser, GIF_FPS_OPTION.but(help="frame rate of the GIF"))
+    add_argument(parser, WORKERS.but(help="render in N processes"))
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help=help_text(f"a scene option, e.g. --option {option_example} (repeatable; default: none)"))
     add_draft_argument(parser)
@@ -70,16 +76,13 @@ class FilmOutputs:
         from lossfilm.cli.render import check_output, parse_options
         from lossfilm.format.errors import ConfigError
         from lossfilm.format.safe_write import check_distinct
+        from lossfilm.format.options import read_args
         from lossfilm.render.filming.sinks import output_format
-        from lossfilm.render.filming.quality import parse_size
 
         self.started = time.perf_counter()
-        if args.workers < 1:
-            raise ConfigError(f"--workers {args.workers}: must be at least 1")
-        if args.seconds is not None and not args.seconds > 0:
-            raise ConfigError(f"--seconds {args.seconds}: must be positive")
+        read_args(args, DECLARED)  # main did, for the CLI; a caller that builds its own args gets the same checks
         self.args, self.stem = args, stem
-        self.still_size = parse_size(args.still_size, even=False, option="--still-size")
+        self.still_size = args.still_size
         self.options = parse_options(args.option)
         self.out_dir = Path(args.out_dir)
         if args.output:

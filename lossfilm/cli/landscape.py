@@ -19,16 +19,24 @@ On a Dask cluster: lossfilm landscape trajectory.npz --scheduler tcp://HOST:8786
 """
 
 
+from lossfilm.format.options import add_argument
+from lossfilm.format.values import Choice
+from lossfilm.training.landscape.plane import DIRECTIONS
+from lossfilm.training.landscape.settings import GRID_WORKERS, LANDSCAPE_OPTIONS
+
+# The settings the command line sets (the others are the Python API's), by their declarations; --directions
+# offers the planes of a network (a race's and a 2-D function's are made by their own commands).
+SETTINGS = tuple(option.but(kind=Choice(DIRECTIONS)) if option.name == "directions_kind" else option
+                 for option in LANDSCAPE_OPTIONS if option.name not in ("biases", "bias_names", "line", "line_range"))
+WORKERS = GRID_WORKERS
+DECLARED = SETTINGS + (WORKERS,)
+
 # "%(default).0s" prints nothing; its presence stops ArgumentDefaultsHelpFormatter from
 # appending "(default: None)" where the help already says what the default is.
 _SAID = "%(default).0s"
 
 
 def add_arguments(parser):
-    from lossfilm.format.planes import directions_help
-    from lossfilm.training.landscape.grid import DTYPES
-    from lossfilm.training.landscape.plane import DIRECTIONS
-    from lossfilm.training.landscape.settings import DEFAULTS
     from lossfilm.training.curvature.sharpness import POINTS as SHARPNESS_POINTS
 
     parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train' or lossfilm.Recorder")
@@ -37,40 +45,17 @@ def add_arguments(parser):
                              "as module:attr or path/to/file.py:attr (default: the built-in MLP's)" + _SAID)
     parser.add_argument("-o", "--output", default=None,
                         help="landscape file to write (default: landscape.npz beside the trajectory)" + _SAID)
-    parser.add_argument("--directions", choices=DIRECTIONS, default=DEFAULTS["directions_kind"],
-                        help=directions_help(DIRECTIONS))
-    parser.add_argument("--scaling", choices=("orthonormal", "li"), default=DEFAULTS["scaling"],
-                        help="random directions: made orthonormal after filter normalisation (coordinates are "
-                             "parameter distances), or 'li', kept exactly filter-normalised as Li et al. 2018 "
-                             "(coordinates are multiples of the directions)")
-    parser.add_argument("--anchors", nargs=3, type=int, metavar=("I", "J", "K"), default=None,
-                        help="snapshot indices of the anchors plane (origin at K; "
-                             "default: first, middle, last)" + _SAID)
-    parser.add_argument("--filter-normalise", action="store_true",
-                        help="--directions hessian: scale the eigenvectors filter by filter, as Li et al. do random "
-                             "directions (the axes' curvatures are then no longer the eigenvalues)" + _SAID)
-    parser.add_argument("--sharpness", type=int, nargs="?", const=SHARPNESS_POINTS, default=DEFAULTS["sharpness"],
-                        metavar="N", help=f"also measure the top Hessian eigenvalue at N evenly spaced snapshots "
-                                          f"(N {SHARPNESS_POINTS} if not given; default: none)" + _SAID)
-    parser.add_argument("--hessian-tol", type=float, default=DEFAULTS["hessian_tol"],
-                        help="Lanczos' relative residual for the Hessian plane and the sharpness")
-    parser.add_argument("--resolution", type=int, default=DEFAULTS["resolution"], help="grid nodes per side")
-    parser.add_argument("--margin", type=float, default=DEFAULTS["margin"],
-                        help="room around the path, as a share of its bounding box's larger side")
-    parser.add_argument("--range", nargs=4, type=float, default=None, dest="grid_range",
-                        metavar=("A_MIN", "A_MAX", "B_MIN", "B_MAX"),
-                        help="explicit grid extent (default: a square around the path, origin on a node)" + _SAID)
-    parser.add_argument("--samples", type=int, default=DEFAULTS["samples"],
-                        help="evaluate on a seeded subset of this many training samples (0: all)")
-    parser.add_argument("--dtype", choices=DTYPES, default=DEFAULTS["dtype"],
-                        help="the fast grid's arithmetic: float32 is within 1e-5 relative of float64 and up to "
-                             "twice as fast; the path's own losses are float64 either way")
-    parser.add_argument("--max-path", type=int, default=DEFAULTS["max_path"],
-                        help="most path points kept for the film (evenly spaced; PCA uses all)")
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
-                        help="seed of the random directions, the PCA start and the sample subset")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="threads for the grid (default: all cores)" + _SAID)
+    for option in SETTINGS:
+        if option.name == "anchors":
+            add_argument(parser, option, nargs=3, type=int)
+        elif option.name == "grid_range":
+            add_argument(parser, option, nargs=4, type=float)
+        elif option.name == "sharpness":
+            add_argument(parser, option, nargs="?", const=str(SHARPNESS_POINTS),
+                         help=f"{option.help}; N {SHARPNESS_POINTS} if not given ({option.takes()})" + _SAID)
+        else:
+            add_argument(parser, option)
+    add_argument(parser, WORKERS)
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                         help="evaluate the grid on this Dask cluster's workers (pip install "
                              "'lossfilm[distributed]'; default: $LOSSFILM_SCHEDULER, else this process)" + _SAID)
@@ -104,8 +89,6 @@ def run(args):
                                                                                  (".obj", args.obj)) if on]
     check_distinct(writes, inputs=[args.trajectory])
     trajectory = Trajectory.load(args.trajectory)
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers {args.workers}: must be at least 1")
     loss_fn = None
     if args.loss is not None:
         from lossfilm.training.adapters.user_loss import load_loss
@@ -120,11 +103,7 @@ def run(args):
     try:
         landscape, action = cached_or_compute(
             trajectory, out, loss_fn=loss_fn, force=args.force, progress=not args.quiet, workers=args.workers,
-            executor=client,
-            directions_kind=args.directions, scaling=args.scaling, anchors=args.anchors, resolution=args.resolution,
-            margin=args.margin, grid_range=args.grid_range, samples=args.samples, dtype=args.dtype,
-            max_path=args.max_path, seed=args.seed, filter_normalise=args.filter_normalise,
-            sharpness=args.sharpness, hessian_tol=args.hessian_tol)
+            executor=client, **{option.name: getattr(args, option.name) for option in SETTINGS})
     except DataError as exc:
         # The plane's complaints (one snapshot, no variance, NaN) are about this trajectory: name it.
         if str(args.trajectory) in str(exc):

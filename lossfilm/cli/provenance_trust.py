@@ -29,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.provenance import printable
 from lossfilm.render.elements.theme import THEMES
+from lossfilm.render.filming.options import CALLS, check_settings
 from lossfilm.render.filming.quality import MAX_SIDE, QUALITIES, parse_size
 from lossfilm.scenes import SCENE_NAMES, scene_class
 
@@ -135,7 +136,7 @@ def _options(key, value, scene):
 # The allow-list: for each call, the settings a file may set and the check each value passes.
 SETTINGS = {
     "film": {"quality": _quality, "size": _size(even=True), "fps": _fps, "seconds": _seconds, "theme": _theme,
-             "log_z": _bool, "draft": _bool, "workers": _workers, "gif_width": _gif_side, "gif_fps": _gif_fps,
+             "transparent": _bool, "log_z": _bool, "draft": _bool, "workers": _workers, "gif_width": _gif_side, "gif_fps": _gif_fps,
              "options": _options},
     "still": {"frame": _frame, "size": _size(even=False), "fps": _fps, "seconds": _seconds, "theme": _theme,
               "transparent": _bool, "log_z": _bool, "draft": _bool, "options": _options},
@@ -200,6 +201,11 @@ def plan(made, media, *, landscape=None, trust=False):
         if key not in allowed:
             raise Refused(f"settings.{_shown(key)} is not a setting of lossfilm.{call} that a file may give")
         checked[key] = allowed[key](key, value, scene)
+    if call in CALLS:  # and then as the call itself checks them: the options' declarations
+        try:
+            checked = check_settings(call, checked)
+        except ConfigError as exc:
+            raise Refused(f"settings: {printable(str(exc))}") from None
     land = made.get("landscape")
     if not isinstance(land, dict):
         raise Refused("provenance landscape: expected {path, key, ...}")

@@ -31,26 +31,31 @@ from lossfilm.cli.render import help_text
 def add_arguments(parser):
     from lossfilm.training.landscape.plane import race_directions
     from lossfilm.training.landscape.race import RACE_DIRECTIONS, RACE_OPTIMIZERS
-    from lossfilm.training.landscape.settings import DEFAULTS
+    from lossfilm.format.options import add_argument
+    from lossfilm.format.values import Choice
+    from lossfilm.training.fit.config import TRAIN_OPTIONS
+    from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS
+
+    train = {option.name: option for option in TRAIN_OPTIONS}
+    DATA, EPOCHS = train["data"], train["epochs"].but(help="epochs each optimizer trains")
+    SEED = train["seed"].but(help="seed of the split, the shared initial weights and the shared shuffling")
+    RESOLUTION = next(option for option in LANDSCAPE_OPTIONS if option.name == "resolution")
+    DIRECTIONS = next(option for option in LANDSCAPE_OPTIONS if option.name == "directions_kind").but(
+        kind=Choice(race_directions()), default=RACE_DIRECTIONS,
+        help="pca-uncentred: principal plane of all paths' offsets from the shared start (the plane that holds the "
+             "most of them); pca: the same, centred as Li et al. 2018 do for one run; anchors: the plane through "
+             "the start and the first two optimizers' final points")
 
     parser.add_argument("--optimizers", default=",".join(RACE_OPTIMIZERS), metavar="A,B,...",
                         help="the racers, comma-separated, from sgd, momentum, nesterov, rmsprop, adam")
     parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
                         help=help_text("one racer's learning rate, e.g. --lr adam=0.002 (repeatable; "
                                        "default: each optimizer's own, see training/fit/optimizers.py)"))
-    parser.add_argument("--data", default="digits", metavar="DATA",
-                        help="digits (bundled), mnist, or a directory of MNIST idx files")
-    parser.add_argument("--epochs", type=int, default=20, help="epochs each optimizer trains")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the split, the shared initial weights and the shared shuffling")
-    parser.add_argument("--directions", choices=race_directions(), default=RACE_DIRECTIONS,
-                        help="pca-uncentred: principal plane of all paths' offsets from the shared start (the "
-                             "plane that holds the most of them); pca: the same, centred as Li et al. 2018 do for "
-                             "one run; anchors: the plane through the start and the first two optimizers' final "
-                             "points")
-    parser.add_argument("--resolution", type=int, default=DEFAULTS["resolution"], help="grid nodes per side")
+    for option in (DATA, EPOCHS, SEED, DIRECTIONS, RESOLUTION):
+        add_argument(parser, option)
     parser.add_argument("--scene", default="race", metavar="SCENE", help="the scene name or a .py scene file")
-    film_outputs.add_arguments(parser, stem="race", gif_by_default=False, option_example="clock=linear")
+    film_outputs.add_arguments(parser, stem="race", gif_by_default=False, option_example="clock=linear",
+                               declared=(DATA, EPOCHS, SEED, DIRECTIONS, RESOLUTION))
     parser.add_argument("--force", action="store_true", help=help_text("retrain every racer, recompute the landscape"))
 
 
@@ -80,7 +85,7 @@ def run(args):
                           lrs=lrs, dataset=dataset, force=args.force, progress=out.progress, report=report)
     landscape_path = out.cache / "race-landscape.npz"
     landscape, action = cached_race_landscape(racers, landscape_path, force=args.force, progress=out.progress,
-                                              directions_kind=args.directions, resolution=args.resolution,
+                                              directions_kind=args.directions_kind, resolution=args.resolution,
                                               seed=args.seed)
     stats = landscape.settings["stats"]
     said = {"reuse": "reused (same paths and settings)", "compute": "computed", "update": "recomputed"}[action]

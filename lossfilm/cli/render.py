@@ -16,20 +16,32 @@ on a Dask cluster: lossfilm render descent --landscape landscape.npz --scheduler
 
 from __future__ import annotations
 
-from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_WIDTH, QUALITIES
-
 # Every command's default folder: what it makes is generated, never committed (.gitignore lists it), so running
 # the demo in a checkout leaves git status clean. The committed pictures in media/ are made with --out-dir media.
 OUT_DIR = "lossfilm-out"
 DEFAULT_LANDSCAPE = f"{OUT_DIR}/cache/landscape.npz"
 
 
+def epilog():
+    """``render --help``'s last paragraph: which scene takes which ``--option`` (``lossfilm scenes`` says more)."""
+    from lossfilm.scenes import scene_options_table
+
+    lines = ["scene options (--option KEY=VALUE; `lossfilm scenes` lists what each takes and its default):"]
+    for name, options in scene_options_table().items():
+        lines.append(f"  {name:8s} " + ", ".join(options))
+    return "\n".join(lines)
+
+
 def add_arguments(parser):
+    from lossfilm.format.options import add_argument
+    from lossfilm.render.filming.options import (FILM_TRANSPARENT, FPS, GIF_FPS_OPTION, GIF_WIDTH_OPTION, LOG_Z,
+                                                 QUALITY, SECONDS, SIZE, THEME, WORKERS)
     from lossfilm.render.filming.sinks import outputs_in_words
-    from lossfilm.render.elements.theme import THEMES
     from lossfilm.scenes import SCENE_NAMES
 
-    presets = ", ".join(f"{q.name} {q.width}x{q.height}@{q.fps}" for q in QUALITIES.values())
+    # the options whose text the declarations read and check (lossfilm.cli.main, before run)
+    parser.set_defaults(declared=(QUALITY, SIZE, FPS, SECONDS, THEME, WORKERS, GIF_WIDTH_OPTION, GIF_FPS_OPTION))
+
     parser.add_argument("scene", metavar="SCENE",
                         help=f"a scene name ({', '.join(SCENE_NAMES)}) or the path to a scene .py file")
     parser.add_argument("--landscape", default=DEFAULT_LANDSCAPE, metavar="NPZ",
@@ -37,29 +49,18 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", metavar="PATH", action="append",
                         help=help_text(f"output {outputs_in_words()}; repeat it to write several from one "
                                        f"render (default: {OUT_DIR}/SCENE.mp4)"))
-    parser.add_argument("--quality", choices=list(QUALITIES), default=DEFAULT_QUALITY,
-                        help=f"size, frame rate and encoder quality preset ({presets})")
-    parser.add_argument("--size", metavar="WxH", help=help_text("frame size in pixels (default: from --quality)"))
-    parser.add_argument("--fps", type=int, help=help_text("frames per second (default: from --quality)"))
-    parser.add_argument("--seconds", type=float, help=help_text("film length in seconds (default: the scene's own)"))
-    parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights")
-    parser.add_argument("--transparent", action="store_true",
-                        help=help_text("transparent background, for slides: .mov (ProRes 4444) and .webm (VP9) "
-                                       "keep the alpha channel, as PNG frames do; .mp4 and .gif cannot"))
-    parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="render in N processes; helps only with idle cores (the software renderer already uses two)")
+    for option in (QUALITY, SIZE, FPS, SECONDS, THEME, FILM_TRANSPARENT, WORKERS):
+        add_argument(parser, option)
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                         help=help_text("render the frames on this Dask cluster's workers, encode here (pip install "
                                        "'lossfilm[distributed]'; default: $LOSSFILM_SCHEDULER, else this machine)"))
-    parser.add_argument("--log-z", action="store_true", help=help_text("log-scaled height, for needle-like minima"))
+    add_argument(parser, LOG_Z)
     add_draft_argument(parser)
-    parser.add_argument("--gif-width", type=int, default=GIF_WIDTH, metavar="PX",
-                        help="width of a GIF output (never above the film's)")
-    parser.add_argument("--gif-fps", type=int, default=GIF_FPS,
-                        help="frame rate of a GIF output (never above the film's; at most 50, as a GIF's "
-                             "delays are whole 1/100 s)")
+    add_argument(parser, GIF_WIDTH_OPTION)
+    add_argument(parser, GIF_FPS_OPTION)
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help=help_text("a scene option, e.g. --option sweep=90 or --option orbit=false (repeatable; default: none)"))
+                        help=help_text("a scene option, e.g. --option sweep=90 or --option orbit=false (repeatable; "
+                                       "default: none; the list below says which scene takes which)"))
     parser.add_argument("--force", action="store_true",
                         help=help_text("render even a film estimated to take over an hour (or to overfill the disk)"))
     parser.add_argument("--quiet", action="store_true", help=help_text("no progress bar and no summary line"))
@@ -69,9 +70,11 @@ def add_draft_argument(parser, what="film"):
     """``--draft``: no anti-aliasing (no supersampling) and the fastest encoder, for previews."""
     import argparse
 
-    parser.add_argument("--draft", action="store_true",
-                        help=help_text(f"a quick preview {what}: no anti-aliasing and the fastest encoder setting "
-                                       "(2x to 3x faster, jaggier edges)"))
+    from lossfilm.format.options import add_argument
+    from lossfilm.render.filming.options import DRAFT
+
+    add_argument(parser, DRAFT, help=help_text(f"a quick preview {what}: no anti-aliasing and the fastest encoder "
+                                               "setting (2x to 3x faster, jaggier edges)"))
     # The name before --draft: it turned off the anti-aliasing, which is what --draft does now.
     parser.add_argument("--no-ssaa", dest="draft", action="store_true", help=argparse.SUPPRESS)
 
@@ -85,7 +88,12 @@ def run(args):
     from lossfilm.api import film
     from lossfilm.training.grid_cluster import connect, scheduler_address
 
+    from lossfilm.format.values import Size
+    from lossfilm.render.filming.sinks import FORMATS, output_format
+
     outputs = args.output or [default_output(f"{_scene_stem(args.scene)}.mp4")]
+    if args.size is not None and any(FORMATS[output_format(path)].even for path in outputs):
+        Size.check_even(args.size, "--size")
     address = scheduler_address(args.scheduler)
     client = connect(address) if address else None
     try:

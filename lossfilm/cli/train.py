@@ -9,39 +9,21 @@ Exit status 3 means the run diverged; the finite part is still saved.
 import argparse
 from pathlib import Path
 
+from lossfilm.format.options import add_argument
+from lossfilm.training.fit.config import TRAIN_OPTIONS
+
 DEFAULT_OUTPUT = "lossfilm-out/cache/trajectory.npz"  # lossfilm.cli.render.OUT_DIR: generated, not committed
 DIVERGED = 3  # exit status of a run whose loss blew up
+# rho, beta1, beta2 and eps are the Python API's (TrainConfig); the command line keeps each optimizer's usual value.
+DECLARED = tuple(option for option in TRAIN_OPTIONS if option.name not in ("rho", "beta1", "beta2", "eps"))
 
 
 def add_arguments(parser):
-    from lossfilm.training.fit.config import DEFAULTS
-
-    parser.add_argument("--data", default=DEFAULTS["data"],
-                        help="data set: 'digits' (bundled 8x8), 'mnist', or a directory of MNIST idx files")
-    parser.add_argument("--hidden", action=_AppendWidths, type=_widths, metavar="WIDTHS",
-                        default=",".join(map(str, DEFAULTS["hidden"])),
-                        help="hidden layer widths: a comma list (128,64) or the option repeated")
-    parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"], help="passes over the training set")
-    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="images per step")
-    parser.add_argument("--optimizer", default=DEFAULTS["optimizer"],
-                        choices=("sgd", "momentum", "nesterov", "rmsprop", "adam"), help="update rule")
-    parser.add_argument("--lr", type=_lr, default="auto",
-                        help="learning rate; 'auto' is the optimizer's own default "
-                             "(sgd 0.2, momentum 0.05, nesterov 0.05, rmsprop 0.001, adam 0.001)")
-    parser.add_argument("--momentum", type=float, default=DEFAULTS["momentum"],
-                        help="momentum of the momentum and nesterov optimizers")
-    parser.add_argument("--weight-decay", type=float, default=DEFAULTS["weight_decay"],
-                        help="L2 penalty added to every gradient")
-    parser.add_argument("--init", default=DEFAULTS["init"], choices=("he", "xavier", "uniform"),
-                        help="weight initialisation")
-    parser.add_argument("--record-every", type=int, default=DEFAULTS["record_every"],
-                        help="a snapshot every N steps (plus the first and the last)")
-    parser.add_argument("--eval-every", type=int, default=DEFAULTS["eval_every"],
-                        help="full-train loss at every Nth snapshot (plus the first and the last); 0: never")
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
-                        help="seed of the split, the initial weights and the shuffling")
-    parser.add_argument("--test-fraction", type=float, default=DEFAULTS["test_fraction"],
-                        help="share of the images held out for testing")
+    for option in DECLARED:
+        if option.name == "hidden":
+            add_argument(parser, option, action=_AppendWidths, default=",".join(map(str, option.default)))
+        else:
+            add_argument(parser, option)
     parser.add_argument("--force", action="store_true",
                         help="train even if the output has the same settings, and even a run the size check "
                              "refuses (over an hour, or more memory or disk than there is)")
@@ -100,34 +82,9 @@ def _size(n_bytes):
         n_bytes /= 1000
 
 
-def _widths(text):
-    """'128,64' -> (128, 64)."""
-    try:
-        widths = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma list of integers, e.g. 128,64") from None
-    if not widths or min(widths) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: layer widths must be positive integers")
-    return widths
-
-
-def _lr(text):
-    if text == "auto":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number or 'auto'") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
-
-
 class _AppendWidths(argparse.Action):
-    """--hidden 128 --hidden 64 == --hidden 128,64; the first use replaces the default."""
+    """--hidden 128 --hidden 64 == --hidden 128,64; the first use replaces the default (read after parsing)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         current = getattr(namespace, self.dest)
-        if current is self.default or isinstance(current, str):
-            current = ()
-        setattr(namespace, self.dest, tuple(current) + values)
+        setattr(namespace, self.dest, values if current is self.default else f"{current},{values}")

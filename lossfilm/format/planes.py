@@ -179,6 +179,9 @@ def plane_kind(name):
                                               summary=lambda land: f"{name} directions")
 
 
+SCALINGS = ("orthonormal", "li")  # how random directions are scaled: orthonormalised, or as Li et al. 2018 do
+
+
 def directions_help(kinds):
     """``--directions``' help for ``kinds``: ``"plane: PCA of the path, ..., or the plane through three snapshots"``.
 

@@ -13,10 +13,9 @@ Examples
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from lossfilm.format.errors import ConfigError
+from lossfilm.format.values import MAX_SIDE, Size  # noqa: F401 (MAX_SIDE: the one limit, re-exported)
 
 
 # Anti-aliasing, chosen by measurement (python -m tests.bench prints the figures): render larger than the
@@ -64,7 +63,6 @@ GIF_WIDTH = 640  # pixels; GIFs are for READMEs and slides, where a film's full 
 GIF_FPS = 15
 # A GIF's frame delays are whole 1/100 s and browsers play delays under 2/100 s as 1/10 s: 50 fps is its limit.
 GIF_MAX_FPS = 50
-MAX_SIDE = 8192  # beyond this VTK and the encoders fail or run out of memory
 
 
 def parse_size(text, *, even=True, option="--size"):
@@ -83,8 +81,9 @@ def parse_size(text, *, even=True, option="--size"):
     Raises
     ------
     ConfigError
-        If the text is not ``WxH``, a side is zero or above 8192, or (with
-        ``even``) odd; the message suggests the nearest even size.
+        If the text is not ``WxH``, a side is outside 16..8192
+        (:class:`lossfilm.format.values.Size`), or (with ``even``) odd; the
+        message then suggests the nearest even size.
 
     Examples
     --------
@@ -95,12 +94,8 @@ def parse_size(text, *, even=True, option="--size"):
     ...
     lossfilm.format.errors.ConfigError: --size 641x480: MP4 and GIF need even width and height; use 642x480
     """
-    match = re.fullmatch(r"\s*(-?\d+)\s*[x×X]\s*(-?\d+)\s*", str(text))
-    if not match:
-        raise ConfigError(f"{option} {text}: expected WIDTHxHEIGHT in pixels, e.g. 1280x720")
-    size = (int(match[1]), int(match[2]))
-    check_size(size, even=even, option=option)
-    return size
+    size = Size().read(text, option)
+    return Size.check_even(size, option) if even else size
 
 
 def check_size(size, *, even=True, option="--size"):
@@ -110,14 +105,6 @@ def check_size(size, *, even=True, option="--size"):
     --------
     >>> check_size((320, 240))
     """
-    width, height = size
-    label = f"{option} {width}x{height}"
-    if width <= 0 or height <= 0:
-        raise ConfigError(f"{label}: width and height must be positive")
-    if width > MAX_SIDE or height > MAX_SIDE:
-        raise ConfigError(f"{label}: at most {MAX_SIDE} pixels per side")
-    if even and (width % 2 or height % 2):
-        # Round odd sides up (MAX_SIDE is even, so that stays in range).
-        nearest = f"{width + width % 2}x{height + height % 2}"
-        raise ConfigError(f"{label}: MP4 and GIF need even width and height; use {nearest}")
-
+    size = Size().check(size, option)
+    if even:
+        Size.check_even(size, option)

@@ -62,22 +62,13 @@ from lossfilm.render.elements.camera import CameraRig, get_preset
 from lossfilm.render.elements.hud import Hud, film_title, format_loss
 from lossfilm.render.elements.segment_view import LineView, has_line
 from lossfilm.render.elements.markers import Marker
-from lossfilm.render.framework.scene_options import parse_options
+from lossfilm.render.framework.scene_options import BASE_OPTIONS, declarations, parse_options
 from lossfilm.render.elements.overlay import Layout
 from lossfilm.render.elements.path_tube import BallPath
 from lossfilm.render.elements.sharpness_view import SharpnessView, has_sharpness
 from lossfilm.render.elements.surface import Relief, add_surface
 from lossfilm.render.elements.theme import path_colors
 from lossfilm.render.framework.timeline import Timeline
-
-# Options every scene understands; a scene adds its own in ``options``.
-BASE_OPTIONS = {
-    "camera": "three-quarter",  # a preset in lossfilm.render.elements.camera.PRESETS
-    "orbit": True,  # turn the camera slowly during the film
-    "floor": True,  # contour floor under the surface
-    "title": "",  # "" : from the run's settings; "none": no title
-}
-
 
 class Scene:
     """Base class of every film: override :meth:`construct`.
@@ -91,8 +82,10 @@ class Scene:
     Attributes
     ----------
     options : dict
-        Class attribute: the scene's own options and their defaults (the type
-        of each default is the type of the option), on top of :data:`BASE_OPTIONS`.
+        Class attribute: the scene's own options, each an
+        :class:`~lossfilm.format.options.Option` or a plain default (whose
+        type is the option's type), on top of
+        :data:`~lossfilm.render.framework.scene_options.BASE_OPTIONS`.
     stage : lossfilm.render.filming.film.Stage or None
         The landscape, theme, plotter and relief, set by the film before
         :meth:`construct` (None: a bare timeline, for tests).
@@ -109,7 +102,8 @@ class Scene:
 
     @classmethod
     def all_options(cls):
-        return {**BASE_OPTIONS, **cls.options}
+        """``{name: Option}``: every option this scene takes, the common ones (BASE_OPTIONS) and its own."""
+        return declarations({**BASE_OPTIONS, **cls.options})
 
     @classmethod
     def read_options(cls, raw):

@@ -27,11 +27,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lossfilm.format.artifact import save_npz
+import lossfilm
 from lossfilm.cli import main
 from lossfilm.format.errors import ArtifactError, ConfigError, DataError, LossfilmError
 from tests.helpers import rippled_bowl_landscape
 from tests.helpers import NAMES, idx_bytes, tiny_images, tiny_labels, write_folder
 from lossfilm.training.landscape.pipeline import Landscape
+from lossfilm.training.landscape.settings import LandscapeSettings
 from lossfilm.training.fit.mlp import init_params
 from lossfilm.format.trajectory import SCHEMA_VERSION, Trajectory
 
@@ -216,7 +218,7 @@ CASES = [
     ("train-output-under-a-file", TRAIN + ["--data", "{f.data}", "-o", "{f.a_file}/t.npz"],
      ["{f.a_file}/t.npz: output directory {f.a_file} is a file, not a folder"], LossfilmError),
     ("train-zero-epochs", ["train", "--epochs", "0", "--data", "{f.data}", "-o", "{f.out}/t.npz"],
-     ["--epochs 0 must be at least 1"], ConfigError),
+     ["--epochs 0: expected a whole number of at least 1"], ConfigError),
 
     # trajectory files (`lossfilm landscape TRAJ`)
     ("trajectory-newer-schema", LAND + ["{f.traj_newer}", "-o", "{f.out}/l.npz"],
@@ -253,17 +255,17 @@ CASES = [
     ("landscape-output-not-npz", LAND + ["{f.traj}", "-o", "{f.out}/l.csv"],
      ["-o {f.out}/l.csv: the landscape file name must end in .npz"], ConfigError),
     ("landscape-resolution", LAND[:2] + ["{f.traj}", "-o", "{f.out}/l.npz", "--resolution", "2"],
-     ["--resolution 2: need at least 3 nodes per side"], ConfigError),
+     ["--resolution 2: expected a whole number of at least 3"], ConfigError),
     ("landscape-anchors-out-of-range", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--directions", "anchors",
                                                "--anchors", "0", "1", "99"],
      ["--anchors [0, 1, 99]: indices must lie in 0..5"], DataError),
     ("landscape-filter-normalise-not-hessian", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--filter-normalise"],
      ["--filter-normalise needs --directions hessian"], ConfigError),
     ("landscape-sharpness-negative", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--sharpness", "-1"],
-     ["--sharpness -1: the number of snapshots must lie in 0..10000"], ConfigError),
+     ["--sharpness -1: expected a whole number from 0 to 10000"], ConfigError),
     ("landscape-hessian-tol", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--directions", "hessian",
                                       "--hessian-tol", "2"],
-     ["--hessian-tol 2.0: must lie between 0 and 1"], ConfigError),
+     ["--hessian-tol 2.0: expected a number above 0 and below 1"], ConfigError),
 
     # landscape files (`lossfilm render` / `lossfilm still` --landscape)
     ("landscape-newer-schema", RENDER[:2] + ["--landscape", "{f.land_newer}", "-o", "{f.out}/film.mp4"],
@@ -283,17 +285,17 @@ CASES = [
     # sizes, scenes, options, outputs (`lossfilm render`, `still`, `demo`)
     ("size-odd-for-mp4", RENDER + ["--size", "641x480"],
      ["--size 641x480: MP4 and GIF need even width and height; use 642x480"], ConfigError),
-    ("size-zero", STILL + ["--size", "0x480"], ["--size 0x480: width and height must be positive"], ConfigError),
+    ("size-zero", STILL + ["--size", "0x480"], ["--size 0x480: expected WIDTHxHEIGHT in pixels, each side from 16 to 8192"], ConfigError),
     ("size-absurd-still", STILL + ["--size", "100000x100000"],
-     ["--size 100000x100000: at most 8192 pixels per side"], ConfigError),
+     ["--size 100000x100000: expected WIDTHxHEIGHT in pixels, each side from 16 to 8192"], ConfigError),
     ("size-absurd-film", RENDER + ["--size", "100000x100000"],
-     ["--size 100000x100000: at most 8192 pixels per side"], ConfigError),
+     ["--size 100000x100000: expected WIDTHxHEIGHT in pixels, each side from 16 to 8192"], ConfigError),
     ("size-not-a-size", RENDER + ["--size", "big"], ["--size big: expected WIDTHxHEIGHT"], ConfigError),
     ("size-demo-still", ["demo", "--out-dir", "{f.out}/demo", "--still-size", "0x0", "--quiet"],
-     ["--still-size 0x0: width and height must be positive"], ConfigError),
-    ("fps-zero", RENDER + ["--fps", "0"], ["fps 0: must be positive"], ConfigError),
-    ("seconds-negative", RENDER + ["--seconds", "-1"], ["seconds -1.0: must be positive"], ConfigError),
-    ("workers-zero", RENDER + ["--workers", "0"], ["workers 0: must be at least 1"], ConfigError),
+     ["--still-size 0x0: expected WIDTHxHEIGHT in pixels, each side from 16 to 8192"], ConfigError),
+    ("fps-zero", RENDER + ["--fps", "0"], ["--fps 0: expected a whole number of frames per second from 1 to 240"], ConfigError),
+    ("seconds-negative", RENDER + ["--seconds", "-1"], ["--seconds -1.0: expected a number of seconds above 0 and at most 86400"], ConfigError),
+    ("workers-zero", RENDER + ["--workers", "0"], ["--workers 0: expected a whole number from 1 to 256"], ConfigError),
     ("scene-unknown", ["render", "nope", "--landscape", "{f.land}", "-o", "{f.out}/film.mp4"],
      ["scene 'nope' is unknown; choose one of", "descent", "orbit"], ConfigError),
     ("scene-file-raises", ["render", "{f.scene_raises}", "--landscape", "{f.land}", "-o", "{f.out}/film.mp4"],
@@ -307,10 +309,34 @@ CASES = [
     ("option-unknown-key", RENDER + ["--option", "no_such_option=1"],
      ["option 'no_such_option' is unknown to Descent; it takes", "camera"], ConfigError),
     ("option-unknown-key-still", STILL + ["--option", "wobble=1"], ["option 'wobble' is unknown"], ConfigError),
-    ("option-bad-value", RENDER + ["--option", "orbit=maybe"], ["option orbit='maybe': expected true/false"],
+    ("option-bad-value", RENDER + ["--option", "orbit=maybe"], ["option orbit='maybe': expected true or false"],
      ConfigError),
     ("option-not-key-value", RENDER + ["--option", "novalue"], ["--option novalue: expected KEY=VALUE"],
      ConfigError),
+    # found by the option fuzzing (tests/cli/test_options_fuzz.py): text the declarations refuse, in one line
+    ("value-with-a-newline", RENDER + ["--fps", "3\n0"],
+     ["--fps '3\\n0': expected a whole number of frames per second from 1 to 240"], ConfigError),
+    ("gif-width-not-a-number", RENDER + ["--gif-width", "wide"],
+     ["--gif-width wide: expected a whole number of pixels from 16 to 8192"], ConfigError),
+    ("fps-not-whole", STILL + ["--fps", "29.97"],
+     ["--fps 29.97: expected a whole number of frames per second from 1 to 240"], ConfigError),
+    ("seconds-nan", RENDER + ["--seconds", "nan"], ["--seconds nan: expected a number of seconds above 0"],
+     ConfigError),
+    ("frame-not-a-number", STILL + ["--frame", "last"], ["--frame last: expected a whole number"], ConfigError),
+    # scene options with impossible values: refused by their declaration, not deep in the animation
+    ("option-nan-duration", RENDER + ["--option", "hold=nan"],
+     ["option hold=nan: expected a number of seconds from 0 to 86400"], ConfigError),
+    ("option-negative-duration", STILL + ["--option", "roll=-1"],
+     ["option roll=-1.0: expected a number of seconds above 0 and at most 86400"], ConfigError),
+    ("option-infinite-sweep", RENDER + ["--option", "sweep=inf"],
+     ["option sweep=inf: expected a number of degrees from -3600 to 3600"], ConfigError),
+    ("option-huge-smoothing", STILL + ["--option", "smooth=1e300"],
+     ["option smooth=1e+300: expected a number of snapshots from 0 to 10000"], ConfigError),
+    ("option-unknown-choice", STILL + ["--option", "camera=up"],
+     ["option camera='up': expected one of three-quarter, top, side"], ConfigError),
+    ("option-of-another-scene", ["render", "orbit", "--landscape", "{f.land}", "-o", "{f.out}/film.mp4",
+                                 "--option", "sweep=90"],
+     ["option 'sweep' is unknown to Orbit; it takes", "degrees"], ConfigError),
     ("render-output-missing-dir", RENDER[:4] + ["-o", "{f.root}/no/film.mp4"],
      ["{f.root}/no/film.mp4: output directory {f.root}/no does not exist"], LossfilmError),
     ("render-output-under-a-file", RENDER[:4] + ["-o", "{f.a_file}/film.mp4"],
@@ -337,11 +363,11 @@ CASES = [
     ("classic-steps-absurd", ["classic", "himmelblau", "--out-dir", "{f.out}/classic", "--steps", "10000000000",
                               "--quiet", "-o", "{f.out}/c.mp4"],
      ["--steps 10000000000: needs about", "the largest that fits is --steps", "add --force"], ConfigError),
-    ("render-frames-absurd", RENDER + ["--fps", "100000", "--seconds", "1000"],
-     ["frames 100000000: needs about", "hours of work", "the largest that fits is frames",
-      "--fps 100000 x --seconds", "add --force"], ConfigError),
-    ("render-frames-absurd-gif", RENDER[:4] + ["-o", "{f.out}/film.gif", "--size", "64x48", "--seconds", "1e7"],
-     ["frames 150000000: needs about", "add --force"], ConfigError),
+    ("render-frames-absurd", RENDER + ["--fps", "240", "--seconds", "86400"],
+     ["frames 20736000: needs about", "hours of work", "the largest that fits is frames",
+      "--fps 240 x --seconds", "add --force"], ConfigError),
+    ("render-frames-absurd-gif", RENDER[:4] + ["-o", "{f.out}/film.gif", "--size", "64x48", "--fps", "100", "--seconds", "86400"],
+     ["frames 8640000: needs about", "add --force"], ConfigError),
     # numbers that cannot be drawn, or read
     ("still-landscape-all-nan", STILL[:2] + ["--landscape", "{f.land_allnan}", "-o", "{f.out}/s.png"],
      ["{f.land_allnan}: the landscape has no finite loss value to draw"], ArtifactError),
@@ -403,6 +429,19 @@ def test_bad_input_is_one_line_naming_input_and_problem(f, capsys, argv, expecte
     assert type(info.value) is not LossfilmError or error is LossfilmError
     assert str(info.value) in lines[0]
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["render", "descent", "--no-such-flag"], "lossfilm: error: unrecognized arguments: --no-such-flag"),
+    (["landscape", "t.npz", "--anchors", "0", "x", "2"], "lossfilm landscape: error: argument --anchors"),
+    (["still", "--frame", "1", "--final"], "lossfilm still: error: argument --final: not allowed with"),
+])
+def test_argparse_s_own_errors_are_one_line_and_exit_2(capsys, argv, expected):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), lines
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
@@ -521,9 +560,36 @@ API_CASES = [
     ("layout-with-loss-fn", lambda: Landscape.from_trajectory(
         Trajectory.from_snapshots(square_snapshots()), loss_fn=lambda p: 0.0, layout="in_out", resolution=3),
      ConfigError, "layout= tells the built-in MLP's fast path how W is laid out"),
+    # Python values checked by type as well as range: one sentence naming the parameter and what it takes
+    ("api-fps-float", lambda: lossfilm.still("l.npz", "s.png", fps=30.0), ConfigError,
+     "fps 30.0: expected a whole number of frames per second from 1 to 240"),
+    ("api-seconds-text", lambda: lossfilm.film("descent", "l.npz", "f.mp4", seconds="2"), ConfigError,
+     "seconds '2': expected a number of seconds above 0 and at most 86400"),
+    ("api-workers-float", lambda: lossfilm.film("descent", "l.npz", "f.mp4", workers=2.0), ConfigError,
+     "workers 2.0: expected a whole number from 1 to 256"),
+    ("api-workers-bool", lambda: lossfilm.film("descent", "l.npz", "f.mp4", workers=True), ConfigError,
+     "workers True: expected a whole number from 1 to 256"),
+    ("api-frame-text", lambda: lossfilm.still("l.npz", "s.png", frame="last"), ConfigError,
+     "frame 'last': expected a whole number from -20736000 to 20736000"),
+    ("api-options-text", lambda: lossfilm.still("l.npz", "s.png", options="camera=top"), ConfigError,
+     re.escape("options 'camera=top': expected a dict of scene options, e.g. {'camera': 'top', 'orbit': False}")),
+    ("api-size-floats", lambda: lossfilm.still("l.npz", "s.png", size=(64.5, 48)), ConfigError,
+     "size .*: expected WIDTHxHEIGHT in pixels, each side from 16 to 8192"),
+    ("api-resolution-float", lambda: Landscape.from_trajectory(Trajectory.from_snapshots(snapshots()),
+                                                               loss_fn=lambda p: 0.0, resolution=5.0),
+     ConfigError, "--resolution 5.0: expected a whole number of at least 3"),
+    ("api-grid-workers-float", lambda: Landscape.from_trajectory(Trajectory.from_snapshots(snapshots()),
+                                                                 loss_fn=lambda p: 0.0, resolution=3, workers=2.0),
+     ConfigError, "workers 2.0: expected a whole number from 1 to 4096"),
+    # found by the deep fuzzing profile: a 1-point line (a message without the option's name) and a line of
+    # 2**32 points (a MemoryError while placing them)
+    ("api-line-one-point", lambda: LandscapeSettings(line=1), ConfigError,
+     "--line 1: expected 0 \\(no line\\) or a whole number from 2 to 100000"),
+    ("api-line-huge", lambda: LandscapeSettings(line=2 ** 32), ConfigError,
+     "--line 4294967296: expected 0 \\(no line\\) or a whole number from 2 to 100000"),
     ("scaling-unknown", lambda: Landscape.from_trajectory(
         Trajectory.from_snapshots(snapshots()), loss_fn=lambda p: 0.0, directions_kind="random", scaling="exact"),
-     ConfigError, "--scaling 'exact': choose orthonormal or li"),
+     ConfigError, "--scaling 'exact': expected one of orthonormal, li"),
 ]
 
 

@@ -203,3 +203,13 @@ def test_provenance_longer_than_lossfilm_writes_is_not_read(shared, capsys):
     gif = iio.imwrite("<bytes>", np.zeros((2, 4, 6, 3), np.uint8), extension=".gif")
     (shared / "long.gif").write_bytes(gif_with_comment(gif, PREFIX + to_text(made(command="y" * (3 * MAX_TEXT)))))
     refused(capsys, ["inspect", str(shared / "long.gif")], "carries no lossfilm provenance")
+
+
+def test_the_allow_list_names_every_declared_setting_and_nothing_else():
+    """What a file may set for a film or still is what the call declares, less what a file never sets."""
+    from lossfilm.cli.provenance_trust import NEVER_FROM_A_FILE, SETTINGS
+    from lossfilm.render.filming.options import CALLS
+
+    for call, options in CALLS.items():
+        declared = {option.name for option in options} - set(NEVER_FROM_A_FILE)
+        assert set(SETTINGS[call]) == declared, call

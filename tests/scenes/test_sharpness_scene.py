@@ -96,5 +96,5 @@ def test_sharpness_options_without_sharpness_are_one_line_errors(tmp_path):
                                               "--sharpness") as info:
             film(str(path), scene, options=(option,))
         assert "\n" not in str(info.value)
-    with pytest.raises(ConfigError, match="option sharpness='sideways': choose off, inset, hud, both"):
+    with pytest.raises(ConfigError, match="option sharpness='sideways': expected one of off, inset, hud, both"):
         film(str(path), "descent", options=(("sharpness", "sideways"),))

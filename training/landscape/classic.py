@@ -34,12 +34,15 @@ Examples
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from lossfilm.format.budget import Cost, check_cost
 from lossfilm.format.errors import ConfigError
+from lossfilm.format.options import Option
+from lossfilm.format.values import Count, Number, Numbers
 from lossfilm.training.landscape.evaluation import AnalyticEvaluation
 from lossfilm.training.landscape.pipeline import build_landscape, cached_landscape, landscape_key
 from lossfilm.training.fit.optimizers import DEFAULT_LRS, make_optimizer
@@ -50,6 +53,18 @@ DEFAULT_OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 DEFAULT_STEPS = 200
 DEFAULT_RESOLUTION = 101
 DEFAULT_CONDITION = 10.0
+MAX_CONDITION = 1e12  # beyond it float64 cannot draw the bowl's narrow side
+
+# lossfilm classic's own options, declared once (lossfilm.format.options); the grid's resolution is the
+# landscape's (LANDSCAPE_OPTIONS), with this command's default.
+STEPS = Option("steps", Count(1), DEFAULT_STEPS, "optimizer steps of each racer")
+ANY_FINITE = Number(-sys.float_info.max, sys.float_info.max)  # a function's domain may be anything drawable
+DOMAIN = Option("domain", Numbers(ANY_FINITE, 4, rising=True), None, "the plotted square, X_MIN,X_MAX,Y_MIN,Y_MAX "
+                "(default: the function's own)", optional=True, metavar="X0,X1,Y0,Y1")
+START = Option("start", Numbers(ANY_FINITE, 2), None, "the start of every racer (default: the function's own)",
+               optional=True, metavar="X,Y")
+CONDITION = Option("condition", Number(1.0, MAX_CONDITION), DEFAULT_CONDITION,
+                   "condition number of the bowl (ratio of its curvatures)")
 
 
 @dataclass(frozen=True)
@@ -190,9 +205,7 @@ def _saddle():
 
 
 def _bowl(condition=DEFAULT_CONDITION):
-    condition = float(condition)
-    if not (np.isfinite(condition) and condition >= 1.0):
-        raise ConfigError(f"--condition {condition:g}: must be a number >= 1 (the ratio of the curvatures)")
+    condition = CONDITION.check(condition, CONDITION.flag)
 
     def value(x, y):
         return 0.5 * (x ** 2 / condition + y ** 2)
@@ -420,26 +433,18 @@ def from_expression(text, *, domain, start=None, name="custom", lrs=None, log_z=
 
 
 def check_domain(domain):
-    """``(x_min, x_max, y_min, y_max)`` as floats, each pair increasing, or a ConfigError."""
-    try:
-        values = tuple(float(v) for v in domain)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--domain {domain!r}: give four numbers X_MIN,X_MAX,Y_MIN,Y_MAX") from None
-    if len(values) != 4 or not np.isfinite(values).all() or values[0] >= values[1] or values[2] >= values[3]:
-        raise ConfigError(f"--domain {','.join(f'{v:g}' for v in values)}: give four finite numbers "
-                          "X_MIN,X_MAX,Y_MIN,Y_MAX with X_MIN < X_MAX and Y_MIN < Y_MAX")
-    return values
+    """``(x_min, x_max, y_min, y_max)`` as floats, each pair increasing, or a ConfigError (the ranges' wording)."""
+    return DOMAIN.check(_numbers(domain), DOMAIN.flag)
 
 
 def check_point(point, option):
     """``(x, y)`` as floats, or a ConfigError naming ``option``."""
-    try:
-        values = tuple(float(v) for v in point)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{option} {point!r}: give two numbers X,Y") from None
-    if len(values) != 2 or not np.isfinite(values).all():
-        raise ConfigError(f"{option} {point!r}: give two finite numbers X,Y")
-    return values
+    return START.check(_numbers(point), option)
+
+
+def _numbers(values):
+    """A NumPy array or any sequence as a tuple (the declarations take sequences, not arrays' truth values)."""
+    return tuple(np.asarray(values).tolist()) if isinstance(values, np.ndarray) else values
 
 
 # ---- the optimizers on the function ----------------------------------------------------------------------
@@ -487,9 +492,7 @@ def descend(function, optimizer, *, lr=None, start=None, steps=DEFAULT_STEPS, do
     opt = make_optimizer(optimizer, lr=lr, **hparams)
     start = check_point(function.start if start is None else start, "--start")
     domain = check_domain(function.domain if domain is None else domain)
-    steps = int(steps)
-    if steps < 1:
-        raise ConfigError(f"--steps {steps}: must be at least 1")
+    steps = STEPS.check(steps, STEPS.flag)
     params = {"xy": np.array(start, dtype=np.float64)}
     points = [params["xy"].copy()]
     stopped = ""

@@ -60,7 +60,7 @@ from lossfilm.training.landscape.grid import evaluate_grid, grid_axes
 from lossfilm.training.landscape.segment import POINTS
 from lossfilm.training.landscape.descent_paths import Run
 from lossfilm.training.landscape.plane import Plane, make_plane, subsample_indices
-from lossfilm.training.landscape.settings import LandscapeSettings
+from lossfilm.training.landscape.settings import GRID_WORKERS, LandscapeSettings
 from lossfilm.training.curvature.sharpness import sharpness_along
 
 
@@ -158,6 +158,7 @@ class Landscape(LandscapeFile):
         (True, 'random')
         """
         settings = LandscapeSettings.of(settings, **options)
+        workers = GRID_WORKERS.check(workers)
         local_executor = None if is_client(executor) else executor
         evaluation = evaluation_for(trajectory, loss_fn=loss_fn, acc_fn=acc_fn, data=data, samples=settings.samples,
                                     seed=settings.seed, executor=local_executor, workers=workers, grad_fn=grad_fn,

@@ -53,7 +53,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lossfilm.format.errors import ConfigError, DataError
-from lossfilm.format.planes import PLANE_KINDS
+from lossfilm.format.planes import PLANE_KINDS, SCALINGS
 from lossfilm.training.curvature.lanczos import top_eigenpairs
 from lossfilm.training.landscape.param_roles import param_role
 from lossfilm.training.landscape.pca import (GRAM_MAX_SNAPSHOTS, mean_row, row_blocks, stacked_rows, top2_gram,
@@ -444,7 +444,7 @@ def random_plane(layout, origin, *, seed=0, biases="zero", bias_names=None, scal
     rng = np.random.default_rng(seed)
     d1 = _filter_normalised(layout, origin, rng, biases, bias_names)
     d2 = _filter_normalised(layout, origin, rng, biases, bias_names)
-    if scaling not in ("orthonormal", "li"):
+    if scaling not in SCALINGS:
         raise DataError(f"unknown scaling {scaling!r}; use 'orthonormal' or 'li'")
     message = ("no random plane: the weights at the origin are all zero "
                "(a filter-normalised direction would be zero too)")

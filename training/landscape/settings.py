@@ -5,7 +5,7 @@ These are the settings that decide a landscape's content, for a single run
 landscape``), a race (:mod:`lossfilm.training.landscape.race`) and a classic 2-D
 function (:mod:`lossfilm.training.landscape.classic`) alike. ``lossfilm landscape
 --help`` and ``lossfilm race --help`` show the same values: the CLI reads
-them from ``DEFAULTS``. How the work is done (threads, progress bars,
+them from ``LANDSCAPE_OPTIONS``. How the work is done (threads, progress bars,
 checkpoints) is not a setting: it never changes the result.
 
 Examples
@@ -21,46 +21,70 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.planes import PLANE_KINDS
+from lossfilm.format.options import Option, defaults
+from lossfilm.format.planes import PLANE_KINDS, SCALINGS, directions_help
+from lossfilm.format.values import Choice, Count, Flag, Many, Number, Numbers, Text
 from lossfilm.training.landscape.grid import DTYPES
 from lossfilm.training.landscape.segment import RANGE, line_positions
 
 SHARPNESS_MAX = 10000  # snapshots of the sharpness curve at most: each costs one Lanczos run
 
-DEFAULTS: dict[str, Any] = dict(
+MAX_LINE = 100000  # points of the 1-D view: each is one loss evaluation, and a plot is a few hundred pixels wide
+MAX_MARGIN = 100.0  # room around the path, in shares of its extent: more puts the path in one pixel
+
+# The landscape settings, declared once (lossfilm.format.options): ``lossfilm landscape`` builds its arguments
+# from them and LandscapeSettings checks its fields with them. The grid: a square around the path, equal scale
+# on both axes, the origin on a node.
+LANDSCAPE_OPTIONS = (
     # the plane (lossfilm.format.planes lists the kinds; lossfilm.training.landscape.plane makes them)
-    directions_kind="pca",  # "pca" (of the path), "random" (filter-normalised), "anchors" (three snapshots)
-    # or "hessian" (the top two Hessian eigenvectors at the final snapshot)
-    anchors=None,  # snapshot indices (i, j, k) of the anchors plane, origin at k; None: first, middle, last
-    biases="zero",  # random directions leave the biases put ("zero") or scale them as one filter ("filter")
-    scaling="orthonormal",  # random directions made orthonormal after filter normalisation, or "li": kept as
-    # Li et al. 2018 scale them (each filter's norm that of the weights' filter; grid units are multiples of them)
-    bias_names=None,  # which parameters are bias-like, by name; None: the rule of lossfilm.training.landscape.param_roles
-    seed=0,  # seeds the random directions, the randomised PCA's start, Lanczos' start and the sample subset
-    filter_normalise=False,  # hessian plane: scale its eigenvectors filter by filter (Li et al.), then orthonormalise
+    Option("directions_kind", Choice(tuple(PLANE_KINDS)), "pca", directions_help(
+        [name for name, plane in PLANE_KINDS.items() if plane.network]), cli="--directions"),
+    Option("anchors", Numbers(Count(0), 3), None, "snapshot indices of the anchors plane "
+           "(origin at K; default: first, middle, last)", optional=True, metavar=("I", "J", "K")),
+    Option("biases", Choice(("zero", "filter")), "zero", "random directions leave the biases put (zero) or scale "
+           "them as one filter (filter)"),
+    Option("bias_names", Many(Text(), 0, 100000), None, "which parameters are bias-like, by name (default: the "
+           "rule of lossfilm.training.landscape.param_roles)", optional=True),
+    Option("scaling", Choice(SCALINGS), "orthonormal", "random directions: made orthonormal after "
+           "filter normalisation (coordinates are parameter distances), or 'li', kept exactly filter-normalised "
+           "as Li et al. 2018 (coordinates are multiples of the directions)"),
+    Option("seed", Count(0), 0, "seed of the random directions, the PCA start, Lanczos' start and the sample subset"),
+    Option("filter_normalise", Flag(), False, "--directions hessian: scale the eigenvectors filter by filter, as Li "
+           "et al. do random directions (the axes' curvatures are then no longer the eigenvalues)"),
     # curvature: the top Hessian eigenvalues by Lanczos (lossfilm.training.curvature.lanczos)
-    hessian_tol=1e-3,  # Lanczos stops when every wanted pair's residual is this share of the top eigenvalue
-    sharpness=0,  # the top eigenvalue at this many evenly spaced snapshots (0: none; --sharpness alone: 30)
-    # the grid: a square around the path, equal scale on both axes, the origin on a node
-    resolution=51,  # nodes per side (odd, so the square has a middle node; any >= 3 works)
-    margin=0.3,  # room around the path, as a share of its bounding box's larger side
-    grid_range=None,  # (a_min, a_max, b_min, b_max) instead of the fitted square
+    Option("hessian_tol", Number(0.0, 1.0, above=True, below=True), 1e-3,
+           "Lanczos' relative residual for the Hessian plane and the sharpness"),
+    Option("sharpness", Count(0, SHARPNESS_MAX), 0, "also measure the top Hessian eigenvalue at N evenly spaced "
+           "snapshots (0: none)", metavar="N"),
+    Option("resolution", Count(3), 51, "grid nodes per side (odd, so the square has a middle node)"),
+    Option("margin", Number(0.0, MAX_MARGIN), 0.3, "room around the path, as a share of its bounding box's "
+           "larger side"),
+    Option("grid_range", Numbers(Number(), 4, rising=True), None, "explicit grid extent (default: a square "
+           "around the path, origin on a node)", optional=True, cli="--range",
+           metavar=("A_MIN", "A_MAX", "B_MIN", "B_MAX")),
     # the loss of the built-in MLP
-    samples=10000,  # evaluated on a seeded subset of this many training samples; 0: all of them
-    dtype="float32",  # the fast path's arithmetic: "float32" (within 1e-5 relative, 2x faster) or "float64"
+    Option("samples", Count(0), 10000, "evaluate on a seeded subset of this many training samples (0: all)"),
+    Option("dtype", Choice(DTYPES), "float32", "the fast grid's arithmetic: float32 is within 1e-5 relative of "
+           "float64 and up to twice as fast; the path's own losses are float64 either way"),
     # the path
-    max_path=1000,  # most path points kept for the film, evenly spaced; the plane uses every snapshot
+    Option("max_path", Count(2), 1000, "most path points kept for the film (evenly spaced; PCA uses all)"),
     # the 1-D view: the loss along the straight line from the first to the last snapshot
-    line=0,  # points along it; 0: none (lossfilm landscape asks for lossfilm.training.landscape.segment.POINTS)
-    line_range=RANGE,  # the positions t it spans; 0 is the first snapshot, 1 the last
+    Option("line", Count(0, MAX_LINE, skip=(1,), what=f"0 (no line) or a whole number from 2 to {MAX_LINE}"), 0,
+           "points along the straight line from the first to the last snapshot (0: none)"),
+    Option("line_range", Numbers(Number(), 2, rising=True), RANGE, "the positions t the line spans; 0 is the "
+           "first snapshot, 1 the last"),
 )
+DEFAULTS = defaults(LANDSCAPE_OPTIONS)
+# How the grid is computed, not what it holds (so not a setting, and not in the key): threads of the fast path.
+GRID_WORKERS = Option("workers", Count(1, 4096), None, "threads for the grid (default: all cores)", optional=True,
+                      metavar="N")
 
 
 @dataclass(frozen=True)
 class LandscapeSettings:
     """Everything that decides a landscape's content; recorded in every landscape and hashed into its key.
 
-    Field meanings and defaults: see ``DEFAULTS`` at the top of this module.
+    Field meanings, ranges and defaults: see ``LANDSCAPE_OPTIONS`` at the top of this module.
     Values are checked on construction; an impossible one raises
     ``ConfigError`` naming the command-line option.
     """
@@ -84,49 +108,20 @@ class LandscapeSettings:
     line_range: tuple = DEFAULTS["line_range"]
 
     def __post_init__(self):
+        # frozen: normalise through object.__setattr__ so that to_dict() is stable JSON
+        for option in LANDSCAPE_OPTIONS:
+            object.__setattr__(self, option.name, option.check(getattr(self, option.name), option.flag))
         kind = self.directions_kind
-        if kind not in PLANE_KINDS:
-            choices = ", ".join(name for name, plane in PLANE_KINDS.items() if plane.network)
-            raise ConfigError(f"--directions {kind!r}: choose one of {choices}")
-        if self.scaling not in ("orthonormal", "li"):
-            raise ConfigError(f"--scaling {self.scaling!r}: choose orthonormal or li")
         if self.scaling != "orthonormal" and kind != "random":
             raise ConfigError("--scaling li needs --directions random (it is how random directions are scaled)")
         if self.anchors is not None and kind != "anchors":
             raise ConfigError("--anchors needs --directions anchors")
         if self.filter_normalise and kind != "hessian":
             raise ConfigError("--filter-normalise needs --directions hessian (random directions always are)")
-        if not 0 < float(self.hessian_tol) < 1:
-            raise ConfigError(f"--hessian-tol {self.hessian_tol}: must lie between 0 and 1 (e.g. 1e-3)")
-        if not 0 <= int(self.sharpness) <= SHARPNESS_MAX:
-            raise ConfigError(f"--sharpness {self.sharpness}: the number of snapshots must lie in 0..{SHARPNESS_MAX}")
-        if int(self.resolution) < 3:
-            raise ConfigError(f"--resolution {self.resolution}: need at least 3 nodes per side")
-        if not float(self.margin) >= 0:
-            raise ConfigError(f"--margin {self.margin}: must be >= 0")
-        if int(self.samples) < 0:
-            raise ConfigError(f"--samples {self.samples}: must be >= 0 (0 means all)")
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"--dtype {self.dtype}: choose one of {', '.join(DTYPES)}")
-        if int(self.max_path) < 2:
-            raise ConfigError(f"--max-path {self.max_path}: must be at least 2 (the first and last snapshot)")
-        if self.grid_range is not None and len(self.grid_range) != 4:
-            raise ConfigError("--range: give four numbers A_MIN A_MAX B_MIN B_MAX")
-        if int(self.line) < 0:
-            raise ConfigError(f"line {self.line}: the number of points must be >= 0 (0: no 1-D view)")
-        if int(self.line):
-            line_positions(int(self.line), self.line_range)  # checks them
-        # frozen: normalise through object.__setattr__ so that to_dict() is stable JSON
-        normal = {"anchors": None if self.anchors is None else tuple(int(a) for a in self.anchors),
-                  "bias_names": None if self.bias_names is None else tuple(sorted(map(str, self.bias_names))),
-                  "seed": int(self.seed), "resolution": int(self.resolution), "margin": float(self.margin),
-                  "grid_range": None if self.grid_range is None else tuple(float(v) for v in self.grid_range),
-                  "samples": int(self.samples), "max_path": int(self.max_path), "line": int(self.line),
-                  "line_range": tuple(float(v) for v in self.line_range),
-                  "filter_normalise": bool(self.filter_normalise), "hessian_tol": float(self.hessian_tol),
-                  "sharpness": int(self.sharpness)}
-        for name, value in normal.items():
-            object.__setattr__(self, name, value)
+        if self.line:
+            line_positions(self.line, self.line_range)  # checks them
+        if self.bias_names is not None:
+            object.__setattr__(self, "bias_names", tuple(sorted(self.bias_names)))
 
     @classmethod
     def of(cls, settings=None, **changes):

@@ -139,7 +139,7 @@ def test_scene_options_render(landscape_file, options):
 def test_bad_options_fail_before_rendering(landscape_file):
     with pytest.raises(ConfigError, match="option 'spin' is unknown"):
         film(landscape_file, "descent", options=(("spin", "fast"),))
-    with pytest.raises(ConfigError, match="easing 'bouncy' is unknown"):
+    with pytest.raises(ConfigError, match="option easing='bouncy': expected one of linear, ease-in-out"):
         film(landscape_file, "descent", options=(("easing", "bouncy"),))
     with pytest.raises(ConfigError, match="theme 'neon' is unknown"):
         film(landscape_file, "descent", theme="neon")

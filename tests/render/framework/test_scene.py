@@ -117,8 +117,8 @@ def test_options_are_typed_by_their_defaults():
     assert values == {"orbit": False, "roll": 2.5, "camera": "side", "n": 7}
 
 
-@pytest.mark.parametrize("raw, message", [({"orbit": "maybe"}, "expected true/false"),
-                                          ({"roll": "fast"}, "expected float"),
+@pytest.mark.parametrize("raw, message", [({"orbit": "maybe"}, "expected true or false"),
+                                          ({"roll": "fast"}, "expected a finite number"),
                                           ({"spin": "1"}, "option 'spin' is unknown")])
 def test_bad_options_are_one_line_config_errors(raw, message):
     with pytest.raises(ConfigError, match=message):

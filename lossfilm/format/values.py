@@ -1,0 +1,352 @@
+"""The kinds of value an option can take, each with one check, one limit and one wording.
+
+Every option of every command, API function and scene (:mod:`lossfilm.format.options`)
+is one of these kinds. A kind checks a Python value by type as well as range
+(:meth:`Kind.check`: ``fps=30.0`` is not a whole number, ``True`` is not a
+number, ``"2"`` is not a duration) and reads the command line's text
+(:meth:`Kind.read`). Whatever is wrong, the message is one sentence,
+``NAME VALUE: expected WHAT``, where WHAT is :meth:`Kind.describe`, the same
+words ``--help`` shows.
+
+Examples
+--------
+>>> Count(1, 64).check(4, "workers")
+4
+>>> Count(1, 64).check(2.0, "workers")
+Traceback (most recent call last):
+...
+lossfilm.format.errors.ConfigError: workers 2.0: expected a whole number from 1 to 64
+>>> Duration().read("2.5", "--seconds")
+2.5
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import re
+from dataclasses import dataclass
+
+from lossfilm.format.errors import ConfigError
+
+MAX_SIDE = 8192  # pixels per side of a film or a still: beyond it VTK and the encoders fail or run out of memory
+MIN_SIDE = 16  # pixels per side: below it the text and the encoder's macroblocks do not fit
+MAX_FPS = 240  # frames per second: above it no player shows the frames
+MAX_SECONDS = 86400.0  # one day: the longest film or pause anyone means; longer is a typo
+MAX_WHOLE = 2 ** 53  # the largest whole number an option takes where it names no smaller limit (float's exact range)
+MAX_NUMBER = 1e15  # the largest magnitude a real-valued option takes where it names no smaller limit
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def refuse(label, value, what, *, as_typed=False):
+    """The one wording of every refused value: ``ConfigError("LABEL VALUE: expected WHAT")``.
+
+    ``as_typed``: ``value`` is the command line's text, shown as typed after a
+    flag (``--fps 29.97``); anything else is shown as Python shows it
+    (``fps '30'``), so that a string is never mistaken for a number.
+    """
+    plain = isinstance(value, str) and value.isprintable() and value.strip() == value and value
+    shown = value if as_typed and plain and label.startswith("-") else repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    space = "" if label.endswith("=") else " "  # a scene's "option hold=" is followed by the value itself
+    return ConfigError(f"{label}{space}{shown}: expected {what}")
+
+
+def _number_text(value):
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class Kind:
+    """A kind of value: how to check it from Python, read it from text, and say what it takes."""
+
+    def describe(self):
+        """What it takes, in words (completes ``expected ...``)."""
+        raise NotImplementedError
+
+    def check(self, value, label):
+        """``value`` (a Python value) as the option's type; ConfigError ``LABEL VALUE: expected ...`` if not."""
+        raise NotImplementedError
+
+    def read(self, text, label):
+        """The command line's ``text`` as the option's type, then checked."""
+        return self.check(text, label)
+
+
+@dataclass(frozen=True)
+class Count(Kind):
+    """A whole number from ``low`` to ``high`` (counts, indices, seeds); bool and 2.0 are not whole numbers."""
+
+    low: int = 0
+    high: int = MAX_WHOLE
+    unit: str = ""
+    skip: tuple = ()  # values inside the range it does not take (a line of 1 point), said in ``what``
+    what: str = ""  # the description, where the range alone does not say it
+
+    def describe(self):
+        if self.what:
+            return self.what
+        unit = f" {self.unit}" if self.unit else ""
+        if self.high >= MAX_WHOLE:
+            return f"a whole number{unit} of at least {self.low}"
+        return f"a whole number{unit} from {self.low} to {self.high}"
+
+    def check(self, value, label):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise refuse(label, value, self.describe())
+        if not self.low <= value <= self.high or value in self.skip:
+            raise refuse(label, value, self.describe())
+        return int(value)
+
+    def read(self, text, label):
+        try:
+            value = int(str(text).strip())
+        except ValueError:
+            raise refuse(label, text, self.describe(), as_typed=True) from None
+        return self.check(value, label)
+
+
+@dataclass(frozen=True)
+class Number(Kind):
+    """A finite real number in a range; ``above``/``below`` make an end open (``0 < lr``)."""
+
+    low: float = -MAX_NUMBER
+    high: float = MAX_NUMBER
+    above: bool = False  # low itself is refused
+    below: bool = False  # high itself is refused
+    unit: str = ""
+
+    def describe(self):
+        unit = f" of {self.unit}" if self.unit else ""
+        low, high = _number_text(self.low), _number_text(self.high)
+        if self.low <= -MAX_NUMBER and self.high >= MAX_NUMBER:
+            return f"a finite number{unit}"
+        if self.high >= MAX_NUMBER:
+            return f"a number{unit} {'above' if self.above else 'of at least'} {low}"
+        start = f"above {low}" if self.above else f"from {low}"
+        end = f"below {high}" if self.below else f"at most {high}" if self.above else f"to {high}"
+        return f"a number{unit} {start} and {end}" if self.above or self.below else f"a number{unit} {start} {end}"
+
+    def check(self, value, label):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise refuse(label, value, self.describe())
+        value = float(value)
+        inside = (math.isfinite(value) and (self.low < value if self.above else self.low <= value)
+                  and (value < self.high if self.below else value <= self.high))
+        if not inside:
+            raise refuse(label, value, self.describe())
+        return value
+
+    def read(self, text, label):
+        try:
+            value = float(str(text).strip())
+        except ValueError:
+            raise refuse(label, text, self.describe(), as_typed=True) from None
+        return self.check(value, label)
+
+
+def Duration(low=0.0, *, above=True):
+    """Seconds: a film's length (above 0) or a pause (from 0), never above one day."""
+    return Number(low, MAX_SECONDS, above=above, unit="seconds")
+
+
+@dataclass(frozen=True)
+@dataclass(frozen=True)
+class Rate(Kind):
+    """Frames per second: a whole number from 1 to ``maximum`` (:data:`MAX_FPS`; a GIF's is lower)."""
+
+    maximum: int = MAX_FPS
+
+    def describe(self):
+        return f"a whole number of frames per second from 1 to {self.maximum}"
+
+    def check(self, value, label):
+        if not _whole(value) or not 1 <= value <= self.maximum:
+            raise refuse(label, value, self.describe())
+        return int(value)
+
+    def read(self, text, label):
+        try:
+            value = int(str(text).strip())
+        except ValueError:
+            raise refuse(label, text, self.describe(), as_typed=True) from None
+        return self.check(value, label)
+
+
+@dataclass(frozen=True)
+class Choice(Kind):
+    """One of a few names; the command line's text may differ in case."""
+
+    choices: tuple
+
+    def describe(self):
+        return "one of " + ", ".join(map(str, self.choices))
+
+    def check(self, value, label):
+        if not isinstance(value, str) or value not in self.choices:
+            raise refuse(label, value, self.describe())
+        return value
+
+    def read(self, text, label):
+        lowered = str(text).strip().lower()
+        by_case = {str(c).lower(): c for c in self.choices}
+        if lowered not in by_case:
+            raise refuse(label, text, self.describe(), as_typed=True)
+        return by_case[lowered]
+
+
+@dataclass(frozen=True)
+class Flag(Kind):
+    """True or False (not 1 or 0, from Python); on the command line true/false, yes/no, on/off or 1/0."""
+
+    def describe(self):
+        return "true or false"
+
+    def check(self, value, label):
+        if not isinstance(value, bool):
+            raise refuse(label, value, self.describe())
+        return value
+
+    def read(self, text, label):
+        lowered = str(text).strip().lower()
+        if lowered not in _TRUE + _FALSE:
+            raise refuse(label, text, self.describe(), as_typed=True)
+        return lowered in _TRUE
+
+
+@dataclass(frozen=True)
+class Text(Kind):
+    """A line of text, at most ``longest`` characters; ``pattern`` restricts it (e.g. a name that names files)."""
+
+    longest: int = 200
+    pattern: str = ""
+    what: str = "a line of text"
+
+    def describe(self):
+        return f"{self.what} of at most {self.longest} characters"
+
+    def check(self, value, label):
+        if (not isinstance(value, str) or len(value) > self.longest or "\n" in value or "\0" in value
+                or (self.pattern and not re.fullmatch(self.pattern, value))):
+            raise refuse(label, value, self.describe())
+        return value
+
+
+@dataclass(frozen=True)
+class Size(Kind):
+    """Width and height in pixels, each from :data:`MIN_SIDE` to :data:`MAX_SIDE`: ``(w, h)`` or ``"WxH"``.
+
+    ``even`` (MP4 and GIF: H.264 in yuv420p) is the caller's to ask for in
+    :meth:`check_even`, since a film's outputs decide it.
+    """
+
+    def describe(self):
+        return f"WIDTHxHEIGHT in pixels, each side from {MIN_SIDE} to {MAX_SIDE}, e.g. 1280x720"
+
+    def check(self, value, label):
+        if isinstance(value, str):
+            return self.read(value, label)
+        try:
+            width, height = value
+        except (TypeError, ValueError):
+            raise refuse(label, value, self.describe()) from None
+        if not (_whole(width) and _whole(height) and MIN_SIDE <= width <= MAX_SIDE
+                and MIN_SIDE <= height <= MAX_SIDE):
+            whole = _whole(width) and _whole(height)
+            typed = whole and label.startswith("-")  # the command line's WxH, or Python's (w, h) as given
+            raise refuse(label, f"{width}x{height}" if typed else value, self.describe(), as_typed=typed)
+        return int(width), int(height)
+
+    def read(self, text, label):
+        match = re.fullmatch(r"\s*(-?\d{1,9})\s*[x×X]\s*(-?\d{1,9})\s*", str(text))
+        if not match:
+            raise refuse(label, text, self.describe(), as_typed=True)
+        return self.check((int(match[1]), int(match[2])), label)
+
+    @staticmethod
+    def check_even(size, label):
+        """MP4 and GIF need even sides; the message suggests the nearest even size."""
+        width, height = size
+        if width % 2 or height % 2:
+            nearest = f"{width + width % 2}x{height + height % 2}"  # MAX_SIDE is even, so this stays in range
+            raise ConfigError(f"{label} {width}x{height}: MP4 and GIF need even width and height; use {nearest}")
+        return size
+
+
+@dataclass(frozen=True)
+class Path(Kind):
+    """A file or folder path: a str or os.PathLike, not empty, without NUL."""
+
+    what: str = "a file path"
+
+    def describe(self):
+        return self.what
+
+    def check(self, value, label):
+        if not isinstance(value, (str, os.PathLike)):
+            raise refuse(label, value, self.describe())
+        text = os.fspath(value)
+        if not isinstance(text, str) or not text.strip() or "\0" in text:
+            raise refuse(label, value, self.describe())
+        return value
+
+
+@dataclass(frozen=True)
+class Numbers(Kind):
+    """A fixed count of values of one kind (``--anchors I J K``, ``--range A0 A1 B0 B1``); ``rising`` pairs."""
+
+    each: Kind
+    count: int
+    rising: bool = False  # (a0, a1, b0, b1): a0 < a1 and b0 < b1
+
+    def describe(self):
+        order = ", each pair rising" if self.rising else ""
+        return f"{self.count} values, each {self.each.describe()}{order}"
+
+    def check(self, value, label):
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != self.count:
+            raise refuse(label, value, self.describe())
+        try:
+            values = tuple(self.each.check(v, label) for v in value)
+        except ConfigError:
+            raise refuse(label, value, self.describe()) from None
+        if self.rising and any(values[i] >= values[i + 1] for i in range(0, self.count - 1, 2)):
+            raise refuse(label, list(values), self.describe())
+        return values
+
+
+@dataclass(frozen=True)
+class Many(Kind):
+    """A list of values of one kind, at least ``least`` and at most ``most`` of them; text is a comma list."""
+
+    each: Kind
+    least: int = 1
+    most: int = 64
+
+    def describe(self):
+        return f"{self.least} to {self.most} comma-separated values, each {self.each.describe()}"
+
+    def check(self, value, label):
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or not self.least <= len(value) <= self.most:
+            raise refuse(label, value, self.describe())
+        try:
+            return tuple(self.each.check(v, label) for v in value)
+        except ConfigError:
+            raise refuse(label, list(value), self.describe()) from None
+
+    def read(self, text, label):
+        parts = [part for part in str(text).split(",") if part.strip()]
+        try:
+            values = tuple(self.each.read(part, label) for part in parts)
+        except ConfigError:
+            raise refuse(label, text, self.describe(), as_typed=True) from None
+        return self.check(values, label)
+
+
+def _whole(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+

@@ -1,0 +1,151 @@
+"""The declarations are the single source: argparse, the Python API, provenance, reproduce and the README agree.
+
+Each test compares one consumer with the option declarations
+(lossfilm.format.options) and fails on any difference in names, defaults,
+choices or limits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from pathlib import Path
+
+import pytest
+
+import lossfilm
+from lossfilm.cli import build_parser
+from lossfilm.format.errors import ConfigError
+from lossfilm.format.options import read_args
+from lossfilm.format.values import Choice, Flag
+from lossfilm.render.filming.options import FILM_OPTIONS, STILL_OPTIONS, check_settings
+from lossfilm.training.fit.config import TRAIN_OPTIONS, TrainConfig
+from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS, LandscapeSettings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def subparser(name):
+    return build_parser()._subparsers._group_actions[0].choices[name]
+
+
+def actions(parser):
+    return {action.dest: action for action in parser._actions}
+
+
+COMMANDS = ["train", "landscape", "render", "still", "demo", "race", "classic"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_argparse_is_built_from_the_declarations(command):
+    parser = subparser(command)
+    declared = parser.get_default("declared")
+    assert declared, f"lossfilm {command} reads no option through its declarations"
+    by_dest = actions(parser)
+    help_text = " ".join(parser.format_help().split())
+    for option in declared:
+        action = by_dest[option.name]
+        assert option.flag in action.option_strings
+        if isinstance(option.kind, Flag):
+            assert action.default is False and action.nargs == 0
+            continue
+        # the parser's default, read as the command line's text would be, is the declaration's default
+        text_default = action.default
+        default = option.read(text_default) if isinstance(text_default, str) else option.check(text_default)
+        assert default == option.check(option.default), option.name
+        # read after parsing, by the declaration (argparse splits a fixed count of numbers, nargs, first)
+        assert (action.type is None or action.nargs not in (None, "?")) and action.choices is None
+        if isinstance(option.kind, Choice):
+            assert action.metavar == "{" + ",".join(option.kind.choices) + "}"
+        assert " ".join(option.takes().split()) in help_text, option.name  # the limits, as declared
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_declared_option_reads_its_default_from_an_empty_command_line(command):
+    argv = {"landscape": ["landscape", "t.npz"], "render": ["render", "descent"]}.get(command, [command])
+    args = build_parser().parse_args(argv)
+    read_args(args, args.declared)
+    for option in args.declared:
+        assert getattr(args, option.name) == option.check(option.default)
+
+
+@pytest.mark.parametrize("function, declared", [(lossfilm.film, FILM_OPTIONS), (lossfilm.still, STILL_OPTIONS)])
+def test_the_api_takes_each_declared_option_with_its_default(function, declared):
+    parameters = inspect.signature(function).parameters
+    for option in declared:
+        assert option.name in parameters, f"{function.__name__}() lacks {option.name}"
+        assert parameters[option.name].default == option.default, option.name
+
+
+@pytest.mark.parametrize("cls, declared", [(TrainConfig, TRAIN_OPTIONS), (LandscapeSettings, LANDSCAPE_OPTIONS)])
+def test_settings_classes_have_the_declared_fields_and_defaults(cls, declared):
+    fields = {field.name: field.default for field in dataclasses.fields(cls)}
+    assert list(fields) == [option.name for option in declared] or set(fields) == {o.name for o in declared}
+    for option in declared:
+        assert fields[option.name] == option.default, option.name
+
+
+def test_the_landscape_command_passes_every_setting_it_declares():
+    from lossfilm.cli.landscape import SETTINGS
+
+    assert {option.name for option in SETTINGS} <= {o.name for o in LANDSCAPE_OPTIONS}
+    LandscapeSettings.of(**{option.name: option.default for option in SETTINGS})  # each a LandscapeSettings field
+
+
+@pytest.mark.parametrize("call", ["film", "still"])
+def test_provenance_records_exactly_the_declared_settings_and_reproduce_accepts_them(call, tmp_path, monkeypatch):
+    from lossfilm import api
+    from tests.bench_render import bowl_landscape
+
+    land = bowl_landscape(tmp_path / "landscape.npz", resolution=9, snapshots=6)
+    recorded = {}
+
+    def capture(spec, outputs, *, provenance, **keywords):
+        recorded.update(provenance)
+        return 0
+
+    monkeypatch.setattr(api, "render_film", capture)
+    monkeypatch.setattr(api, "render_still", lambda spec, path, *, frame, provenance: capture(
+        spec, path, provenance=provenance))
+    if call == "film":
+        lossfilm.film("descent", land, tmp_path / "f.mp4", size=(64, 48), options={"hold": 0.5})
+        declared = FILM_OPTIONS
+    else:
+        lossfilm.still(land, tmp_path / "s.png", size=(64, 48), frame=-1, options={"camera": "top"})
+        declared = STILL_OPTIONS
+    settings = recorded["settings"]
+    assert list(settings) == [option.name for option in declared]
+    checked = check_settings(call, settings)  # what reproduce reads back passes its allow-list
+    assert set(checked) == set(settings)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"quality": "low", "exec": "rm -rf /"}, "has no option 'exec'"),
+    ({"fps": 30.0}, "fps 30.0: expected a whole number of frames per second"),
+    ({"size": [64, 48], "workers": True}, "workers True: expected a whole number"),
+    ({"seconds": "2"}, "seconds '2': expected a number of seconds"),
+    ({"options": "camera=top"}, "options 'camera=top': expected a dict of scene options"),
+])
+def test_reproduce_s_allow_list_refuses_what_no_option_declares(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        check_settings("film", settings)
+
+
+def test_the_readme_s_scene_table_is_the_declarations():
+    from lossfilm.cli.scenes import markdown
+
+    assert markdown() in (REPO / "README.md").read_text(), "README's scene options table is stale: paste the " \
+                                                           "output of `lossfilm scenes --markdown`"
+
+
+def test_render_help_and_the_scenes_command_say_which_scene_takes_which_option(capsys):
+    from lossfilm.cli import main
+    from lossfilm.scenes import scene_options_table
+
+    help_text = subparser("render").format_help()
+    for scene, options in scene_options_table().items():
+        line = next(line for line in help_text.splitlines() if line.strip().startswith(scene + " "))
+        assert line.split(None, 1)[1] == ", ".join(options)
+    assert main(["scenes", "orbit"]) == 0
+    listing = capsys.readouterr().out
+    assert "degrees=360  (a number of degrees from -3600 to 3600)" in listing and "sweep" not in listing
