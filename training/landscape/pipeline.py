@@ -382,7 +382,7 @@ def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
         alpha, beta, residual = plane.project(trajectory.params, progress=progress and len(trajectory) > 2000)
         keep = subsample_indices(len(trajectory), settings.max_path)
         bar = _progress(keep, "path losses" if len(paths.names) == 1 else f"{name} path", progress)
-        true_loss, true_acc = evaluator.at_params(trajectory.params[t].astype(np.float64) for t in bar)
+        true_loss, true_acc = evaluator.at_params(trajectory.params[t] for t in bar)
         projections.append((alpha, beta, residual))
         keeps.append(keep)
         points.append({"path_alpha": alpha[keep], "path_beta": beta[keep], "residuals": residual[keep],
@@ -391,7 +391,13 @@ def _new_landscape(paths, settings, evaluation, plane, evaluator, key, progress)
                        "path_loss_true": true_loss, "path_accuracy": true_acc,
                        "path_owner": np.full(len(keep), index, dtype=np.int64)})
     path = {name: np.concatenate([p[name] for p in points]) for name in points[0]}
-    path["path_loss_plane"], _ = evaluator.at(np.column_stack([path["path_alpha"], path["path_beta"]]))  # exact
+    # Points of the plane, evaluated like its nodes (the fast path serves any (a, b)). A snapshot with no
+    # residual (the origin, an anchor) is its own projection: its loss is known, and a loss_fn is not called.
+    path["path_loss_plane"] = path["path_loss_true"].copy()
+    off_plane = path["residuals"] != 0.0
+    if off_plane.any():
+        coords = np.column_stack([path["path_alpha"], path["path_beta"]])
+        path["path_loss_plane"][off_plane], _ = evaluator.at(coords[off_plane])
     alphas, betas = _grid_axes(plane, projections, settings)
     shape = (len(alphas), len(betas))
     record = dict(paths.record(settings.to_dict(evaluation.name)),

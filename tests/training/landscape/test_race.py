@@ -83,9 +83,10 @@ def test_each_ball_rides_the_surface(race, land):
         for n in (0, len(index) - 1, *rng.integers(1, len(index) - 1, 2)):
             t = index[n]
             projected = layout.unflatten(plane.point(land.path_alpha[t], land.path_beta[t]))
-            assert land.path_loss_plane[t] == pytest.approx(loss_and_accuracy(projected, X, y)[0], rel=1e-9)
+            # float32 by default, like the grid: within 1e-5 relative of the float64 forward pass
+            assert land.path_loss_plane[t] == pytest.approx(loss_and_accuracy(projected, X, y)[0], rel=1e-5)
             assert land.path_loss_true[t] == pytest.approx(
-                loss_and_accuracy(trajectory.snapshot(n), X, y)[0], rel=1e-9)
+                loss_and_accuracy(trajectory.snapshot(n), X, y)[0], rel=1e-5)
     # and the grid is the same surface: a node evaluated directly
     i, j = 2, 5
     node = layout.unflatten(plane.point(land.alphas[i], land.betas[j]))
