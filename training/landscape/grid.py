@@ -210,7 +210,7 @@ class MLPEvaluator:
         if y.size and not (np.issubdtype(y.dtype, np.integer) and 0 <= y.min() and y.max() < classes):
             raise DataError(f"labels must be integers in 0..{classes - 1} for this model's {classes} outputs")
         self.layout, self.X, self.y = layout, X, y.astype(np.int64)
-        self.plane, self._data = plane, None
+        self.plane, self._data, self._used = plane, None, None
         n_layers = len(layout.names) // 2
         origin, d1, d2 = (as_built_in(layout.unflatten(v.astype(np.float64)), orientation)
                           for v in (plane.origin, *plane.directions))
@@ -263,7 +263,8 @@ class MLPEvaluator:
         """Loss and accuracy (m,) of the network at each of ``m`` parameter vectors, by the plain forward pass."""
         m, dtype = len(vectors), self.dtype
         params = [as_built_in(self.layout.unflatten(np.asarray(v)), self.orientation) for v in vectors]
-        W1 = np.concatenate([p["W1"] for p in params]).astype(dtype)  # (m*H, D): every snapshot's units in a row
+        used = self.features_used  # a feature that is 0 in every sample adds exactly 0: its weights are skipped
+        W1 = np.concatenate([p["W1"][:, used] for p in params]).astype(dtype)  # (m*H, D'): all units in a row
         b1 = np.concatenate([np.reshape(p["b1"], -1) for p in params]).astype(dtype)  # (m*H,)
         H = W1.shape[0] // m
         layers = [(np.stack([p[f"W{i}"].T for p in params]).astype(dtype),
@@ -283,10 +284,17 @@ class MLPEvaluator:
         return _mean_loss_and_accuracy(total, correct, N)
 
     @property
+    def features_used(self):
+        """Indices of the features that are not 0 in every sample (MNIST's border pixels are: 120 of 784)."""
+        if self._used is None:
+            self._used = np.flatnonzero(self.X.any(axis=0))
+        return self._used
+
+    @property
     def data_in_dtype(self):
-        """The data ``X`` in the evaluator's dtype (made once; ``X`` itself stays float64)."""
+        """The data ``X`` in the evaluator's dtype, without its all-zero features (made once)."""
         if self._data is None:
-            self._data = self.X if self.dtype == np.float64 else self.X.astype(self.dtype)
+            self._data = np.ascontiguousarray(self.X[:, self.features_used], dtype=self.dtype)
         return self._data
 
     def evaluate(self, batches):
