@@ -27,7 +27,7 @@ import numpy as np
 
 from lossfilm.format.errors import ArtifactError, ConfigError, RenderError
 from lossfilm.format.landscape import Landscape
-from lossfilm.render.filming.backend import ensure_offscreen
+from lossfilm.render.filming.backend import ensure_offscreen, start_probe
 from lossfilm.render.framework.scene_loader import load_scene, scene_label
 from lossfilm.render.elements.theme import get_theme
 
@@ -101,8 +101,11 @@ def open_film(spec):
     >>> # 48
     """
     _check(spec)
-    ensure_offscreen()
+    start_probe()  # the back-end's probe runs in its child while PyVista's plotting imports here
     import pyvista as pv
+    import pyvista.plotting  # noqa: F401  (the slow part of the import, which pv.Plotter would trigger)
+
+    ensure_offscreen()
 
     scene = load_scene(spec.scene)(spec.options)  # a bad option fails here, before anything is built
     theme = scene.choose_theme(get_theme(spec.theme))
