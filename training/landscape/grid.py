@@ -210,7 +210,7 @@ class MLPEvaluator:
         if y.size and not (np.issubdtype(y.dtype, np.integer) and 0 <= y.min() and y.max() < classes):
             raise DataError(f"labels must be integers in 0..{classes - 1} for this model's {classes} outputs")
         self.layout, self.X, self.y = layout, X, y.astype(np.int64)
-        self.plane, self._data, self._used = plane, None, None
+        self.plane, self._data, self._used, self._chunks = plane, None, None, None
         n_layers = len(layout.names) // 2
         origin, d1, d2 = (as_built_in(layout.unflatten(v.astype(np.float64)), orientation)
                           for v in (plane.origin, *plane.directions))
@@ -267,18 +267,17 @@ class MLPEvaluator:
         W1 = np.concatenate([p["W1"][:, used] for p in params]).astype(dtype)  # (m*H, D'): all units in a row
         b1 = np.concatenate([np.reshape(p["b1"], -1) for p in params]).astype(dtype)  # (m*H,)
         H = W1.shape[0] // m
-        layers = [(np.stack([p[f"W{i}"].T for p in params]).astype(dtype),
-                   np.stack([np.reshape(p[f"b{i}"], (1, -1)) for p in params]).astype(dtype))
-                  for i in range(2, len(self.layers) + 2)]  # (m,in,out), (m,1,out)
-        X, N = self.data_in_dtype, len(self.X)
-        chunk = int(np.clip((1 << 20) // (m * H), 64, 4096))  # a (chunk, m*H) block of 4 MB in float32
+        layers = [(np.stack([p[f"W{i}"] for p in params]).astype(dtype),
+                   np.stack([np.reshape(p[f"b{i}"], (-1, 1)) for p in params]).astype(dtype))
+                  for i in range(2, len(self.layers) + 2)]  # (m,out,in), (m,out,1)
+        Xt, N = self.data_in_dtype.T, len(self.X)  # (D',N): samples last
+        chunk = int(np.clip((1 << 20) // (m * H), 64, 4096))  # a (m*H, chunk) block of 4 MB in float32
         total, correct = np.zeros(m), np.zeros(m)
         with np.errstate(all="ignore"):
             for start in range(0, N, chunk):
-                z = X[start:start + chunk] @ W1.T  # (k,D)@(D,m*H) -> (k,m*H): one GEMM for m snapshots
-                z += b1
-                h = np.ascontiguousarray(z.reshape(len(z), m, H).transpose(1, 0, 2))  # (m,k,H)
-                part_total, part_correct = _rest_of_network(h, layers, self.y[start:start + chunk])
+                z = W1 @ Xt[:, start:start + chunk]  # (m*H,D')@(D',k) -> (m*H,k): one GEMM for m snapshots
+                z += b1[:, None]
+                part_total, part_correct = _rest_of_network(z.reshape(m, H, -1), layers, self.y[start:start + chunk])
                 total += part_total
                 correct += part_correct
         return _mean_loss_and_accuracy(total, correct, N)
@@ -309,21 +308,35 @@ class MLPEvaluator:
         m, (_, N, H) = len(coords), self.basis.shape
         coef = np.column_stack([np.ones(m), coords])  # (m,3): weights of origin, d1, d2
         with np.errstate(over="ignore"):  # a node too far out for float32 becomes inf, then NaN loss
-            layers = [(np.einsum("mk,kio->mio", coef, W).astype(self.dtype),
-                       np.einsum("mk,kio->mio", coef, b).astype(self.dtype))
-                      for W, b in self.layers]  # (m,in,out), (m,1,out), each node's weights made in float64
+            layers = [(np.einsum("mk,kio->moi", coef, W).astype(self.dtype),
+                       np.einsum("mk,kio->moi", coef, b).astype(self.dtype))
+                      for W, b in self.layers]  # (m,out,in), (m,out,1), each node's weights made in float64
             coef = coef.astype(self.dtype)
         total, correct = np.zeros(m), np.zeros(m)
-        z_buffer = np.empty((m, self.chunk * H), self.dtype)
+        z_buffer = np.empty((m, H * self.chunk), self.dtype)
         with np.errstate(all="ignore"):
-            for start in range(0, N, self.chunk):
-                k = min(self.chunk, N - start)
-                z = z_buffer[:, :k * H]
-                np.matmul(coef, self.basis[:, start:start + k].reshape(3, k * H), out=z)  # (m,3)@(3,kH)
-                part_total, part_correct = _rest_of_network(z.reshape(m, k, H), layers, self.y[start:start + k])
+            for start, block in self._basis_chunks():
+                k = block.shape[1] // H
+                z = z_buffer[:, :H * k]
+                np.matmul(coef, block, out=z)  # (m,3)@(3,H*k): every node's first pre-activations
+                part_total, part_correct = _rest_of_network(z.reshape(m, H, k), layers, self.y[start:start + k])
                 total += part_total
                 correct += part_correct
         return _mean_loss_and_accuracy(total, correct, N)
+
+    def _basis_chunks(self):
+        """``(start, (3, H*k) block)`` per chunk of samples: the first-layer products, samples last, made once.
+
+        Samples last (each unit's pre-activations over the chunk in a row)
+        makes the later layers' products ``(out,in)@(in,k)`` and the loss's
+        reductions over the classes run along whole rows of samples.
+        """
+        if self._chunks is None or self._chunks[0] != self.chunk:
+            _, N, H = self.basis.shape
+            blocks = [(start, np.ascontiguousarray(self.basis[:, start:start + self.chunk].transpose(0, 2, 1))
+                       .reshape(3, -1)) for start in range(0, N, self.chunk)]
+            self._chunks = (self.chunk, blocks)
+        return self._chunks[1]
 
 
 SNAPSHOTS_PER_PASS = 8  # snapshots whose first layers share one GEMM in MLPEvaluator.at_params
@@ -332,22 +345,25 @@ SNAPSHOTS_PER_PASS = 8  # snapshots whose first layers share one GEMM in MLPEval
 def _rest_of_network(h, layers, y):
     """Summed cross-entropy and correct count (m,) of ``m`` networks from their first pre-activations on a chunk.
 
-    ``h`` (m,k,H) is overwritten; ``layers`` are ``(W (m,in,out), b (m,1,out))``
-    per later layer; ``y`` (k,) the chunk's labels. Sums are in float64.
+    ``h`` (m,H,k) is overwritten (samples last); ``layers`` are
+    ``(W (m,out,in), b (m,out,1))`` per later layer; ``y`` (k,) the chunk's
+    labels. A sample counts as correct where its label is the first class
+    of the largest logit (``argmax``'s rule). Sums are in float64.
     """
-    m, k = h.shape[:2]
+    m, _, k = h.shape
     for W, b in layers:
         np.maximum(h, 0.0, out=h)  # ReLU on every hidden layer
-        h = np.matmul(h, W)  # (m,k,in)@(m,in,out) -> (m,k,out)
+        h = np.matmul(W, h)  # (m,out,in)@(m,in,k) -> (m,out,k)
         h += b
-    logits = h  # (m,k,C)
-    predicted = logits.argmax(axis=2)  # (m,k)
-    correct = (predicted == y).sum(axis=1)
-    logits -= np.take_along_axis(logits, predicted[..., None], axis=2)  # max-shift
-    C = logits.shape[2]
-    label_logit = logits.reshape(m, k * C)[:, np.arange(k) * C + y]  # (m,k)
+    logits = h  # (m,C,k)
+    top = logits.max(axis=1)  # (m,k)
+    label_logit = np.take_along_axis(logits, np.broadcast_to(y, (m, 1, k)), axis=1)[:, 0]  # (m,k)
+    correct = label_logit == top
+    for c in range(logits.shape[1] - 1):  # an earlier class with the same logit wins the tie, as in argmax
+        correct &= ~((logits[:, c] == top) & (c < y))
+    logits -= top[:, None]  # max-shift
     np.exp(logits, out=logits)
-    return (np.log(logits.sum(axis=2)) - label_logit).sum(axis=1, dtype=np.float64), correct
+    return (np.log(logits.sum(axis=1)) - (label_logit - top)).sum(axis=1, dtype=np.float64), correct.sum(axis=1)
 
 
 def _mean_loss_and_accuracy(total, correct, n):

@@ -80,7 +80,8 @@ class Landscape(LandscapeFile):
         trajectory : Trajectory
         loss_fn : callable, optional
             ``loss_fn(params_dict) -> float`` for your own model, called once
-            per grid node and twice per path point; ``params_dict`` maps the
+            per grid node and twice per kept path point (once for a point on
+            the plane, such as the origin); ``params_dict`` maps the
             trajectory's names to float64 arrays. Not needed for a trajectory
             of the built-in MLP (it knows its model and, through its
             settings, its data), which is evaluated by the fast path. A
