@@ -14,9 +14,14 @@ progress bar, periodic checkpoints and resume:
   O(N*H) for the first layer instead of O(N*D*H), plus the small later
   layers with interpolated weights. That per-node work runs in float32 by
   default (within 1e-5 relative of float64; ``dtype="float64"`` keeps it
-  exact to rounding). Samples are chunked to stay in cache, nodes are
+  exact to rounding). Samples are chunked to stay in cache and laid out
+  last (the later layers are ``(out,in)@(in,k)`` products, and the loss's
+  reductions over the classes run along rows of samples), nodes are
   batched (one GEMM with K = 3 builds a whole batch's pre-activations) and
   batches run on threads (NumPy releases the GIL), one BLAS thread each.
+  The path's own points go through the same code: ``at(coords)`` for the
+  heights under the ball, ``at_params(vectors)`` for the true loss at the
+  snapshots (a full forward pass, several snapshots per GEMM).
 - ``FunctionEvaluator`` calls the user's ``loss_fn(params_dict) -> float``
   node by node, optionally on a ``concurrent.futures`` executor.
 - ``AnalyticEvaluator`` evaluates a 2-D function ``f(x, y)`` on its own axes,
@@ -169,7 +174,8 @@ class MLPEvaluator:
     Notes
     -----
     Holds the three first-layer products, ``3 * N * H1`` numbers (15 MB in
-    float32 for 10,000 samples and 128 hidden units). In float64 the
+    float32 for 10,000 samples and 128 hidden units), and a copy of them
+    chunk by chunk with the samples last, which the grid reads. In float64 the
     results match the plain forward pass to rounding (~1e-15 relative); in
     float32 to about 1e-9 on 10,000 samples (per-sample errors average out;
     ``tests/test_grid.py`` holds it to 1e-5), and up to twice as fast: half

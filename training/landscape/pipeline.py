@@ -253,12 +253,16 @@ def node_flops(evaluation):
 
 
 def evaluator_bytes(evaluation):
-    """Memory of the built-in MLP's fast path whatever the grid: the data and the three first-layer products."""
+    """Memory of the built-in MLP's fast path whatever the grid: the data and the three first-layer products.
+
+    The products are held twice (as made, and chunk by chunk with the samples last), and the data twice (float64,
+    and in the evaluator's dtype for the snapshots' forward passes); counted in float64, the most they take.
+    """
     X, layout = getattr(evaluation, "X", None), getattr(evaluation, "layout", None)
     if X is None or layout is None or not isinstance(evaluation, MLPEvaluation):
         return 0
     hidden = layout.shapes[0][1] if evaluation.orientation == "in_out" else layout.shapes[0][0]
-    return 8 * X.size + 24 * len(X) * hidden  # X in float64, basis (3, N, H1) float64
+    return 16 * X.size + 48 * len(X) * hidden  # X twice, basis (3, N, H1) twice, float64
 
 
 def landscape_key(paths, settings, evaluation, *arrays):
