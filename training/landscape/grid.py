@@ -320,14 +320,19 @@ class MLPEvaluator:
             coef = coef.astype(self.dtype)
         total, correct = np.zeros(m), np.zeros(m)
         z_buffer = np.empty((m, H * self.chunk), self.dtype)
+        logits, first = [], 0  # the chunks' logits (m,C,k) not yet through the loss, from sample `first` on
         with np.errstate(all="ignore"):
             for start, block in self._basis_chunks():
                 k = block.shape[1] // H
                 z = z_buffer[:, :H * k]
                 np.matmul(coef, block, out=z)  # (m,3)@(3,H*k): every node's first pre-activations
-                part_total, part_correct = _rest_of_network(z.reshape(m, H, k), layers, self.y[start:start + k])
-                total += part_total
-                correct += part_correct
+                logits.append(_later_layers(z.reshape(m, H, k), layers))
+                if start + k - first >= LOSS_SAMPLES or start + k == N:
+                    # The loss's many small steps, over several chunks at once: fewer, larger NumPy calls.
+                    part_total, part_correct = _loss_sums(np.concatenate(logits, axis=2), self.y[first:start + k])
+                    total += part_total
+                    correct += part_correct
+                    logits, first = [], start + k
         return _mean_loss_and_accuracy(total, correct, N)
 
     def _basis_chunks(self):
@@ -348,20 +353,37 @@ class MLPEvaluator:
 SNAPSHOTS_PER_PASS = 8  # snapshots whose first layers share one GEMM in MLPEvaluator.at_params
 
 
+LOSS_SAMPLES = 1024  # samples whose logits go through the loss together in the grid (its steps are small)
+
+
 def _rest_of_network(h, layers, y):
     """Summed cross-entropy and correct count (m,) of ``m`` networks from their first pre-activations on a chunk.
 
     ``h`` (m,H,k) is overwritten (samples last); ``layers`` are
     ``(W (m,out,in), b (m,out,1))`` per later layer; ``y`` (k,) the chunk's
-    labels. A sample counts as correct where its label is the first class
-    of the largest logit (``argmax``'s rule). Sums are in float64.
+    labels. Sums are in float64.
     """
-    m, _, k = h.shape
+    return _loss_sums(_later_layers(h, layers), y)
+
+
+def _later_layers(h, layers):
+    """Logits (m,C,k), a new array, from the first pre-activations ``h`` (m,H,k) (overwritten by the ReLU)."""
+    if not layers:
+        return h.copy()  # a one-layer model: its pre-activations are the logits
     for W, b in layers:
         np.maximum(h, 0.0, out=h)  # ReLU on every hidden layer
         h = np.matmul(W, h)  # (m,out,in)@(m,in,k) -> (m,out,k)
         h += b
-    logits = h  # (m,C,k)
+    return h
+
+
+def _loss_sums(logits, y):
+    """Summed cross-entropy and correct count (m,) from logits (m,C,k) (overwritten) and labels ``y`` (k,).
+
+    A sample counts as correct where its label is the first class of the
+    largest logit (``argmax``'s rule). Sums are in float64.
+    """
+    m, _, k = logits.shape
     top = logits.max(axis=1)  # (m,k)
     label_logit = np.take_along_axis(logits, np.broadcast_to(y, (m, 1, k)), axis=1)[:, 0]  # (m,k)
     correct = label_logit == top
