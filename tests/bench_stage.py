@@ -64,6 +64,7 @@ def trajectory_of_the_case(folder):
     """The README's MNIST run (trained once into ``folder``)."""
     path = Path(folder) / "trajectory.npz"
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         lossfilm("train", "--data", MNIST, "--epochs", 3, "--lr", 0.1, "-o", path)
     return path
 

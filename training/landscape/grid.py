@@ -228,7 +228,7 @@ class MLPEvaluator:
                         np.stack([p[f"b{i}"] for p in (origin, d1, d2)])) for i in range(2, n_layers + 1)]
         hidden = self.basis.shape[2]
         self.batch_size = int(np.clip((1 << 20) // max(1, sum(w[0].size for w, _ in self.layers)), 1, 16))
-        self.chunk = int(np.clip((1 << 18) // (self.batch_size * hidden), 8, 2048))  # Z fits in L2
+        self.chunk = int(np.clip((1 << 17) // (self.batch_size * hidden), 8, 2048))  # Z fits in L2 (64 samples: measured)
 
     def at(self, coords):
         """Loss and accuracy at points ``coords`` (m, 2), batched and threaded, like the grid's nodes.
@@ -353,7 +353,7 @@ class MLPEvaluator:
 SNAPSHOTS_PER_PASS = 8  # snapshots whose first layers share one GEMM in MLPEvaluator.at_params
 
 
-LOSS_SAMPLES = 1024  # samples whose logits go through the loss together in the grid (its steps are small)
+LOSS_SAMPLES = 4096  # samples whose logits go through the loss together in the grid (its steps are small)
 
 
 def _rest_of_network(h, layers, y):
