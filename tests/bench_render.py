@@ -198,9 +198,9 @@ def frame_profile(spec, frames, quality):
                 seeked = time.perf_counter()
                 film.plotter.render()
                 rendered = time.perf_counter()
-                image = film.plotter.screenshot(return_img=True)
+                image = film.read()  # as Film.frame reads it
                 read = time.perf_counter()
-                sink.write(np.ascontiguousarray(image))
+                sink.write(image)
                 times["seek"] += seeked - started
                 times["render"] += rendered - seeked
                 times["read-back"] += read - rendered

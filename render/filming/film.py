@@ -165,6 +165,10 @@ class Film:
             raise RenderError("this film is closed; call open_film() again")
         self.scene.seek(self.time_of(index))
         self.plotter.render()  # screenshot() does not re-render by itself
+        return self.read()
+
+    def read(self):
+        """The pixels of the last render: (H, W, 3) uint8, or (H, W, 4) when transparent."""
         if self.spec.transparent or self.plotter._first_time:
             # PyVista renders nothing before its first image request, which screenshot() makes (and
             # its RGBA read keeps the alpha of a transparent film)
