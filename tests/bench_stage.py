@@ -172,7 +172,7 @@ def run(rounds=2, naive_nodes=8, folder=None):
     print(f"loss_fn calls: {calls}", flush=True)
     seconds, ms = float(np.median(stage)), float(np.median(naive))
     row = {"stage_s": seconds, "naive_ms": ms, "naive_s": ms * RESOLUTION ** 2 / 1e3, "threads": threads,
-           "snapshots": len(trajectory), "samples": land.settings["samples"], "error": error, "parts": parts,
+           "snapshots": len(trajectory), "samples": land.settings["stats"]["samples"], "error": error, "parts": parts,
            "profiled_s": total, "calls": calls}
     row["ratio"] = row["naive_s"] / seconds
     print(f"lossfilm landscape --resolution 51: {seconds:.2f} s; naive float32 grid of the same {RESOLUTION ** 2} "
