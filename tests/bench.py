@@ -10,7 +10,12 @@ It measures, on this machine, in this order:
 
 1. ``lossfilm demo`` end to end in a child process, empty cache: wall time,
    and the peak resident memory of its largest process (``ru_maxrss``);
-2. the landscape's fast grid against the naive per-node forward pass in
+2. ``lossfilm landscape --resolution 51`` end to end on the README's MNIST
+   case (376 snapshots, 8,000 samples) against the naive float32 grid of
+   the same 2,601 nodes on the same threads, with the stage's breakdown
+   (loading, PCA, path, grid, writing) and the calls a user's ``loss_fn``
+   gets, by :mod:`tests.bench_stage` (where ../shared/data/mnist has the
+   t10k files); then the landscape's fast grid against the naive per-node forward pass in
    float32 and float64, on one thread and on all cores (51x51 nodes, a
    784-128-10 MLP, 10,000 MNIST t10k images where ../shared/data/mnist has
    them, else random pixels), by :mod:`tests.bench_landscape`;
@@ -20,7 +25,10 @@ It measures, on this machine, in this order:
    (``plot_surface`` + ``FuncAnimation`` + ``FFMpegWriter``), the same
    descent on a synthetic bowl at 1280x720 and 1920x1080, 30 fps, the two
    alternating in rounds, each row naming its x264 settings; lossfilm with
-   2 render workers and with ``--draft``;
+   2 render workers and with ``--draft``; then ``lossfilm render descent
+   --seconds 4`` (``--quality medium`` at 1280x720, ``high`` at 1920x1080)
+   and the matplotlib recipe each as a whole process, start-up included,
+   alternating, by :func:`tests.bench_render.whole_process_films`;
 5. the anti-aliasing choices: PSNR against the frame rendered 4x larger and
    box-downsampled, and ms per frame, by
    :func:`tests.bench_render.antialiasing_quality`;
@@ -61,6 +69,7 @@ sys.path.insert(0, str(REPO))
 
 SIZES = [(1280, 720), (1920, 1080)]
 FPS = 30
+RESOLUTION_NODES = 51 * 51
 
 # Runs `lossfilm demo` as its own child and reports the wall time and the peak RSS of the largest
 # process in the demo's tree (the demo itself, ffmpeg or the back-end probe).
@@ -103,6 +112,31 @@ def bench_landscape(naive_nodes):
     for line in output.getvalue().splitlines():
         say(f"  {line}")
     return rows
+
+
+def bench_stage(folder):
+    """``lossfilm landscape`` end to end vs the naive float32 grid, by tests/bench_stage.py."""
+    from tests import bench_stage as stage
+
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output):
+        row = stage.run(folder=folder / "stage")
+    for line in output.getvalue().splitlines():
+        say(f"  {line}")
+    return row
+
+
+def bench_whole_films(folder, landscape, rounds):
+    """4 s films, whole process, lossfilm vs matplotlib, at each size and its quality."""
+    from tests.bench_render import whole_process_films
+
+    results = {}
+    for size in SIZES:
+        results[size] = whole_process_films(landscape, folder, size, quality_of(size), seconds=4.0, fps=FPS,
+                                            rounds=rounds)
+        say(f"  {size[0]}x{size[1]} ({quality_of(size)}), 4 s, whole process: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in results[size].items()))
+    return results
 
 
 def quality_of(size):
@@ -208,10 +242,24 @@ def load():
     return "load unknown"
 
 
-def table(date, landscape, profiles, render, antialiasing, demo):
+def table(date, landscape, profiles, render, antialiasing, demo, stage=None, whole=None):
     """The results as markdown tables, for the README."""
     out = [f"Measured on {date} on {machine()}, {load()} (1, 5, 15 min) at the end of the run:", ""]
     out += ["| benchmark | lossfilm | baseline | ratio |", "|---|---|---|---|"]
+    if stage:
+        calls = stage["calls"]
+        out.append(f"| `lossfilm landscape --resolution 51` end to end, MNIST case ({stage['snapshots']} snapshots, "
+                   f"{stage['samples']:,} samples, 784-128-10), {stage['threads']} threads | {stage['stage_s']:.1f} s "
+                   f"| naive float32 grid of the same {RESOLUTION_NODES:,} nodes, {stage['threads']} threads: "
+                   f"{stage['naive_s']:.1f} s ({stage['naive_ms']:.1f} ms/node) | **{stage['ratio']:.1f}x** |")
+        out.append("| its breakdown (profiled in-process, " + f"{stage['profiled_s']:.1f} s) | "
+                   + ", ".join(f"{label} {seconds:.2f} s" for label, seconds in stage["parts"].items())
+                   + " | - | - |")
+        out.append(f"| `loss_fn` calls for the same landscape (your model) | {calls['total']:,}: "
+                   f"{calls['snapshots']} true losses, {calls['snapshots'] - calls['on_plane']} under the ball "
+                   f"({calls['on_plane']} snapshot on the plane reuses its own), {calls['nodes']:,} nodes, "
+                   f"{calls['line']} on the 1-D line | before: 2 per snapshot + 1 per node + line "
+                   f"({2 * calls['snapshots'] + calls['nodes'] + calls['line']:,}) | - |")
     for row in landscape or []:
         threads = f"{row['threads']} thread{'s' if row['threads'] > 1 else ''}"
         out.append(f"| loss grid 51x51, 784-128-10 MLP, 10,000 samples ({row['source']}), {row['dtype']}, "
@@ -229,6 +277,14 @@ def table(date, landscape, profiles, render, antialiasing, demo):
                        f"| **{rates['lossfilm'] / rates['matplotlib']:.2f}x** |")
         else:
             out.append(f"| {name} | {rates['lossfilm']:.1f} frames/s | matplotlib not installed | - |")
+    for size in SIZES if whole else []:
+        result = whole[size]
+        quality = quality_of(size)
+        if "matplotlib" in result:
+            out.append(f"| film 4 s, `descent` {size[0]}x{size[1]} @ {FPS}, whole process (start-up included) "
+                       f"| `lossfilm render --quality {quality}` {result['lossfilm']:.1f} s | matplotlib recipe, "
+                       f"whole process: {result['matplotlib']:.1f} s "
+                       f"| **{result['matplotlib'] / result['lossfilm']:.2f}x** |")
     if render:
         one = render[SIZES[0]]["rates"]["lossfilm"]
         out.append(f"| render 1280x720 with 2 workers | {render['2 workers']:.1f} frames/s "
@@ -261,7 +317,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of lossfilm and matplotlib")
     parser.add_argument("--naive-nodes", type=int, default=16, help="grid nodes timed with the naive pass")
     parser.add_argument("--skip", nargs="+", default=[],
-                        choices=("demo", "landscape", "profile", "render", "antialiasing", "curvature", "torch", "viewer"),
+                        choices=("demo", "stage", "landscape", "profile", "render", "whole", "antialiasing",
+                                 "curvature", "torch", "viewer"),
                         help="leave out these benchmarks")
     parser.add_argument("--keep", metavar="DIR", help="keep the films and the demo's output here")
     args = parser.parse_args(argv)
@@ -274,42 +331,48 @@ def main(argv=None):
     folder = Path(args.keep or tempfile.mkdtemp(prefix="lossfilm-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     landscape = rippled_bowl_landscape(folder / "bowl.npz")
-    grid = profiles = render = antialiasing = demo = None
+    grid = profiles = render = antialiasing = demo = stage = whole = None
     # The demo first: its child's peak memory is then not mixed with anything this process started.
     if "demo" not in args.skip:
-        say("\n[1/8] lossfilm demo, end to end, empty cache")
+        say("\n[1/10] lossfilm demo, end to end, empty cache")
         demo = bench_demo(folder)
+    if "stage" not in args.skip:
+        say("\n[2/10] lossfilm landscape --resolution 51 end to end vs the naive float32 grid of the same nodes")
+        stage = bench_stage(folder)
     if "landscape" not in args.skip:
-        say("\n[2/8] landscape: fast grid vs naive per-node forward pass, same dtype, same threads")
+        say("\n[3/10] landscape: fast grid vs naive per-node forward pass, same dtype, same threads")
         grid = bench_landscape(args.naive_nodes)
     if "profile" not in args.skip:
-        say("\n[3/8] where a frame's time goes")
+        say("\n[4/10] where a frame's time goes")
         profiles = bench_profile(landscape)
     if "render" not in args.skip:
-        say(f"\n[4/8] render: lossfilm vs matplotlib, alternating, {args.rounds} rounds, {FPS} fps")
+        say(f"\n[5/10] render: lossfilm vs matplotlib, alternating, {args.rounds} rounds, {FPS} fps")
         render = bench_render(folder, landscape, args.seconds, args.rounds)
+    if "whole" not in args.skip:
+        say(f"\n[6/10] 4 s films, whole process: lossfilm vs matplotlib, alternating, {args.rounds} rounds")
+        whole = bench_whole_films(folder, landscape, args.rounds)
     if "antialiasing" not in args.skip:
-        say("\n[5/8] anti-aliasing: PSNR against the frame rendered 4x larger, box-downsampled")
+        say("\n[7/10] anti-aliasing: PSNR against the frame rendered 4x larger, box-downsampled")
         antialiasing = bench_antialiasing(landscape)
     extra = []
     if "curvature" not in args.skip:
         from tests.bench_curvature import rows as curvature_rows
         from tests.bench_curvature import run as bench_curvature
 
-        say("\n[6/8] curvature: the Hessian plane and the sharpness on the demo's run")
+        say("\n[8/10] curvature: the Hessian plane and the sharpness on the demo's run")
         extra += curvature_rows(bench_curvature(folder))
     if "torch" not in args.skip:
-        say("\n[7/8] PyTorch: recorder overhead, adapter grid vs the plain loop and the NumPy fast path")
+        say("\n[9/10] PyTorch: recorder overhead, adapter grid vs the plain loop and the NumPy fast path")
         result = subprocess.run([sys.executable, "-m", "tests.bench_torch"], capture_output=True, text=True, cwd=REPO)
         extra += [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line
                   and not line.startswith("| benchmark")]
         say(result.stdout if result.returncode == 0 else f"  skipped: {result.stderr.strip().splitlines()[-1]}")
     if "viewer" not in args.skip:
-        say("\n[8/8] viewer: the HTML page's size, and its frame rates in headless Chromium (software WebGL)")
+        say("\n[10/10] viewer: the HTML page's size, and its frame rates in headless Chromium (software WebGL)")
         result = subprocess.run([sys.executable, "-m", "tests.bench_viewer"], capture_output=True, text=True, cwd=REPO)
         say(result.stdout if result.returncode == 0 else f"  skipped: {result.stderr.strip().splitlines()[-1]}")
     say(f"\ntotal {time.perf_counter() - started:.0f} s; films in {folder}\n")
-    say(table(date, grid, profiles, render, antialiasing, demo))
+    say(table(date, grid, profiles, render, antialiasing, demo, stage, whole))
     if extra:
         say("\n| benchmark | lossfilm | baseline | ratio |\n|---|---|---|---|\n" + "\n".join(extra))
     ok = grid is None or all(row["error"] <= 1e-5 for row in grid)

@@ -78,6 +78,48 @@ def matplotlib_film(landscape_path, out_path, size, fps, seconds):
     return n_frames
 
 
+# The matplotlib recipe as a process of its own: argv is landscape, output, width, height, fps, seconds.
+_MATPLOTLIB_PROCESS = """
+import sys
+from tests.bench_render import matplotlib_film
+landscape, out, width, height, fps, seconds = sys.argv[1:]
+matplotlib_film(landscape, out, (int(width), int(height)), int(fps), float(seconds))
+"""
+
+
+def whole_process_films(landscape_path, folder, size, quality, seconds=4.0, fps=30, rounds=2):
+    """Seconds of ``lossfilm render descent`` and of the matplotlib recipe, each a whole process, alternating.
+
+    Both start from nothing (a fresh Python: imports, the back-end probe,
+    ffmpeg) and end with a finished MP4 of ``seconds`` at ``size`` and
+    ``fps``; lossfilm at ``--quality quality``. Returns the median seconds
+    of each, ``{"lossfilm": s, "matplotlib": s}`` (no matplotlib: lossfilm alone).
+    """
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[1]
+    folder = Path(folder)
+    width, height = size
+    commands = {"lossfilm": [sys.executable, "-m", "lossfilm", "render", "descent", "--landscape", str(landscape_path),
+                             "-o", str(folder / f"whole-{height}p.mp4"), "--quality", quality, "--size",
+                             f"{width}x{height}", "--fps", str(fps), "--seconds", str(seconds), "--quiet"]}
+    try:
+        import matplotlib  # noqa: F401
+        commands["matplotlib"] = [sys.executable, "-c", _MATPLOTLIB_PROCESS, str(landscape_path),
+                                  str(folder / f"whole-matplotlib-{height}p.mp4"), str(width), str(height), str(fps),
+                                  str(seconds)]
+    except ImportError:
+        pass
+    times = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command, check=True, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=dict(os.environ, PYTHONPATH=str(repo)))
+            times[name].append(time.perf_counter() - started)
+    return {name: float(np.median(values)) for name, values in times.items()}
+
+
 def matplotlib_preset():
     """What matplotlib's FFMpegWriter asks of x264 in the recipe above: its defaults (preset medium, crf 23)."""
     return "libx264 preset medium, crf 23 (FFMpegWriter's defaults)"
@@ -123,9 +165,9 @@ def frame_profile(spec, frames, quality):
                 seeked = time.perf_counter()
                 film.plotter.render()
                 rendered = time.perf_counter()
-                image = film.plotter.screenshot(return_img=True)
+                image = film.read()  # as Film.frame reads it
                 read = time.perf_counter()
-                sink.write(np.ascontiguousarray(image))
+                sink.write(image)
                 times["seek"] += seeked - started
                 times["render"] += rendered - seeked
                 times["read-back"] += read - rendered

@@ -20,6 +20,8 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,6 +136,7 @@ class CameraRig:
         self._views = {(round(view.azimuth, 3), round(view.elevation, 3))}
         self._watch = None
         self._solved = None  # (lift, distance), for the views included so far
+        self._deferred = self._pending = False  # inside deferred(); a view set there and not yet pointed
 
     def include(self, azimuths, elevation):
         """Make sure views at these azimuths (and this elevation) fit too."""
@@ -173,11 +176,38 @@ class CameraRig:
         return self._solve()[1]
 
     def set_view(self, azimuth=None, elevation=None):
-        """Point the camera from this view (state only; the next render shows it)."""
+        """Point the camera from this view (state only; the next render shows it).
+
+        Inside :meth:`deferred` only the angles are kept, and the camera is
+        pointed once when the block ends.
+        """
         if azimuth is not None:
             self.azimuth = float(azimuth)
         if elevation is not None:
             self.elevation = float(elevation)
+        if self._deferred:
+            self._pending = True
+            return
+        self._point()
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Point the camera once, at the end of the block, however many views were set inside it.
+
+        A scene's seek runs every camera animation (an orbit, a tilt, and the
+        ones not started yet at their start): the last view set wins, so one
+        pointing per frame is enough.
+        """
+        self._deferred = True
+        try:
+            yield self
+        finally:
+            self._deferred = False
+            if self._pending:
+                self._pending = False
+                self._point()
+
+    def _point(self):
         lift, distance = self._solve()
         elevation = self._lifted(self.elevation, lift)
         backward, up, _ = view_basis(self.azimuth, elevation)

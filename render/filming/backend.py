@@ -83,7 +83,7 @@ def ensure_offscreen():
     requested = os.environ.get(WINDOW_ENV) or None
     if requested and os.environ.get(VERIFIED_ENV) == requested:
         return requested
-    candidates = [requested] if requested else list(WINDOWS)
+    candidates = _candidates()
     failures = []
     for window in candidates:
         reason = probe(window)
@@ -99,6 +99,41 @@ def ensure_offscreen():
     raise RenderError(f"no off-screen OpenGL for VTK ({tried}): {INSTALL_HINT}")
 
 
+def start_probe():
+    """Start the first probe in a child now, so that it runs while this process imports PyVista.
+
+    :func:`ensure_offscreen` then waits for its answer instead of starting
+    it: the probe (a Python with VTK, one render) costs about as long as
+    the import, and a 4 s film pays both at start-up. Does nothing where
+    the back-end is verified already or a probe is under way.
+    """
+    requested = os.environ.get(WINDOW_ENV) or None
+    if requested and os.environ.get(VERIFIED_ENV) == requested:
+        return
+    window = _candidates()[0]
+    if window not in _STARTED:
+        try:
+            _STARTED[window] = _spawn(window)
+        except OSError:
+            pass  # probe() starts it again and says why it cannot
+
+
+_STARTED: dict[str, subprocess.Popen] = {}  # window class -> its probe's child process, started ahead by start_probe()
+
+
+def _candidates():
+    requested = os.environ.get(WINDOW_ENV) or None
+    return [requested] if requested else list(WINDOWS)
+
+
+def _spawn(window):
+    custom = os.environ.get(PROBE_ENV)
+    command = shlex.split(custom) if custom else [sys.executable, "-c", _PROBE_CODE]
+    env = dict(os.environ, **{WINDOW_ENV: window})
+    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, errors="replace")
+
+
 def probe(window, timeout=PROBE_TIMEOUT_S):
     """Try to render one pixel with VTK window class ``window`` in a child process.
 
@@ -111,16 +146,21 @@ def probe(window, timeout=PROBE_TIMEOUT_S):
     --------
     >>> probe("vtkEGLRenderWindow")  # doctest: +SKIP
     """
-    custom = os.environ.get(PROBE_ENV)
-    command = shlex.split(custom) if custom else [sys.executable, "-c", _PROBE_CODE]
-    env = dict(os.environ, **{WINDOW_ENV: window})
     try:
-        result = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True, errors="replace", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return f"hung for {timeout} s"
+        child = _STARTED.pop(window, None) or _spawn(window)
     except OSError as exc:
         return f"probe could not start ({exc.strerror or exc})"
+    try:
+        _, stderr = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        return f"hung for {timeout} s"
+    except BaseException:  # Ctrl-C while waiting: leave no probe behind
+        child.kill()
+        child.communicate()
+        raise
+    result = subprocess.CompletedProcess(child.args, child.returncode, None, stderr)
     if result.returncode == 0:
         return None
     if result.returncode < 0:

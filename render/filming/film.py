@@ -28,7 +28,7 @@ import numpy as np
 from lossfilm.format.errors import ArtifactError, ConfigError, RenderError
 from lossfilm.format.landscape import Landscape
 from lossfilm.format.values import MAX_SIDE, Duration, Rate, Size
-from lossfilm.render.filming.backend import ensure_offscreen
+from lossfilm.render.filming.backend import ensure_offscreen, start_probe
 from lossfilm.render.framework.scene_loader import load_scene, scene_label
 from lossfilm.render.elements.theme import get_theme
 
@@ -106,8 +106,11 @@ def open_film(spec):
     >>> # 48
     """
     _check(spec)
-    ensure_offscreen()
+    start_probe()  # the back-end's probe runs in its child while PyVista's plotting imports here
     import pyvista as pv
+    import pyvista.plotting  # noqa: F401  (the slow part of the import, which pv.Plotter would trigger)
+
+    ensure_offscreen()
 
     scene = load_scene(spec.scene)(spec.options)  # a bad option fails here, before anything is built
     theme = scene.choose_theme(get_theme(spec.theme))
@@ -150,6 +153,9 @@ class Film:
         self.duration = float(spec.seconds) if spec.seconds is not None else natural
         self.time_scale = natural / self.duration  # scene seconds per film second
         self.n_frames = max(1, int(round(self.duration * spec.fps)))
+        from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+
+        self._pixels = vtkUnsignedCharArray()  # the read-back's buffer, reused frame after frame
 
     def time_of(self, index):
         """Scene time of frame ``index`` (the timeline's clock, before stretching)."""
@@ -164,8 +170,31 @@ class Film:
             raise RenderError("this film is closed; call open_film() again")
         self.scene.seek(self.time_of(index))
         self.plotter.render()  # screenshot() does not re-render by itself
-        image = self.plotter.screenshot(transparent_background=self.spec.transparent, return_img=True)
-        return np.ascontiguousarray(image, dtype=np.uint8)
+        return self.read()
+
+    def read(self):
+        """The pixels of the last render: (H, W, 3) uint8, or (H, W, 4) when transparent."""
+        if self.spec.transparent or self.plotter._first_time:
+            # PyVista renders nothing before its first image request, which screenshot() makes (and
+            # its RGBA read keeps the alpha of a transparent film)
+            image = self.plotter.screenshot(transparent_background=self.spec.transparent, return_img=True)
+            return np.ascontiguousarray(image, dtype=np.uint8)
+        return self._read_rgb()
+
+    def _read_rgb(self):
+        """The rendered frame's pixels (H, W, 3) uint8, read straight from the window.
+
+        The same pixels as ``plotter.screenshot()`` (the front buffer), without
+        its image filter and its extra copies (about a quarter less time at
+        1920x1080, measured under load).
+        """
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+
+        window = self.plotter.ren_win
+        width, height = window.GetSize()
+        window.MakeCurrent()
+        window.GetPixelData(0, 0, width - 1, height - 1, 1, self._pixels, 0)  # front buffer, RGB
+        return vtk_to_numpy(self._pixels).reshape(height, width, 3)[::-1].copy()  # OpenGL's first row is the bottom
 
     def close(self):
         if self.plotter is not None:

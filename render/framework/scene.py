@@ -150,7 +150,12 @@ class Scene:
         return self.timeline.duration
 
     def seek(self, t):
-        self.timeline.seek(t)
+        camera = getattr(self, "camera", None)
+        if not isinstance(camera, CameraRig):  # a scene without the rig (or with its own camera)
+            self.timeline.seek(t)
+            return
+        with camera.deferred():  # every camera animation sets a view; the camera is pointed once
+            self.timeline.seek(t)
 
     # building blocks for construct() ----------------------------------------
     @property

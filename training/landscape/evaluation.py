@@ -198,13 +198,17 @@ class MLPEvaluation(Evaluation):
         return mlp_hessian(self.layout, theta, self.X, self.y)
 
     def cost(self):
-        """The fast path's time per node (from the layer sizes and samples) and its data and first-layer products."""
+        """The fast path's time per node (from the layer sizes and samples) and its data and first-layer products.
+
+        The products are held twice (as made, and chunk by chunk with the samples last), and the data twice
+        (float64, and in the plane loss's dtype for the snapshots' forward passes); counted in float64, the most.
+        """
         shapes = self.layout.shapes
         widths = [min(shape) * max(shape) for shape in shapes[2::2]]  # later layers' in*out
         hidden = shapes[0][1] if self.orientation == "in_out" else shapes[0][0]
         flops = 2.0 * len(self.X) * (3 * hidden + sum(widths))
         return NodeCost(seconds=flops / GRID_FLOPS,
-                        fixed_bytes=8 * self.X.size + 24 * len(self.X) * hidden)  # X, basis (3,N,H1) in float64
+                        fixed_bytes=16 * self.X.size + 48 * len(self.X) * hidden)  # X and basis (3,N,H1), twice
 
 
 class FunctionEvaluation(Evaluation):

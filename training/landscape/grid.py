@@ -16,9 +16,14 @@ checkpoints and resume. Three live here:
   O(N*H) for the first layer instead of O(N*D*H), plus the small later
   layers with interpolated weights. That per-node work runs in float32 by
   default (within 1e-5 relative of float64; ``dtype="float64"`` keeps it
-  exact to rounding). Samples are chunked to stay in cache, nodes are
+  exact to rounding). Samples are chunked to stay in cache and laid out
+  last (the later layers are ``(out,in)@(in,k)`` products, and the loss's
+  reductions over the classes run along rows of samples), nodes are
   batched (one GEMM with K = 3 builds a whole batch's pre-activations) and
   batches run on threads (NumPy releases the GIL), one BLAS thread each.
+  The path's own points go through the same code: ``at(coords)`` for the
+  heights under the ball, ``at_params(vectors)`` for the true loss at the
+  snapshots (a full forward pass, several snapshots per GEMM).
 - ``FunctionPlaneLoss`` calls the user's ``loss_fn(params_dict) -> float``
   node by node, optionally on a ``concurrent.futures`` executor.
 - ``AnalyticPlaneLoss`` evaluates a 2-D function ``f(x, y)`` on its own axes,
@@ -205,7 +210,8 @@ class MLPPlaneLoss(PlaneLoss):
     Notes
     -----
     Holds the three first-layer products, ``3 * N * H1`` numbers (15 MB in
-    float32 for 10,000 samples and 128 hidden units). In float64 the
+    float32 for 10,000 samples and 128 hidden units), and a copy of them
+    chunk by chunk with the samples last, which the grid reads. In float64 the
     results match the plain forward pass to rounding (~1e-15 relative); in
     float32 to about 1e-9 on 10,000 samples (per-sample errors average out;
     ``tests/test_grid.py`` holds it to 1e-5), and up to twice as fast: half
@@ -246,7 +252,7 @@ class MLPPlaneLoss(PlaneLoss):
         if y.size and not (np.issubdtype(y.dtype, np.integer) and 0 <= y.min() and y.max() < classes):
             raise DataError(f"labels must be integers in 0..{classes - 1} for this model's {classes} outputs")
         self.layout, self.X, self.y = layout, X, y.astype(np.int64)
-        self.plane, self._exact = plane, None
+        self.plane, self._data, self._used, self._chunks = plane, None, None, None
         n_layers = len(layout.names) // 2
         origin, d1, d2 = (as_built_in(layout.unflatten(v.astype(np.float64)), orientation)
                           for v in (plane.origin, *plane.directions))
@@ -258,20 +264,15 @@ class MLPPlaneLoss(PlaneLoss):
                         np.stack([p[f"b{i}"] for p in (origin, d1, d2)])) for i in range(2, n_layers + 1)]
         hidden = self.basis.shape[2]
         self.batch_size = int(np.clip((1 << 20) // max(1, sum(w[0].size for w, _ in self.layers)), 1, 16))
-        self.chunk = int(np.clip((1 << 18) // (self.batch_size * hidden), 8, 2048))  # Z fits in L2
+        self.chunk = int(np.clip((1 << 17) // (self.batch_size * hidden), 8, 2048))  # Z fits in L2 (64 samples: measured)
 
     def at(self, coords):
-        """Loss and accuracy at points ``coords`` (m, 2), batched and threaded, always in float64.
+        """Loss and accuracy at points ``coords`` (m, 2), batched and threaded, like the grid's nodes.
 
-        These are the path's own losses (the height the ball rides at), which
-        the landscape promises exact; a float32 plane loss makes a float64
-        twin for them, once.
+        These are the path's on-plane losses (the height the ball rides at):
+        points of the plane like any node, in the plane loss's dtype (float32
+        is within 1e-5 relative of float64, ``tests/training/landscape/test_grid.py``).
         """
-        if self.dtype != np.float64:
-            if self._exact is None:
-                self._exact = MLPPlaneLoss(self.plane, self.layout, self.X, self.y, self.workers, dtype="float64",
-                                           orientation=self.orientation)
-            return self._exact.at(coords)
         coords = np.asarray(coords, dtype=np.float64).reshape(-1, 2)
         batches = [coords[s:s + self.batch_size] for s in range(0, len(coords), self.batch_size)]
         loss, accuracy = np.empty(len(coords)), np.empty(len(coords))
@@ -281,25 +282,70 @@ class MLPPlaneLoss(PlaneLoss):
         return loss, accuracy
 
     def at_params(self, vectors, labels=None):
-        """Loss and accuracy at each parameter vector (P,) of an iterable, by the plain forward pass.
+        """Loss and accuracy at each parameter vector (P,) of an iterable: the snapshots themselves, exactly.
 
+        A full forward pass (no plane involved), in the plane loss's dtype,
+        ``SNAPSHOTS_PER_PASS`` snapshots at a time: their first layers side
+        by side make one wide GEMM over the data, and the features that are
+        0 in every sample are skipped (on the README's MNIST case a snapshot
+        costs about half a naive grid node). Batches run on the plane loss's
+        threads, one BLAS thread each (BLAS threads on top only contend).
+        The iterable is read as the work goes, so a progress bar around it
+        moves with the work.
         ``labels`` (where each vector is, for a user function's messages) is not needed here.
-        One BLAS thread: these products are small, and BLAS threads only
-        contend (5x slower on 2 busy cores).
         """
+        self.data_in_dtype  # noqa: B018  (made once here, not by several threads at once)
+        groups = _groups(vectors, SNAPSHOTS_PER_PASS)
         loss, accuracy = [], []
-        with threadpool_limits(1):
-            for vector in vectors:
-                node_loss, node_acc = loss_and_accuracy(as_built_in(self.layout.unflatten(vector), self.orientation),
-                                                        self.X, self.y)
-                loss.append(node_loss)
-                accuracy.append(node_acc)
+        with threadpool_limits(1), cf.ThreadPoolExecutor(self.workers) as pool:
+            for _, group_loss, group_acc in _windowed(pool, self._snapshots, enumerate(groups), 2 * self.workers,
+                                                      in_order=True):
+                loss.extend(group_loss)
+                accuracy.extend(group_acc)
         return np.array(loss, dtype=np.float64), np.array(accuracy, dtype=np.float64)
+
+    def _snapshots(self, vectors):
+        """Loss and accuracy (m,) of the network at each of ``m`` parameter vectors, by the plain forward pass."""
+        m, dtype = len(vectors), self.dtype
+        params = [as_built_in(self.layout.unflatten(np.asarray(v)), self.orientation) for v in vectors]
+        used = self.features_used  # a feature that is 0 in every sample adds exactly 0: its weights are skipped
+        W1 = np.concatenate([p["W1"][:, used] for p in params]).astype(dtype)  # (m*H, D'): all units in a row
+        b1 = np.concatenate([np.reshape(p["b1"], -1) for p in params]).astype(dtype)  # (m*H,)
+        H = W1.shape[0] // m
+        layers = [(np.stack([p[f"W{i}"] for p in params]).astype(dtype),
+                   np.stack([np.reshape(p[f"b{i}"], (-1, 1)) for p in params]).astype(dtype))
+                  for i in range(2, len(self.layers) + 2)]  # (m,out,in), (m,out,1)
+        Xt, N = self.data_in_dtype.T, len(self.X)  # (D',N): samples last
+        chunk = int(np.clip((1 << 20) // (m * H), 64, 4096))  # a (m*H, chunk) block of 4 MB in float32
+        total, correct = np.zeros(m), np.zeros(m)
+        with np.errstate(all="ignore"):
+            for start in range(0, N, chunk):
+                z = W1 @ Xt[:, start:start + chunk]  # (m*H,D')@(D',k) -> (m*H,k): one GEMM for m snapshots
+                z += b1[:, None]
+                part_total, part_correct = _rest_of_network(z.reshape(m, H, -1), layers, self.y[start:start + chunk])
+                total += part_total
+                correct += part_correct
+        return _mean_loss_and_accuracy(total, correct, N)
+
+    @property
+    def features_used(self):
+        """Indices of the features that are not 0 in every sample (MNIST's border pixels are: 120 of 784)."""
+        if self._used is None:
+            self._used = np.flatnonzero(self.X.any(axis=0))
+        return self._used
+
+    @property
+    def data_in_dtype(self):
+        """The data ``X`` in the plane loss's dtype, without its all-zero features (made once)."""
+        if self._data is None:
+            self._data = np.ascontiguousarray(self.X[:, self.features_used], dtype=self.dtype)
+        return self._data
 
     def evaluate(self, batches):
         """Yield ``(index, loss (m,), accuracy (m,))`` for each batch of coordinates, as done."""
         # One BLAS thread per worker: the threads already use every core, and BLAS threads
         # only slow down these small products.
+        self._basis_chunks()  # made once here, not by several threads at once
         with threadpool_limits(1), \
                 cf.ThreadPoolExecutor(self.workers) as pool:
             yield from _windowed(pool, self._batch, list(enumerate(batches)), 2 * self.workers)
@@ -314,33 +360,103 @@ class MLPPlaneLoss(PlaneLoss):
         m, (_, N, H) = len(coords), self.basis.shape
         coef = np.column_stack([np.ones(m), coords])  # (m,3): weights of origin, d1, d2
         with np.errstate(over="ignore"):  # a node too far out for float32 becomes inf, then NaN loss
-            layers = [(np.einsum("mk,kio->mio", coef, W).astype(self.dtype),
-                       np.einsum("mk,kio->mio", coef, b).astype(self.dtype))
-                      for W, b in self.layers]  # (m,in,out), (m,1,out), each node's weights made in float64
+            layers = [(np.einsum("mk,kio->moi", coef, W).astype(self.dtype),
+                       np.einsum("mk,kio->moi", coef, b).astype(self.dtype))
+                      for W, b in self.layers]  # (m,out,in), (m,out,1), each node's weights made in float64
             coef = coef.astype(self.dtype)
         total, correct = np.zeros(m), np.zeros(m)
-        z_buffer = np.empty((m, self.chunk * H), self.dtype)
+        z_buffer = np.empty((m, H * self.chunk), self.dtype)
+        logits, first = [], 0  # the chunks' logits (m,C,k) not yet through the loss, from sample `first` on
         with np.errstate(all="ignore"):
-            for start in range(0, N, self.chunk):
-                k = min(self.chunk, N - start)
-                z = z_buffer[:, :k * H]
-                np.matmul(coef, self.basis[:, start:start + k].reshape(3, k * H), out=z)  # (m,3)@(3,kH)
-                h = z.reshape(m, k, H)
-                for W, b in layers:
-                    np.maximum(h, 0.0, out=h)  # ReLU on every hidden layer
-                    h = np.matmul(h, W)  # (m,k,in)@(m,in,out) -> (m,k,out)
-                    h += b
-                logits, yy = h, self.y[start:start + k]  # (m,k,C)
-                predicted = logits.argmax(axis=2)  # (m,k)
-                correct += (predicted == yy).sum(axis=1)
-                logits -= np.take_along_axis(logits, predicted[..., None], axis=2)  # max-shift
-                C = logits.shape[2]
-                label_logit = logits.reshape(m, k * C)[:, np.arange(k) * C + yy]  # (m,k)
-                np.exp(logits, out=logits)
-                total += (np.log(logits.sum(axis=2)) - label_logit).sum(axis=1, dtype=np.float64)
-        loss = total / N
-        finite = np.isfinite(loss)
-        return np.where(finite, loss, np.nan), np.where(finite, correct / N, np.nan)
+            for start, block in self._basis_chunks():
+                k = block.shape[1] // H
+                z = z_buffer[:, :H * k]
+                np.matmul(coef, block, out=z)  # (m,3)@(3,H*k): every node's first pre-activations
+                logits.append(_later_layers(z.reshape(m, H, k), layers))
+                if start + k - first >= LOSS_SAMPLES or start + k == N:
+                    # The loss's many small steps, over several chunks at once: fewer, larger NumPy calls.
+                    part_total, part_correct = _loss_sums(np.concatenate(logits, axis=2), self.y[first:start + k])
+                    total += part_total
+                    correct += part_correct
+                    logits, first = [], start + k
+        return _mean_loss_and_accuracy(total, correct, N)
+
+    def _basis_chunks(self):
+        """``(start, (3, H*k) block)`` per chunk of samples: the first-layer products, samples last, made once.
+
+        Samples last (each unit's pre-activations over the chunk in a row)
+        makes the later layers' products ``(out,in)@(in,k)`` and the loss's
+        reductions over the classes run along whole rows of samples.
+        """
+        if self._chunks is None or self._chunks[0] != self.chunk:
+            _, N, H = self.basis.shape
+            blocks = [(start, np.ascontiguousarray(self.basis[:, start:start + self.chunk].transpose(0, 2, 1))
+                       .reshape(3, -1)) for start in range(0, N, self.chunk)]
+            self._chunks = (self.chunk, blocks)
+        return self._chunks[1]
+
+
+SNAPSHOTS_PER_PASS = 8  # snapshots whose first layers share one GEMM in MLPPlaneLoss.at_params
+
+
+LOSS_SAMPLES = 4096  # samples whose logits go through the loss together in the grid (its steps are small)
+
+
+def _rest_of_network(h, layers, y):
+    """Summed cross-entropy and correct count (m,) of ``m`` networks from their first pre-activations on a chunk.
+
+    ``h`` (m,H,k) is overwritten (samples last); ``layers`` are
+    ``(W (m,out,in), b (m,out,1))`` per later layer; ``y`` (k,) the chunk's
+    labels. Sums are in float64.
+    """
+    return _loss_sums(_later_layers(h, layers), y)
+
+
+def _later_layers(h, layers):
+    """Logits (m,C,k), a new array, from the first pre-activations ``h`` (m,H,k) (overwritten by the ReLU)."""
+    if not layers:
+        return h.copy()  # a one-layer model: its pre-activations are the logits
+    for W, b in layers:
+        np.maximum(h, 0.0, out=h)  # ReLU on every hidden layer
+        h = np.matmul(W, h)  # (m,out,in)@(m,in,k) -> (m,out,k)
+        h += b
+    return h
+
+
+def _loss_sums(logits, y):
+    """Summed cross-entropy and correct count (m,) from logits (m,C,k) (overwritten) and labels ``y`` (k,).
+
+    A sample counts as correct where its label is the first class of the
+    largest logit (``argmax``'s rule). Sums are in float64.
+    """
+    m, _, k = logits.shape
+    top = logits.max(axis=1)  # (m,k)
+    label_logit = np.take_along_axis(logits, np.broadcast_to(y, (m, 1, k)), axis=1)[:, 0]  # (m,k)
+    correct = label_logit == top
+    for c in range(logits.shape[1] - 1):  # an earlier class with the same logit wins the tie, as in argmax
+        correct &= ~((logits[:, c] == top) & (c < y))
+    logits -= top[:, None]  # max-shift
+    np.exp(logits, out=logits)
+    return (np.log(logits.sum(axis=1)) - (label_logit - top)).sum(axis=1, dtype=np.float64), correct.sum(axis=1)
+
+
+def _mean_loss_and_accuracy(total, correct, n):
+    """Mean loss and accuracy from sums over ``n`` samples; a non-finite loss makes both NaN."""
+    loss = total / n
+    finite = np.isfinite(loss)
+    return np.where(finite, loss, np.nan), np.where(finite, correct / n, np.nan)
+
+
+def _groups(items, size):
+    """Lists of ``size`` consecutive items of an iterable (the last may be shorter), read lazily."""
+    group = []
+    for item in items:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 class FunctionPlaneLoss(PlaneLoss):
@@ -415,12 +531,13 @@ class FunctionPlaneLoss(PlaneLoss):
 
     def _evaluate_vectors(self, jobs, in_order=False):
         """``(index, loss[1], accuracy[1])`` for ``(index, (vector, where))`` jobs, here or on the executor."""
-        layout = self.layout
+        def params(vector):  # the user's function gets float64 arrays, whatever the snapshots' dtype
+            return self.layout.unflatten(np.asarray(vector, dtype=np.float64))
         if self.executor is None:
             for i, (vector, where) in jobs:
-                yield (i, *node_values(self.loss_fn, self.acc_fn, layout.unflatten(vector), where))
+                yield (i, *node_values(self.loss_fn, self.acc_fn, params(vector), where))
             return
-        items = ((i, (layout.unflatten(vector), where)) for i, (vector, where) in jobs)
+        items = ((i, (params(vector), where)) for i, (vector, where) in jobs)
         run = _NodeCall(self.loss_fn, self.acc_fn)
         yield from _windowed(self.executor, run, items, 4 * getattr(self.executor, "_max_workers", 2),
                              in_order=in_order)

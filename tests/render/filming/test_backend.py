@@ -81,3 +81,16 @@ def test_the_real_probe_finds_a_backend_here(fresh):
     except RenderError as error:
         pytest.skip(f"no off-screen OpenGL on this machine: {error}")
     assert window in backend.WINDOWS
+
+
+def test_a_probe_started_ahead_is_the_one_ensure_offscreen_waits_for(fresh, tmp_path):
+    """open_film starts the probe before importing PyVista; ensure_offscreen then takes its answer, not a new one."""
+    log = tmp_path / "probed.txt"
+    fresh.setenv(backend.PROBE_ENV, probe_command(RECORDING_PROBE, log, "vtkEGLRenderWindow"))
+    backend.start_probe()
+    backend.start_probe()  # one probe under way is enough
+    assert backend.ensure_offscreen() == "vtkEGLRenderWindow"
+    assert probed(log) == ["vtkEGLRenderWindow"]
+    backend.start_probe()  # verified now: nothing more starts
+    assert backend.ensure_offscreen() == "vtkEGLRenderWindow" and probed(log) == ["vtkEGLRenderWindow"]
+    assert not backend._STARTED

@@ -342,3 +342,26 @@ def test_the_counters_say_train_accuracy_when_the_grid_was_evaluated_on_training
         film.frame(film.n_frames - 1)
         text = film.scene.hud.counters.GetInput()
     assert text.splitlines()[-1].startswith(label + " ")
+
+
+def test_a_frame_is_the_screenshot_of_its_render_and_the_camera_is_pointed_once_per_seek(tmp_path, monkeypatch):
+    """The film reads its pixels straight from the window: the same as pyvista's screenshot, pixel for pixel."""
+    from lossfilm.render.elements.camera import CameraRig
+    from lossfilm.render.filming.film import FilmSpec, open_film
+    from lossfilm.scenes import scene_class
+
+    bowl_landscape(tmp_path / "land.npz")
+    with open_film(FilmSpec(scene_class("descent"), str(tmp_path / "land.npz"), size=(160, 120), fps=10,
+                            seconds=2.0, supersample=1.5)) as film:
+        pointed = []
+        point = CameraRig._point
+        monkeypatch.setattr(CameraRig, "_point", lambda rig: pointed.append(1) or point(rig))
+        for index in (0, film.n_frames // 2, film.n_frames - 1):
+            pointed.clear()
+            frame = film.frame(index)
+            assert len(pointed) == 1  # however many camera animations the seek ran
+            shot = film.plotter.screenshot(return_img=True)
+            assert frame.shape == (180, 240, 3) and frame.dtype == np.uint8 and frame.flags.c_contiguous
+            np.testing.assert_array_equal(frame, shot)
+        film.scene.camera.set_view(azimuth=film.scene.camera.azimuth + 30.0)  # outside a seek: pointed at once
+        assert len(pointed) == 2

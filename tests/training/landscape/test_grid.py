@@ -54,7 +54,7 @@ def test_fast_path_chunks_samples_and_batches_nodes_like_one_pass():
 
 
 def grid_values(plane_loss, coords):
-    """Loss and accuracy at ``coords`` as the grid gets them: through ``evaluate`` (``at`` is always float64)."""
+    """Loss and accuracy at ``coords`` as the grid gets them: through ``evaluate``."""
     loss, accuracy = np.empty(len(coords)), np.empty(len(coords))
     batches = [coords[s:s + plane_loss.batch_size] for s in range(0, len(coords), plane_loss.batch_size)]
     for i, batch_loss, batch_acc in plane_loss.evaluate(batches):
@@ -76,7 +76,28 @@ def test_float32_fast_path_is_within_1e_5_of_float64(sizes):
     np.testing.assert_allclose(loss32, loss64, rtol=1e-5)
     assert np.abs(acc32 - acc64).max() <= 2 / len(y)  # a near-tie may round the other way
     assert not np.array_equal(loss32, loss64)  # it really ran in float32
-    np.testing.assert_array_equal(MLPPlaneLoss(plane, layout, X, y).at(coords[:3])[0], loss64[:3])  # at(): float64
+    loss_at, _ = MLPPlaneLoss(plane, layout, X, y).at(coords[:3])  # the path's points: like nodes, in float32
+    np.testing.assert_allclose(loss_at, loss64[:3], rtol=1e-5)
+    assert not np.array_equal(loss_at, loss64[:3])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("sizes", [[784, 128, 10], [64, 32, 16, 10]], ids=["784-128-10", "2-hidden"])
+def test_snapshot_losses_batched_are_within_1e_5_of_the_float64_forward_pass(sizes, dtype):
+    layout, plane, X, y = network(sizes, n=3000)
+    X[:, ::7] = 0.0  # features 0 in every sample (MNIST's borders): their weights are skipped, exactly
+    rng = np.random.default_rng(5)
+    scale = 0.3 * float(np.linalg.norm(plane.origin)) / np.sqrt(layout.size)
+    # 11 snapshots off the plane (not a multiple of the batch), stored in float32 as a trajectory holds them
+    snapshots = (plane.origin + rng.normal(0, scale, (11, layout.size))).astype(np.float32)
+    plane_loss = MLPPlaneLoss(plane, layout, X, y, workers=2, dtype=dtype)
+    loss, accuracy = plane_loss.at_params(iter(snapshots))  # any iterable, read as the work goes
+    assert len(plane_loss.features_used) < X.shape[1]
+    exact = np.array([loss_and_accuracy(layout.unflatten(v.astype(np.float64)), X, y) for v in snapshots])
+    assert len(np.unique(exact[:, 0])) == len(snapshots)
+    np.testing.assert_allclose(loss, exact[:, 0], rtol=1e-5 if dtype == "float32" else 1e-12)
+    assert np.abs(accuracy - exact[:, 1]).max() <= 2 / len(y)  # a near-tie may round the other way
+    assert dtype == "float64" or not np.array_equal(loss, exact[:, 0])  # it really ran in float32
 
 
 def test_an_unknown_dtype_is_refused():
@@ -228,7 +249,7 @@ def test_square_layers_in_in_out_layout_are_refused_unless_declared_then_match_t
         Landscape.from_trajectory(trajectory, data=(X, y), resolution=3)
     land = Landscape.from_trajectory(trajectory, data=(X, y), layout="in_out", resolution=3, line=0)
     users = [_user_loss(s, X, y, in_out=True) for s in snapshots]
-    np.testing.assert_allclose(land.path_loss_true, users, rtol=1e-10)
+    np.testing.assert_allclose(land.path_loss_true, users, rtol=1e-5)  # float32 forward pass: within 1e-5 of float64
     transposed = Landscape.from_trajectory(trajectory, data=(X, y), layout="out_in", resolution=3)
     assert not np.allclose(transposed.path_loss_true, users, rtol=1e-3)  # what the old guess silently drew
     assert land.key != transposed.key  # the same numbers read the other way are another landscape
@@ -244,7 +265,7 @@ def test_out_in_weights_with_1d_biases_are_accepted_and_in_out_is_recognised_fro
         snapshots = _user_mlp_snapshots([6, 5, 3], rng, in_out=in_out, bias_shape=lambda n: (n,))
         land = Landscape.from_trajectory(Trajectory.from_snapshots(snapshots), data=(X, y), resolution=3, line=5)
         np.testing.assert_allclose(land.path_loss_true, [_user_loss(s, X, y, in_out) for s in snapshots],
-                                   rtol=1e-10)
+                                   rtol=1e-5)  # float32 forward pass: within 1e-5 of float64
         assert np.isfinite(land.line_loss).all()
 
 

@@ -73,9 +73,10 @@ def test_path_losses_are_exact_on_the_plane_and_at_the_snapshots(traj, land):
     for n in (0, 6, 14):
         step = int(land.path_steps[n])
         projected = plane.point(land.path_alpha[n], land.path_beta[n])
-        assert land.path_loss_plane[n] == pytest.approx(at(projected)[0], rel=1e-10)
-        assert land.path_loss_true[n] == pytest.approx(at(traj.params[step])[0], rel=1e-10)
-        assert land.path_accuracy[n] == at(traj.params[step])[1]
+        # float32 by default (the grid's dtype): within 1e-5 relative of the float64 forward pass
+        assert land.path_loss_plane[n] == pytest.approx(at(projected)[0], rel=1e-5)
+        assert land.path_loss_true[n] == pytest.approx(at(traj.params[step])[0], rel=1e-5)
+        assert abs(land.path_accuracy[n] - at(traj.params[step])[1]) <= 2 / SMALL["samples"]  # a near-tie may round the other way
     assert land.path_loss_true[0] > land.path_loss_true[-1]  # it trained
     assert land.path_loss_plane[-1] == land.path_loss_true[-1]  # the final snapshot is the origin
     assert land.explained_variance.sum() <= 1.0 and land.explained_variance[0] > 0.5
@@ -93,7 +94,8 @@ def test_on_plane_path_losses_equal_loss_fn_at_the_projected_parameters(traj):
     for n in range(7):
         projected = land.plane.point(land.path_alpha[n], land.path_beta[n])
         assert land.path_loss_plane[n] == pytest.approx(float((projected ** 2).sum()), rel=1e-12)
-    assert len(seen) == 2 * 7 + 25  # twice per path point, once per node
+    # twice per path point, once per node; but once at the final snapshot, which is the origin: its own projection
+    assert len(seen) == 2 * 7 - 1 + 25
     assert all(v.dtype == np.float64 for v in seen[0].values())
     assert np.isnan(land.accuracy).all() and np.isnan(land.path_accuracy).all()
     assert land.path_loss_true[0] == pytest.approx(float((flat(traj.snapshot(0), np.float64) ** 2).sum()))
@@ -179,7 +181,7 @@ def test_key_follows_the_settings(traj, land):
 
 def test_interrupted_grid_resumes_without_recomputing_nodes(traj, tmp_path):
     sidecar = tmp_path / "landscape.partial.npz"
-    calls = {"n": 0, "stop": 2 * 5 + 30}  # the path takes 10 calls; stop 30 nodes into the grid
+    calls = {"n": 0, "stop": 2 * 5 - 1 + 30}  # the path takes 9 calls (the origin once); stop 30 nodes into the grid
 
     def loss_fn(params):
         calls["n"] += 1

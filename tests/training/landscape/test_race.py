@@ -83,9 +83,10 @@ def test_each_ball_rides_the_surface(race, land):
         for n in (0, len(index) - 1, *rng.integers(1, len(index) - 1, 2)):
             t = index[n]
             projected = layout.unflatten(plane.point(land.path_alpha[t], land.path_beta[t]))
-            assert land.path_loss_plane[t] == pytest.approx(loss_and_accuracy(projected, X, y)[0], rel=1e-9)
+            # float32 by default, like the grid: within 1e-5 relative of the float64 forward pass
+            assert land.path_loss_plane[t] == pytest.approx(loss_and_accuracy(projected, X, y)[0], rel=1e-5)
             assert land.path_loss_true[t] == pytest.approx(
-                loss_and_accuracy(trajectory.snapshot(n), X, y)[0], rel=1e-9)
+                loss_and_accuracy(trajectory.snapshot(n), X, y)[0], rel=1e-5)
     # and the grid is the same surface: a node evaluated directly
     i, j = 2, 5
     node = layout.unflatten(plane.point(land.alphas[i], land.betas[j]))
@@ -188,7 +189,9 @@ def test_an_interrupted_race_grid_resumes_from_its_sidecar(race, tmp_path):
         return float(sum(np.abs(v).sum() for v in params.values()))
 
     options = dict(loss_fn=loss_fn, resolution=5, max_path=4, checkpoint_path=sidecar)
-    path_calls = 2 * 2 * 4  # the true and the on-plane loss at 4 points of each of 2 paths
+    # the true and the on-plane loss at 4 points of each of 2 paths, but once at each path's first point: the
+    # shared start is the plane's origin, its own projection
+    path_calls = 2 * 2 * 4 - 2
     calls["stop"] = path_calls + 10
     with pytest.raises(KeyboardInterrupt):
         race_landscape(trajectories, names, **options)
