@@ -154,7 +154,6 @@ def Duration(low=0.0, *, above=True):
 
 
 @dataclass(frozen=True)
-@dataclass(frozen=True)
 class Rate(Kind):
     """Frames per second: a whole number from 1 to ``maximum`` (:data:`MAX_FPS`; a GIF's is lower)."""
 
