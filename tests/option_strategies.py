@@ -46,7 +46,7 @@ def all_options():
 def valid(kind):
     """Values ``kind`` takes."""
     if isinstance(kind, Rate):
-        return st.integers(1, MAX_FPS)
+        return st.integers(1, kind.maximum)
     if isinstance(kind, Count):
         return (st.integers(kind.low, kind.high) | st.sampled_from([kind.low, kind.high])).filter(
             lambda v: v not in kind.skip)
@@ -83,7 +83,7 @@ def valid(kind):
 def invalid(kind):
     """Values ``kind`` must refuse: the wrong type, or the right type out of range."""
     if isinstance(kind, (Count, Rate)):
-        low, high = (1, MAX_FPS) if isinstance(kind, Rate) else (kind.low, kind.high)
+        low, high = (1, kind.maximum) if isinstance(kind, Rate) else (kind.low, kind.high)
         wrong_type = st.floats(allow_nan=True) | st.booleans() | st.text(max_size=5) | st.none()
         skipped = st.sampled_from(kind.skip) if isinstance(kind, Count) and kind.skip else st.nothing()
         return st.integers(max_value=low - 1) | st.integers(min_value=high + 1) | wrong_type | skipped

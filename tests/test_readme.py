@@ -146,14 +146,14 @@ def _view_landscapes(folder):
     """The demo's and a race's landscape files, where the viewer block reads them."""
     from tests.viewer import landscapes
 
-    _bowl_landscape(folder / "media" / "cache" / "landscape.npz")
-    landscapes.race().save(folder / "media" / "cache" / "race-landscape.npz")
+    _bowl_landscape(folder / "lossfilm-out" / "cache" / "landscape.npz")
+    landscapes.race().save(folder / "lossfilm-out" / "cache" / "race-landscape.npz")
 
 
 # Blocks that run: their prelude (Python source, or a function of the folder that makes files) and their
 # substitutions (old, new): small sizes, and nothing written outside the temporary folder.
 BLOCKS = {
-    "lossfilm train --data digits --optimizer adam --epochs 30 -o media/cache/trajectory.npz": dict(
+    "lossfilm train --data digits --optimizer adam --epochs 30 -o lossfilm-out/cache/trajectory.npz": dict(
         slow=True, subs=[("--epochs 30", "--epochs 1"), ("--resolution 51", "--resolution 7 --samples 200"),
                          ("--quality high", " ".join(FILM) + " --draft"), ("--size 3840x2160", "--size 320x180")]),
     "lossfilm race --optimizers sgd,momentum,rmsprop,adam --gif": dict(
@@ -177,8 +177,12 @@ BLOCKS = {
         prelude=_two_runs, slow=True, subs=[("-o between.npz", "-o between.npz --resolution 7 --points 9 --samples 200"),
                                             ("-o mode_connectivity.png", "-o mode_connectivity.png --size 160x120"),
                                             ("-o two_runs.png", "-o two_runs.png --size 160x120")]),
-    "lossfilm view --landscape media/cache/landscape.npz -o landscape.html            # --theme light, --log-z, "
+    "lossfilm view --landscape lossfilm-out/cache/landscape.npz -o landscape.html       # --theme light, --log-z, "
     "--title": dict(prelude=_view_landscapes, subs=[]),
+    "lossfilm render descent --transparent --fps 60 --quality high -o descent.mov -o descent.webm": dict(
+        prelude=lambda folder: _bowl_landscape(folder / "lossfilm-out" / "cache" / "landscape.npz"), slow=True,
+        subs=[("--quality high", "--size 160x120 --seconds 0.2 --draft"),
+              ("--size 3840x2160", "--size 160x120")]),
     "lossfilm inspect media/descent.png          # prints it (--json for the raw record)": dict(
         prelude=_still_with_provenance, slow=True, subs=[("-o /tmp/again.png", "-o again.png")]),
 }
@@ -187,8 +191,8 @@ BLOCKS = {
 PYTHON_BLOCKS = {
     'page = lossfilm.view(landscape, "landscape.html")   # a Landscape or the path of its file': dict(
         prelude="import lossfilm\nfrom tests.viewer import landscapes\nlandscape = landscapes.bowl()\n", subs=[]),
-    'landscape = lossfilm.Landscape.load("media/cache/landscape.npz")   # or Landscape.from_trajectory(...)': dict(
-        prelude=lambda folder: _bowl_landscape(folder / "media" / "cache" / "landscape.npz"), slow=True,
+    'landscape = lossfilm.Landscape.load("lossfilm-out/cache/landscape.npz")   # or Landscape.from_trajectory(...)': dict(
+        prelude=lambda folder: _bowl_landscape(folder / "lossfilm-out" / "cache" / "landscape.npz"), slow=True,
         subs=[('quality="high"', 'size=(160, 120), fps=4, seconds=1, draft=True'),
               ("size=(3840, 2160)", "size=(320, 180)"),
               ("size=(1280, 720)", "size=(160, 120), fps=4, seconds=1, draft=True")]),

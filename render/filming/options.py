@@ -65,7 +65,8 @@ DRAFT = Option("draft", Flag(), False, "a quick preview: no anti-aliasing and th
 WORKERS = Option("workers", Count(1, MAX_WORKERS), 1, "render in N processes; helps only with idle cores "
                                                       "(the software renderer already uses two)", metavar="N")
 GIF_WIDTH_OPTION = Option("gif_width", Count(MIN_SIDE, MAX_SIDE, "of pixels"), GIF_WIDTH,
-                          "width of a GIF output (never above the film's)", metavar="PX")
+                          "width of a GIF output (never above the film's; None in Python: the film's)", metavar="PX",
+                          optional=True)
 GIF_FPS_OPTION = Option("gif_fps", Rate(GIF_MAX_FPS), GIF_FPS,
                         "frame rate of a GIF output (never above the film's; a GIF's delays are whole 1/100 s, so at "
                         "most 50; None in Python: the film's rate, up to 50)", optional=True)

@@ -106,7 +106,7 @@ def test_scene_options_from_text_are_typed_or_refused_in_one_line(data):
 
 @pytest.fixture(scope="module")
 def land(tmp_path_factory):
-    from tests.bench_render import bowl_landscape
+    from tests.helpers import rippled_bowl_landscape as bowl_landscape
 
     return bowl_landscape(tmp_path_factory.mktemp("fuzz") / "landscape.npz", resolution=9, snapshots=6)
 
