@@ -25,7 +25,7 @@ from lossfilm.format.drawable import drawing_problems
 from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import Landscape, reproducible
 from lossfilm.format.provenance import made_from
-from lossfilm.format.values import Flag, Size
+from lossfilm.format.declared.values import Flag, Size
 from lossfilm.format.version import __version__
 from lossfilm.render.filming.film import FilmSpec
 from lossfilm.render.filming.deliver import render_film, render_still

@@ -1,5 +1,6 @@
-"""The film: framework (scenes plan a timeline), elements (what is drawn), filming (frames to files).
+"""The film: framework (scenes plan a timeline), overlays and elements (what is drawn), screen (the flat layer
+under them), filming (frames to files).
 
-Inside, the layers run filming -> framework -> elements (an import-linter
-contract). Render reads the format layer, never training.
+Inside, the layers run filming -> framework -> overlays -> elements -> screen (an import-linter contract).
+Render reads the format layer, never training.
 """

@@ -59,8 +59,8 @@ height scaling), ``log_floor`` and ``axis_names`` (default ``["x", "y"]``).
 import numpy as np
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.options import Option
-from lossfilm.format.values import Choice, Flag
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Choice, Flag
 from lossfilm.render.elements.markers import Star
 from lossfilm.render.elements.surface import Relief
 from lossfilm.render.framework.scene_options import SWEEP

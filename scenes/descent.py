@@ -17,13 +17,13 @@ it in a small plot with the optimizer's stability line, 2/eta for SGD,
 """
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.options import Option
-from lossfilm.format.values import Choice, Flag
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Choice, Flag
 from lossfilm.render.framework.animation import FadeIn, Roll
-from lossfilm.render.elements.segment_view import has_line
+from lossfilm.render.overlays.segment_view import has_line
 from lossfilm.render.framework.scene import Scene
 from lossfilm.render.framework.scene_options import EASING, FADE, HOLD, INTRO, RUN, SMOOTH, SWEEP
-from lossfilm.render.elements.sharpness_view import has_sharpness, hud_line
+from lossfilm.render.overlays.sharpness_view import has_sharpness, hud_line
 
 SHARPNESS = ("off", "inset", "hud", "both")  # the sharpness option's choices
 

@@ -27,11 +27,11 @@ than two decades), plus the common ``title`` (the others do not apply to a
 flat plot).
 """
 
-from lossfilm.format.options import Option
-from lossfilm.format.values import Choice
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Choice
 from lossfilm.render.framework.animation import Grow
-from lossfilm.render.elements.hud import film_title
-from lossfilm.render.elements.segment_view import between_of
+from lossfilm.render.overlays.hud import film_title
+from lossfilm.render.overlays.segment_view import between_of
 from lossfilm.render.framework.scene import Scene
 from lossfilm.render.framework.scene_options import HOLD, INTRO, RUN
 

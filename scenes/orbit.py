@@ -6,8 +6,8 @@ step/loss/accuracy), plus the common ``camera``, ``orbit`` (false: the
 camera stays put), ``floor`` and ``title``.
 """
 
-from lossfilm.format.options import Option
-from lossfilm.format.values import Flag
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Flag
 from lossfilm.render.framework import animation
 from lossfilm.render.framework.easing import linear
 from lossfilm.render.framework.scene import Scene

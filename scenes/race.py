@@ -20,10 +20,10 @@ of the trails), ``smooth`` (smooth noisy paths over this many snapshots),
 """
 
 from lossfilm.render.framework.animation import Race
-from lossfilm.render.elements.hud import find_setting
-from lossfilm.render.elements.segment_view import between_of
-from lossfilm.format.options import Option
-from lossfilm.format.values import Choice
+from lossfilm.render.overlays.hud import find_setting
+from lossfilm.render.overlays.segment_view import between_of
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Choice
 from lossfilm.render.framework.race_scene import RaceScene
 from lossfilm.render.framework.scene_options import CLOCK, EASING, FADE, HOLD, INTRO, RUN, SMOOTH, SWEEP
 from lossfilm.render.elements.theme import for_race

@@ -1,4 +1,4 @@
-"""Hypothesis strategies made from the option declarations (lossfilm.format.options): valid and invalid values.
+"""Hypothesis strategies made from the option declarations (lossfilm.format.declared.options): valid and invalid values.
 
 Every option of every command, API function and scene is found through its
 table (:func:`declared_tables`), so a new option is fuzzed without a new line here.
@@ -12,7 +12,7 @@ import re
 from hypothesis import strategies as st
 
 from lossfilm.render.filming.options import SceneOptions
-from lossfilm.format.values import (MAX_FPS, MAX_SIDE, MIN_SIDE, Choice, Count, Flag, Many, Number, Numbers, Path,
+from lossfilm.format.declared.values import (MAX_FPS, MAX_SIDE, MIN_SIDE, Choice, Count, Flag, Many, Number, Numbers, Path,
                                     Rate, Size, Text)
 
 # Values of the wrong type for nearly every kind: what a notebook passes by mistake.

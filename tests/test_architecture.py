@@ -70,9 +70,9 @@ def test_the_import_contracts_hold(tmp_path):
     # the format layer importing the CLI (it used to share a package with it)
     ("lossfilm/format/artifact.py", "import lossfilm.cli", "Layers, top to bottom"),
     # an internal import by the folder's bare name, which a user's training.py would shadow
-    ("render/elements/hud.py", "import training.grid", "bare names"),
+    ("render/overlays/hud.py", "import training.grid", "bare names"),
     # inside render: a drawn element reaching up into the film (the inner layers)
-    ("render/elements/ball.py", "from lossfilm.render.filming import film", "Inside render: filming -> framework -> elements"),
+    ("render/elements/ball.py", "from lossfilm.render.filming import film", "Inside render: filming -> framework -> overlays"),
     # a scene running the encoders itself
     ("scenes/orbit.py", "from lossfilm.render.filming import sinks", "A scene choreographs"),
     # inside training: data loading reaching up into the landscape

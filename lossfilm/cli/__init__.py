@@ -160,7 +160,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     args.command_line = command_line(sys.argv[1:] if argv is None else argv)
     from lossfilm.format.errors import LossfilmError
-    from lossfilm.format.options import read_args
+    from lossfilm.format.declared.options import read_args
     try:
         with sigterm_as_interrupt(), warnings_as_lines(args.command):
             read_args(args, args.declared)

@@ -30,7 +30,7 @@ from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
-    from lossfilm.format.options import add_argument
+    from lossfilm.format.declared.options import add_argument
     from lossfilm.training.landscape.classic import CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, FUNCTIONS, STEPS
     from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS
 

@@ -21,7 +21,7 @@ DEMO_QUALITY = "medium"  # 1280x720 @ 30: the film a talk or a README shows
 
 
 def add_arguments(parser):
-    from lossfilm.format.options import add_argument
+    from lossfilm.format.declared.options import add_argument
     from lossfilm.training.fit.config import TRAIN_OPTIONS
 
     seed = next(option for option in TRAIN_OPTIONS if option.name == "seed")

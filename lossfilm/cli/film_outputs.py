@@ -10,7 +10,7 @@ render; the still and the cache stay in ``--out-dir``.
 from __future__ import annotations
 
 from lossfilm.cli.render import OUT_DIR, add_draft_argument, help_text
-from lossfilm.format.options import add_argument
+from lossfilm.format.declared.options import add_argument
 from lossfilm.render.filming.options import (GIF_FPS_OPTION, GIF_WIDTH_OPTION, QUALITY, SECONDS, STILL_SIZE_OPTION,
                                              THEME, WORKERS)
 from lossfilm.render.filming.quality import DEFAULT_QUALITY, QUALITIES
@@ -76,7 +76,7 @@ class FilmOutputs:
         from lossfilm.cli.render import check_output, parse_options
         from lossfilm.format.errors import ConfigError
         from lossfilm.format.safe_write import check_distinct
-        from lossfilm.format.options import read_args
+        from lossfilm.format.declared.options import read_args
         from lossfilm.render.filming.sinks import output_format
 
         self.started = time.perf_counter()

@@ -19,8 +19,8 @@ On a Dask cluster: lossfilm landscape trajectory.npz --scheduler tcp://HOST:8786
 """
 
 
-from lossfilm.format.options import add_argument
-from lossfilm.format.values import Choice
+from lossfilm.format.declared.options import add_argument
+from lossfilm.format.declared.values import Choice
 from lossfilm.training.landscape.plane import DIRECTIONS
 from lossfilm.training.landscape.settings import GRID_WORKERS, LANDSCAPE_OPTIONS
 

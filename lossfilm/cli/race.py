@@ -31,8 +31,8 @@ from lossfilm.cli.render import help_text
 def add_arguments(parser):
     from lossfilm.training.landscape.plane import race_directions
     from lossfilm.training.landscape.race import RACE_DIRECTIONS, RACE_OPTIMIZERS
-    from lossfilm.format.options import add_argument
-    from lossfilm.format.values import Choice
+    from lossfilm.format.declared.options import add_argument
+    from lossfilm.format.declared.values import Choice
     from lossfilm.training.fit.config import TRAIN_OPTIONS
     from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS
 

@@ -33,7 +33,7 @@ def epilog():
 
 
 def add_arguments(parser):
-    from lossfilm.format.options import add_argument
+    from lossfilm.format.declared.options import add_argument
     from lossfilm.render.filming.options import (FILM_TRANSPARENT, FPS, GIF_FPS_OPTION, GIF_WIDTH_OPTION, LOG_Z,
                                                  QUALITY, SECONDS, SIZE, THEME, WORKERS)
     from lossfilm.render.filming.sinks import outputs_in_words
@@ -70,7 +70,7 @@ def add_draft_argument(parser, what="film"):
     """``--draft``: no anti-aliasing (no supersampling) and the fastest encoder, for previews."""
     import argparse
 
-    from lossfilm.format.options import add_argument
+    from lossfilm.format.declared.options import add_argument
     from lossfilm.render.filming.options import DRAFT
 
     add_argument(parser, DRAFT, help=help_text(f"a quick preview {what}: no anti-aliasing and the fastest encoder "
@@ -88,7 +88,7 @@ def run(args):
     from lossfilm.api import film
     from lossfilm.training.grid_cluster import connect, scheduler_address
 
-    from lossfilm.format.values import Size
+    from lossfilm.format.declared.values import Size
     from lossfilm.render.filming.sinks import FORMATS, output_format
 
     outputs = args.output or [default_output(f"{_scene_stem(args.scene)}.mp4")]

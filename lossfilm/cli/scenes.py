@@ -31,7 +31,7 @@ def run(args):
 
 def markdown():
     """The README's table of scene options: each option, what it takes, which scenes take it (and their default)."""
-    from lossfilm.format.options import shown
+    from lossfilm.format.declared.options import shown
     from lossfilm.scenes import scene_options_table
 
     rows = {}
@@ -52,7 +52,7 @@ def markdown():
 
 def describe(name, scene):
     """The scene's listing: a heading line, then one line per option."""
-    from lossfilm.format.options import shown
+    from lossfilm.format.declared.options import shown
 
     doc = (scene.__doc__ or "").strip().splitlines()
     lines = [f"{name}: {doc[0] if doc else scene.__name__}"]

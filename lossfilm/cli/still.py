@@ -14,7 +14,7 @@ from lossfilm.cli.render import DEFAULT_LANDSCAPE, OUT_DIR, add_draft_argument, 
 
 
 def add_arguments(parser):
-    from lossfilm.format.options import add_argument
+    from lossfilm.format.declared.options import add_argument
     from lossfilm.render.filming.options import (FRAME, LOG_Z, STILL_FPS, STILL_SECONDS, STILL_SIZE_OPTION, THEME,
                                                  TRANSPARENT)
     from lossfilm.scenes import SCENE_NAMES

@@ -9,7 +9,7 @@ Exit status 3 means the run diverged; the finite part is still saved.
 import argparse
 from pathlib import Path
 
-from lossfilm.format.options import add_argument
+from lossfilm.format.declared.options import add_argument
 from lossfilm.training.fit.config import TRAIN_OPTIONS
 
 DEFAULT_OUTPUT = "lossfilm-out/cache/trajectory.npz"  # lossfilm.cli.render.OUT_DIR: generated, not committed

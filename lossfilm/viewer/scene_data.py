@@ -29,8 +29,8 @@ import numpy as np
 
 from lossfilm.format.errors import LossfilmWarning
 from lossfilm.render.elements.camera import PRESETS, view_basis
-from lossfilm.render.elements.hud import film_title, format_loss
-from lossfilm.render.elements.sharpness_view import has_sharpness, stability_threshold
+from lossfilm.render.overlays.hud import film_title, format_loss
+from lossfilm.render.overlays.sharpness_view import has_sharpness, stability_threshold
 from lossfilm.render.elements.surface import Relief, bilinear, contour_levels
 from lossfilm.render.elements.theme import colormap, for_race, get_theme, path_colors
 

@@ -1,1 +1,1 @@
-"""What a film draws: the surface and its mesh, ball, path tube, markers, camera, HUD, legend, insets and theme."""
+"""What a film draws in 3-D: the surface and its mesh, the ball, the path tube, markers, the camera and the theme."""

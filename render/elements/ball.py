@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lossfilm.render.elements.placement import placer_for, project
+from lossfilm.render.screen.placement import placer_for, project
 
 
 class Ball:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from lossfilm.render.elements.camera import sight_blocked
-from lossfilm.render.elements.overlay import mark, shape_2d, text, world_anchor
-from lossfilm.render.elements.placement import Label, compass, placer_for, project
+from lossfilm.render.screen.overlay import mark, shape_2d, text, world_anchor
+from lossfilm.render.screen.placement import Label, compass, placer_for, project
 
 
 class Marker:
@@ -26,7 +26,7 @@ class Marker:
     a hair above the surface under it) on a dark halo, so a steep or curved
     surface never buries half of it and it reads on any colour; without, it
     is a flat disc on the tangent plane. The label takes the first free place
-    around the ring each frame (:mod:`lossfilm.render.elements.placement`):
+    around the ring each frame (:mod:`lossfilm.render.screen.placement`):
     above it where nothing is in the way, else beside or below it, never
     across the path, a ball or another text.
     """
@@ -116,7 +116,7 @@ class Star:
     the point shows around it; it is hidden while the surface stands between
     it and the camera (call :meth:`hide_when_behind`). An outline in a second
     colour makes it read on any part of the surface. ``shape`` is one of
-    :func:`lossfilm.render.elements.overlay.marker_outline`'s.
+    :func:`lossfilm.render.screen.overlay.marker_outline`'s.
     """
 
     def __init__(self, plotter, point, radius_px, color, *, outline=None, outline_width=2.0, label="",

@@ -62,7 +62,7 @@ class Theme:
     specular: float
     specular_power: float
     lights: tuple  # LightSpec, ...
-    title_size: float = 0.040  # fractions of the frame height (lossfilm.render.elements.overlay.Layout.unit)
+    title_size: float = 0.040  # fractions of the frame height (lossfilm.render.screen.overlay.Layout.unit)
     text_size: float = 0.028
     label_size: float = 0.026
     label_box_opacity: float = 0.55  # box behind labels drawn over the surface

@@ -27,7 +27,7 @@ import numpy as np
 
 from lossfilm.format.errors import ArtifactError, ConfigError, RenderError
 from lossfilm.format.landscape import Landscape
-from lossfilm.format.values import MAX_SIDE, Duration, Rate, Size
+from lossfilm.format.declared.values import MAX_SIDE, Duration, Rate, Size
 from lossfilm.render.filming.backend import ensure_offscreen, start_probe
 from lossfilm.render.framework.scene_loader import load_scene, scene_label
 from lossfilm.render.elements.theme import get_theme

@@ -1,4 +1,4 @@
-"""The options of a film and a still, declared once (:mod:`lossfilm.format.options`).
+"""The options of a film and a still, declared once (:mod:`lossfilm.format.declared.options`).
 
 ``lossfilm render`` and ``lossfilm still`` build their arguments from these,
 :func:`lossfilm.film` and :func:`lossfilm.still` check their keywords with
@@ -23,8 +23,8 @@ import numbers
 from collections.abc import Mapping
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.options import Option, check_values
-from lossfilm.format.values import MAX_FPS, MAX_SECONDS, MAX_SIDE, MIN_SIDE, Choice, Count, Duration, Flag, Kind, \
+from lossfilm.format.declared.options import Option, check_values
+from lossfilm.format.declared.values import MAX_FPS, MAX_SECONDS, MAX_SIDE, MIN_SIDE, Choice, Count, Duration, Flag, Kind, \
     Path, Rate, Size, refuse
 from lossfilm.render.elements.theme import THEMES
 from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_MAX_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE

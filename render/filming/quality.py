@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lossfilm.format.values import MAX_SIDE, Size  # noqa: F401 (MAX_SIDE: the one limit, re-exported)
+from lossfilm.format.declared.values import MAX_SIDE, Size  # noqa: F401 (MAX_SIDE: the one limit, re-exported)
 
 
 # Anti-aliasing, chosen by measurement (python -m tests.bench prints the figures): render larger than the
@@ -82,7 +82,7 @@ def parse_size(text, *, even=True, option="--size"):
     ------
     ConfigError
         If the text is not ``WxH``, a side is outside 16..8192
-        (:class:`lossfilm.format.values.Size`), or (with ``even``) odd; the
+        (:class:`lossfilm.format.declared.values.Size`), or (with ``even``) odd; the
         message then suggests the nearest even size.
 
     Examples

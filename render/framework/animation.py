@@ -58,7 +58,7 @@ class Roll(Animation):
     ball : lossfilm.render.elements.ball.Ball
     path : lossfilm.render.elements.path_tube.BallPath
     trail : lossfilm.render.elements.ball.Trail or None
-    hud : lossfilm.render.elements.hud.Hud or None
+    hud : lossfilm.render.overlays.hud.Hud or None
     to : float
         Arc fraction to stop at (1.0: the end of the path).
     easing : str
@@ -152,7 +152,7 @@ class Race(Animation):
     Parameters
     ----------
     runners : sequence of Runner
-    legend : lossfilm.render.elements.legend.Legend, optional
+    legend : lossfilm.render.overlays.legend.Legend, optional
         Shows the step and each path's loss.
     clock : str
         How time runs through the steps (:data:`CLOCKS`).

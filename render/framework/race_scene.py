@@ -25,7 +25,7 @@ import numpy as np
 
 from lossfilm.render.framework.animation import Runner
 from lossfilm.render.elements.ball import Ball, Trail
-from lossfilm.render.elements.legend import Legend
+from lossfilm.render.overlays.legend import Legend
 from lossfilm.render.elements.markers import Marker
 from lossfilm.render.elements.path_tube import BallPath
 from lossfilm.render.framework.scene import Scene

@@ -59,13 +59,13 @@ from lossfilm.format.errors import ConfigError
 from lossfilm.render.framework.animation import Orbit
 from lossfilm.render.elements.ball import Ball, Trail
 from lossfilm.render.elements.camera import CameraRig, get_preset
-from lossfilm.render.elements.hud import Hud, film_title, format_loss
-from lossfilm.render.elements.segment_view import LineView, has_line
+from lossfilm.render.overlays.hud import Hud, film_title, format_loss
+from lossfilm.render.overlays.segment_view import LineView, has_line
 from lossfilm.render.elements.markers import Marker
 from lossfilm.render.framework.scene_options import BASE_OPTIONS, declarations, parse_options
-from lossfilm.render.elements.overlay import Layout
+from lossfilm.render.screen.overlay import Layout
 from lossfilm.render.elements.path_tube import BallPath
-from lossfilm.render.elements.sharpness_view import SharpnessView, has_sharpness
+from lossfilm.render.overlays.sharpness_view import SharpnessView, has_sharpness
 from lossfilm.render.elements.surface import Relief, add_surface
 from lossfilm.render.elements.theme import path_colors
 from lossfilm.render.framework.timeline import Timeline
@@ -83,7 +83,7 @@ class Scene:
     ----------
     options : dict
         Class attribute: the scene's own options, each an
-        :class:`~lossfilm.format.options.Option` or a plain default (whose
+        :class:`~lossfilm.format.declared.options.Option` or a plain default (whose
         type is the option's type), on top of
         :data:`~lossfilm.render.framework.scene_options.BASE_OPTIONS`.
     stage : lossfilm.render.filming.film.Stage or None
@@ -318,7 +318,7 @@ class Scene:
     def add_line_view(self, rect, *, panel=False, font=None, log_y=None, x_label=None):
         """The 1-D view (the loss along the straight line from the initial to the final parameters,
         and along the path) as a 2-D plot with its axes in ``rect`` = (left, bottom, width, height),
-        fractions of the frame. Returns a :class:`lossfilm.render.elements.segment_view.LineView`.
+        fractions of the frame. Returns a :class:`lossfilm.render.overlays.segment_view.LineView`.
 
         Raises
         ------
@@ -342,7 +342,7 @@ class Scene:
     def add_sharpness_view(self, rect, *, panel=False, font=None, x_label=None, short=False):
         """The sharpness along the path (the top Hessian eigenvalue, and the optimizer's stability line) as a
         2-D plot with its axes in ``rect`` = (left, bottom, width, height), fractions of the frame. Returns a
-        :class:`lossfilm.render.elements.sharpness_view.SharpnessView`.
+        :class:`lossfilm.render.overlays.sharpness_view.SharpnessView`.
 
         Raises
         ------
@@ -362,7 +362,7 @@ class Scene:
 
     @property
     def layout(self):
-        """Where the surface, the scalar bar and the text go (:class:`lossfilm.render.elements.overlay.Layout`)."""
+        """Where the surface, the scalar bar and the text go (:class:`lossfilm.render.screen.overlay.Layout`)."""
         return Layout.of(*self.plotter.window_size)
 
     def font_px(self, fraction):

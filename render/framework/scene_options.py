@@ -1,6 +1,6 @@
 """Scene options, declared once: what ``--option key=value`` a scene takes, its type, range and default.
 
-A scene's ``options`` maps each name to an :class:`~lossfilm.format.options.Option`
+A scene's ``options`` maps each name to an :class:`~lossfilm.format.declared.options.Option`
 (the options several scenes share are declared here, and a scene gives its
 own default with ``SWEEP.but(default=40.0)``) or, in a user's scene file, to
 a plain default whose type is the option's type. :func:`parse_options` reads
@@ -21,8 +21,8 @@ lossfilm.format.errors.ConfigError: option hold=nan: expected a number of second
 from __future__ import annotations
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.options import Option, from_default
-from lossfilm.format.values import Choice, Duration, Flag, Number, Text
+from lossfilm.format.declared.options import Option, from_default
+from lossfilm.format.declared.values import Choice, Duration, Flag, Number, Text
 from lossfilm.render.elements.camera import PRESETS
 from lossfilm.render.framework.animation import CLOCKS
 from lossfilm.render.framework.easing import EASING_NAMES

@@ -1,7 +1,7 @@
 """The declarations are the single source: argparse, the Python API, provenance, reproduce and the README agree.
 
 Each test compares one consumer with the option declarations
-(lossfilm.format.options) and fails on any difference in names, defaults,
+(lossfilm.format.declared.options) and fails on any difference in names, defaults,
 choices or limits.
 """
 
@@ -16,8 +16,8 @@ import pytest
 import lossfilm
 from lossfilm.cli import build_parser
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.options import read_args
-from lossfilm.format.values import Choice, Flag
+from lossfilm.format.declared.options import read_args
+from lossfilm.format.declared.values import Choice, Flag
 from lossfilm.render.filming.options import FILM_OPTIONS, STILL_OPTIONS, check_settings
 from lossfilm.training.fit.config import TRAIN_OPTIONS, TrainConfig
 from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS, LandscapeSettings

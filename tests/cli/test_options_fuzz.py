@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 import lossfilm
 from lossfilm.cli import main
 from lossfilm.format.errors import ConfigError, LossfilmError
-from lossfilm.format.values import Flag
+from lossfilm.format.declared.values import Flag
 from tests.option_strategies import ODD_VALUES, all_options, declared_tables, invalid, text_for, valid
 
 OPTIONS = all_options()

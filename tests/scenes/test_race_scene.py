@@ -144,7 +144,7 @@ def test_a_short_path_rests_at_its_end_while_a_long_one_still_moves(race_file):
 
 
 def test_the_legend_names_every_path_and_reads_its_loss(race_file):
-    from lossfilm.render.elements.hud import format_loss
+    from lossfilm.render.overlays.hud import format_loss
 
     land = race_landscape()
     with film(race_file) as f:

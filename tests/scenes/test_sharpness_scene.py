@@ -5,7 +5,7 @@ import pytest
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.render.elements.path_tube import PathState
-from lossfilm.render.elements.sharpness_view import has_sharpness, hud_line, measured_at
+from lossfilm.render.overlays.sharpness_view import has_sharpness, hud_line, measured_at
 from tests.helpers import film, line_landscape
 
 THRESHOLD = {"value": 10.0, "rule": "2/eta", "optimizer": "sgd", "lr": 0.2}

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from lossfilm.format.errors import LossfilmWarning
-from lossfilm.render.elements.hud import format_loss
-from lossfilm.render.elements.sharpness_view import measured_at
+from lossfilm.render.overlays.hud import format_loss
+from lossfilm.render.overlays.sharpness_view import measured_at
 from lossfilm.viewer.page import view
 from tests.viewer import landscapes
 from tests.viewer.browser import Browser, why_no_browser

@@ -19,14 +19,14 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.options import Option, defaults
-from lossfilm.format.values import MAX_WHOLE, Choice, Count, Many, Number, Text
+from lossfilm.format.declared.options import Option, defaults
+from lossfilm.format.declared.values import MAX_WHOLE, Choice, Count, Many, Number, Text
 from lossfilm.training.fit.mlp import INITS
 from lossfilm.training.fit.optimizers import DEFAULT_LRS, OPTIMIZERS, make_optimizer
 
 MAX_WIDTH = MAX_WHOLE  # a hidden layer's width: the size check (lossfilm.format.budget) says in words what fits
 
-# The training options, declared once (lossfilm.format.options): ``lossfilm train`` builds its arguments from
+# The training options, declared once (lossfilm.format.declared.options): ``lossfilm train`` builds its arguments from
 # them and TrainConfig checks its fields with them. The defaults are the demo run; 20 epochs of SGD reach 95-97%
 # test accuracy on digits, across seeds. Recording every step makes the smoothest film (file size: 4 bytes x
 # params x snapshots).

@@ -41,8 +41,8 @@ import numpy as np
 
 from lossfilm.format.budget import Cost, check_cost
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.options import Option
-from lossfilm.format.values import Count, Number, Numbers
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Count, Number, Numbers
 from lossfilm.training.landscape.evaluation import AnalyticEvaluation
 from lossfilm.training.landscape.pipeline import build_landscape, cached_landscape, landscape_key
 from lossfilm.training.fit.optimizers import DEFAULT_LRS, make_optimizer
@@ -55,7 +55,7 @@ DEFAULT_RESOLUTION = 101
 DEFAULT_CONDITION = 10.0
 MAX_CONDITION = 1e12  # beyond it float64 cannot draw the bowl's narrow side
 
-# lossfilm classic's own options, declared once (lossfilm.format.options); the grid's resolution is the
+# lossfilm classic's own options, declared once (lossfilm.format.declared.options); the grid's resolution is the
 # landscape's (LANDSCAPE_OPTIONS), with this command's default.
 STEPS = Option("steps", Count(1), DEFAULT_STEPS, "optimizer steps of each racer")
 ANY_FINITE = Number(-sys.float_info.max, sys.float_info.max)  # a function's domain may be anything drawable

@@ -21,9 +21,9 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.options import Option, defaults
+from lossfilm.format.declared.options import Option, defaults
 from lossfilm.format.planes import PLANE_KINDS, SCALINGS, directions_help
-from lossfilm.format.values import Choice, Count, Flag, Many, Number, Numbers, Text
+from lossfilm.format.declared.values import Choice, Count, Flag, Many, Number, Numbers, Text
 from lossfilm.training.landscape.grid import DTYPES
 from lossfilm.training.landscape.segment import RANGE, line_positions
 
@@ -32,7 +32,7 @@ SHARPNESS_MAX = 10000  # snapshots of the sharpness curve at most: each costs on
 MAX_LINE = 100000  # points of the 1-D view: each is one loss evaluation, and a plot is a few hundred pixels wide
 MAX_MARGIN = 100.0  # room around the path, in shares of its extent: more puts the path in one pixel
 
-# The landscape settings, declared once (lossfilm.format.options): ``lossfilm landscape`` builds its arguments
+# The landscape settings, declared once (lossfilm.format.declared.options): ``lossfilm landscape`` builds its arguments
 # from them and LandscapeSettings checks its fields with them. The grid: a square around the path, equal scale
 # on both axes, the origin on a node.
 LANDSCAPE_OPTIONS = (

@@ -287,7 +287,7 @@ def test_a_single_snapshot_path_is_a_point():
 # --- heads-up text ------------------------------------------------------------------------------
 
 def test_title_comes_from_the_settings_wherever_they_are_nested():
-    from lossfilm.render.elements.hud import film_title
+    from lossfilm.render.overlays.hud import film_title
 
     assert film_title({"optimizer": "adam", "lr": 0.001, "data": "mnist", "hidden": [128, 64]}) \
         == "ADAM (lr 0.001) on mnist, 784-128-64-10"
@@ -296,7 +296,7 @@ def test_title_comes_from_the_settings_wherever_they_are_nested():
 
 
 def test_counter_lines_label_the_on_plane_loss_only_when_it_differs():
-    from lossfilm.render.elements.hud import hud_lines
+    from lossfilm.render.overlays.hud import hud_lines
     from lossfilm.render.elements.path_tube import PathState
 
     same = PathState(index=0, step=5, epoch=float("nan"), loss_true=1.0, loss_plane=1.001, accuracy=float("nan"))

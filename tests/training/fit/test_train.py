@@ -199,7 +199,7 @@ def test_config_checks_name_the_option():
 
 
 def test_cli_options_and_their_defaults():
-    from lossfilm.format.options import read_args
+    from lossfilm.format.declared.options import read_args
 
     parser = build_parser()
 

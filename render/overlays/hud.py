@@ -1,6 +1,6 @@
 """Heads-up text: the title, the run's counters, the axis labels and the scalar bar.
 
-All sizes are fractions of the frame (:class:`lossfilm.render.elements.overlay.Layout`),
+All sizes are fractions of the frame (:class:`lossfilm.render.screen.overlay.Layout`),
 so the same film reads the same at 854x480 and at 3840x2160. The counters
 (step, epoch, loss, accuracy) are one text actor updated in place by
 :meth:`Hud.show`.
@@ -18,8 +18,8 @@ import math
 import numpy as np
 
 from lossfilm.render.elements.camera import sight_blocked
-from lossfilm.render.elements.overlay import Layout, fade, text, world_anchor
-from lossfilm.render.elements.placement import Label, placer_for, project
+from lossfilm.render.screen.overlay import Layout, fade, text, world_anchor
+from lossfilm.render.screen.placement import Label, placer_for, project
 from lossfilm.render.elements.surface import contour_levels
 
 # input width of the known data sets: titles show the whole architecture
@@ -239,7 +239,7 @@ class Hud:
 
         Each label belongs outside the middle of its edge of the floor. Before
         every render it takes the first free place going out from the floor's
-        centre through that point (:mod:`lossfilm.render.elements.placement`): off the floor
+        centre through that point (:mod:`lossfilm.render.screen.placement`): off the floor
         and its contour lines, off the surface where there is room, and never
         over another text, the legend, the path or a ball. A label behind the
         ``surface`` (a :class:`lossfilm.render.elements.surface.Surface`) is hidden.

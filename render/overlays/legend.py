@@ -6,7 +6,7 @@ Each row is a colour swatch (a disc, like the ball), the path's name and
 its loss, updated in place by :meth:`Legend.show` as the balls move. A path
 that has reached its last snapshot says so (``done``).
 
-All sizes are fractions of the frame's unit (:class:`lossfilm.render.elements.overlay.Layout`),
+All sizes are fractions of the frame's unit (:class:`lossfilm.render.screen.overlay.Layout`),
 as for the rest of the heads-up text.
 
 Examples
@@ -21,9 +21,9 @@ import math
 
 import numpy as np
 
-from lossfilm.render.elements.hud import format_loss
-from lossfilm.render.elements.overlay import Layout, disc_2d, fade, mark, shape_2d, text, text_width
-from lossfilm.render.elements.placement import mark_box, placer_for, text_box
+from lossfilm.render.overlays.hud import format_loss
+from lossfilm.render.screen.overlay import Layout, disc_2d, fade, mark, shape_2d, text, text_width
+from lossfilm.render.screen.placement import mark_box, placer_for, text_box
 
 
 def legend_rows(names, losses, finished):
@@ -60,7 +60,7 @@ class Legend:
         The name of the shared clock in the header ("step").
     keys : sequence of (label, fill, outline) or (label, fill, outline, shape)
         Rows under the paths explaining a marker, drawn as a small star or
-        another shape of :func:`lossfilm.render.elements.overlay.marker_outline`
+        another shape of :func:`lossfilm.render.screen.overlay.marker_outline`
         (e.g. ``("known minimum", "white", "black")``).
     """
 

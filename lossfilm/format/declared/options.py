@@ -11,7 +11,7 @@ them; this module is the mechanism they share.
 
 Examples
 --------
->>> from lossfilm.format.values import Count
+>>> from lossfilm.format.declared.values import Count
 >>> WORKERS = Option("workers", Count(1, 64), 1, "render in N processes", metavar="N")
 >>> WORKERS.check(2), WORKERS.flag
 (2, '--workers')
@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, replace
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.values import Choice, Count, Flag, Kind, Number, Text
+from lossfilm.format.declared.values import Choice, Count, Flag, Kind, Number, Text
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Option:
     name : str
         The Python keyword (``gif_width``); the command line's flag is
         :attr:`flag` (``--gif-width``), a scene's ``--option`` key is the name.
-    kind : lossfilm.format.values.Kind
+    kind : lossfilm.format.declared.values.Kind
         The type and the range or choices, with their unit.
     default : object
         The value when not given; ``None`` means "not given" where
@@ -94,7 +94,7 @@ def add_argument(parser, option, *, flags=None, dest=None, **overrides):
 
     The value is read with :meth:`Option.read` after parsing (:func:`read_args`),
     not by argparse's ``type=``, so that a bad value is the one ConfigError line
-    every user error is. A :class:`~lossfilm.format.values.Flag` becomes a
+    every user error is. A :class:`~lossfilm.format.declared.values.Flag` becomes a
     ``store_true`` switch.
     """
     help_text = option.help

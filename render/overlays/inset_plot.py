@@ -1,9 +1,9 @@
 """A small 2-D line plot drawn over the film: axes with round ticks, curves that grow, a moving dot.
 
-The plot is drawn with the overlay's flat actors (:mod:`lossfilm.render.elements.overlay`:
+The plot is drawn with the overlay's flat actors (:mod:`lossfilm.render.screen.overlay`:
 lines, text, discs) in pixels, in the film's own fonts and colours, so it
 renders off-screen like the rest of the heads-up display and reads the same
-in every frame size. :class:`lossfilm.render.elements.segment_view.LineView` draws the
+in every frame size. :class:`lossfilm.render.overlays.segment_view.LineView` draws the
 1-D view of a landscape on it.
 
 Examples
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossfilm.render.elements.hud import tick_decimals
-from lossfilm.render.elements.overlay import disc_2d, fade, mark, polygon_2d, polyline_2d, text, text_width
+from lossfilm.render.overlays.hud import tick_decimals
+from lossfilm.render.screen.overlay import disc_2d, fade, mark, polygon_2d, polyline_2d, text, text_width
 from lossfilm.render.elements.surface import nice_step
 
 

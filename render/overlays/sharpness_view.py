@@ -23,9 +23,9 @@ import bisect
 
 import numpy as np
 
-from lossfilm.render.elements.hud import format_loss
-from lossfilm.render.elements.segment_view import loss_range
-from lossfilm.render.elements.inset_plot import LinePlot, PlotBox
+from lossfilm.render.overlays.hud import format_loss
+from lossfilm.render.overlays.segment_view import loss_range
+from lossfilm.render.overlays.inset_plot import LinePlot, PlotBox
 
 OFF_CHART = 2.5  # a stability line above this many times the highest lambda_max is named, not drawn
 

@@ -1,6 +1,6 @@
 """The kinds of value an option can take, each with one check, one limit and one wording.
 
-Every option of every command, API function and scene (:mod:`lossfilm.format.options`)
+Every option of every command, API function and scene (:mod:`lossfilm.format.declared.options`)
 is one of these kinds. A kind checks a Python value by type as well as range
 (:meth:`Kind.check`: ``fps=30.0`` is not a whole number, ``True`` is not a
 number, ``"2"`` is not a duration) and reads the command line's text

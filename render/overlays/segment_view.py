@@ -5,7 +5,7 @@ Both run from 0 (the initial parameters) to 1 (the final ones): the line by
 its position ``t`` on ``theta_0 + t (theta_T - theta_0)``, the path by the
 share of its optimizer steps done. The line goes a quarter beyond each end
 (``t`` from -0.25 to 1.25) to show the walls. It is drawn on a
-:class:`lossfilm.render.elements.inset_plot.LinePlot`: an inset in the descent scene,
+:class:`lossfilm.render.overlays.inset_plot.LinePlot`: an inset in the descent scene,
 full frame in the ``line`` scene.
 
 Examples
@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from lossfilm.render.elements.inset_plot import LinePlot, PlotBox
+from lossfilm.render.overlays.inset_plot import LinePlot, PlotBox
 from lossfilm.render.elements.surface import nice_step
 
 
