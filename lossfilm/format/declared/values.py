@@ -76,6 +76,14 @@ class Kind:
         return self.check(text, label)
 
 
+def _typed_whole(text, kind, label):
+    """Command-line ``text`` as an int, or the kind's one-line refusal naming what was typed."""
+    try:
+        return int(str(text).strip())
+    except ValueError:
+        raise refuse(label, text, kind.describe(), as_typed=True) from None
+
+
 @dataclass(frozen=True)
 class Count(Kind):
     """A whole number from ``low`` to ``high`` (counts, indices, seeds); bool and 2.0 are not whole numbers."""
@@ -102,11 +110,7 @@ class Count(Kind):
         return int(value)
 
     def read(self, text, label):
-        try:
-            value = int(str(text).strip())
-        except ValueError:
-            raise refuse(label, text, self.describe(), as_typed=True) from None
-        return self.check(value, label)
+        return self.check(_typed_whole(text, self, label), label)
 
 
 @dataclass(frozen=True)
@@ -168,11 +172,7 @@ class Rate(Kind):
         return int(value)
 
     def read(self, text, label):
-        try:
-            value = int(str(text).strip())
-        except ValueError:
-            raise refuse(label, text, self.describe(), as_typed=True) from None
-        return self.check(value, label)
+        return self.check(_typed_whole(text, self, label), label)
 
 
 @dataclass(frozen=True)
