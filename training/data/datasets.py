@@ -121,15 +121,37 @@ def load_data(spec="digits", seed=0, test_fraction=0.2, cache_dir=None):
 
 
 def _digits(seed, test_fraction):
-    from sklearn.datasets import load_digits  # scikit-learn takes most of a second to import: only here
-
-    bunch = load_digits()
-    X = bunch.data.astype(np.float64) / 16.0  # pixel values are 0..16
-    y = bunch.target.astype(np.int64)
+    data = _digits_table()
+    X = data[:, :-1] / 16.0  # pixel values are 0..16
+    y = data[:, -1].astype(np.int64)
     train, test = split_indices(len(y), seed, test_fraction)
     source = {"spec": "digits", "seed": seed, "test_fraction": test_fraction,
               "n_train": len(train), "n_test": len(test)}
     return Dataset("digits", X[train], y[train], X[test], y[test], 10, source)
+
+
+def _digits_table():
+    """The digits as scikit-learn ships them: (1797, 65) float64, 64 pixels then the label.
+
+    Read straight from scikit-learn's own ``datasets/data/digits.csv.gz``, the
+    file its ``load_digits()`` reads, without importing scikit-learn: its
+    import (scipy.stats included) takes longer than the demo's whole training.
+    ``load_digits()`` itself is the fallback should a release move the file.
+    """
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running it
+    folders = spec.submodule_search_locations if spec is not None else None
+    for folder in folders or ():
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, "rt") as text:
+                return np.loadtxt(text, delimiter=",", dtype=np.float64)
+    from sklearn.datasets import load_digits  # pragma: no cover (a scikit-learn that moved the file)
+
+    bunch = load_digits()
+    return np.column_stack([bunch.data.astype(np.float64), bunch.target.astype(np.float64)])
 
 
 def split_indices(n, seed, test_fraction):

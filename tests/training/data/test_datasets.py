@@ -47,6 +47,24 @@ def test_digits_split_is_seeded_and_round_trips():
     assert not np.array_equal(data.y_test, other.y_test)
 
 
+def test_digits_are_scikit_learns_without_importing_it():
+    """The digits are read from scikit-learn's own file, equal to its load_digits(), in a process that never
+    imports scikit-learn (its import costs more than the demo's training)."""
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    data = load_data("digits", seed=4)
+    train, test = split_indices(len(bunch.target), 4, 0.2)
+    np.testing.assert_array_equal(data.X_train, bunch.data[train] / 16.0)
+    np.testing.assert_array_equal(data.y_test, bunch.target[test])
+    code = ("import sys; from lossfilm.training.data.datasets import load_data; load_data('digits'); "
+            "print('sklearn' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
 def test_test_fraction_out_of_range():
     with pytest.raises(ConfigError, match="test-fraction"):
         load_data("digits", test_fraction=1.0)
