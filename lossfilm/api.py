@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import os
 import warnings
@@ -44,7 +45,7 @@ STILL_FPS = declared.STILL_FPS.default  # the film that a still's frame number c
 def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=None, fps=None, seconds=None,
          theme=DEFAULT_THEME, transparent=False, log_z=False, draft=False, workers=declared.WORKERS.default,
          gif_width=declared.GIF_WIDTH_OPTION.default, gif_fps=declared.GIF_FPS_OPTION.default,
-         options=None, progress=True, command=None, force=False, executor=None):
+         options=None, progress=True, command=None, force=False, executor=None, still=None):
     """Render ``scene`` on ``landscape`` to one or more films from one render.
 
     Parameters
@@ -91,6 +92,10 @@ def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=No
     executor : dask.distributed.Client, optional
         Render the frames on this Dask cluster (``workers`` is then unused);
         each worker gets the landscape file's bytes, no shared filesystem.
+    still : path-like, optional
+        Also write the final state as this ``.png``, at the film's size: the picture (and provenance)
+        :func:`still` makes with the same scene and settings. Where the quality's supersampling is a still's
+        (``low``, ``medium``, or ``draft``), it is the film's last frame, not rendered again.
 
     Returns
     -------
@@ -107,18 +112,41 @@ def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=No
     even = any(FORMATS[output_format(path)].even for path in paths)
     preset = QUALITIES[quality]
     size = _even(checked["size"], even) if size is not None else preset.size
-    for path in paths:
+    stills = [] if still is None else [still]
+    for path in [*paths, *stills]:
         check_writable(path)
-    check_distinct(paths, inputs=_inputs(scene, landscape))
+    check_distinct([*paths, *stills], inputs=_inputs(scene, landscape))
     with _landscape_file(landscape, paths[0]) as landscape_path:
         spec = film_spec(scene, landscape_path, size=size, fps=preset.fps if fps is None else fps, seconds=seconds,
                          theme=theme, log_z=log_z, transparent=checked["transparent"],
                          supersample=1.0 if draft else preset.supersample, options=options)
         made = provenance("film", scene, landscape, landscape_path, command, recorded(
             declared.FILM_OPTIONS, checked, size=list(size), fps=spec.fps, options=dict(spec.options)))
-        return shown(render_film(spec, outputs, workers=workers, progress=progress, quality=quality, draft=draft,
-                                 gif_width=gif_width, gif_fps=gif_fps, provenance=made, force=force,
-                                 executor=executor))
+        poster = _poster(still, spec, scene, landscape, landscape_path, command, checked)
+        same = poster is not None and poster[0].render_size == spec.render_size
+        summaries = shown(render_film(spec, outputs, workers=workers, progress=progress, quality=quality,
+                                      draft=draft, gif_width=gif_width, gif_fps=gif_fps, provenance=made,
+                                      force=force, executor=executor, still=still if same else None,
+                                      still_provenance=poster[1] if same else None))
+        if poster is not None and not same:
+            render_still(poster[0], still, provenance=poster[1])
+        return summaries
+
+
+def _poster(path, spec, scene, landscape, landscape_path, command, checked):
+    """For ``film(still=path)``: the still's spec and provenance, as :func:`still` makes them for the film's
+    scene, size, fps, length, theme and options (None without a ``path``)."""
+    if path is None:
+        return None
+    settings = dict(frame=None, size=spec.size, fps=spec.fps, seconds=checked["seconds"], theme=checked["theme"],
+                    transparent=checked["transparent"], log_z=checked["log_z"], draft=checked["draft"],
+                    options=checked["options"])
+    declared.check_values((declared.PATH_OPTION.but(name="still"),), {"still": path}, owner="film()")
+    still_checked = declared.check_values(declared.STILL_OPTIONS, settings, owner="film()")
+    still_spec = dataclasses.replace(spec, supersample=1.0 if checked["draft"] else SUPERSAMPLE)
+    made = provenance("still", scene, landscape, landscape_path, command, recorded(
+        declared.STILL_OPTIONS, still_checked, size=list(spec.size), options=dict(spec.options)))
+    return still_spec, made
 
 
 def still(landscape, path, *, scene="descent", frame=None, size=declared.STILL_SIZE_OPTION.default, fps=STILL_FPS,

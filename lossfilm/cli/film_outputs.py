@@ -106,6 +106,9 @@ class FilmOutputs:
         self.cache = self.out_dir / "cache"
         self.cache.mkdir(exist_ok=True)
         self.progress = not args.quiet
+        from lossfilm.render.filming.backend import warm_up
+
+        warm_up()  # the renderer gets ready while the training and the landscape run
 
     def step(self, text):
         """Print one progress line, stamped with the seconds since the command started."""
@@ -118,12 +121,17 @@ class FilmOutputs:
         from lossfilm.api import film, still
 
         args, out = self.args, self.out_dir
+        png = out / f"{self.stem}.png"
+        # A still at the film's size is the film's last frame: written from the same render
+        poster = tuple(self.still_size) == QUALITIES[args.quality].size
         for summary in film(scene, landscape_path, self.films, quality=args.quality, seconds=args.seconds,
                             theme=args.theme, workers=args.workers, gif_width=args.gif_width, gif_fps=args.gif_fps,
                             draft=args.draft, options=self.options, progress=self.progress,
-                            command=args.command_line, force=getattr(args, "force", False)):
+                            command=args.command_line, force=getattr(args, "force", False),
+                            still=png if poster else None):
             self.step(str(summary))
-        still(landscape_path, out / f"{self.stem}.png", scene=scene, size=self.still_size,
-              fps=QUALITIES[args.quality].fps, seconds=args.seconds, theme=args.theme, draft=args.draft,
-              options=self.options, command=args.command_line)
-        self.step(f"{out / (self.stem + '.png')}: final state, {self.still_size[0]}x{self.still_size[1]}")
+        if not poster:
+            still(landscape_path, png, scene=scene, size=self.still_size, fps=QUALITIES[args.quality].fps,
+                  seconds=args.seconds, theme=args.theme, draft=args.draft, options=self.options,
+                  command=args.command_line)
+        self.step(f"{png}: final state, {self.still_size[0]}x{self.still_size[1]}")

@@ -24,6 +24,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 
 from lossfilm.format.errors import RenderError
 
@@ -116,6 +117,26 @@ def start_probe():
             _STARTED[window] = _spawn(window)
         except OSError:
             pass  # probe() starts it again and says why it cannot
+
+
+def warm_up():
+    """Get the renderer ready in the background while this process does other work first (training, a grid).
+
+    Starts the back-end probe's child (:func:`start_probe`) and imports
+    PyVista's plotting modules in a daemon thread: about 1.5 s that a
+    command which trains, evaluates a landscape and then films would
+    otherwise wait for at its first frame. An import that fails here fails
+    again, with its message, where the film imports it.
+    """
+    start_probe()
+    threading.Thread(target=_import_plotting, name="lossfilm-warm-up", daemon=True).start()
+
+
+def _import_plotting():
+    try:
+        import pyvista.plotting  # noqa: F401  (the slow part of PyVista's import)
+    except Exception:  # noqa: BLE001 (reported where the film imports it, in the main thread)
+        pass
 
 
 _STARTED: dict[str, subprocess.Popen] = {}  # window class -> its probe's child process, started ahead by start_probe()

@@ -45,9 +45,10 @@ from lossfilm.render.filming.quality import DOWNSCALE, GIF_FPS, GIF_MAX_FPS, GIF
 
 FRAME_NAME = "frame_{:05d}.png"
 _FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
-# The GIF's intermediate film: x264 in RGB (no chroma subsampling) at near-lossless quality,
-# so that palette generation sees the colours the renderer drew.
-_INTERMEDIATE = ["-c:v", "libx264rgb", "-pix_fmt", "rgb24", "-crf", "8", "-preset", "veryfast"]
+# The GIF's intermediate film: x264 in RGB (no chroma subsampling), lossless, so that palette generation sees
+# exactly the colours the renderer drew. Its fastest preset costs a third less CPU than the near-lossless
+# (crf 8, veryfast) film it replaces, and the two passes over it a third less (measured on 640x360 frames).
+_INTERMEDIATE = ["-c:v", "libx264rgb", "-pix_fmt", "rgb24", "-qp", "0", "-preset", "ultrafast"]
 _PALETTE_GEN = "palettegen=stats_mode=diff"
 # Ordered dithering is stable from frame to frame (error diffusion crawls) and compresses better.
 _PALETTE_USE = "paletteuse=dither=bayer:bayer_scale=4:diff_mode=rectangle"
@@ -208,6 +209,10 @@ class FrameSink(ABC):
         self._target.__exit__(exc_type, exc, traceback)
         return False
 
+    def delivered(self):
+        """``(frames, (width, height), fps)`` of the output as written (a GIF keeps fewer, smaller frames)."""
+        return self.frames, self.size, self.fps
+
     def write(self, frame):
         """Append one frame: ``(height, width, 3)`` uint8 (``4`` channels for a transparent PNG sequence)."""
         frame = np.ascontiguousarray(frame)
@@ -306,12 +311,19 @@ class GifSink(FrameSink):
         self.width = min(width or self.size[0], self.size[0])
         self.fps_out = min(fps_out or fps, fps, GIF_MAX_FPS)
 
+    def delivered(self):
+        height = self._height()
+        frames = max(1, round(self.frames * self.fps_out / self.fps)) if self.frames else 0  # ffmpeg's fps filter
+        return frames, (self.width, height), self.fps_out
+
+    def _height(self):
+        return round(self.size[1] * self.width / self.size[0])  # the film's aspect, not the supersampled frame's
+
     def _open(self, tmp):
         self._tmp = tmp
         self._film = tmp.with_name(tmp.name + ".mp4")
         self._palette = tmp.with_name(tmp.name + ".palette.png")
-        height = round(self.size[1] * self.width / self.size[0])  # the film's aspect, not the supersampled frame's
-        resize = f"fps={self.fps_out},scale={self.width}:{height}:flags={DOWNSCALE}"
+        resize = f"fps={self.fps_out},scale={self.width}:{self._height()}:flags={DOWNSCALE}"
         self._pipe = FfmpegPipe(self.path, self._film, self.source_size, self.fps, ["-vf", resize, *_INTERMEDIATE])
 
     def _finish(self):
