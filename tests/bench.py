@@ -9,7 +9,9 @@ the render baseline, is in the ``bench`` extra)::
 It measures, on this machine, in this order:
 
 1. ``lossfilm demo`` end to end in a child process, empty cache: wall time,
-   and the peak resident memory of its largest process (``ru_maxrss``);
+   CPU time, and the peak resident memory of its largest process (``ru_maxrss``);
+   with ``--baseline REV``, the demo of that git revision alternately with this
+   checkout's (``--demo-rounds`` each, medians);
 2. ``lossfilm landscape --resolution 51`` end to end on the README's MNIST
    case (376 snapshots, 8,000 samples) against the naive float32 grid of
    the same 2,601 nodes on the same threads, with the stage's breakdown
@@ -79,9 +81,10 @@ started = time.perf_counter()
 result = subprocess.run([sys.executable, "-m", "lossfilm", "demo", "--out-dir", sys.argv[1], "--quiet"],
                         capture_output=True, text=True)
 seconds = time.perf_counter() - started
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"code": result.returncode, "seconds": seconds, "stdout": result.stdout,
-                  "stderr": result.stderr[-2000:],
-                  "max_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
+                  "stderr": result.stderr[-2000:], "cpu": usage.ru_utime + usage.ru_stime,
+                  "max_rss": usage.ru_maxrss * 1024}))
 """
 
 
@@ -222,17 +225,43 @@ def bench_antialiasing(landscape):
     return tables
 
 
-def bench_demo(folder):
-    """``lossfilm demo`` from nothing (empty cache) in a child process: wall time and peak RSS."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    result = subprocess.run([sys.executable, "-c", _DEMO, str(folder / "demo")], capture_output=True, text=True,
-                            env=env, cwd=REPO)
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    for line in report["stdout"].splitlines():
-        say(f"  {line}")
-    if report["code"] != 0:
-        say(f"  the demo failed ({report['code']}): {report['stderr']}")
-    return report
+def bench_demo(folder, rounds=1, baseline=None):
+    """``lossfilm demo`` from nothing (empty cache) in a child process: wall time, CPU time and peak RSS.
+
+    With ``baseline`` (a git revision), that revision's code runs the same demo in the same Python,
+    alternating with this checkout's, ``rounds`` times each; the medians are reported.
+    """
+    codes = {"lossfilm": REPO}
+    if baseline:
+        codes = {f"lossfilm at {baseline}": _checkout(baseline, folder / "baseline"), **codes}
+    runs = {name: [] for name in codes}
+    for round_ in range(rounds):
+        for name, code in codes.items():
+            out = folder / f"demo-{len(runs[name])}-{'base' if code != REPO else 'new'}"
+            env = dict(os.environ, PYTHONPATH=str(code))
+            result = subprocess.run([sys.executable, "-c", _DEMO, str(out)], capture_output=True, text=True,
+                                    env=env, cwd=REPO)
+            report = json.loads(result.stdout.strip().splitlines()[-1])
+            runs[name].append(report)
+            say(f"  round {round_ + 1}, {name}: {report['seconds']:.1f} s wall, {report['cpu']:.1f} s CPU")
+            for line in report["stdout"].splitlines():
+                say(f"    {line}")
+            if report["code"] != 0:
+                say(f"  the demo failed ({report['code']}): {report['stderr']}")
+    summary = {}
+    for name, reports in runs.items():
+        summary[name] = dict(reports[-1], seconds=float(np.median([r["seconds"] for r in reports])),
+                             cpu=float(np.median([r["cpu"] for r in reports])),
+                             max_rss=max(r["max_rss"] for r in reports), rounds=len(reports))
+    return summary
+
+
+def _checkout(revision, folder):
+    """The files of ``revision`` of this repository in ``folder`` (importable with PYTHONPATH=folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
 
 
 def load():
@@ -293,8 +322,15 @@ def table(date, landscape, profiles, render, antialiasing, demo, stage=None, who
                    f"| {render['--draft']:.1f} frames/s | default {one:.1f} frames/s "
                    f"| **{render['--draft'] / one:.2f}x** |")
     if demo:
-        out.append(f"| `lossfilm demo` end to end (train, landscape, 1280x720@30 MP4 + GIF + still) "
-                   f"| {demo['seconds']:.1f} s, peak RSS {demo['max_rss'] / 2**20:.0f} MiB | - | - |")
+        ours = demo["lossfilm"]
+        base = next((name for name in demo if name != "lossfilm"), None)
+        baseline, ratio = "-", "-"
+        if base:
+            baseline = f"{base} (median of {demo[base]['rounds']}): {demo[base]['seconds']:.1f} s, {demo[base]['cpu']:.1f} s CPU"
+            ratio = f"**{demo[base]['seconds'] / ours['seconds']:.2f}x**"
+        out.append(f"| `lossfilm demo` end to end (train, landscape, 1280x720@30 MP4 + GIF + still), median of "
+                   f"{ours['rounds']} | {ours['seconds']:.1f} s, {ours['cpu']:.1f} s CPU, peak RSS "
+                   f"{ours['max_rss'] / 2**20:.0f} MiB | {baseline} | {ratio} |")
     if profiles:
         out += ["", "| frame time (ms/frame) | " + " | ".join(profiles[SIZES[0]]) + " |",
                 "|---|" + "---|" * len(profiles[SIZES[0]])]
@@ -321,6 +357,8 @@ def main(argv=None):
                                  "curvature", "torch", "viewer"),
                         help="leave out these benchmarks")
     parser.add_argument("--keep", metavar="DIR", help="keep the films and the demo's output here")
+    parser.add_argument("--baseline", metavar="REV", help="also time the demo of this git revision, alternating")
+    parser.add_argument("--demo-rounds", type=int, default=1, help="rounds of the demo (each side, alternating)")
     args = parser.parse_args(argv)
 
     from tests.helpers import rippled_bowl_landscape
@@ -335,7 +373,7 @@ def main(argv=None):
     # The demo first: its child's peak memory is then not mixed with anything this process started.
     if "demo" not in args.skip:
         say("\n[1/10] lossfilm demo, end to end, empty cache")
-        demo = bench_demo(folder)
+        demo = bench_demo(folder, args.demo_rounds, args.baseline)
     if "stage" not in args.skip:
         say("\n[2/10] lossfilm landscape --resolution 51 end to end vs the naive float32 grid of the same nodes")
         stage = bench_stage(folder)
