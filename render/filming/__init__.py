@@ -6,8 +6,8 @@ which scatters a ``FilmShipment`` once) to one or more sinks.
 
 To add an output format: a ``sinks.FrameSink`` subclass declaring ``name``, ``label``,
 ``suffix`` (``"/"`` for a folder), ``even``, ``keeps_alpha`` and ``settings``, with
-``_open(tmp)`` starting an ``ffmpeg.FfmpegPipe`` fed ``self.source_size`` frames
-(supersampled: add ``self._downscale()`` to its filters), added to ``FORMATS`` at the end
+``_output(tmp)`` returning the ``ffmpeg.FfmpegOutput`` it needs from ``self.source_size`` frames
+(supersampled: ``self._downscale()`` as its filters), added to ``FORMATS`` at the end
 of ``sinks.py``: the suffix choice, size and alpha checks, ``render_film``, the API and
 the ``-o`` help read that table. Test it in ``tests/render/filming/test_sinks.py`` by
 reading back its size, frames and codec.

@@ -32,7 +32,7 @@ from lossfilm.format.budget import PIXEL_SECONDS, Cost, check_cost, free_disk
 from lossfilm.format.provenance import KEYWORD, for_output, png_with_text, to_text
 from lossfilm.format.user_code import raised
 from lossfilm.render.filming.backend import ensure_offscreen, renderer_versions
-from lossfilm.render.filming.sinks import open_sink
+from lossfilm.render.filming.sinks import SinkGroup, open_sink
 from lossfilm.render.filming.film import open_film
 from lossfilm.render.filming.frames_cluster import cluster_frames
 from lossfilm.render.filming.quality import (DEFAULT_QUALITY, DRAFT_PRESET, GIF_FPS, GIF_WIDTH, QUALITIES, SUPERSAMPLE,
@@ -134,17 +134,15 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     last = None
     started = time.perf_counter()
     with _user_scene_errors(spec), contextlib.ExitStack() as stack:
-        # Sinks first: a missing output folder fails before the (slow) film is opened.
-        for sink in sinks:
-            stack.enter_context(sink)
+        # Sinks first: a missing output folder fails before the (slow) film is opened. One ffmpeg feeds them all.
+        outputs = stack.enter_context(SinkGroup(sinks))
         frames = stack.enter_context(render_frames(spec, workers, opener=opener) if executor is None
                                      else cluster_frames(spec, executor))
         check_film_cost(spec, len(frames), sinks, force=force)
         label = ", ".join(Path(path).name or os.fspath(path) for path in paths)
         stack.enter_context(_gc_frozen())
         for frame in _progress(frames, len(frames), label, progress):
-            for sink in sinks:
-                sink.write(frame)
+            outputs.write(frame)
             last = frame
     seconds = time.perf_counter() - started
     if still is not None and last is not None:

@@ -18,35 +18,46 @@ import signal
 import subprocess
 import tempfile
 import threading
+from dataclasses import dataclass
 
 from lossfilm.format.errors import RenderError
 
 
+@dataclass(frozen=True)
+class FfmpegOutput:
+    """One file an ffmpeg process writes from the frames it reads: its filters, its output options and its path."""
+
+    path: str | os.PathLike
+    args: tuple = ()  # output options: codec, pixel format, muxer, metadata
+    filters: tuple = ()  # filters from the raw frames to this output (scaling, frame rate), in order
+
+
 class FfmpegPipe:
-    """One ffmpeg process reading raw frames from a pipe; its messages kept for errors.
+    """One ffmpeg process reading raw frames from a pipe and writing one or more files; its messages kept for errors.
 
     A writer thread feeds the pipe, so that the renderer never waits while
     ffmpeg digests a frame: :meth:`write` hands the frame over and returns,
     with at most ``AHEAD`` frames waiting (memory stays bounded). An error
     in the pipe (ffmpeg died, the disk is full) is raised by the next
     :meth:`write` or by :meth:`close`.
+
+    Several outputs share the process: ffmpeg splits the frames it reads once
+    among their filters, so an MP4 and its GIF cost one pipe, not two.
     """
 
     AHEAD = 4  # frames handed over but not yet in the pipe
     # A raw 1080p frame is 6 MB. Through Linux's default 64 kB pipe, read by ffmpeg 32 kB at a time, it cost about
-    # 18 ms of CPU (writer and ffmpeg together) per frame and sink; with a 1 MiB pipe read 1 MiB at a time, about 6 ms
-    # (tests/bench_render.py's pipe row measures both).
+    # 18 ms of CPU (writer and ffmpeg together) per frame and sink; with a 1 MiB pipe read 1 MiB at a time, about 6 ms.
     PIPE_BYTES = 1 << 20
 
-    def __init__(self, label, path, size, fps, output_args, *, pix_fmt="rgb24"):
+    def __init__(self, label, size, fps, outputs, *, pix_fmt="rgb24"):
         import imageio_ffmpeg
 
         self.label = label
         width, height = size
-        path = path if isinstance(path, FfmpegPath) else ffmpeg_path(path)  # never an option or a protocol
         command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
                    "-y", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}",
-                   "-r", str(fps), "-blocksize", str(self.PIPE_BYTES), "-i", "pipe:0", *output_args, path]
+                   "-r", str(fps), "-blocksize", str(self.PIPE_BYTES), "-i", "pipe:0", *_output_args(outputs)]
         # A file, not a pipe, for stderr: nobody reads it while frames are written, and a full pipe would hang ffmpeg.
         self._log = tempfile.TemporaryFile()
         # Own session: Ctrl-C reaches Python, which decides to stop ffmpeg, rather than ffmpeg finishing a file.
@@ -110,6 +121,29 @@ class FfmpegPipe:
     def _error(self):
         self._log.seek(0)
         return ffmpeg_error(self.label, self._process.returncode, self._log.read())
+
+
+def _output_args(outputs):
+    """ffmpeg's arguments after its input for ``outputs``: one output filters with ``-vf``; several split the input.
+
+    Examples
+    --------
+    >>> _output_args([FfmpegOutput("/a.mp4", ("-c:v", "libx264"), ("scale=64:48",))])
+    ['-vf', 'scale=64:48', '-c:v', 'libx264', 'file:/a.mp4']
+    >>> _output_args([FfmpegOutput("/a.mp4"), FfmpegOutput("/b.gif", (), ("fps=15",))])[:2]
+    ['-filter_complex', '[0:v]split=2[in0][in1];[in0]null[out0];[in1]fps=15[out1]']
+    """
+    paths = [path if isinstance(path, FfmpegPath) else ffmpeg_path(path) for path in (o.path for o in outputs)]
+    if len(outputs) == 1:
+        (output,), (path,) = outputs, paths
+        return [*(["-vf", ",".join(output.filters)] if output.filters else []), *output.args, path]
+    n = len(outputs)
+    graph = [f"[0:v]split={n}" + "".join(f"[in{k}]" for k in range(n))]
+    graph += [f"[in{k}]{','.join(output.filters) or 'null'}[out{k}]" for k, output in enumerate(outputs)]
+    args = ["-filter_complex", ";".join(graph)]
+    for k, (output, path) in enumerate(zip(outputs, paths)):
+        args += ["-map", f"[out{k}]", *output.args, path]
+    return args
 
 
 def widen_pipe(stream, size):

@@ -331,8 +331,40 @@ def test_an_interrupted_render_keeps_the_earlier_output(tmp_path, signum, name, 
 
 
 def test_a_sink_must_say_how_it_opens():
-    class Unfinished(FrameSink):  # declares its format but not _open: the role is not filled
+    class Unfinished(FrameSink):  # declares its format but not _output: the role is not filled
         name, suffix = "raw", ".raw"
 
-    with pytest.raises(TypeError, match="_open"):
+    with pytest.raises(TypeError, match="_output"):
         Unfinished("film.raw", (64, 48), 10)
+
+
+def test_sinks_in_one_group_write_the_files_each_writes_alone_and_fail_together(tmp_path):
+    """One ffmpeg for an MP4, a GIF and PNG frames of the same supersampled frames: byte for byte the files each
+    sink writes on its own. A failure in one leaves none of them (the earlier file stays)."""
+    from lossfilm.render.filming.sinks import SinkGroup
+
+    source = list(frames(12, (96, 72)))
+    names = ("film.mp4", "film.gif", "frames/")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    for name in names:
+        with open_sink(alone / name, (64, 48), 10, source_size=(96, 72)) as sink:
+            for frame in source:
+                sink.write(frame)
+    together = tmp_path / "together"
+    together.mkdir()
+    with SinkGroup([open_sink(together / name, (64, 48), 10, source_size=(96, 72)) for name in names]) as group:
+        for frame in source:
+            group.write(frame)
+    for name in ("film.mp4", "film.gif", *(f"frames/frame_{k:05d}.png" for k in range(12))):
+        assert (together / name).read_bytes() == (alone / name).read_bytes(), name
+
+    (together / "film.gif").write_bytes(b"earlier")
+    with pytest.raises(RuntimeError):
+        with SinkGroup([open_sink(together / name, (64, 48), 10, source_size=(96, 72)) for name in names]) as group:
+            group.write(source[0])
+            raise RuntimeError("the render failed")
+    assert (together / "film.gif").read_bytes() == b"earlier"
+    assert leftovers(together) == []
+    with pytest.raises(ValueError, match="different frames"):
+        SinkGroup([open_sink(together / "a.mp4", (64, 48), 10), open_sink(together / "b.mp4", (64, 48), 12)])
