@@ -147,16 +147,12 @@ def render_film(spec, out_path, *, workers=1, progress=True, quality=DEFAULT_QUA
     seconds = time.perf_counter() - started
     if still is not None and last is not None:
         _write_png(last, spec, still, still_text)
-    summaries = [RenderSummary(os.fspath(path), sink.name, *_delivered(sink), seconds=seconds,
-                               bytes=_disk_size(sink.path), rendered=None if _delivered(sink)[0] == sink.frames
-                               else sink.frames)
-                 for path, sink in zip(paths, sinks)]
+    summaries = []
+    for path, sink in zip(paths, sinks):
+        kept, size, fps = sink.delivered()
+        summaries.append(RenderSummary(os.fspath(path), sink.name, kept, tuple(size), fps, seconds=seconds,
+                                       bytes=_disk_size(sink.path), rendered=None if kept == sink.frames else sink.frames))
     return summaries[0] if isinstance(out_path, (str, os.PathLike)) else summaries
-
-
-def _delivered(sink):
-    frames, size, fps = sink.delivered()
-    return frames, tuple(size), fps
 
 
 def check_film_cost(spec, n_frames, sinks, *, force=False):

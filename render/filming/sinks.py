@@ -374,7 +374,7 @@ class GifSink(FrameSink):
 
     def delivered(self):
         height = self._height()
-        frames = max(1, round(self.frames * self.fps_out / self.fps)) if self.frames else 0  # ffmpeg's fps filter
+        frames = -(-self.frames * self.fps_out // self.fps)  # ffmpeg's fps filter with eof_action=pass: rounded up
         return frames, (self.width, height), self.fps_out
 
     def _height(self):
@@ -384,7 +384,8 @@ class GifSink(FrameSink):
         self._tmp = tmp
         self._film = tmp.with_name(tmp.name + ".mp4")
         self._palette = tmp.with_name(tmp.name + ".palette.png")
-        resize = (f"fps={self.fps_out}", f"scale={self.width}:{self._height()}:flags={DOWNSCALE}")
+        # eof_action=pass: the last frame is kept, so a film shorter than one GIF frame still has one
+        resize = (f"fps={self.fps_out}:eof_action=pass", f"scale={self.width}:{self._height()}:flags={DOWNSCALE}")
         return FfmpegOutput(self._film, tuple(_INTERMEDIATE), resize)
 
     def _finish(self):

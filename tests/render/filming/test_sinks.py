@@ -116,9 +116,11 @@ def test_gif_loops_with_the_right_frames_size_and_colours(tmp_path):
 
 def test_gif_can_be_smaller_and_slower_but_never_bigger_or_faster(tmp_path):
     path = tmp_path / "film.gif"
-    write(GifSink(path, (320, 240), fps=30, width=160, fps_out=15), 30)
-    with Image.open(path) as gif:
-        assert gif.size == (160, 120) and gif.n_frames == 15
+    for n, fps_out, kept in ((30, 15, 15), (7, 15, 4), (1, 10, 1), (5, 7, 2)):  # a film shorter than a GIF frame too
+        sink = write(GifSink(path, (320, 240), fps=30, width=160, fps_out=fps_out), n)
+        with Image.open(path) as gif:
+            assert gif.size == (160, 120) and gif.n_frames == kept
+            assert sink.delivered() == (kept, (160, 120), fps_out)  # what the film's summary reports
     sink = GifSink(path, (320, 240), fps=10, width=1000, fps_out=15)
     assert (sink.width, sink.fps_out) == (320, 10)
 
