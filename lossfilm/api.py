@@ -112,6 +112,8 @@ def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=No
     even = any(FORMATS[output_format(path)].even for path in paths)
     preset = QUALITIES[quality]
     size = _even(checked["size"], even) if size is not None else preset.size
+    if still is not None:
+        declared.check_values((declared.PATH_OPTION.but(name="still"),), {"still": still}, owner="film()")
     stills = [] if still is None else [still]
     for path in [*paths, *stills]:
         check_writable(path)
@@ -141,7 +143,6 @@ def _poster(path, spec, scene, landscape, landscape_path, command, checked):
     settings = dict(frame=None, size=spec.size, fps=spec.fps, seconds=checked["seconds"], theme=checked["theme"],
                     transparent=checked["transparent"], log_z=checked["log_z"], draft=checked["draft"],
                     options=checked["options"])
-    declared.check_values((declared.PATH_OPTION.but(name="still"),), {"still": path}, owner="film()")
     still_checked = declared.check_values(declared.STILL_OPTIONS, settings, owner="film()")
     still_spec = dataclasses.replace(spec, supersample=1.0 if checked["draft"] else SUPERSAMPLE)
     made = provenance("still", scene, landscape, landscape_path, command, recorded(

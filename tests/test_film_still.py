@@ -43,6 +43,7 @@ def test_a_poster_that_is_not_a_png_or_is_an_output_fails_before_rendering(tmp_p
     land = str(tmp_path / "land.npz")
     with pytest.raises(lossfilm.LossfilmError, match="PNG"):
         lossfilm.film("descent", land, tmp_path / "film.mp4", progress=False, still=tmp_path / "poster.jpg")
-    with pytest.raises(lossfilm.LossfilmError):
-        lossfilm.film("descent", land, tmp_path / "film.mp4", progress=False, still=tmp_path / "film.mp4")
+    for still in (tmp_path / "film.mp4", land, 123, b"poster.png", ["poster.png"], ""):
+        with pytest.raises(lossfilm.LossfilmError):
+            lossfilm.film("descent", land, tmp_path / "film.mp4", progress=False, still=still)
     assert not (tmp_path / "film.mp4").exists()
