@@ -30,6 +30,8 @@ class FfmpegOutput:
     path: str | os.PathLike
     args: tuple = ()  # output options: codec, pixel format, muxer, metadata
     filters: tuple = ()  # filters from the raw frames to this output (scaling, frame rate), in order
+    # more files from the same filtered frames, as (filter, output options, path): e.g. a GIF's palette
+    taps: tuple = ()
 
 
 class FfmpegPipe:
@@ -124,7 +126,8 @@ class FfmpegPipe:
 
 
 def _output_args(outputs):
-    """ffmpeg's arguments after its input for ``outputs``: one output filters with ``-vf``; several split the input.
+    """ffmpeg's arguments after its input for ``outputs``: a lone output filters with ``-vf``; several outputs, or
+    taps, split the frames in a filter graph.
 
     Examples
     --------
@@ -132,18 +135,33 @@ def _output_args(outputs):
     ['-vf', 'scale=64:48', '-c:v', 'libx264', 'file:/a.mp4']
     >>> _output_args([FfmpegOutput("/a.mp4"), FfmpegOutput("/b.gif", (), ("fps=15",))])[:2]
     ['-filter_complex', '[0:v]split=2[in0][in1];[in0]null[out0];[in1]fps=15[out1]']
+    >>> _output_args([FfmpegOutput("/b.mp4", (), ("fps=15",), (("palettegen", (), "/p.png"),))])[:2]
+    ['-filter_complex', '[0:v]fps=15,split=2[out0][tap0_0];[tap0_0]palettegen[tapped0_0]']
     """
-    paths = [path if isinstance(path, FfmpegPath) else ffmpeg_path(path) for path in (o.path for o in outputs)]
-    if len(outputs) == 1:
+    paths = [_spelled(output.path) for output in outputs]
+    if len(outputs) == 1 and not outputs[0].taps:
         (output,), (path,) = outputs, paths
         return [*(["-vf", ",".join(output.filters)] if output.filters else []), *output.args, path]
     n = len(outputs)
-    graph = [f"[0:v]split={n}" + "".join(f"[in{k}]" for k in range(n))]
-    graph += [f"[in{k}]{','.join(output.filters) or 'null'}[out{k}]" for k, output in enumerate(outputs)]
-    args = ["-filter_complex", ";".join(graph)]
+    graph = [f"[0:v]split={n}" + "".join(f"[in{k}]" for k in range(n))] if n > 1 else []
+    maps = []
     for k, (output, path) in enumerate(zip(outputs, paths)):
-        args += ["-map", f"[out{k}]", *output.args, path]
-    return args
+        source = f"[in{k}]" if n > 1 else "[0:v]"
+        chain = ",".join(output.filters) or "null"
+        if output.taps:
+            taps = "".join(f"[tap{k}_{j}]" for j in range(len(output.taps)))
+            graph.append(f"{source}{chain},split={1 + len(output.taps)}[out{k}]{taps}")
+            graph += [f"[tap{k}_{j}]{tap[0]}[tapped{k}_{j}]" for j, tap in enumerate(output.taps)]
+        else:
+            graph.append(f"{source}{chain}[out{k}]")
+        maps += ["-map", f"[out{k}]", *output.args, path]
+        for j, (_, args, tap_path) in enumerate(output.taps):
+            maps += ["-map", f"[tapped{k}_{j}]", *args, _spelled(tap_path)]
+    return ["-filter_complex", ";".join(graph), *maps]
+
+
+def _spelled(path):
+    return path if isinstance(path, FfmpegPath) else ffmpeg_path(path)
 
 
 def widen_pipe(stream, size):

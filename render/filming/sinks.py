@@ -340,11 +340,11 @@ class Mp4Sink(FrameSink):
 
 
 class GifSink(FrameSink):
-    """A looping GIF: frames go to a near-lossless temporary film, then through ffmpeg's palettegen/paletteuse.
+    """A looping GIF: frames go to a lossless temporary film and its palette, then through ffmpeg's paletteuse.
 
-    Two passes over a small film (one for the palette, one to map to it)
-    keep memory bounded, where a one-pass filter graph would buffer every
-    frame until the palette is known.
+    The palette is generated while the frames stream; a second pass over the
+    small film maps it to the palette. That keeps memory bounded, where a
+    one-pass filter graph would buffer every frame until the palette is known.
 
     Examples
     --------
@@ -386,13 +386,14 @@ class GifSink(FrameSink):
         self._palette = tmp.with_name(tmp.name + ".palette.png")
         # eof_action=pass: the last frame is kept, so a film shorter than one GIF frame still has one
         resize = (f"fps={self.fps_out}:eof_action=pass", f"scale={self.width}:{self._height()}:flags={DOWNSCALE}")
-        return FfmpegOutput(self._film, tuple(_INTERMEDIATE), resize)
+        # The palette is made from the same frames while they stream (-update 1: one image at exactly this name,
+        # never read as a frame-number pattern); the intermediate is lossless, so it is the palette a pass over it
+        # would make, without that pass.
+        palette = (_PALETTE_GEN, ("-update", "1"), self._palette)
+        return FfmpegOutput(self._film, tuple(_INTERMEDIATE), resize, taps=(palette,))
 
     def _finish(self):
         try:
-            # -update 1: one image at exactly this name, never read as a frame-number pattern
-            run_ffmpeg(self.path, ["-i", ffmpeg_path(self._film), "-vf", _PALETTE_GEN, "-update", "1",
-                                   ffmpeg_path(self._palette)])
             run_ffmpeg(self.path, ["-i", ffmpeg_path(self._film), "-i", ffmpeg_path(self._palette),
                                    "-lavfi", _PALETTE_USE, "-loop", "0", "-f", "gif", ffmpeg_path(self._tmp)])
             if self.provenance:
