@@ -261,6 +261,8 @@ class SinkGroup:
 
     def __init__(self, sinks):
         self.sinks = list(sinks)
+        if not self.sinks:
+            raise ValueError("a SinkGroup needs at least one sink")
         first = self.sinks[0]
         for sink in self.sinks[1:]:
             if (sink.source_size, sink.fps, sink.channels) != (first.source_size, first.fps, first.channels):
@@ -304,12 +306,15 @@ class SinkGroup:
                 self._pipe.abort()
         else:
             self._pipe.abort()
-        # Each temporary is renamed into place only when no error is passed on.
+        # Each temporary is renamed into place only while no error is passed on; every one is closed.
         for sink in self.sinks:
             if error is not None:
                 sink._abort()
-            sink._target.__exit__(None if error is None else type(error), error,
-                                  None if error is None else error.__traceback__)
+            try:
+                sink._target.__exit__(None if error is None else type(error), error,
+                                      None if error is None else error.__traceback__)
+            except BaseException as failure:  # its rename failed: the sinks after it are not renamed
+                error = error or failure
         if error is not None and error is not exc:
             raise error
         return False
