@@ -27,7 +27,7 @@ from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import Landscape
 from lossfilm.format.provenance import for_output, made_from, to_text
 from lossfilm.format.version import __version__
-from lossfilm.render.elements.theme import THEMES
+from lossfilm.render.filming.options import THEME
 from lossfilm.viewer.scene_data import viewer_data
 
 PLOTLY_BUNDLE = "vendor/plotly-gl3d.min.js"
@@ -91,8 +91,7 @@ def page_html(landscape, *, theme="dark", log_z=False, title=None, provenance=No
     Warnings about what the page leaves out (a thinned grid or path) are
     raised as :class:`LossfilmWarning` and shown on the page too.
     """
-    if theme not in THEMES:
-        raise ConfigError(f"theme {theme!r} is unknown; choose one of {', '.join(THEMES)}")
+    THEME.check(theme)  # the film's declaration: one wording
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LossfilmWarning)
         data = viewer_data(landscape, theme=theme, log_z=log_z, title=title)

@@ -253,7 +253,7 @@ CASES = [
     ("landscape-output-under-a-file", LAND + ["{f.traj}", "-o", "{f.a_file}/l.npz"],
      ["{f.a_file}/l.npz: output directory {f.a_file} is a file, not a folder"], LossfilmError),
     ("landscape-output-not-npz", LAND + ["{f.traj}", "-o", "{f.out}/l.csv"],
-     ["-o {f.out}/l.csv: the landscape file name must end in .npz"], ConfigError),
+     ["-o {f.out}/l.csv: expected a landscape file to write, ending in .npz"], ConfigError),
     ("landscape-resolution", LAND[:2] + ["{f.traj}", "-o", "{f.out}/l.npz", "--resolution", "2"],
      ["--resolution 2: expected a whole number of at least 3"], ConfigError),
     ("landscape-anchors-out-of-range", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--directions", "anchors",
@@ -344,7 +344,7 @@ CASES = [
     ("render-output-format", RENDER[:4] + ["-o", "{f.out}/film.avi"],
      ["{f.out}/film.avi: unknown output format '.avi'"], ConfigError),
     ("still-output-not-png", STILL[:4] + ["-o", "{f.out}/still.jpg"],
-     ["{f.out}/still.jpg: a still is written as PNG"], ConfigError),
+     ["-o {f.out}/still.jpg: expected a .png file to write (a still is written as PNG)"], ConfigError),
     ("still-output-under-a-file", STILL[:4] + ["-o", "{f.a_file}/still.png"],
      ["{f.a_file}/still.png: output directory {f.a_file} is a file, not a folder"], LossfilmError),
     # absurd sizes: refused before any work, with the estimate, the largest that fits and --force

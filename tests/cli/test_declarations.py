@@ -7,6 +7,7 @@ choices or limits.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import inspect
 from pathlib import Path
@@ -45,18 +46,24 @@ def test_argparse_is_built_from_the_declarations(command):
     help_text = " ".join(parser.format_help().split())
     for option in declared:
         action = by_dest[option.name]
-        assert option.flag in action.option_strings
+        if option.positional:
+            assert action.option_strings == [] and action.metavar == option.metavar, option.name
+            assert (action.nargs == "?") == option.optional, option.name
+        else:
+            assert option.flag in action.option_strings
         if isinstance(option.kind, Flag):
             assert action.default is False and action.nargs == 0
             continue
         # the parser's default, read as the command line's text would be, is the declaration's default
-        text_default = action.default
-        default = option.read(text_default) if isinstance(text_default, str) else option.check(text_default)
-        assert default == option.check(option.default), option.name
+        if not (option.positional and not option.optional):  # a required positional has none
+            parsed = read_args(argparse.Namespace(**{option.name: action.default}), [option])
+            assert getattr(parsed, option.name) == option.check(option.default), option.name
+        # a repeated option collects one text per use, which the declaration reads (NAME=VALUE, a path)
+        assert (action.__class__.__name__ == "_AppendAction") == option.repeated, option.name
         # read after parsing, by the declaration (argparse splits a fixed count of numbers, nargs, first)
         assert (action.type is None or action.nargs not in (None, "?")) and action.choices is None
         if isinstance(option.kind, Choice):
-            assert action.metavar == "{" + ",".join(option.kind.choices) + "}"
+            assert action.metavar == (option.metavar or "{" + ",".join(option.kind.choices) + "}")
         assert " ".join(option.takes().split()) in help_text, option.name  # the limits, as declared
 
 
@@ -66,6 +73,9 @@ def test_every_declared_option_reads_its_default_from_an_empty_command_line(comm
     args = build_parser().parse_args(argv)
     read_args(args, args.declared)
     for option in args.declared:
+        if option.positional and not option.optional:
+            assert getattr(args, option.name) == option.read(argv[1])  # the one given
+            continue
         assert getattr(args, option.name) == option.check(option.default)
 
 

@@ -181,8 +181,8 @@ def test_lossfilm_train_refuses_a_folder_before_training(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     assert main(["train", "--epochs", "1", "-o", f"{tmp_path}/out/"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"lossfilm train: error: {tmp_path}/out/: is a folder, not a file; give a file name, e.g. "
-                   f"{tmp_path}/out/trajectory.npz"]
+    assert err == [f"lossfilm train: error: -o {tmp_path}/out/: expected a trajectory file to write; it is a folder, "
+                   f"e.g. {tmp_path}/out/trajectory.npz"]
 
 
 # Hostile snapshots, generated: a trajectory or one LossfilmError line, never another exception.
