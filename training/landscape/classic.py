@@ -249,8 +249,19 @@ _NUMPY_NAMES = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "s
                 "maximum", "fmin", "fmax", "floor", "ceil", "round", "clip", "where", "heaviside", "sinc",
                 "deg2rad", "rad2deg", "pi", "e")
 
+
+
+def _arity(name):
+    """The argument counts NumPy's ``name`` takes in a formula: a ufunc its inputs (a further one would be ``out``)."""
+    function = getattr(np, name)
+    if isinstance(function, np.ufunc):
+        return (function.nin,)
+    return {"where": (3,), "clip": (3,), "round": (1,), "sinc": (1,)}.get(name, ())  # pi and e: not called
+
+
 # lossfilm classic's own function and racers, declared once: the formula's grammar is the declaration's check.
-EXPR = Option("expr", Formula(("x", "y"), _NUMPY_NAMES), None, "your own f(x, y), e.g. \"(1-x)**2 + "
+EXPR = Option("expr", Formula(("x", "y"), _NUMPY_NAMES, arity=tuple((name, _arity(name)) for name in _NUMPY_NAMES)),
+              None, "your own f(x, y), e.g. \"(1-x)**2 + "
               "100*(y-x**2)**2\" (needs --domain)", optional=True, metavar="EXPR")
 NAME = Option("name", Text(64, pattern=r"[A-Za-z0-9_.-]+", what="a name of letters, digits, '_', '-' and '.'"),
               "custom", "the name of an --expr function (it names the files and the title)")
@@ -293,8 +304,9 @@ def parse_expression(text):
     namespace = {"__builtins__": {}, **functions, "np": _Namespace(functions), "numpy": _Namespace(functions)}
 
     def value(x, y):
-        # NumPy floats, never Python's: x**1e10 or 1e200*x*x is inf (ignored below), not an OverflowError.
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        # NumPy floats, never Python's: x**1e10 or 1e200*x*x is inf (ignored below), not an OverflowError. Copies:
+        # the caller's arrays stay as they were, whatever the formula does.
+        x, y = np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
         with np.errstate(all="ignore"):
             result = eval(code, namespace, {"x": x, "y": y})  # checked by EXPR: only maths on x and y
         return np.broadcast_to(np.asarray(result, dtype=np.float64), np.broadcast(x, y).shape)

@@ -469,13 +469,17 @@ class Formula(Kind):
     name, attribute, call, string or subscript outside it is refused before
     anything evaluates it (``__import__('os')`` is a name not allowed).
     ``functions`` are called bare (``sin(x)``) or through one of ``modules``
-    (``np.sin``). The check returns the text; compiling it is the caller's.
+    (``np.sin``); ``arity`` pairs each with the argument counts it takes
+    (``("sin", (1,))``: NumPy's ``sin(x, y)`` would write into ``y``, and a
+    constant such as ``pi`` takes none). The check returns the text;
+    compiling it is the caller's.
     """
 
     variables: tuple = ("x", "y")
     functions: tuple = ()
     modules: tuple = ("np", "numpy")
     longest: int = 2000
+    arity: tuple = ()  # (name, (count, ...)) pairs; a name not listed takes any count
 
     def describe(self):
         return (f"a formula in {' and '.join(self.variables)} of at most {self.longest} characters: numbers, "
@@ -509,6 +513,12 @@ class Formula(Kind):
             return f"the constant {node.value!r}"
         if isinstance(node, ast.Call) and (node.keywords or not isinstance(node.func, (ast.Name, ast.Attribute))):
             return "this call (keyword arguments or a computed function)"
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+            counts = dict(self.arity).get(name)
+            if counts is not None and len(node.args) not in counts:
+                takes = " or ".join(map(str, counts)) if counts else "none"
+                return f"{name} with {len(node.args)} argument{'s' * (len(node.args) != 1)} ({name} takes {takes})"
         return ""
 
 
