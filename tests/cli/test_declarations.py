@@ -67,6 +67,20 @@ def test_argparse_is_built_from_the_declarations(command):
         assert " ".join(option.takes().split()) in help_text, option.name  # the limits, as declared
 
 
+# What these commands still take as plain argparse text: the scene (its name or file, which scene_class checks) and
+# --option KEY=VALUE (each scene declares and reads its own options). The README's Reliability list says the same.
+PLAIN = {"scene", "option"}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_value_a_command_takes_is_read_by_a_declaration(command):
+    parser = subparser(command)
+    declared = {option.name for option in parser.get_default("declared")}
+    takes_text = [action for action in parser._actions if action.nargs != 0 and action.dest != "help"]
+    plain = sorted(action.dest for action in takes_text if action.dest not in declared)
+    assert set(plain) <= PLAIN, f"lossfilm {command} reads {plain} as plain argparse: declare them (an Option)"
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_declared_option_reads_its_default_from_an_empty_command_line(command):
     argv = {"landscape": ["landscape", "t.npz"], "render": ["render", "descent"]}.get(command, [command])
@@ -159,3 +173,40 @@ def test_render_help_and_the_scenes_command_say_which_scene_takes_which_option(c
     assert main(["scenes", "orbit"]) == 0
     listing = capsys.readouterr().out
     assert "degrees=360  (a number of degrees from -3600 to 3600)" in listing and "sweep" not in listing
+
+
+def _api_calls(tmp_path):
+    """(what the Python API is given, the call, the declaration that must refuse it, the label it names)."""
+    from lossfilm.render.elements.theme import get_theme
+    from lossfilm.render.filming import options as film
+    from lossfilm.training.adapters.user_loss import LOSS, load_loss
+    from lossfilm.training.fit.config import RACER_LRS, RACERS
+    from lossfilm.training.grid_cluster import SCHEDULER, scheduler_address
+    from lossfilm.training.landscape.classic import EXPR, classic_landscape, from_expression
+    from lossfilm.training.landscape.race import train_racers
+
+    domain = (-1, 1, -1, 1)
+    return [
+        (["sgd", "sgd"], lambda v: classic_landscape("bowl", optimizers=v), RACERS, "optimizers"),
+        ({"adam": -1.0}, lambda v: classic_landscape("bowl", optimizers=["adam"], lrs=v), RACER_LRS, "lrs"),
+        (["sgd", "lbfgs"], lambda v: train_racers(v, tmp_path / "cache"), RACERS, "optimizers"),
+        ({"adam": float("nan")}, lambda v: train_racers(["adam"], tmp_path / "cache", lrs=v), RACER_LRS, "lrs"),
+        ("__import__('os')", lambda v: from_expression(v, domain=domain), EXPR, "--expr"),
+        ("sin(x, y)", lambda v: from_expression(v, domain=domain), EXPR, "--expr"),
+        ("notamodule", load_loss, LOSS, "--loss"),
+        ("nonsense", scheduler_address, SCHEDULER, "--scheduler"),
+        ("neon", get_theme, film.THEME, "theme"),
+        (str(tmp_path), lambda v: lossfilm.film("descent", v, tmp_path / "f.mp4"), film.LANDSCAPE_PATH, "landscape"),
+        (str(tmp_path / "s.jpg"), lambda v: lossfilm.still(tmp_path / "l.npz", v), film.STILL_PATH, "path"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(11))
+def test_the_python_api_refuses_with_its_option_s_declaration(case, tmp_path):
+    value, call, option, label = _api_calls(tmp_path)[case]
+    with pytest.raises(ConfigError) as declared:
+        option.check(value, label)
+    with pytest.raises(ConfigError) as api:
+        call(value)
+    assert str(api.value) == str(declared.value)
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "f.mp4").exists()  # refused before any work
