@@ -21,8 +21,10 @@ _ATOMS = st.sampled_from(["x", "y", "1", "2.5", "1e308", "0", "pi", "e", "np.pi"
 FORMULAS = st.recursive(_ATOMS, lambda inner: (
     st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "//", "%", "**", "<", ">=", "=="]), inner).map(
         lambda t: f"({t[0]} {t[1]} {t[2]})")
-    | st.tuples(st.sampled_from(["sin", "exp", "sqrt", "np.log", "numpy.abs", "arctan2", "where"]),
-                st.lists(inner, min_size=1, max_size=3)).map(lambda t: f"{t[0]}({', '.join(t[1])})")
+    | st.sampled_from([("sin", 1), ("exp", 1), ("sqrt", 1), ("np.log", 1), ("numpy.abs", 1), ("arctan2", 2),
+                       ("hypot", 2), ("where", 3), ("clip", 3)]).flatmap(
+        lambda call: st.lists(inner, min_size=call[1], max_size=call[1]).map(
+            lambda args: f"{call[0]}({', '.join(args)})"))
     | inner.map(lambda a: f"-{a}")), max_leaves=8)
 # ... and what it must refuse before anything runs: names, attributes, calls, subscripts and syntax outside it.
 HOSTILE_PARTS = st.sampled_from([

@@ -23,7 +23,7 @@ import hashlib
 
 import numpy as np
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 import lossfilm
@@ -304,6 +304,8 @@ def text_for_flag(flag):
     return text_for(option.kind).filter(lambda text: "\0" not in text)
 
 
+@example(text="sin(0,-(x))")  # found by Hypothesis: passed the probe on arrays, raised on a float (NumPy's out)
+@example(text="x**1e10")  # an OverflowError on Python floats, at the gradient
 @given(text=st.text(max_size=40) | FORMULAS)
 def test_any_expression_compiles_to_a_function_of_x_and_y_or_is_refused_in_one_line(text):
     from lossfilm.training.landscape.classic import parse_expression
