@@ -380,7 +380,7 @@ CASES = [
     ("landscape-trajectory-a-folder", LAND + ["{f.out}"], ["trajectory '{f.out}': expected a trajectory file to read",
                                                           "it is a folder"], ConfigError),  # was "no such file"
     ("landscape-loss-not-a-spec", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--loss", "notamodule"],
-     ["--loss 'notamodule': expected MODULE:ATTR or path/to/file.py:ATTR"], ConfigError),
+     ["--loss notamodule: expected MODULE:ATTR or path/to/file.py:ATTR"], ConfigError),
     ("render-landscape-a-folder", RENDER[:2] + ["--landscape", "{f.out}", "-o", "{f.out}/film.mp4"],
      ["--landscape {f.out}: expected a landscape .npz file to read; it is a folder"], ConfigError),  # was "no such
     # landscape file"

@@ -139,7 +139,9 @@ def read_args(args, declared, *, labels=None):
             continue
         label = (labels or {}).get(option.name, option.flag)
         value = getattr(args, option.name)
-        if isinstance(value, str) and not isinstance(option.kind, Text):
+        if isinstance(value, str) and isinstance(option.kind, Text):
+            value = option.kind.read(value, label)  # text as it is: "auto" is a name, not "not given"
+        elif isinstance(value, str):
             value = option.read(value, label)
         elif isinstance(value, list) and option.repeated:
             value = option.read(value, label)

@@ -238,6 +238,12 @@ class Text(Kind):
             raise refuse(label, value, self.describe())
         return value
 
+    def read(self, text, label):
+        try:
+            return self.check(text, label)
+        except ConfigError:
+            raise refuse(label, text, self.describe(), as_typed=True) from None  # as typed: --loss notamodule
+
 
 @dataclass(frozen=True)
 class Size(Kind):
