@@ -23,6 +23,9 @@ _SAID = "%(default).0s"  # stops ArgumentDefaultsHelpFormatter from adding "(def
 
 
 def add_arguments(parser):
+    from lossfilm.format.declared.options import add_argument
+    from lossfilm.training.adapters.user_loss import LOSS
+    from lossfilm.training.grid_cluster import ENV, SCHEDULER
     from lossfilm.training.landscape.between import NAMES, RESOLUTION
     from lossfilm.training.landscape.segment import POINTS, RANGE
     from lossfilm.training.landscape.settings import DEFAULTS
@@ -37,9 +40,12 @@ def add_arguments(parser):
                         help="model B is B's snapshot at this optimizer step (default: its last)" + _SAID)
     parser.add_argument("--names", nargs=2, default=list(NAMES), metavar=("NAME_A", "NAME_B"),
                         help="what to call the two models on screen")
-    parser.add_argument("--loss", metavar="MODULE:ATTR", default=None,
-                        help="your model's loss: loss_fn(params_dict) -> float, or a lossfilm.torch.TorchLoss "
-                             "(default: the built-in MLP's, on A's training data)" + _SAID)
+    loss = LOSS.but(help="your model's loss: loss_fn(params_dict) -> float, or a lossfilm.torch.TorchLoss "
+                         "(default: the built-in MLP's, on A's training data)")
+    scheduler = SCHEDULER.but(help=f"evaluate the grid, the paths and the segment on this Dask cluster's workers "
+                                   f"(default: ${ENV}, else this process)")
+    parser.set_defaults(declared=(loss, scheduler))  # read and checked by their declarations (lossfilm.cli.main)
+    add_argument(parser, loss)
     parser.add_argument("--points", type=int, default=POINTS, help="positions along the segment")
     parser.add_argument("--range", nargs=2, type=float, default=list(RANGE), dest="t_range",
                         metavar=("T_MIN", "T_MAX"), help="where the positions run: 0 = A, 1 = B")
@@ -49,9 +55,7 @@ def add_arguments(parser):
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed of the sample subset")
     parser.add_argument("--workers", type=int, default=None,
                         help="threads for the built-in MLP's grid (default: all cores)" + _SAID)
-    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
-                        help="evaluate the grid, the paths and the segment on this Dask cluster's workers "
-                             "(default: $LOSSFILM_SCHEDULER, else this process)" + _SAID)
+    add_argument(parser, scheduler)
     parser.add_argument("--force", action="store_true",
                         help="recompute even if OUT has the same key, and evaluate even a grid the size check "
                              "refuses" + _SAID)

@@ -37,7 +37,7 @@ def actions(parser):
 COMMANDS = ["train", "landscape", "render", "still", "demo", "race", "classic"]
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", COMMANDS + ["line"])  # line: its --loss and --scheduler
 def test_argparse_is_built_from_the_declarations(command):
     parser = subparser(command)
     declared = parser.get_default("declared")

@@ -65,7 +65,7 @@ RACERS = Option("optimizers", Many(Choice(tuple(OPTIMIZERS)), 1, len(OPTIMIZERS)
                 "the racers, comma-separated", metavar="A,B,...")
 RACER_LRS = Option("lrs", Pairs(Choice(tuple(OPTIMIZERS)), _LR.kind, "OPTIMIZER", "LR"), {},
                    "one racer's learning rate, e.g. --lr adam=0.002 (repeat it for more; default: each optimizer's "
-                   "own)", cli="--lr", metavar="NAME=VALUE")
+                   "own)", cli="--lr", metavar="OPTIMIZER=LR")
 
 
 def check_racers(optimizers, lrs, *, cli=False):
