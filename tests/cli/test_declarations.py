@@ -22,6 +22,7 @@ from lossfilm.format.declared.values import Choice, Flag
 from lossfilm.render.filming.options import FILM_OPTIONS, STILL_OPTIONS, check_settings
 from lossfilm.training.fit.config import TRAIN_OPTIONS, TrainConfig
 from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS, LandscapeSettings
+from lossfilm.viewer.page import VIEW_OPTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +35,7 @@ def actions(parser):
     return {action.dest: action for action in parser._actions}
 
 
-COMMANDS = ["train", "landscape", "render", "still", "demo", "race", "classic"]
+COMMANDS = ["train", "landscape", "render", "still", "demo", "race", "classic", "view"]
 
 
 @pytest.mark.parametrize("command", COMMANDS + ["line"])  # line: its --loss and --scheduler
@@ -93,7 +94,8 @@ def test_every_declared_option_reads_its_default_from_an_empty_command_line(comm
         assert getattr(args, option.name) == option.check(option.default)
 
 
-@pytest.mark.parametrize("function, declared", [(lossfilm.film, FILM_OPTIONS), (lossfilm.still, STILL_OPTIONS)])
+@pytest.mark.parametrize("function, declared", [(lossfilm.film, FILM_OPTIONS), (lossfilm.still, STILL_OPTIONS),
+                                                (lossfilm.view, VIEW_OPTIONS)])
 def test_the_api_takes_each_declared_option_with_its_default(function, declared):
     parameters = inspect.signature(function).parameters
     for option in declared:
