@@ -35,7 +35,7 @@ def actions(parser):
     return {action.dest: action for action in parser._actions}
 
 
-COMMANDS = ["train", "landscape", "render", "still", "demo", "race", "classic", "view"]
+COMMANDS = ["train", "landscape", "render", "still", "demo", "race", "classic", "view", "inspect", "reproduce"]
 
 
 @pytest.mark.parametrize("command", COMMANDS + ["line"])  # line: its --loss and --scheduler
@@ -84,7 +84,8 @@ def test_every_value_a_command_takes_is_read_by_a_declaration(command):
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_declared_option_reads_its_default_from_an_empty_command_line(command):
-    argv = {"landscape": ["landscape", "t.npz"], "render": ["render", "descent"]}.get(command, [command])
+    argv = {"landscape": ["landscape", "t.npz"], "render": ["render", "descent"], "inspect": ["inspect", "f.png"],
+            "reproduce": ["reproduce", "f.png"]}.get(command, [command])
     args = build_parser().parse_args(argv)
     read_args(args, args.declared)
     for option in args.declared:
