@@ -26,7 +26,6 @@ example: lossfilm classic rosenbrock --optimizers sgd,momentum,adam --lr adam=0.
 from __future__ import annotations
 
 from lossfilm.cli import film_outputs
-from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):

@@ -45,12 +45,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from lossfilm.format.errors import ConfigError
 from lossfilm.training.fit.config import RACER_LRS, RACERS, TrainConfig, check_racers
 from lossfilm.training.data.datasets import load_data
 from lossfilm.training.landscape.evaluation import MLPEvaluation, evaluation_for
 from lossfilm.training.landscape.pipeline import build_landscape, cached_landscape, landscape_key
-from lossfilm.training.fit.optimizers import OPTIMIZERS
 from lossfilm.training.landscape.descent_paths import Race
 from lossfilm.training.landscape.plane import check_directions
 from lossfilm.training.landscape.settings import LandscapeSettings
@@ -69,7 +67,7 @@ MAX_SNAPSHOTS = 500  # per optimizer when recording is automatic: a smooth path,
 
 
 def parse_optimizers(text):
-    """``"sgd,momentum,adam"`` -> ``("sgd", "momentum", "adam")``, read by the declaration :data:`OPTIMIZERS`.
+    """``"sgd,momentum,adam"`` -> ``("sgd", "momentum", "adam")``, read by the declaration :data:`OPTIMIZERS_OPTION`.
 
     Examples
     --------
