@@ -57,9 +57,9 @@ def add_arguments(parser):
     add_argument(parser, OUTPUT, flags=("-o", "--output"))
     for option in SETTINGS:
         if option.name == "anchors":
-            add_argument(parser, option, nargs=3, type=int)
+            add_argument(parser, option, nargs=3)
         elif option.name == "grid_range":
-            add_argument(parser, option, nargs=4, type=float)
+            add_argument(parser, option, nargs=4)
         elif option.name == "sharpness":
             add_argument(parser, option, nargs="?", const=str(SHARPNESS_POINTS),
                          help=f"{option.help}; N {SHARPNESS_POINTS} if not given ({option.takes()})" + _SAID)

@@ -392,6 +392,13 @@ CASES = [
      ["--lr =3: expected OPTIMIZER=LR"], ConfigError),
     ("race-lr-twice", ["race", "--lr", "adam=0.1", "--lr", "adam=0.2", "--out-dir", "{f.out}/race", "--quiet"],
      ["--lr adam=0.2: expected OPTIMIZER=LR", "adam is given twice"], ConfigError),  # the second silently won
+    ("line-points-absurd", ["line", "{f.traj}", "{f.other_traj}", "-o", "{f.out}/b.npz", "--points", "1000000000",
+                            "--quiet"],
+     ["--points 1000000000: expected a whole number from 2 to 100000"], ConfigError),  # was killed for memory
+    ("line-output-empty", ["line", "{f.traj}", "{f.other_traj}", "-o", "", "--quiet"],
+     ["-o '': expected a landscape file to write, ending in .npz"], ConfigError),  # silently wrote between.npz
+    ("line-trajectory-a-folder", ["line", "{f.out}", "{f.traj}", "-o", "{f.out}/b.npz", "--quiet"],
+     ["a '{f.out}': expected a trajectory file to read; it is a folder"], ConfigError),  # was "no such file"
     ("render-frames-absurd", RENDER + ["--fps", "240", "--seconds", "86400"],
      ["frames 20736000: needs about", "hours of work", "the largest that fits is frames",
       "--fps 240 x --seconds", "add --force"], ConfigError),
@@ -462,7 +469,7 @@ def test_bad_input_is_one_line_naming_input_and_problem(f, capsys, argv, expecte
 
 @pytest.mark.parametrize("argv, expected", [
     (["render", "descent", "--no-such-flag"], "lossfilm: error: unrecognized arguments: --no-such-flag"),
-    (["landscape", "t.npz", "--anchors", "0", "x", "2"], "lossfilm landscape: error: argument --anchors"),
+    (["landscape", "t.npz", "--anchors", "0", "1"], "lossfilm landscape: error: argument --anchors: expected 3"),
     (["still", "--frame", "1", "--final"], "lossfilm still: error: argument --final: not allowed with"),
 ])
 def test_argparse_s_own_errors_are_one_line_and_exit_2(capsys, argv, expected):

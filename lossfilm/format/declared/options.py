@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, replace
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.declared.values import Choice, Count, Flag, Kind, Many, Number, Pairs, Text
+from lossfilm.format.declared.values import Choice, Count, Flag, Kind, Many, Number, Numbers, Pairs, Text
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ def add_argument(parser, option, *, flags=None, dest=None, **overrides):
     else:
         takes = option.takes().replace("%", "%%")
         default = option.default
-        said = "" if default is None or default == {} else f"; default: {shown(default)}"
+        separator = " " if isinstance(overrides.get("nargs"), int) else ","  # nargs=2: --names A B
+        said = "" if default is None or default == {} else f"; default: {shown(default, separator)}"
         kwargs = dict(default=default, metavar=option.metavar or _metavar(option),
                       help=f"{help_text} ({takes}{said})%(default).0s")
         if isinstance(option.kind, Choice):
@@ -143,8 +144,8 @@ def read_args(args, declared, *, labels=None):
             value = option.kind.read(value, label)  # text as it is: "auto" is a name, not "not given"
         elif isinstance(value, str):
             value = option.read(value, label)
-        elif isinstance(value, list) and option.repeated:
-            value = option.read(value, label)
+        elif isinstance(value, list) and (option.repeated or isinstance(option.kind, Numbers)):
+            value = option.read(value, label)  # argparse's texts, one per use of the flag or per nargs
         elif isinstance(value, list) and not isinstance(option.kind, Text):
             value = option.check(tuple(value), label)
         else:
@@ -190,14 +191,17 @@ def from_default(name, default):
     return Option(name, kind, default, "")
 
 
-def shown(value):
-    """A default as ``--help`` and ``lossfilm scenes`` show it: true/false, 1.5, 128,64, ''."""
+def shown(value, separator=","):
+    """A default as ``--help`` and ``lossfilm scenes`` show it: true/false, 1.5, 128,64, ''.
+
+    ``separator`` joins the values of a tuple: a comma list (``--hidden 128,64``), or a space (``--names A B``).
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and math.isfinite(value):
         return f"{value:g}"
     if isinstance(value, (tuple, list)):
-        return ",".join(map(str, value)) if value else "none"
+        return separator.join(map(str, value)) if value else "none"
     if isinstance(value, dict):
         return " ".join(f"{key}={item}" for key, item in value.items()) if value else "none"
     return str(value) if value != "" else "''"

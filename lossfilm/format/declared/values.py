@@ -353,15 +353,16 @@ class Numbers(Kind):
         return values
 
     def read(self, text, label):
-        """A comma list, ``-2,2,-1,3``, or argparse's list of texts (``nargs``)."""
+        """A comma list, ``-2,2,-1,3``, or argparse's list of texts (``nargs``: ``--range 0 1``)."""
         parts = str(text).split(",") if isinstance(text, str) else list(text)
+        typed = text if isinstance(text, str) else " ".join(map(str, parts))  # as the command line had it
         try:
             values = tuple(self.each.read(part, label) for part in parts)
         except ConfigError:
-            raise refuse(label, text, self.describe(), as_typed=True) from None
+            raise refuse(label, typed, self.describe(), as_typed=True) from None
         if len(values) != self.count or (self.rising and any(values[i] >= values[i + 1]
                                                              for i in range(0, self.count - 1, 2))):
-            raise refuse(label, text, self.describe(), as_typed=True)
+            raise refuse(label, typed, self.describe(), as_typed=True)
         return values
 
 
