@@ -109,6 +109,7 @@ def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=No
     quality, fps, seconds, workers = checked["quality"], checked["fps"], checked["seconds"], checked["workers"]
     gif_width, gif_fps = checked["gif_width"], checked["gif_fps"]
     _flags(progress=progress, force=force)
+    _check_landscape(landscape)
     even = any(FORMATS[output_format(path)].even for path in paths)
     preset = QUALITIES[quality]
     size = _even(checked["size"], even) if size is not None else preset.size
@@ -183,7 +184,8 @@ def still(landscape, path, *, scene="descent", frame=None, size=declared.STILL_S
         frame=frame, size=size, fps=fps, seconds=seconds, theme=theme, transparent=transparent, log_z=log_z,
         draft=draft, options=options), owner="still()")
     frame, size, fps, seconds = checked["frame"], checked["size"], checked["fps"], checked["seconds"]
-    declared.check_values((declared.PATH_OPTION.but(name="path"),), {"path": path}, owner="still()")
+    declared.STILL_PATH.check(path)
+    _check_landscape(landscape)
     check_writable(path)
     check_distinct([path], inputs=_inputs(scene, landscape))
     with _landscape_file(landscape, path) as landscape_path:
@@ -246,7 +248,7 @@ def film_spec(scene, landscape_path, *, size, fps, seconds=None, theme=DEFAULT_T
     if not Path(landscape_path).is_file():
         raise ArtifactError(f"{landscape_path}: no such landscape file; make one with `lossfilm landscape` "
                             "or run `lossfilm demo`")
-    fps, seconds = declared.FPS.check(fps), declared.SECONDS.check(seconds)
+    fps, seconds, theme = declared.FPS.check(fps), declared.SECONDS.check(seconds), declared.THEME.check(theme)
     options = tuple((str(key), str(value)) for key, value in (declared.SCENE_OPTIONS.check(options) or {}).items())
     scene.read_options(options)
     land = Landscape.load(landscape_path)  # a damaged or mismatched file fails now, not in a worker
@@ -286,6 +288,12 @@ def _outputs(outputs):
     for path in paths:
         declared.PATH_OPTION.check(path, "outputs")
     return list(paths)
+
+
+def _check_landscape(landscape):
+    """A landscape given as a path is checked by its declaration (a folder is refused); a Landscape, when read."""
+    if isinstance(landscape, (str, os.PathLike)):
+        declared.LANDSCAPE_PATH.check(landscape)
 
 
 def _flags(**flags):

@@ -43,6 +43,8 @@ import threading
 import numpy as np
 
 from lossfilm.boundary.dask_scatter import scatter_to_every_worker
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Text
 from lossfilm.format.errors import ConfigError, LossfilmError
 from lossfilm.training.adapters.user_loss import LOSS_MODULES
 from lossfilm.training.landscape.evaluation import Evaluation
@@ -54,6 +56,13 @@ RESCATTERS = 3  # times the plane loss is scattered again after the worker holdi
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler before saying it cannot be reached
 ENV = "LOSSFILM_SCHEDULER"  # the scheduler's address where --scheduler is not given
 ENV_TIMEOUT = "LOSSFILM_SCHEDULER_TIMEOUT"  # seconds, instead of CONNECT_TIMEOUT
+
+# --scheduler, declared once (lossfilm.format.declared.options): the form of an address is checked here; whether a
+# scheduler answers there, by connect(). Each command says what its cluster does (.but(help=...)).
+SCHEDULER = Option("scheduler", Text(500, pattern=r"[a-z][a-z0-9+]*://\S+", what="a Dask scheduler's address, "
+                                    "tcp://HOST:PORT,"), None,
+                   f"run on this Dask cluster's workers (pip install 'lossfilm[distributed]'; default: ${ENV}, else "
+                   "this machine)", optional=True, metavar="tcp://HOST:PORT")
 
 
 class ClusterError(LossfilmError):
@@ -115,8 +124,13 @@ def connect(address, timeout=None):
 
 
 def scheduler_address(option):
-    """The scheduler to use: ``--scheduler`` if given, else ``$LOSSFILM_SCHEDULER``, else None (one process)."""
-    return option or os.environ.get(ENV) or None
+    """The scheduler to use: ``--scheduler`` if given, else ``$LOSSFILM_SCHEDULER``, else None (one process).
+
+    Either is checked by the declaration :data:`SCHEDULER`, naming where it came from.
+    """
+    if option:
+        return SCHEDULER.check(option, SCHEDULER.flag)
+    return SCHEDULER.check(os.environ.get(ENV) or None, f"${ENV}")
 
 
 def on_cluster(evaluation, executor):

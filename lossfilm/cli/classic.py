@@ -26,36 +26,22 @@ example: lossfilm classic rosenbrock --optimizers sgd,momentum,adam --lr adam=0.
 from __future__ import annotations
 
 from lossfilm.cli import film_outputs
-from lossfilm.cli.render import help_text
 
 
 def add_arguments(parser):
     from lossfilm.format.declared.options import add_argument
-    from lossfilm.training.landscape.classic import CONDITION, DEFAULT_OPTIMIZERS, DEFAULT_RESOLUTION, FUNCTIONS, STEPS
+    from lossfilm.training.landscape.classic import (CONDITION, DEFAULT_RESOLUTION, DOMAIN, EXPR, FUNCTION, LRS,
+                                                     NAME, OPTIMIZERS, START, STEPS)
     from lossfilm.training.landscape.settings import LANDSCAPE_OPTIONS
 
     RESOLUTION = next(o for o in LANDSCAPE_OPTIONS if o.name == "resolution").but(default=DEFAULT_RESOLUTION)
 
-    parser.add_argument("function", nargs="?", metavar="FUNCTION",
-                        help=help_text(f"one of {', '.join(FUNCTIONS)} (or give --expr)"))
-    parser.add_argument("--expr", metavar="EXPR",
-                        help=help_text("your own f(x, y), e.g. \"(1-x)**2 + 100*(y-x**2)**2\" (needs --domain)"))
-    parser.add_argument("--name", default="custom", help="the name of an --expr function (file names, title)")
-    parser.add_argument("--optimizers", default=",".join(DEFAULT_OPTIMIZERS), metavar="A,B,...",
-                        help="the racers, comma-separated, from sgd, momentum, nesterov, rmsprop, adam")
-    add_argument(parser, STEPS)
-    parser.add_argument("--start", metavar="X,Y", help=help_text("the start of every racer (default: the "
-                                                                   "function's own)"))
-    parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
-                        help=help_text("one racer's learning rate, e.g. --lr adam=0.05 (repeatable; "
-                                       "default: the function's own, see training/landscape/classic.py)"))
-    add_argument(parser, CONDITION)
-    parser.add_argument("--domain", metavar="X0,X1,Y0,Y1",
-                        help=help_text("the plotted square, X_MIN,X_MAX,Y_MIN,Y_MAX (default: the function's own)"))
-    add_argument(parser, RESOLUTION)
+    declared = (FUNCTION, EXPR, NAME, OPTIMIZERS, STEPS, START, LRS, CONDITION, DOMAIN, RESOLUTION)
+    for option in declared:
+        add_argument(parser, option)
     parser.add_argument("--scene", default="classic", metavar="SCENE", help="the scene name or a .py scene file")
     film_outputs.add_arguments(parser, stem="classic-NAME", gif_by_default=False, option_example="height=log",
-                               declared=(STEPS, CONDITION, RESOLUTION))
+                               declared=declared)
     # argparse takes "-2,2,-1,3" for an option (only "-2" or "-1.5" look like numbers to it); let
     # comma-separated numbers through so that --domain -2,2,-1,3 and --start -1.5,2 work without "=".
     import re
@@ -64,20 +50,14 @@ def add_arguments(parser):
 
 
 def run(args):
-    import re
-
     from lossfilm.cli.render import check_scene
-    from lossfilm.format.errors import ConfigError
-    from lossfilm.training.landscape.race import parse_lrs, parse_optimizers
+    from lossfilm.training.fit.config import check_racers
     from lossfilm.training.landscape.classic import cached_classic_landscape, from_expression, get_function
 
+    optimizers, lrs = check_racers(args.optimizers, args.lrs, cli=True)  # each read by its declaration; --lr races
     function = _function(args, get_function, from_expression)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", function.name):
-        raise ConfigError(f"--name {function.name!r}: use letters, digits, '_', '-' or '.' (it names files)")
-    optimizers = parse_optimizers(args.optimizers)
-    lrs = parse_lrs(args.lr, optimizers)
     check_scene(args.scene)
-    start = _numbers(args.start, 2, "--start", "X,Y") if args.start else None
+    start = args.start
     stem = f"classic-{function.name}"
     out = film_outputs.FilmOutputs(args, stem)
 
@@ -100,35 +80,15 @@ def run(args):
 
 def _function(args, get_function, from_expression):
     """The function the arguments name: a built-in one, or --expr with --domain."""
+    from dataclasses import replace
+
     from lossfilm.format.errors import ConfigError
 
     if (args.function is None) == (args.expr is None):
         raise ConfigError("give a FUNCTION (rosenbrock, himmelblau, ...) or --expr EXPR, not both or neither")
     if args.expr is not None:
-        if not args.domain:
+        if args.domain is None:
             raise ConfigError("--expr needs --domain X_MIN,X_MAX,Y_MIN,Y_MAX (where to draw it)")
-        domain = _numbers(args.domain, 4, "--domain", "X_MIN,X_MAX,Y_MIN,Y_MAX")
-        return from_expression(args.expr, domain=domain, name=args.name,
-                               start=_numbers(args.start, 2, "--start", "X,Y") if args.start else None)
+        return from_expression(args.expr, domain=args.domain, name=args.name, start=args.start)
     function = get_function(args.function, condition=args.condition)
-    if args.domain:
-        from dataclasses import replace
-
-        from lossfilm.training.landscape.classic import check_domain
-
-        function = replace(function, domain=check_domain(_numbers(args.domain, 4, "--domain",
-                                                                  "X_MIN,X_MAX,Y_MIN,Y_MAX")))
-    return function
-
-
-def _numbers(text, count, option, form):
-    """``"-2,2,-1,3"`` -> ``(-2.0, 2.0, -1.0, 3.0)``, or a ConfigError naming ``option``."""
-    from lossfilm.format.errors import ConfigError
-
-    try:
-        values = tuple(float(v) for v in str(text).split(","))
-    except ValueError:
-        values = ()
-    if len(values) != count:
-        raise ConfigError(f"{option} {text}: expected {count} comma-separated numbers {form}")
-    return values
+    return function if args.domain is None else replace(function, domain=args.domain)

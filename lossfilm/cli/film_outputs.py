@@ -10,14 +10,17 @@ render; the still and the cache stay in ``--out-dir``.
 from __future__ import annotations
 
 from lossfilm.cli.render import OUT_DIR, add_draft_argument, help_text
-from lossfilm.format.declared.options import add_argument
-from lossfilm.render.filming.options import (GIF_FPS_OPTION, GIF_WIDTH_OPTION, QUALITY, SECONDS, STILL_SIZE_OPTION,
-                                             THEME, WORKERS)
+from lossfilm.format.declared.options import Option, add_argument
+from lossfilm.format.declared.values import Path
+from lossfilm.render.filming.options import (FILM_OUTPUTS, GIF_FPS_OPTION, GIF_WIDTH_OPTION, QUALITY, SECONDS,
+                                             STILL_SIZE_OPTION, THEME, WORKERS)
 from lossfilm.render.filming.quality import DEFAULT_QUALITY, QUALITIES
 
 STILL_SIZE = STILL_SIZE_OPTION.but(name="still_size", default=(1280, 720), help="size of the PNG still")
-# The options whose text the declarations read and check (lossfilm.cli.main, before run).
-DECLARED = (QUALITY, THEME, SECONDS, STILL_SIZE, GIF_WIDTH_OPTION, GIF_FPS_OPTION, WORKERS)
+OUT_DIR_OPTION = Option("out_dir", Path("a folder (made if missing; its parent must exist)", role="folder"), OUT_DIR,
+                        "where the still, the cache (DIR/cache) and, without -o, the films go", metavar="DIR")
+# The options whose text the declarations read and check (lossfilm.cli.main, before run); -o is added per command.
+DECLARED = (QUALITY, THEME, SECONDS, STILL_SIZE, GIF_WIDTH_OPTION, GIF_FPS_OPTION, WORKERS, OUT_DIR_OPTION)
 
 
 def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAULT_QUALITY, declared=()):
@@ -26,13 +29,13 @@ def add_arguments(parser, *, stem, gif_by_default, option_example, quality=DEFAU
     ``declared``: the command's own declared options, read and checked with these before it runs.
     """
     default = f"OUT/{stem}.mp4" + (f" and OUT/{stem}.gif" if gif_by_default else "")
-    parser.add_argument("-o", "--output", metavar="PATH", action="append",
-                        help=help_text(f"the film to write: .mp4, .gif, or folder/ for PNG frames; repeat it to write "
-                                       f"several from one render (default: {default})"))
-    parser.add_argument("--out-dir", default=OUT_DIR, metavar="DIR",
-                        help="where the still, the cache (DIR/cache) and, without -o, the films go (made if missing)")
+    outputs = FILM_OUTPUTS.but(help=f"the film to write: .mp4, .gif, or folder/ for PNG frames; repeat it to write "
+                                    f"several from one render (default: {default})")
+    add_argument(parser, outputs, flags=("-o", "--output"))
+    add_argument(parser, OUT_DIR_OPTION)
     preset = QUALITY.but(default=quality)  # demo films at medium, race and classic at low
-    parser.set_defaults(declared=tuple(preset if option is QUALITY else option for option in DECLARED) + declared)
+    parser.set_defaults(declared=tuple(preset if option is QUALITY else option for option in DECLARED)
+                        + (outputs,) + declared)
     add_argument(parser, preset)
     add_argument(parser, THEME)
     add_argument(parser, SECONDS)
@@ -80,7 +83,7 @@ class FilmOutputs:
         from lossfilm.render.filming.sinks import output_format
 
         self.started = time.perf_counter()
-        read_args(args, DECLARED)  # main did, for the CLI; a caller that builds its own args gets the same checks
+        read_args(args, DECLARED + (FILM_OUTPUTS,))  # main did, for the CLI; a caller that builds its own args gets the same checks
         self.args, self.stem = args, stem
         self.still_size = args.still_size
         self.options = parse_options(args.option)

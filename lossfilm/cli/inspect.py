@@ -17,7 +17,11 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
-    parser.add_argument("file", metavar="FILE", help="an MP4, MOV, WebM, GIF, PNG or viewer HTML that lossfilm wrote (or a PNG frame)")
+    from lossfilm.cli.provenance import MADE
+    from lossfilm.format.declared.options import add_argument
+
+    parser.set_defaults(declared=(MADE,))  # read and checked by its declaration (lossfilm.cli.main)
+    add_argument(parser, MADE)
     parser.add_argument("--json", action="store_true", help="print the provenance as JSON")
 
 

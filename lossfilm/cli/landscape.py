@@ -19,8 +19,10 @@ On a Dask cluster: lossfilm landscape trajectory.npz --scheduler tcp://HOST:8786
 """
 
 
-from lossfilm.format.declared.options import add_argument
-from lossfilm.format.declared.values import Choice
+from lossfilm.format.declared.options import Option, add_argument
+from lossfilm.format.declared.values import Choice, Path
+from lossfilm.training.adapters.user_loss import LOSS
+from lossfilm.training.grid_cluster import ENV, SCHEDULER
 from lossfilm.training.landscape.plane import DIRECTIONS
 from lossfilm.training.landscape.settings import GRID_WORKERS, LANDSCAPE_OPTIONS
 
@@ -29,7 +31,18 @@ from lossfilm.training.landscape.settings import GRID_WORKERS, LANDSCAPE_OPTIONS
 SETTINGS = tuple(option.but(kind=Choice(DIRECTIONS)) if option.name == "directions_kind" else option
                  for option in LANDSCAPE_OPTIONS if option.name not in ("biases", "bias_names", "line", "line_range"))
 WORKERS = GRID_WORKERS
-DECLARED = SETTINGS + (WORKERS,)
+# The files it reads and writes, and the code and cluster it uses, declared once (a missing trajectory is said where
+# it is read).
+TRAJECTORY = Option("trajectory", Path("a trajectory file to read", role="read"), None,
+                    "trajectory file written by 'lossfilm train' or lossfilm.Recorder", cli="trajectory",
+                    metavar="TRAJECTORY")
+OUTPUT = Option("output", Path("a landscape file to write, ending in .npz", role="write", suffixes=(".npz",),
+                                 example="landscape.npz"), None,
+                "landscape file to write (default: landscape.npz beside the trajectory)", optional=True, cli="-o",
+                metavar="NPZ")
+SCHEDULER_OPTION = SCHEDULER.but(help=f"evaluate the grid on this Dask cluster's workers (pip install "
+                                      f"'lossfilm[distributed]'; default: ${ENV}, else this process)")
+DECLARED = SETTINGS + (WORKERS, TRAJECTORY, OUTPUT, LOSS, SCHEDULER_OPTION)
 
 # "%(default).0s" prints nothing; its presence stops ArgumentDefaultsHelpFormatter from
 # appending "(default: None)" where the help already says what the default is.
@@ -39,26 +52,21 @@ _SAID = "%(default).0s"
 def add_arguments(parser):
     from lossfilm.training.curvature.sharpness import POINTS as SHARPNESS_POINTS
 
-    parser.add_argument("trajectory", help="trajectory file written by 'lossfilm train' or lossfilm.Recorder")
-    parser.add_argument("--loss", metavar="MODULE:ATTR", default=None,
-                        help="your model's loss: loss_fn(params_dict) -> float, or a lossfilm.torch.TorchLoss, "
-                             "as module:attr or path/to/file.py:attr (default: the built-in MLP's)" + _SAID)
-    parser.add_argument("-o", "--output", default=None,
-                        help="landscape file to write (default: landscape.npz beside the trajectory)" + _SAID)
+    add_argument(parser, TRAJECTORY)
+    add_argument(parser, LOSS)
+    add_argument(parser, OUTPUT, flags=("-o", "--output"))
     for option in SETTINGS:
         if option.name == "anchors":
-            add_argument(parser, option, nargs=3, type=int)
+            add_argument(parser, option, nargs=3)
         elif option.name == "grid_range":
-            add_argument(parser, option, nargs=4, type=float)
+            add_argument(parser, option, nargs=4)
         elif option.name == "sharpness":
             add_argument(parser, option, nargs="?", const=str(SHARPNESS_POINTS),
                          help=f"{option.help}; N {SHARPNESS_POINTS} if not given ({option.takes()})" + _SAID)
         else:
             add_argument(parser, option)
     add_argument(parser, WORKERS)
-    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
-                        help="evaluate the grid on this Dask cluster's workers (pip install "
-                             "'lossfilm[distributed]'; default: $LOSSFILM_SCHEDULER, else this process)" + _SAID)
+    add_argument(parser, SCHEDULER_OPTION)
     parser.add_argument("--vts", action="store_true", help="also write OUT.vts (ParaView)" + _SAID)
     parser.add_argument("--obj", action="store_true", help="also write OUT.obj (the visible surface)" + _SAID)
     parser.add_argument("--log-z", action="store_true", help="exported heights are log10(loss)" + _SAID)
@@ -82,8 +90,6 @@ def run(args):
 
     started = time.time()
     out = Path(args.output) if args.output else Path(args.trajectory).with_name("landscape.npz")
-    if out.suffix != ".npz":
-        raise ConfigError(f"-o {out}: the landscape file name must end in .npz")
     # The landscape, its unfinished-nodes sidecar and the exports are written; none may be the trajectory.
     writes = [out, checkpoint_path_for(out)] + [out.with_suffix(s) for s, on in ((".vts", args.vts),
                                                                                  (".obj", args.obj)) if on]

@@ -22,36 +22,59 @@ Your model: lossfilm line a.npz b.npz --loss my_module:LOSS (a loss_fn or a loss
 _SAID = "%(default).0s"  # stops ArgumentDefaultsHelpFormatter from adding "(default: None)"
 
 
-def add_arguments(parser):
+def declared():
+    """The line command's options, declared once: its own, and the landscape's it shares (points, range, grid)."""
+    from lossfilm.format.declared.options import Option
+    from lossfilm.format.declared.values import Count, Numbers, Path, Text
+    from lossfilm.training.adapters.user_loss import LOSS
+    from lossfilm.training.grid_cluster import ENV, SCHEDULER
     from lossfilm.training.landscape.between import NAMES, RESOLUTION
     from lossfilm.training.landscape.segment import POINTS, RANGE
-    from lossfilm.training.landscape.settings import DEFAULTS
+    from lossfilm.training.landscape.settings import GRID_WORKERS, LANDSCAPE_OPTIONS, MAX_LINE
 
-    parser.add_argument("a", metavar="A.npz", help="model A's trajectory (lossfilm train or lossfilm.Recorder)")
-    parser.add_argument("b", metavar="B.npz", help="model B's trajectory, with the same parameters")
-    parser.add_argument("-o", "--output", default=None,
-                        help="landscape file to write (default: between.npz beside A)" + _SAID)
-    parser.add_argument("--a-step", type=int, default=None, metavar="STEP",
-                        help="model A is A's snapshot at this optimizer step (default: its last)" + _SAID)
-    parser.add_argument("--b-step", type=int, default=None, metavar="STEP",
-                        help="model B is B's snapshot at this optimizer step (default: its last)" + _SAID)
-    parser.add_argument("--names", nargs=2, default=list(NAMES), metavar=("NAME_A", "NAME_B"),
-                        help="what to call the two models on screen")
-    parser.add_argument("--loss", metavar="MODULE:ATTR", default=None,
-                        help="your model's loss: loss_fn(params_dict) -> float, or a lossfilm.torch.TorchLoss "
-                             "(default: the built-in MLP's, on A's training data)" + _SAID)
-    parser.add_argument("--points", type=int, default=POINTS, help="positions along the segment")
-    parser.add_argument("--range", nargs=2, type=float, default=list(RANGE), dest="t_range",
-                        metavar=("T_MIN", "T_MAX"), help="where the positions run: 0 = A, 1 = B")
-    parser.add_argument("--resolution", type=int, default=RESOLUTION, help="surface grid nodes per side")
-    parser.add_argument("--samples", type=int, default=DEFAULTS["samples"],
-                        help="evaluate on a seeded subset of this many samples (0: all)")
-    parser.add_argument("--seed", type=int, default=DEFAULTS["seed"], help="seed of the sample subset")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="threads for the built-in MLP's grid (default: all cores)" + _SAID)
-    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
-                        help="evaluate the grid, the paths and the segment on this Dask cluster's workers "
-                             "(default: $LOSSFILM_SCHEDULER, else this process)" + _SAID)
+    landscape = {option.name: option for option in LANDSCAPE_OPTIONS}
+    trajectory = Path("a trajectory file to read", role="read")
+    step = Count(0, what="an optimizer step of that run, a whole number of at least 0")
+    return (
+        Option("a", trajectory, None, "model A's trajectory (lossfilm train or lossfilm.Recorder)", cli="a",
+               metavar="A.npz"),
+        Option("b", trajectory, None, "model B's trajectory, with the same parameters", cli="b", metavar="B.npz"),
+        Option("output", Path("a landscape file to write, ending in .npz", role="write", suffixes=(".npz",),
+                              example="between.npz"), None,
+               "landscape file to write (default: between.npz beside A)", optional=True, cli="-o", metavar="NPZ"),
+        Option("a_step", step, None, "model A is A's snapshot at this optimizer step (default: its last)",
+               optional=True, metavar="STEP"),
+        Option("b_step", step, None, "model B is B's snapshot at this optimizer step (default: its last)",
+               optional=True, metavar="STEP"),
+        Option("names", Numbers(Text(40, what="a name"), 2), NAMES, "what to call the two models on screen",
+               metavar=("NAME_A", "NAME_B")),
+        LOSS.but(help="your model's loss: loss_fn(params_dict) -> float, or a lossfilm.torch.TorchLoss "
+                      "(default: the built-in MLP's, on A's training data)"),
+        landscape["line"].but(name="points", kind=Count(2, MAX_LINE), default=POINTS,
+                              help="positions along the segment"),
+        landscape["line_range"].but(name="t_range", default=RANGE, cli="--range", metavar=("T_MIN", "T_MAX"),
+                                    help="where the positions run: 0 = A, 1 = B"),
+        landscape["resolution"].but(default=RESOLUTION, help="surface grid nodes per side"),
+        landscape["samples"].but(help="evaluate on a seeded subset of this many samples (0: all)"),
+        landscape["seed"].but(help="seed of the sample subset"),
+        GRID_WORKERS.but(help="threads for the built-in MLP's grid (default: all cores)"),
+        SCHEDULER.but(help=f"evaluate the grid, the paths and the segment on this Dask cluster's workers "
+                           f"(default: ${ENV}, else this process)"),
+    )
+
+
+def add_arguments(parser):
+    from lossfilm.format.declared.options import add_argument
+
+    options = declared()
+    parser.set_defaults(declared=options)  # read and checked by their declarations (lossfilm.cli.main)
+    for option in options:
+        if option.name == "output":
+            add_argument(parser, option, flags=("-o", "--output"))
+        elif option.name in ("names", "t_range"):
+            add_argument(parser, option, nargs=2)
+        else:
+            add_argument(parser, option)
     parser.add_argument("--force", action="store_true",
                         help="recompute even if OUT has the same key, and evaluate even a grid the size check "
                              "refuses" + _SAID)
@@ -70,12 +93,8 @@ def run(args):
 
     a, b = Trajectory.load(args.a), Trajectory.load(args.b)
     out = Path(args.output) if args.output else Path(args.a).with_name("between.npz")
-    if out.suffix != ".npz":
-        raise ConfigError(f"-o {out}: the landscape file name must end in .npz")
     if out.resolve() in (Path(args.a).resolve(), Path(args.b).resolve()):
         raise ConfigError(f"-o {out}: is one of the trajectories; choose another file name")
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError(f"--workers {args.workers}: must be at least 1")
     loss_fn = None
     if args.loss is not None:
         from lossfilm.training.adapters.user_loss import load_loss

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Path as PathKind
 from lossfilm.format.errors import ArtifactError
 from lossfilm.format.provenance import (KEYWORD, MAX_TEXT, PREFIX, from_text, read_gif_comments, read_html_provenance,
                                         read_png_text)
 
 MAX_GIF_BYTES = 1 << 28  # a GIF is read whole to walk its blocks; a larger one is not read
+# The file `inspect` and `reproduce` read, declared once (a folder of PNG frames is one of them).
+MADE = Option("file", PathKind("a file or folder of frames lossfilm wrote"), None,
+              "an MP4, MOV, WebM, GIF, PNG, folder of PNG frames or viewer HTML that lossfilm wrote", cli="file",
+              metavar="FILE")
 
 
 def read_provenance(path):

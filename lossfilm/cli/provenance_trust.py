@@ -26,12 +26,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from lossfilm.format.declared.options import check_values
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.provenance import printable
 from lossfilm.render.elements.theme import THEMES
 from lossfilm.render.filming.options import CALLS, check_settings
 from lossfilm.render.filming.quality import MAX_SIDE, QUALITIES, parse_size
 from lossfilm.scenes import SCENE_NAMES, scene_class
+from lossfilm.viewer.page import VIEW_OPTIONS
 
 MAX_FPS = 240  # frames per second a file may ask for
 MAX_SECONDS = 3600.0  # film length a file may ask for (the render's own cost check still applies)
@@ -201,11 +203,13 @@ def plan(made, media, *, landscape=None, trust=False):
         if key not in allowed:
             raise Refused(f"settings.{_shown(key)} is not a setting of lossfilm.{call} that a file may give")
         checked[key] = allowed[key](key, value, scene)
-    if call in CALLS:  # and then as the call itself checks them: the options' declarations
-        try:
+    try:  # and then as the call itself checks them: the options' declarations
+        if call in CALLS:
             checked = check_settings(call, checked)
-        except ConfigError as exc:
-            raise Refused(f"settings: {printable(str(exc))}") from None
+        else:
+            checked = check_values(VIEW_OPTIONS, checked, owner="lossfilm.view()")
+    except ConfigError as exc:
+        raise Refused(f"settings: {printable(str(exc))}") from None
     land = made.get("landscape")
     if not isinstance(land, dict):
         raise Refused("provenance landscape: expected {path, key, ...}")

@@ -30,7 +30,7 @@ from lossfilm.cli.render import help_text
 
 def add_arguments(parser):
     from lossfilm.training.landscape.plane import race_directions
-    from lossfilm.training.landscape.race import RACE_DIRECTIONS, RACE_OPTIMIZERS
+    from lossfilm.training.landscape.race import LRS, OPTIMIZERS_OPTION, RACE_DIRECTIONS
     from lossfilm.format.declared.options import add_argument
     from lossfilm.format.declared.values import Choice
     from lossfilm.training.fit.config import TRAIN_OPTIONS
@@ -46,26 +46,22 @@ def add_arguments(parser):
              "most of them); pca: the same, centred as Li et al. 2018 do for one run; anchors: the plane through "
              "the start and the first two optimizers' final points")
 
-    parser.add_argument("--optimizers", default=",".join(RACE_OPTIMIZERS), metavar="A,B,...",
-                        help="the racers, comma-separated, from sgd, momentum, nesterov, rmsprop, adam")
-    parser.add_argument("--lr", action="append", default=[], metavar="NAME=VALUE",
-                        help=help_text("one racer's learning rate, e.g. --lr adam=0.002 (repeatable; "
-                                       "default: each optimizer's own, see training/fit/optimizers.py)"))
-    for option in (DATA, EPOCHS, SEED, DIRECTIONS, RESOLUTION):
+    declared = (OPTIMIZERS_OPTION, LRS, DATA, EPOCHS, SEED, DIRECTIONS, RESOLUTION)
+    for option in declared:
         add_argument(parser, option)
     parser.add_argument("--scene", default="race", metavar="SCENE", help="the scene name or a .py scene file")
     film_outputs.add_arguments(parser, stem="race", gif_by_default=False, option_example="clock=linear",
-                               declared=(DATA, EPOCHS, SEED, DIRECTIONS, RESOLUTION))
+                               declared=declared)
     parser.add_argument("--force", action="store_true", help=help_text("retrain every racer, recompute the landscape"))
 
 
 def run(args):
     from lossfilm.cli.render import check_scene
     from lossfilm.training.data.datasets import load_data
-    from lossfilm.training.landscape.race import cached_race_landscape, parse_lrs, parse_optimizers, racer_config, train_racers
+    from lossfilm.training.fit.config import check_racers
+    from lossfilm.training.landscape.race import cached_race_landscape, racer_config, train_racers
 
-    optimizers = parse_optimizers(args.optimizers)
-    lrs = parse_lrs(args.lr, optimizers)
+    optimizers, lrs = check_racers(args.optimizers, args.lrs, cli=True)  # each read by its declaration; --lr races
     for name in optimizers:  # every racer's settings are checked before any trains
         racer_config(name, data=args.data, epochs=args.epochs, seed=args.seed, lr=lrs.get(name))
     check_scene(args.scene)

@@ -34,26 +34,28 @@ def epilog():
 
 def add_arguments(parser):
     from lossfilm.format.declared.options import add_argument
-    from lossfilm.render.filming.options import (FILM_TRANSPARENT, FPS, GIF_FPS_OPTION, GIF_WIDTH_OPTION, LOG_Z,
-                                                 QUALITY, SECONDS, SIZE, THEME, WORKERS)
+    from lossfilm.render.filming.options import (FILM_OUTPUTS, FILM_TRANSPARENT, FPS, GIF_FPS_OPTION,
+                                                 GIF_WIDTH_OPTION, LANDSCAPE_PATH, LOG_Z, QUALITY, SECONDS, SIZE,
+                                                 THEME, WORKERS)
     from lossfilm.render.filming.sinks import outputs_in_words
     from lossfilm.scenes import SCENE_NAMES
+    from lossfilm.training.grid_cluster import ENV, SCHEDULER
 
+    landscape = LANDSCAPE_PATH.but(default=DEFAULT_LANDSCAPE)
+    outputs = FILM_OUTPUTS.but(help=f"output {outputs_in_words()}; repeat it to write several from one render "
+                                    f"(default: {OUT_DIR}/SCENE.mp4)")
+    scheduler = SCHEDULER.but(help=f"render the frames on this Dask cluster's workers, encode here (pip install "
+                                   f"'lossfilm[distributed]'; default: ${ENV}, else this machine)")
     # the options whose text the declarations read and check (lossfilm.cli.main, before run)
-    parser.set_defaults(declared=(QUALITY, SIZE, FPS, SECONDS, THEME, WORKERS, GIF_WIDTH_OPTION, GIF_FPS_OPTION))
+    parser.set_defaults(declared=(landscape, outputs, QUALITY, SIZE, FPS, SECONDS, THEME, WORKERS, scheduler,
+                                  GIF_WIDTH_OPTION, GIF_FPS_OPTION))
 
     parser.add_argument("scene", metavar="SCENE",
                         help=f"a scene name ({', '.join(SCENE_NAMES)}) or the path to a scene .py file")
-    parser.add_argument("--landscape", default=DEFAULT_LANDSCAPE, metavar="NPZ",
-                        help="landscape file made by `lossfilm landscape` or `lossfilm demo`")
-    parser.add_argument("-o", "--output", metavar="PATH", action="append",
-                        help=help_text(f"output {outputs_in_words()}; repeat it to write several from one "
-                                       f"render (default: {OUT_DIR}/SCENE.mp4)"))
-    for option in (QUALITY, SIZE, FPS, SECONDS, THEME, FILM_TRANSPARENT, WORKERS):
+    add_argument(parser, landscape)
+    add_argument(parser, outputs, flags=("-o", "--output"))
+    for option in (QUALITY, SIZE, FPS, SECONDS, THEME, FILM_TRANSPARENT, WORKERS, scheduler):
         add_argument(parser, option)
-    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
-                        help=help_text("render the frames on this Dask cluster's workers, encode here (pip install "
-                                       "'lossfilm[distributed]'; default: $LOSSFILM_SCHEDULER, else this machine)"))
     add_argument(parser, LOG_Z)
     add_draft_argument(parser)
     add_argument(parser, GIF_WIDTH_OPTION)
@@ -91,7 +93,7 @@ def run(args):
     from lossfilm.format.declared.values import Size
     from lossfilm.render.filming.sinks import FORMATS, output_format
 
-    outputs = args.output or [default_output(f"{_scene_stem(args.scene)}.mp4")]
+    outputs = list(args.output or [default_output(f"{_scene_stem(args.scene)}.mp4")])
     if args.size is not None and any(FORMATS[output_format(path)].even for path in outputs):
         Size.check_even(args.size, "--size")
     address = scheduler_address(args.scheduler)

@@ -22,15 +22,20 @@ from __future__ import annotations
 
 
 def add_arguments(parser):
+    from lossfilm.cli.provenance import MADE
     from lossfilm.cli.render import help_text
+    from lossfilm.format.declared.options import Option, add_argument
+    from lossfilm.format.declared.values import Path
+    from lossfilm.render.filming.options import LANDSCAPE_PATH
 
-    parser.add_argument("file", metavar="FILE", help="an MP4, MOV, WebM, GIF, PNG or viewer HTML that lossfilm wrote")
-    parser.add_argument("-o", "--output", metavar="PATH",
-                        help=help_text("where to write the new one (default: FILE's name with .reproduced "
-                                       "before its suffix)"))
-    parser.add_argument("--landscape", metavar="NPZ",
-                        help=help_text("the landscape to render from (default: the path FILE records, from "
-                                       "FILE's folder); its content key must match the one FILE records"))
+    output = Option("output", Path("a file or folder to write"), None, "where to write the new one (default: FILE's "
+                    "name with .reproduced before its suffix)", optional=True, cli="-o", metavar="PATH")
+    landscape = LANDSCAPE_PATH.but(optional=True, help="the landscape to render from (default: the path FILE "
+                                   "records, from FILE's folder); its content key must match the one FILE records")
+    parser.set_defaults(declared=(MADE, output, landscape))  # read and checked by their declarations
+    add_argument(parser, MADE)
+    add_argument(parser, output, flags=("-o", "--output"))
+    add_argument(parser, landscape)
     parser.add_argument("--trust", action="store_true",
                         help=help_text("run the scene .py file FILE names and follow its landscape path anywhere "
                                        "(prints each code file's path and sha256 first); only for files you trust "

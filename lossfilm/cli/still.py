@@ -15,18 +15,19 @@ from lossfilm.cli.render import DEFAULT_LANDSCAPE, OUT_DIR, add_draft_argument, 
 
 def add_arguments(parser):
     from lossfilm.format.declared.options import add_argument
-    from lossfilm.render.filming.options import (FRAME, LOG_Z, STILL_FPS, STILL_SECONDS, STILL_SIZE_OPTION, THEME,
-                                                 TRANSPARENT)
+    from lossfilm.render.filming.options import (FRAME, LANDSCAPE_PATH, LOG_Z, STILL_FPS, STILL_PATH, STILL_SECONDS,
+                                                 STILL_SIZE_OPTION, THEME, TRANSPARENT)
     from lossfilm.scenes import SCENE_NAMES
 
+    landscape = LANDSCAPE_PATH.but(default=DEFAULT_LANDSCAPE)
+    output = STILL_PATH.but(name="output", cli="-o", optional=True, help=f"output PNG (default: {OUT_DIR}/SCENE.png)")
     # the options whose text the declarations read and check (lossfilm.cli.main, before run)
-    parser.set_defaults(declared=(FRAME, STILL_SIZE_OPTION, STILL_FPS, STILL_SECONDS, THEME))
+    parser.set_defaults(declared=(landscape, output, FRAME, STILL_SIZE_OPTION, STILL_FPS, STILL_SECONDS, THEME))
 
     parser.add_argument("scene", metavar="SCENE", nargs="?", default="descent",
                         help=f"a scene name ({', '.join(SCENE_NAMES)}) or the path to a scene .py file")
-    parser.add_argument("--landscape", default=DEFAULT_LANDSCAPE, metavar="NPZ",
-                        help="landscape file made by `lossfilm landscape` or `lossfilm demo`")
-    parser.add_argument("-o", "--output", metavar="PNG", help=help_text(f"output PNG (default: {OUT_DIR}/SCENE.png)"))
+    add_argument(parser, landscape)
+    add_argument(parser, output, flags=("-o", "--output"))
     which = parser.add_mutually_exclusive_group()
     add_argument(which, FRAME)
     which.add_argument("--final", action="store_true", help=help_text("render the final state, the film's last frame"))

@@ -9,26 +9,30 @@ Exit status 3 means the run diverged; the finite part is still saved.
 import argparse
 from pathlib import Path
 
-from lossfilm.format.declared.options import add_argument
+from lossfilm.format.declared.options import Option, add_argument
+from lossfilm.format.declared.values import Path as PathKind
 from lossfilm.training.fit.config import TRAIN_OPTIONS
 
 DEFAULT_OUTPUT = "lossfilm-out/cache/trajectory.npz"  # lossfilm.cli.render.OUT_DIR: generated, not committed
 DIVERGED = 3  # exit status of a run whose loss blew up
+OUTPUT = Option("output", PathKind("a trajectory file to write", role="write", example="trajectory.npz"), DEFAULT_OUTPUT,
+                "trajectory file to write", cli="-o", metavar="NPZ")
 # rho, beta1, beta2 and eps are the Python API's (TrainConfig); the command line keeps each optimizer's usual value.
-DECLARED = tuple(option for option in TRAIN_OPTIONS if option.name not in ("rho", "beta1", "beta2", "eps"))
+DECLARED = tuple(option for option in TRAIN_OPTIONS if option.name not in ("rho", "beta1", "beta2", "eps")) + (OUTPUT,)
 
 
 def add_arguments(parser):
     for option in DECLARED:
         if option.name == "hidden":
             add_argument(parser, option, action=_AppendWidths, default=",".join(map(str, option.default)))
+        elif option is OUTPUT:
+            add_argument(parser, option, flags=("-o", "--output"))
         else:
             add_argument(parser, option)
     parser.add_argument("--force", action="store_true",
                         help="train even if the output has the same settings, and even a run the size check "
                              "refuses (over an hour, or more memory or disk than there is)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("-o", "--output", default=DEFAULT_OUTPUT, help="trajectory file to write")
 
 
 def run(args):

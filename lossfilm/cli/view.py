@@ -20,14 +20,19 @@ from lossfilm.cli.render import DEFAULT_LANDSCAPE, help_text
 
 
 def add_arguments(parser):
-    from lossfilm.render.elements.theme import THEMES
+    from lossfilm.format.declared.options import add_argument
+    from lossfilm.render.filming.options import LANDSCAPE_PATH
+    from lossfilm.viewer.page import PAGE, VIEW_OPTIONS
 
-    parser.add_argument("--landscape", default=DEFAULT_LANDSCAPE, metavar="NPZ",
-                        help="landscape file made by `lossfilm landscape`, `lossfilm race` or `lossfilm demo`")
-    parser.add_argument("-o", "--output", default="landscape.html", metavar="HTML", help="the page to write")
-    parser.add_argument("--theme", choices=list(THEMES), default="dark", help="colours and lights, as the film's")
-    parser.add_argument("--log-z", action="store_true", help=help_text("log-scaled height, for needle-like minima"))
-    parser.add_argument("--title", help=help_text("the page's title (default: made from the run's settings)"))
+    landscape = LANDSCAPE_PATH.but(default=DEFAULT_LANDSCAPE, help="landscape file made by `lossfilm landscape`, "
+                                                                   "`lossfilm race` or `lossfilm demo`")
+    output = PAGE.but(name="output", cli="-o")
+    # the options whose text the declarations read and check (lossfilm.cli.main, before run)
+    parser.set_defaults(declared=(landscape, output) + VIEW_OPTIONS)
+    add_argument(parser, landscape)
+    add_argument(parser, output, flags=("-o", "--output"))
+    for option in VIEW_OPTIONS:
+        add_argument(parser, option)
     parser.add_argument("--quiet", action="store_true", help=help_text("no summary line"))
 
 

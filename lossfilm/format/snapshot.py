@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lossfilm.format.declared.values import MAX_WHOLE
 from lossfilm.format.errors import DataError
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # snapshots are stored as float32
@@ -112,6 +113,8 @@ def whole_number(value, what):
                         "optimizer steps")
     if isinstance(value, (float, np.floating)) and not (np.isfinite(value) and float(value).is_integer()):
         raise DataError(f"{what}: {value!r} is not a whole number; steps count optimizer steps")
+    if abs(int(value)) > MAX_WHOLE:  # stored as int64; found by Hypothesis: 2**63 overflowed it at the end of a run
+        raise DataError(f"{what}: {value!r} is beyond {MAX_WHOLE:,}; steps count optimizer steps")
     return int(value)
 
 

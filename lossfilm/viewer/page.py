@@ -27,13 +27,23 @@ from lossfilm.format.errors import ArtifactError, ConfigError, LossfilmWarning
 from lossfilm.format.landscape import Landscape
 from lossfilm.format.provenance import for_output, made_from, to_text
 from lossfilm.format.version import __version__
-from lossfilm.render.elements.theme import THEMES
+from lossfilm.format.declared.options import Option, check_values
+from lossfilm.format.declared.values import Path as PathKind, Text
+from lossfilm.render.filming.options import LANDSCAPE_PATH, LOG_Z, THEME
 from lossfilm.viewer.scene_data import viewer_data
 
 PLOTLY_BUNDLE = "vendor/plotly-gl3d.min.js"
 PLOTLY_VERSION = "4.1.1"  # the npm package plotly.js-gl3d-dist-min that vendor/ holds
 PROVENANCE_ID = "lossfilm-provenance"
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
+
+
+# The viewer's options, declared once: the film's theme and log_z, a title, and the page it writes.
+PAGE = Option("path", PathKind("an .html file to write", role="write", suffixes=(".html", ".htm"),
+                               example="landscape.html"), "landscape.html", "the page to write", metavar="HTML")
+TITLE = Option("title", Text(200, what="a title"), None, "the page's title (default: made from the run's settings)",
+               optional=True)
+VIEW_OPTIONS = (THEME.but(help="colours and lights, as the film's"), LOG_Z, TITLE)
 
 
 def view(landscape, path, *, theme="dark", log_z=False, title=None, command=None):
@@ -67,8 +77,11 @@ def view(landscape, path, *, theme="dark", log_z=False, title=None, command=None
     >>> print(page)  # doctest: +SKIP
     landscape.html: 1.86 MB (plotly.js 1.75 MB, landscape data 0.09 MB, viewer script 0.02 MB, ...)
     """
-    if Path(path).suffix.lower() not in (".html", ".htm"):
-        raise ConfigError(f"{path}: the viewer is an .html file")
+    checked = check_values(VIEW_OPTIONS, dict(theme=theme, log_z=log_z, title=title), owner="view()")
+    theme, log_z, title = checked["theme"], checked["log_z"], checked["title"]
+    PAGE.check(path)
+    if isinstance(landscape, (str, os.PathLike)):
+        LANDSCAPE_PATH.check(landscape)
     check_writable(path)
     land, landscape_path = _landscape(landscape)
     check_distinct([path], inputs=[landscape_path] if landscape_path is not None else [])
@@ -91,8 +104,7 @@ def page_html(landscape, *, theme="dark", log_z=False, title=None, provenance=No
     Warnings about what the page leaves out (a thinned grid or path) are
     raised as :class:`LossfilmWarning` and shown on the page too.
     """
-    if theme not in THEMES:
-        raise ConfigError(f"theme {theme!r} is unknown; choose one of {', '.join(THEMES)}")
+    THEME.check(theme)  # the film's declaration: one wording
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LossfilmWarning)
         data = viewer_data(landscape, theme=theme, log_z=log_z, title=title)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lossfilm.format.errors import ConfigError
+from lossfilm.format.declared.values import Choice
 
 
 @dataclass(frozen=True)
@@ -151,10 +151,8 @@ def get_theme(name):
     >>> get_theme("light").background
     '#ffffff'
     """
-    try:
-        return THEMES[name]
-    except KeyError:
-        raise ConfigError(f"theme {name!r} is unknown; choose one of {', '.join(THEMES)}") from None
+    # The kind of render.filming.options.THEME (declared above this module's table, so built here): one wording.
+    return THEMES[Choice(tuple(THEMES)).check(name, "theme")]
 
 
 def path_colors(theme, count):

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.declared.options import Option, check_values
 from lossfilm.format.declared.values import MAX_FPS, MAX_SECONDS, MAX_SIDE, MIN_SIDE, Choice, Count, Duration, Flag, Kind, \
-    Path, Rate, Size, refuse
+    Many, Path, Rate, Size, refuse
 from lossfilm.render.elements.theme import THEMES
 from lossfilm.render.filming.quality import DEFAULT_QUALITY, GIF_FPS, GIF_MAX_FPS, GIF_WIDTH, QUALITIES, STILL_SIZE
 
@@ -78,7 +78,18 @@ FRAME = Option("frame", Count(-MAX_FRAME, MAX_FRAME), None,
 STILL_SIZE_OPTION = SIZE.but(default=STILL_SIZE, optional=False, help="image size in pixels; odd sides allowed")
 STILL_FPS = FPS.but(default=QUALITIES["high"].fps, optional=False, help="frame rate of the film that --frame counts in")
 STILL_SECONDS = SECONDS.but(help="film length for --frame (default: the scene's own)")
-PATH_OPTION = Option("output", Path(), None, "the file or folder to write", metavar="PATH")
+PATH_OPTION = Option("output", Path("a film to write (its suffix says the format) or a folder for PNG frames"), None,
+                     "the file or folder to write", metavar="PATH")
+# The files a film or a still reads and writes (the command line's --landscape and -o; the calls' landscape, outputs
+# and path). A missing landscape is said where it is read, with what makes one.
+LANDSCAPE_PATH = Option("landscape", Path("a landscape .npz file to read", role="read"), None,
+                        "landscape file made by `lossfilm landscape` or `lossfilm demo`", metavar="NPZ")
+FILM_OUTPUTS = Option("output", Many(PATH_OPTION.kind, 1, 64, repeated=True), None,
+                      "the film to write; repeat it to write several from one render", optional=True, cli="-o",
+                      metavar="PATH")
+STILL_PATH = Option("path", Path("a .png file to write (a still is written as PNG)", role="write", suffixes=(".png",),
+                                    example="still.png"), None,
+                    "the PNG to write", metavar="PNG")
 TRANSPARENT = Option("transparent", Flag(), False, "transparent background (RGBA PNG)")
 FILM_TRANSPARENT = TRANSPARENT.but(help="transparent background, for slides: .mov (ProRes 4444), .webm (VP9) and "
                                         "PNG frames keep it; an MP4 or GIF output is refused")

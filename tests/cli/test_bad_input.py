@@ -253,7 +253,7 @@ CASES = [
     ("landscape-output-under-a-file", LAND + ["{f.traj}", "-o", "{f.a_file}/l.npz"],
      ["{f.a_file}/l.npz: output directory {f.a_file} is a file, not a folder"], LossfilmError),
     ("landscape-output-not-npz", LAND + ["{f.traj}", "-o", "{f.out}/l.csv"],
-     ["-o {f.out}/l.csv: the landscape file name must end in .npz"], ConfigError),
+     ["-o {f.out}/l.csv: expected a landscape file to write, ending in .npz"], ConfigError),
     ("landscape-resolution", LAND[:2] + ["{f.traj}", "-o", "{f.out}/l.npz", "--resolution", "2"],
      ["--resolution 2: expected a whole number of at least 3"], ConfigError),
     ("landscape-anchors-out-of-range", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--directions", "anchors",
@@ -344,7 +344,7 @@ CASES = [
     ("render-output-format", RENDER[:4] + ["-o", "{f.out}/film.avi"],
      ["{f.out}/film.avi: unknown output format '.avi'"], ConfigError),
     ("still-output-not-png", STILL[:4] + ["-o", "{f.out}/still.jpg"],
-     ["{f.out}/still.jpg: a still is written as PNG"], ConfigError),
+     ["-o {f.out}/still.jpg: expected a .png file to write (a still is written as PNG)"], ConfigError),
     ("still-output-under-a-file", STILL[:4] + ["-o", "{f.a_file}/still.png"],
      ["{f.a_file}/still.png: output directory {f.a_file} is a file, not a folder"], LossfilmError),
     # absurd sizes: refused before any work, with the estimate, the largest that fits and --force
@@ -363,6 +363,42 @@ CASES = [
     ("classic-steps-absurd", ["classic", "himmelblau", "--out-dir", "{f.out}/classic", "--steps", "10000000000",
                               "--quiet", "-o", "{f.out}/c.mp4"],
      ["--steps 10000000000: needs about", "the largest that fits is --steps", "add --force"], ConfigError),
+    # found by a hostile probe and by Hypothesis (tests/cli/test_options_fuzz.py): each was a traceback or a line
+    # naming the wrong problem before its option was declared
+    ("classic-expr-overflows", ["classic", "--expr", "x**1e10", "--domain", "1,3,1,3", "--out-dir", "{f.out}/classic",
+                                "--quiet", "-o", "{f.out}/c.mp4"],
+     ["--start 1.5,1.5: the function is not finite there"], ConfigError),  # was OverflowError
+    ("classic-expr-numpy-out", ["classic", "--expr", "sin(0,-(x))", "--domain", "1,3,1,3", "--quiet"],
+     ["--expr sin(0,-(x)): expected a formula in x and y", "sin with 2 arguments (sin takes 1) is not allowed"],
+     ConfigError),  # was a TypeError from NumPy, at the first gradient
+    ("classic-out-dir-a-file", ["classic", "rosenbrock", "--out-dir", "{f.a_file}", "--quiet"],
+     ["--out-dir {f.a_file}: expected a folder", "it is a file"], ConfigError),  # was FileExistsError
+    ("classic-name-empty", ["classic", "--expr", "x", "--domain", "1,3,1,3", "--name", "", "--quiet"],
+     ["--name '': expected a name of letters, digits"], ConfigError),
+    ("train-output-empty", TRAIN + ["-o", ""], ["-o '': expected a trajectory file to write"], ConfigError),  # was
+    # ValueError
+    ("landscape-trajectory-a-folder", LAND + ["{f.out}"], ["trajectory '{f.out}': expected a trajectory file to read",
+                                                          "it is a folder"], ConfigError),  # was "no such file"
+    ("landscape-loss-not-a-spec", LAND + ["{f.traj}", "-o", "{f.out}/l.npz", "--loss", "notamodule"],
+     ["--loss notamodule: expected MODULE:ATTR or path/to/file.py:ATTR"], ConfigError),
+    ("render-landscape-a-folder", RENDER[:2] + ["--landscape", "{f.out}", "-o", "{f.out}/film.mp4"],
+     ["--landscape {f.out}: expected a landscape .npz file to read; it is a folder"], ConfigError),  # was "no such
+    # landscape file"
+    ("race-optimizers-twice", ["race", "--optimizers", "sgd,sgd", "--out-dir", "{f.out}/race", "--quiet"],
+     ["--optimizers sgd,sgd: expected 1 to 5 comma-separated values", "sgd is given twice"], ConfigError),
+    ("race-lr-nan", ["race", "--lr", "adam=nan", "--out-dir", "{f.out}/race", "--quiet"],
+     ["--lr adam=nan: expected OPTIMIZER=LR with OPTIMIZER one of sgd"], ConfigError),
+    ("race-lr-without-a-name", ["race", "--lr", "=3", "--out-dir", "{f.out}/race", "--quiet"],
+     ["--lr =3: expected OPTIMIZER=LR"], ConfigError),
+    ("race-lr-twice", ["race", "--lr", "adam=0.1", "--lr", "adam=0.2", "--out-dir", "{f.out}/race", "--quiet"],
+     ["--lr adam=0.2: expected OPTIMIZER=LR", "adam is given twice"], ConfigError),  # the second silently won
+    ("line-points-absurd", ["line", "{f.traj}", "{f.other_traj}", "-o", "{f.out}/b.npz", "--points", "1000000000",
+                            "--quiet"],
+     ["--points 1000000000: expected a whole number from 2 to 100000"], ConfigError),  # was killed for memory
+    ("line-output-empty", ["line", "{f.traj}", "{f.other_traj}", "-o", "", "--quiet"],
+     ["-o '': expected a landscape file to write, ending in .npz"], ConfigError),  # silently wrote between.npz
+    ("line-trajectory-a-folder", ["line", "{f.out}", "{f.traj}", "-o", "{f.out}/b.npz", "--quiet"],
+     ["a '{f.out}': expected a trajectory file to read; it is a folder"], ConfigError),  # was "no such file"
     ("render-frames-absurd", RENDER + ["--fps", "240", "--seconds", "86400"],
      ["frames 20736000: needs about", "hours of work", "the largest that fits is frames",
       "--fps 240 x --seconds", "add --force"], ConfigError),
@@ -433,7 +469,7 @@ def test_bad_input_is_one_line_naming_input_and_problem(f, capsys, argv, expecte
 
 @pytest.mark.parametrize("argv, expected", [
     (["render", "descent", "--no-such-flag"], "lossfilm: error: unrecognized arguments: --no-such-flag"),
-    (["landscape", "t.npz", "--anchors", "0", "x", "2"], "lossfilm landscape: error: argument --anchors"),
+    (["landscape", "t.npz", "--anchors", "0", "1"], "lossfilm landscape: error: argument --anchors: expected 3"),
     (["still", "--frame", "1", "--final"], "lossfilm still: error: argument --final: not allowed with"),
 ])
 def test_argparse_s_own_errors_are_one_line_and_exit_2(capsys, argv, expected):

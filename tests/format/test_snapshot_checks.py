@@ -106,6 +106,8 @@ def test_a_generator_of_one_changing_dict_is_fine():
     ([0, 1.5, 2], "steps[1]: 1.5 is not a whole number"),
     (["0", "1", "2"], "steps[0]: '0' is a str, not a whole number"),
     ([0, True, 2], "steps[1]: True is a bool"),
+    ([0, 1, 2 ** 63], "steps[2]: 9223372036854775808 is beyond 9,007,199,254,740,992"),  # found by Hypothesis
+    ([0, 1, 1e300], "steps[2]: 1e+300 is beyond"),
     ([0, 1], "steps: has 2 entries for 3 snapshots"),
     (7, "steps: expected one value per snapshot"),
 ])
@@ -153,6 +155,7 @@ def test_recorder_checks_each_record(tmp_path):
         rec.record(history()[0], loss=1.0)
         bad = [(dict(step=1.5), "Recorder.record step: 1.5 is not a whole number"),
                (dict(step="3"), "Recorder.record step: '3' is a str"),
+               (dict(step=2 ** 63), "Recorder.record step: 9223372036854775808 is beyond"),  # was an OverflowError
                (dict(loss="low"), "Recorder.record loss: got the str 'low'"),
                (dict(loss=np.zeros(3)), "Recorder.record loss: got an array of shape (3,)"),
                (dict(epoch=1j), "Recorder.record epoch: got the complex number 1j")]
@@ -181,8 +184,8 @@ def test_lossfilm_train_refuses_a_folder_before_training(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     assert main(["train", "--epochs", "1", "-o", f"{tmp_path}/out/"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"lossfilm train: error: {tmp_path}/out/: is a folder, not a file; give a file name, e.g. "
-                   f"{tmp_path}/out/trajectory.npz"]
+    assert err == [f"lossfilm train: error: -o {tmp_path}/out/: expected a trajectory file to write; it is a folder, "
+                   f"e.g. {tmp_path}/out/trajectory.npz"]
 
 
 # Hostile snapshots, generated: a trajectory or one LossfilmError line, never another exception.

@@ -121,7 +121,7 @@ def test_the_command_refuses_bad_input_in_one_line_and_keeps_an_earlier_page(tmp
     out = tmp_path / "land.html"
     out.write_text("an earlier page")
     cases = [(["--landscape", str(tmp_path / "missing.npz")], "no such landscape file"),
-             (["--landscape", str(path), "-o", str(tmp_path / "land.png")], "the viewer is an .html file"),
+             (["--landscape", str(path), "-o", str(tmp_path / "land.png")], "expected an .html file to write"),
              (["--landscape", str(tmp_path / "nowhere" / "x.npz")], "no such landscape file")]
     for argv, problem in cases:
         argv = ["view", *argv] + ([] if "-o" in argv else ["-o", str(out)])
@@ -133,7 +133,7 @@ def test_the_command_refuses_bad_input_in_one_line_and_keeps_an_earlier_page(tmp
     assert main(["view", "--landscape", str(bad), "-o", str(out)]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
     assert out.read_text() == "an earlier page"
-    with pytest.raises(ConfigError, match="theme 'sepia' is unknown"):
+    with pytest.raises(ConfigError, match="theme 'sepia': expected one of dark, light"):
         view(landscapes.bowl(), out, theme="sepia")
     assert out.read_text() == "an earlier page"
 

@@ -18,6 +18,10 @@ Examples
 Traceback (most recent call last):
 ...
 lossfilm.format.errors.ConfigError: --loss math:no_such: math has no attribute no_such
+>>> load_loss("notamodule")
+Traceback (most recent call last):
+...
+lossfilm.format.errors.ConfigError: --loss 'notamodule': expected MODULE:ATTR or path/to/file.py:ATTR of at most 4096 characters
 """
 
 from __future__ import annotations
@@ -29,18 +33,25 @@ import sys
 from pathlib import Path
 
 from lossfilm.boundary.user_file import import_user_file
+from lossfilm.format.declared.options import Option
+from lossfilm.format.declared.values import Text
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.user_code import raised
 from lossfilm.training.landscape.evaluation import EvaluationMaker
 
 LOSS_MODULES = "lossfilm_user_loss_"  # prefix of the modules loaded from files (a cluster ships them by value)
+_NAME = r"[^\W\d]\w*(?:\.[^\W\d]\w*)*"  # a dotted Python name: my_module, package.losses, model.loss
+# --loss, declared once (lossfilm.format.declared.options): the form of a spec is checked here, before any import.
+LOSS = Option("loss", Text(4096, pattern=rf"(?:{_NAME}|.*[/\\].*|.+\.py):{_NAME}",
+                           what="MODULE:ATTR or path/to/file.py:ATTR"), None,
+              "your model's loss: loss_fn(params_dict) -> float, or a lossfilm.torch.TorchLoss (default: the built-in "
+              "MLP's)", optional=True, metavar="MODULE:ATTR")
 
 
 def load_loss(spec):
     """The loss function (or evaluation maker) that ``spec`` names; ConfigError in one line if it cannot be had."""
-    where, colon, attr = str(spec).rpartition(":")
-    if not colon or not where or not attr:
-        raise ConfigError(f"--loss {spec}: expected MODULE:ATTR or path/to/file.py:ATTR")
+    spec = LOSS.check(spec, LOSS.flag)
+    where, _, attr = spec.rpartition(":")
     module = _import(spec, where)
     value = module
     for part in attr.split("."):

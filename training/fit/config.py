@@ -20,7 +20,7 @@ from typing import Any
 
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.declared.options import Option, defaults
-from lossfilm.format.declared.values import MAX_WHOLE, Choice, Count, Many, Number, Text
+from lossfilm.format.declared.values import MAX_WHOLE, Choice, Count, Many, Number, Pairs, Text
 from lossfilm.training.fit.mlp import INITS
 from lossfilm.training.fit.optimizers import DEFAULT_LRS, OPTIMIZERS, make_optimizer
 
@@ -57,6 +57,39 @@ TRAIN_OPTIONS = (
     Option("seed", Count(0), 0, "seed of the split, the initial weights and the shuffling"),
 )
 DEFAULTS = defaults(TRAIN_OPTIONS)
+
+# A race's racers and each one's learning rate (lossfilm race, lossfilm classic and their Python functions), declared
+# once beside the learning rate's own declaration; each command gives its own default racers.
+_LR = next(option for option in TRAIN_OPTIONS if option.name == "lr")
+RACERS = Option("optimizers", Many(Choice(tuple(OPTIMIZERS)), 1, len(OPTIMIZERS), unique=True), ("sgd", "adam"),
+                "the racers, comma-separated", metavar="A,B,...")
+RACER_LRS = Option("lrs", Pairs(Choice(tuple(OPTIMIZERS)), _LR.kind, "OPTIMIZER", "LR"), {},
+                   "one racer's learning rate, e.g. --lr adam=0.002 (repeat it for more; default: each optimizer's "
+                   "own)", cli="--lr", metavar="OPTIMIZER=LR")
+
+
+def check_racers(optimizers, lrs, *, cli=False):
+    """``(optimizers, lrs)`` checked by :data:`RACERS` and :data:`RACER_LRS`, and every ``lrs`` name racing.
+
+    ``cli``: the messages name the flags (``--lr``), else the Python keywords (``lrs``).
+
+    Examples
+    --------
+    >>> check_racers(["sgd", "adam"], {"adam": 0.01})
+    (('sgd', 'adam'), {'adam': 0.01})
+    >>> check_racers(["sgd"], {"adam": 0.01})
+    Traceback (most recent call last):
+    ...
+    lossfilm.format.errors.ConfigError: lrs adam=0.01: adam is not racing (optimizers sgd)
+    """
+    racers_label, lrs_label = (RACERS.flag, RACER_LRS.flag) if cli else (RACERS.name, RACER_LRS.name)
+    optimizers = RACERS.check(optimizers, racers_label)
+    lrs = RACER_LRS.check({} if lrs is None else lrs, lrs_label)
+    for name, lr in lrs.items():
+        if name not in optimizers:
+            raise ConfigError(f"{lrs_label} {name}={lr:g}: {name} is not racing ({racers_label} "
+                              f"{','.join(optimizers)})")
+    return optimizers, lrs
 
 
 @dataclass(frozen=True)

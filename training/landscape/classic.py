@@ -42,9 +42,10 @@ import numpy as np
 from lossfilm.format.budget import Cost, check_cost
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.declared.options import Option
-from lossfilm.format.declared.values import Count, Number, Numbers
+from lossfilm.format.declared.values import Choice, Count, Formula, Number, Numbers, Text, refuse
 from lossfilm.training.landscape.evaluation import AnalyticEvaluation
 from lossfilm.training.landscape.pipeline import build_landscape, cached_landscape, landscape_key
+from lossfilm.training.fit.config import RACER_LRS, RACERS, check_racers
 from lossfilm.training.fit.optimizers import DEFAULT_LRS, make_optimizer
 from lossfilm.training.landscape.descent_paths import Iterates
 from lossfilm.training.landscape.settings import LandscapeSettings
@@ -222,6 +223,8 @@ def _bowl(condition=DEFAULT_CONDITION):
 
 FUNCTIONS = {"rosenbrock": _rosenbrock, "himmelblau": _himmelblau, "rastrigin": _rastrigin, "beale": _beale,
              "saddle": _saddle, "bowl": _bowl}
+FUNCTION = Option("function", Choice(tuple(FUNCTIONS)), None, "the function to race on (or give --expr)",
+                  optional=True, cli="function", metavar="FUNCTION")
 
 
 def get_function(name, *, condition=DEFAULT_CONDITION):
@@ -245,9 +248,26 @@ _NUMPY_NAMES = ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "s
                 "sqrt", "cbrt", "square", "abs", "absolute", "fabs", "sign", "hypot", "power", "minimum",
                 "maximum", "fmin", "fmax", "floor", "ceil", "round", "clip", "where", "heaviside", "sinc",
                 "deg2rad", "rad2deg", "pi", "e")
-_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant,
-                  ast.Attribute, ast.Compare, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.Mod,
-                  ast.FloorDiv, ast.USub, ast.UAdd, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
+
+
+
+def _arity(name):
+    """The argument counts NumPy's ``name`` takes in a formula: a ufunc its inputs (a further one would be ``out``)."""
+    function = getattr(np, name)
+    if isinstance(function, np.ufunc):
+        return (function.nin,)
+    return {"where": (3,), "clip": (3,), "round": (1,), "sinc": (1,)}.get(name, ())  # pi and e: not called
+
+
+# lossfilm classic's own function and racers, declared once: the formula's grammar is the declaration's check.
+EXPR = Option("expr", Formula(("x", "y"), _NUMPY_NAMES, arity=tuple((name, _arity(name)) for name in _NUMPY_NAMES)),
+              None, "your own f(x, y), e.g. \"(1-x)**2 + "
+              "100*(y-x**2)**2\" (needs --domain)", optional=True, metavar="EXPR")
+NAME = Option("name", Text(64, pattern=r"[A-Za-z0-9_.-]+", what="a name of letters, digits, '_', '-' and '.'"),
+              "custom", "the name of an --expr function (it names the files and the title)")
+OPTIMIZERS = RACERS.but(default=DEFAULT_OPTIMIZERS)
+LRS = RACER_LRS.but(help="one racer's learning rate, e.g. --lr adam=0.05 (repeat it for more; default: the "
+                         "function's own, see training/landscape/classic.py)")
 
 
 def parse_expression(text):
@@ -257,8 +277,9 @@ def parse_expression(text):
     ``where``), and the NumPy functions and constants in ``_NUMPY_NAMES``,
     bare (``sin(x)``) or as ``np.sin`` / ``numpy.sin``. Anything else
     (other names, attributes, strings, subscripts, lambdas, keyword
-    arguments) is refused before evaluation, and the expression is
-    evaluated without builtins.
+    arguments) is refused by the declaration :data:`EXPR` before anything
+    evaluates it, and the expression is evaluated without builtins, on
+    NumPy floats (an overflow is inf, not an exception).
 
     Raises
     ------
@@ -273,38 +294,28 @@ def parse_expression(text):
     >>> parse_expression("__import__('os')")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    lossfilm.format.errors.ConfigError: --expr "__import__('os')": the name '__import__' is not allowed; use x, y, ...
+    lossfilm.format.errors.ConfigError: --expr __import__('os'): expected a formula in x and y ...; the name '__import__' is not allowed
     """
-    text = str(text).strip()
-    where = f"--expr {text!r}" if '"' in text else f'--expr "{text}"'
-    hint = "use x, y, numbers, + - * / ** and NumPy functions such as sin, exp, sqrt"
-    if not text:
-        raise ConfigError(f"{where}: the expression is empty; {hint}")
-    if len(text) > 2000:
-        raise ConfigError(f"--expr: the expression is {len(text)} characters long; keep it under 2000")
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        raise ConfigError(f"{where}: not a valid expression ({exc.msg}); {hint}") from None
-    for node in ast.walk(tree):
-        problem = _refused(node)
-        if problem:
-            raise ConfigError(f"{where}: {problem} is not allowed; {hint}")
+    text = EXPR.check(text, EXPR.flag)
     # Whole numbers become floats: 9**9**9 on Python ints would compute for ever; as floats it overflows.
-    tree = ast.fix_missing_locations(_FloatConstants().visit(tree))
+    tree = ast.fix_missing_locations(_FloatConstants().visit(ast.parse(text, mode="eval")))
     code = compile(tree, "<--expr>", "eval")
     functions = {name: getattr(np, name) for name in _NUMPY_NAMES}
     namespace = {"__builtins__": {}, **functions, "np": _Namespace(functions), "numpy": _Namespace(functions)}
 
     def value(x, y):
+        # NumPy floats, never Python's: x**1e10 or 1e200*x*x is inf (ignored below), not an OverflowError. Copies:
+        # the caller's arrays stay as they were, whatever the formula does.
+        x, y = np.array(x, dtype=np.float64), np.array(y, dtype=np.float64)
         with np.errstate(all="ignore"):
-            result = eval(code, namespace, {"x": x, "y": y})  # checked above: only maths on x and y
+            result = eval(code, namespace, {"x": x, "y": y})  # checked by EXPR: only maths on x and y
         return np.broadcast_to(np.asarray(result, dtype=np.float64), np.broadcast(x, y).shape)
 
     try:
         value(np.linspace(-1.0, 1.0, 3), np.linspace(1.0, -1.0, 3))
-    except Exception as exc:  # e.g. sin(x, y, 3): a TypeError from NumPy, reported as the user's mistake
-        raise ConfigError(f"{where}: does not evaluate ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # e.g. sin(x, y, 3), or 1e308**2 among constants: the user's mistake, in one line
+        raise refuse(EXPR.flag, text, EXPR.takes(), as_typed=True,
+                     because=f"it does not evaluate ({type(exc).__name__}: {exc})") from None
     return value
 
 
@@ -318,23 +329,6 @@ class _Namespace:
 
     def __init__(self, functions):
         self.__dict__.update(functions)
-
-
-def _refused(node):
-    """What is wrong with one node of an expression's syntax tree, or "" if it is allowed."""
-    if not isinstance(node, _ALLOWED_NODES):
-        return f"{type(node).__name__.lower()} syntax"
-    if isinstance(node, ast.Name) and node.id not in ("x", "y", "np", "numpy", *_NUMPY_NAMES):
-        return f"the name {node.id!r}"
-    if isinstance(node, ast.Attribute):
-        if not (isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy") and node.attr in _NUMPY_NAMES):
-            return f"the attribute {node.attr!r}"
-    if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or
-                                           not isinstance(node.value, (int, float))):
-        return f"the constant {node.value!r}"
-    if isinstance(node, ast.Call) and (node.keywords or not isinstance(node.func, (ast.Name, ast.Attribute))):
-        return "this call (keyword arguments or a computed function)"
-    return ""
 
 
 def numerical_gradient(value, x, y, *, scale=1.0):
@@ -643,16 +637,7 @@ def _race(function, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_STEPS, lrs=None
     """Check the options, run every optimizer: the paths, settings and evaluation of the landscape."""
     if isinstance(function, str):
         function = get_function(function)
-    optimizers = tuple(optimizers)
-    if not optimizers:
-        raise ConfigError("--optimizers: name at least one optimizer")
-    if len(set(optimizers)) != len(optimizers):
-        raise ConfigError(f"--optimizers {','.join(optimizers)}: each optimizer may race once")
-    lrs = dict(lrs or {})
-    unknown = sorted(set(lrs) - set(optimizers))
-    if unknown:
-        raise ConfigError(f"--lr {unknown[0]}=...: {unknown[0]!r} is not racing (--optimizers "
-                          f"{','.join(optimizers)})")
+    optimizers, lrs = check_racers(optimizers, lrs)
     domain = check_domain(function.domain if domain is None else domain)
     start = check_point(function.start if start is None else start, "--start")
     if not (domain[0] <= start[0] <= domain[1] and domain[2] <= start[1] <= domain[3]):

@@ -45,12 +45,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from lossfilm.format.errors import ConfigError
-from lossfilm.training.fit.config import TrainConfig
+from lossfilm.training.fit.config import RACER_LRS, RACERS, TrainConfig, check_racers
 from lossfilm.training.data.datasets import load_data
 from lossfilm.training.landscape.evaluation import MLPEvaluation, evaluation_for
 from lossfilm.training.landscape.pipeline import build_landscape, cached_landscape, landscape_key
-from lossfilm.training.fit.optimizers import OPTIMIZERS
 from lossfilm.training.landscape.descent_paths import Race
 from lossfilm.training.landscape.plane import check_directions
 from lossfilm.training.landscape.settings import LandscapeSettings
@@ -61,50 +59,33 @@ from lossfilm.training.fit.train import TrainingDiverged, cached_or_train
 # sgd 0.2 -> 96.9/96.7%, momentum 0.05 -> 97.5/96.9%, nesterov 0.05 -> 97.5/96.9%,
 # rmsprop 0.001 -> 96.9/96.9%, adam 0.001 -> 96.7/96.9%. So the race needs no tuning of its own.
 RACE_OPTIMIZERS = ("sgd", "momentum", "adam")
+# lossfilm race's racers and learning rates, declared once (lossfilm.training.fit.config), with the race's defaults.
+OPTIMIZERS_OPTION = RACERS.but(default=RACE_OPTIMIZERS)
+LRS = RACER_LRS.but(help="one racer's learning rate, e.g. --lr adam=0.002 (repeat it for more; default: each "
+                         "optimizer's own, see training/fit/optimizers.py)")
 MAX_SNAPSHOTS = 500  # per optimizer when recording is automatic: a smooth path, files of ~200 MB on MNIST
 
 
 def parse_optimizers(text):
-    """``"sgd,momentum,adam"`` -> ``("sgd", "momentum", "adam")``, checked.
+    """``"sgd,momentum,adam"`` -> ``("sgd", "momentum", "adam")``, read by the declaration :data:`OPTIMIZERS_OPTION`.
 
     Examples
     --------
     >>> parse_optimizers("sgd, adam")
     ('sgd', 'adam')
     """
-    names = tuple(name.strip() for name in str(text).split(",") if name.strip())
-    if not names:
-        raise ConfigError("--optimizers: name at least one optimizer, e.g. sgd,momentum,adam")
-    for name in names:
-        if name not in OPTIMIZERS:
-            raise ConfigError(f"--optimizers: unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
-    if len(set(names)) != len(names):
-        raise ConfigError(f"--optimizers {','.join(names)}: each optimizer may race once")
-    return names
+    return OPTIMIZERS_OPTION.read(text)
 
 
 def parse_lrs(items, optimizers):
-    """``["adam=0.002", ...]`` -> ``{"adam": 0.002}``, for optimizers in the race only.
+    """``["adam=0.002", ...]`` -> ``{"adam": 0.002}``, read by the declaration :data:`LRS`, racers only.
 
     Examples
     --------
     >>> parse_lrs(["adam=2e-3"], ("sgd", "adam"))
     {'adam': 0.002}
     """
-    lrs = {}
-    for item in items or ():
-        name, sep, value = str(item).partition("=")
-        name = name.strip()
-        try:
-            lr = float(value)
-        except ValueError:
-            lr = float("nan")
-        if not sep or not name or not lr > 0 or not math.isfinite(lr):
-            raise ConfigError(f"--lr {item}: expected OPTIMIZER=VALUE with a positive number, e.g. adam=0.002")
-        if name not in optimizers:
-            raise ConfigError(f"--lr {item}: {name!r} is not in the race ({', '.join(optimizers)})")
-        lrs[name] = lr
-    return lrs
+    return check_racers(optimizers, LRS.read(list(items or ())), cli=True)[1]
 
 
 def racer_config(optimizer, *, data="digits", epochs=20, seed=0, lr=None, record_every=1, **settings):
@@ -161,8 +142,7 @@ def train_racers(optimizers, cache_dir, *, data="digits", epochs=20, seed=0, lrs
         :func:`lossfilm.training.fit.train.cache_action`). A racer that diverged keeps its
         finite part (``trajectory.diverged``) and is retrained next time.
     """
-    optimizers = tuple(optimizers)
-    lrs = dict(lrs or {})
+    optimizers, lrs = check_racers(optimizers, lrs)
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     first = racer_config(optimizers[0], data=data, epochs=epochs, seed=seed, **settings)

@@ -27,7 +27,7 @@ import math
 from dataclasses import dataclass, replace
 
 from lossfilm.format.errors import ConfigError
-from lossfilm.format.declared.values import Choice, Count, Flag, Kind, Number, Text
+from lossfilm.format.declared.values import Choice, Count, Flag, Kind, Many, Number, Numbers, Pairs, Text
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,22 @@ class Option:
     help: str
     optional: bool = False
     metavar: str | tuple[str, ...] | None = None  # a tuple: one name per value of an nargs option
-    cli: str = ""  # the flag where it is not the name's (--directions for directions_kind)
+    cli: str = ""  # the flag where it is not the name's (--directions for directions_kind); no "-": a positional
 
     @property
     def flag(self):
-        """The command-line flag, ``--gif-width`` for ``gif_width``."""
+        """The command-line flag, ``--gif-width`` for ``gif_width`` (a positional's name, ``trajectory``)."""
         return self.cli or "--" + self.name.replace("_", "-")
+
+    @property
+    def positional(self):
+        """Given by position on the command line, not after a flag (``lossfilm landscape TRAJECTORY``)."""
+        return not self.flag.startswith("-")
+
+    @property
+    def repeated(self):
+        """The command line repeats the flag for more values (``--lr a=1 --lr b=2``, ``-o a.mp4 -o a.gif``)."""
+        return isinstance(self.kind, Pairs) or (isinstance(self.kind, Many) and self.kind.repeated)
 
     def check(self, value, label=None):
         """``value`` checked by type and range; ConfigError naming ``label`` (default: the name) if not."""
@@ -97,18 +107,25 @@ def add_argument(parser, option, *, flags=None, dest=None, **overrides):
     every user error is. A :class:`~lossfilm.format.declared.values.Flag` becomes a
     ``store_true`` switch.
     """
-    help_text = option.help
+    help_text = option.help.replace("%", "%%")  # argparse formats help with %: "x % y" in a formula's grammar
     if isinstance(option.kind, Flag):
         kwargs = dict(action="store_true", help=help_text + "%(default).0s")
     else:
-        takes = option.takes()
+        takes = option.takes().replace("%", "%%")
         default = option.default
-        said = "" if default is None else f"; default: {shown(default)}"
+        separator = " " if isinstance(overrides.get("nargs"), int) else ","  # nargs=2: --names A B
+        said = "" if default is None or default == {} else f"; default: {shown(default, separator)}"
         kwargs = dict(default=default, metavar=option.metavar or _metavar(option),
                       help=f"{help_text} ({takes}{said})%(default).0s")
         if isinstance(option.kind, Choice):
             kwargs.update(choices=None, metavar=option.metavar or "{" + ",".join(option.kind.choices) + "}")
+        if option.repeated:  # each use adds one text; read_args reads the list (a dict's default: none given)
+            kwargs.update(action="append", default=[] if isinstance(default, dict) else default)
+        if option.positional and option.optional:
+            kwargs.update(nargs="?")
     kwargs.update(overrides)
+    if option.positional and not flags:
+        return parser.add_argument(option.flag, **kwargs)  # argparse names a positional's dest by itself
     return parser.add_argument(*(flags or (option.flag,)), dest=dest or option.name, **kwargs)
 
 
@@ -123,8 +140,12 @@ def read_args(args, declared, *, labels=None):
             continue
         label = (labels or {}).get(option.name, option.flag)
         value = getattr(args, option.name)
-        if isinstance(value, str) and not isinstance(option.kind, Text):
+        if isinstance(value, str) and isinstance(option.kind, Text):
+            value = option.kind.read(value, label)  # text as it is: "auto" is a name, not "not given"
+        elif isinstance(value, str):
             value = option.read(value, label)
+        elif isinstance(value, list) and (option.repeated or isinstance(option.kind, Numbers)):
+            value = option.read(value, label)  # argparse's texts, one per use of the flag or per nargs
         elif isinstance(value, list) and not isinstance(option.kind, Text):
             value = option.check(tuple(value), label)
         else:
@@ -170,14 +191,19 @@ def from_default(name, default):
     return Option(name, kind, default, "")
 
 
-def shown(value):
-    """A default as ``--help`` and ``lossfilm scenes`` show it: true/false, 1.5, 128,64, ''."""
+def shown(value, separator=","):
+    """A default as ``--help`` and ``lossfilm scenes`` show it: true/false, 1.5, 128,64, ''.
+
+    ``separator`` joins the values of a tuple: a comma list (``--hidden 128,64``), or a space (``--names A B``).
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and math.isfinite(value):
         return f"{value:g}"
     if isinstance(value, (tuple, list)):
-        return ",".join(map(str, value)) if value else "none"
+        return separator.join(map(str, value)) if value else "none"
+    if isinstance(value, dict):
+        return " ".join(f"{key}={item}" for key, item in value.items()) if value else "none"
     return str(value) if value != "" else "''"
 
 

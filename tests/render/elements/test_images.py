@@ -141,7 +141,7 @@ def test_bad_options_fail_before_rendering(landscape_file):
         film(landscape_file, "descent", options=(("spin", "fast"),))
     with pytest.raises(ConfigError, match="option easing='bouncy': expected one of linear, ease-in-out"):
         film(landscape_file, "descent", options=(("easing", "bouncy"),))
-    with pytest.raises(ConfigError, match="theme 'neon' is unknown"):
+    with pytest.raises(ConfigError, match="theme 'neon': expected one of dark, light"):
         film(landscape_file, "descent", theme="neon")
 
 

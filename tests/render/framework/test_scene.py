@@ -323,7 +323,7 @@ def test_unknown_presets_and_themes_are_config_errors():
 
     with pytest.raises(ConfigError, match="camera 'fisheye' is unknown; choose one of three-quarter, top, side"):
         get_preset("fisheye")
-    with pytest.raises(ConfigError, match="theme 'neon' is unknown; choose one of dark, light"):
+    with pytest.raises(ConfigError, match="theme 'neon': expected one of dark, light"):
         get_theme("neon")
 
 

@@ -205,7 +205,7 @@ def test_bad_settings_are_config_errors():
         classic_landscape("bowl", domain=(1, 0, 0, 1))
     with pytest.raises(ConfigError, match="not racing"):
         classic_landscape("bowl", optimizers=("sgd",), lrs={"adam": 0.1})
-    with pytest.raises(ConfigError, match="unknown optimizer"):
+    with pytest.raises(ConfigError, match="optimizers .*: expected 1 to 5 .*; 'lbfgs' is not"):
         classic_landscape("bowl", optimizers=("sgd", "lbfgs"))
 
 
