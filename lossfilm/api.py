@@ -114,7 +114,7 @@ def film(scene, landscape, outputs, *, quality=declared.QUALITY.default, size=No
     preset = QUALITIES[quality]
     size = _even(checked["size"], even) if size is not None else preset.size
     if still is not None:
-        declared.check_values((declared.PATH_OPTION.but(name="still"),), {"still": still}, owner="film()")
+        declared.STILL_PATH.but(name="still").check(still)
     stills = [] if still is None else [still]
     for path in [*paths, *stills]:
         check_writable(path)
