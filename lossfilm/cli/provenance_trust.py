@@ -14,8 +14,9 @@ line naming the key, before anything runs.
 resolved path and sha256 are printed) and its landscape path is followed
 wherever it points. Limits on the amount of work still hold.
 
-:data:`SETTINGS` is the one table to change when an option is added; each
-entry checks a value with the validator its option already has.
+:data:`SETTINGS` is built from the calls' declared options: a new option is
+allowed, and checked by its declaration, without a change here. A file is
+held to more only where :data:`_FOR_A_FILE` says (the work it may ask for).
 """
 
 from __future__ import annotations
@@ -29,16 +30,13 @@ from pathlib import Path, PurePosixPath
 from lossfilm.format.declared.options import check_values
 from lossfilm.format.errors import ConfigError
 from lossfilm.format.provenance import printable
-from lossfilm.render.elements.theme import THEMES
-from lossfilm.render.filming.options import CALLS, check_settings
-from lossfilm.render.filming.quality import MAX_SIDE, QUALITIES, parse_size
+from lossfilm.render.filming.options import CALLS, WORKERS, check_settings
 from lossfilm.scenes import SCENE_NAMES, scene_class
 from lossfilm.viewer.page import VIEW_OPTIONS
 
 MAX_FPS = 240  # frames per second a file may ask for
 MAX_SECONDS = 3600.0  # film length a file may ask for (the render's own cost check still applies)
 MAX_OPTIONS = 64  # scene options a file may set
-MAX_TITLE = 200  # characters of a viewer page's title
 MAX_WORKERS = os.cpu_count() or 1  # a file's `workers` is capped to this machine's cores
 # Settings that decide how lossfilm runs on this machine, not what it draws: the user says them, a file never.
 NEVER_FROM_A_FILE = ("force", "executor", "command", "progress")
@@ -51,74 +49,30 @@ class Refused(ConfigError):
     """A provenance asks for something a file may not choose (the message names the key)."""
 
 
-def _bool(key, value, scene):
-    if not isinstance(value, bool):
-        raise Refused(f"settings.{key} {_shown(value)}: expected true or false")
-    return value
-
-
-def _int(key, value, low, high):
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise Refused(f"settings.{key} {_shown(value)}: expected a whole number from {low} to {high}")
-    return value
-
-
-def _quality(key, value, scene):
-    if value not in QUALITIES:
-        raise Refused(f"settings.{key} {_shown(value)}: choose one of {', '.join(QUALITIES)}")
-    return value
-
-
-def _theme(key, value, scene):
-    if value not in THEMES:
-        raise Refused(f"settings.{key} {_shown(value)}: choose one of {', '.join(THEMES)}")
-    return value
-
-
-def _size(even):
+def _declared(option):
+    """A file's value of ``option``: checked by the option's own declaration (its kind's type, range and wording)."""
     def check(key, value, scene):
-        if not (isinstance(value, list) and len(value) == 2):
-            raise Refused(f"settings.{key} {_shown(value)}: expected [width, height]")
-        width, height = (_int(key, side, 1, MAX_SIDE) for side in value)
         try:
-            return parse_size(f"{width}x{height}", even=even, option=f"settings.{key}")
+            return option.check(value, f"settings.{key}")
         except ConfigError as exc:
-            raise Refused(str(exc)) from None
+            raise Refused(printable(str(exc))) from None
     return check
 
 
-def _fps(key, value, scene):
-    return _int(key, value, 1, MAX_FPS)
+def _within(option, most):
+    """As :func:`_declared`, with a file's lower limit ``most`` on top of the option's own."""
+    check_declared = _declared(option)
 
-
-def _seconds(key, value, scene):
-    if value is None:
-        return None
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= MAX_SECONDS:
-        raise Refused(f"settings.{key} {_shown(value)}: expected seconds above 0, at most {MAX_SECONDS:g}")
-    return float(value)
+    def check(key, value, scene):
+        value = check_declared(key, value, scene)
+        if value is not None and value > most:
+            raise Refused(f"settings.{key} {_shown(value)}: a file may ask for at most {most:g}")
+        return value
+    return check
 
 
 def _workers(key, value, scene):
-    return min(_int(key, value, 1, 1 << 16), MAX_WORKERS)  # capped: a file never asks for more than the cores
-
-
-def _gif_side(key, value, scene):
-    return None if value is None else _int(key, value, 1, MAX_SIDE)
-
-
-def _gif_fps(key, value, scene):
-    return None if value is None else _int(key, value, 1, MAX_FPS)
-
-
-def _frame(key, value, scene):
-    return None if value is None else _int(key, value, -(1 << 31), (1 << 31) - 1)
-
-
-def _title(key, value, scene):
-    if value is not None and not (isinstance(value, str) and len(value) <= MAX_TITLE):
-        raise Refused(f"settings.{key} {_shown(value)}: expected a title of at most {MAX_TITLE} characters")
-    return value
+    return min(_declared(WORKERS)(key, value, scene), MAX_WORKERS)  # capped: a file never asks for more than the cores
 
 
 def _options(key, value, scene):
@@ -135,15 +89,20 @@ def _options(key, value, scene):
     return dict(value)
 
 
-# The allow-list: for each call, the settings a file may set and the check each value passes.
-SETTINGS = {
-    "film": {"quality": _quality, "size": _size(even=True), "fps": _fps, "seconds": _seconds, "theme": _theme,
-             "transparent": _bool, "log_z": _bool, "draft": _bool, "workers": _workers, "gif_width": _gif_side, "gif_fps": _gif_fps,
-             "options": _options},
-    "still": {"frame": _frame, "size": _size(even=False), "fps": _fps, "seconds": _seconds, "theme": _theme,
-              "transparent": _bool, "log_z": _bool, "draft": _bool, "options": _options},
-    "view": {"theme": _theme, "log_z": _bool, "title": _title},  # a viewer page draws no scene
-}
+# Where a file is held to more than the option's declaration: the amount of work it may ask for, and the scene
+# options, which the scene named in the same file declares.
+_FOR_A_FILE = {"seconds": lambda option: _within(option, MAX_SECONDS), "fps": lambda option: _within(option, MAX_FPS),
+               "workers": lambda option: _workers, "options": lambda option: _options}
+
+
+def _allowed(options):
+    """For each declared option a file may set, the check its value passes."""
+    return {option.name: _FOR_A_FILE.get(option.name, _declared)(option) for option in options
+            if option.name not in NEVER_FROM_A_FILE}
+
+
+# The allow-list: for each call, the settings a file may set (its declared options) and the check each value passes.
+SETTINGS = {call: _allowed(options) for call, options in (*CALLS.items(), ("view", VIEW_OPTIONS))}
 
 
 @dataclass
