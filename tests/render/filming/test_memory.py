@@ -1,6 +1,7 @@
 """Memory stays flat as runs and films get longer: snapshots stream to disk, frames stream to ffmpeg.
 
-Each run is a child process that reports its peak RSS (``ru_maxrss``).
+Each run is a child process that reports its peak RSS (``ru_maxrss``); the
+short and the long run of a comparison run at the same time.
 Recording: 1,000 and 8,000 snapshots of a 2,125-parameter network, 8.5 MB
 and 68 MB of parameters, also measured with tracemalloc (numpy's buffers;
 the memory-mapped snapshot file is on disk, not traced). Rendering: its
