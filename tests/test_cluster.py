@@ -250,8 +250,11 @@ class DaskProcesses(str):
 
 
 @contextlib.contextmanager
-def started_dask_processes(folder):
-    """A real ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, run in ``folder``; stopped after."""
+def started_dask_processes(folder, *, gently=True):
+    """A real ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, run in ``folder``; stopped after.
+
+    ``gently=False`` kills them (SIGKILL) instead: workers whose scheduler is gone spend seconds closing.
+    """
     dask = str(Path(sys.executable).with_name("dask"))
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
@@ -267,7 +270,7 @@ def started_dask_processes(folder):
         yield DaskProcesses(address, processes[0])
     finally:
         for process in reversed(processes):  # the workers first: one at a time, each closes at once
-            process.terminate()
+            process.terminate() if gently else process.kill()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -285,7 +288,7 @@ def dask_processes(tmp_path_factory):
 @pytest.fixture
 def own_dask_processes(tmp_path):
     """A real scheduler and two workers of its own, for a test that kills the scheduler."""
-    with started_dask_processes(tmp_path) as address:
+    with started_dask_processes(tmp_path, gently=False) as address:
         yield address
 
 

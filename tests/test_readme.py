@@ -162,12 +162,12 @@ BLOCKS = {
         slow=True, subs=[("--gif", "--gif --epochs 1 --resolution 7 --seconds 1 --draft --still-size 160x120 "
                           "--gif-width 80 --gif-fps 4")]),
     "lossfilm classic rosenbrock": dict(
-        slow=True, subs=[(" rosenbrock", " rosenbrock --resolution 9 --steps 20 --seconds 1 --draft "
+        slow=True, subs=[(" rosenbrock", " rosenbrock --resolution 9 --steps 20 --seconds 0.4 --draft "
                           "--still-size 160x120"),
-                         ("--lr adam=0.05", "--lr adam=0.05 --resolution 9 --steps 20 --seconds 1 --draft "
+                         ("--lr adam=0.05", "--lr adam=0.05 --resolution 9 --steps 20 --seconds 0.4 --draft "
                           "--still-size 160x120"),
-                         ("--name my-rosenbrock", "--name my-rosenbrock --resolution 9 --steps 20 --seconds 1 --draft "
-                          "--still-size 160x120")]),
+                         ("--name my-rosenbrock", "--name my-rosenbrock --resolution 9 --steps 20 --seconds 0.4 "
+                          "--draft --still-size 160x120")]),
     "lossfilm train --batch-size 2000 --lr 1 --epochs 300 -o media/cache/gd.npz   # full-batch GD on digits": dict(
         prelude=_cache_folder, slow=True, subs=[("--epochs 300", "--epochs 4"), ("--sharpness 60", "--sharpness 3 --resolution 7"),
                          ("--frame 100", "--frame 3"), ("--size 1280x720", "--size 320x180")]),
