@@ -122,7 +122,7 @@ def test_the_api_runs_where_the_users_own_modules_shadow_the_folder_names(tmp_pa
             assert "pyvista" not in sys.modules, "computing a landscape loaded VTK"
             landscape.save("landscape.npz")
             index = lossfilm.still(landscape, "still.png", size=(160, 120), theme="light")
-            summary = lossfilm.film("descent", "landscape.npz", "film.mp4", size=(160, 120), fps=8, seconds=0.5,
+            summary = lossfilm.film("descent", "landscape.npz", "film.mp4", size=(320, 240), fps=8, seconds=0.5,
                                     draft=True, workers=2, progress=False)
             shadowed = [name for name in ("training", "render", "scenes") if name in sys.modules]
             print("frames", summary.frames, "still", index, "shadowed", shadowed)

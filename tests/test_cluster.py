@@ -1,11 +1,13 @@
 """The grid and the film on a Dask cluster (loopback only): identical to one process; a dead worker loses nothing.
 
 A 2-process LocalCluster serves most tests; the command-line ones start a real ``dask scheduler`` and two
-``dask worker`` processes on 127.0.0.1.
+``dask worker`` processes on 127.0.0.1. Clusters and the film's frames are made once per module where the tests
+leave them as they found them; a test that kills a worker or the scheduler gets a cluster of its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import os
@@ -247,13 +249,16 @@ class DaskProcesses(str):
         return self
 
 
-@pytest.fixture
-def dask_processes(tmp_path):
-    """A real ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1; stopped at the end."""
+@contextlib.contextmanager
+def started_dask_processes(folder, *, gently=True):
+    """A real ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, run in ``folder``; stopped after.
+
+    ``gently=False`` kills them (SIGKILL) instead: workers whose scheduler is gone spend seconds closing.
+    """
     dask = str(Path(sys.executable).with_name("dask"))
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    common = dict(cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    common = dict(cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                    "--no-dashboard", "--no-show"], **common)]
     try:
@@ -265,12 +270,26 @@ def dask_processes(tmp_path):
         yield DaskProcesses(address, processes[0])
     finally:
         for process in reversed(processes):  # the workers first: one at a time, each closes at once
-            process.terminate()
+            process.terminate() if gently else process.kill()
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="module")
+def dask_processes(tmp_path_factory):
+    """One real scheduler and two workers for the tests that leave them running (starting them costs seconds)."""
+    with started_dask_processes(tmp_path_factory.mktemp("dask")) as address:
+        yield address
+
+
+@pytest.fixture
+def own_dask_processes(tmp_path):
+    """A real scheduler and two workers of its own, for a test that kills the scheduler."""
+    with started_dask_processes(tmp_path, gently=False) as address:
+        yield address
 
 
 def test_the_command_line_on_a_real_scheduler_and_two_workers(dask_processes, run_file, tmp_path, capsys):
@@ -334,7 +353,9 @@ def test_a_client_killed_mid_grid_resumes_on_the_cluster(dask_processes, run_fil
 
 # Film frames on the cluster.
 
-FILM = dict(size=(160, 96), fps=10, seconds=1.2)  # 12 frames: several blocks on each worker
+# 12 frames: several blocks on each worker. 320x240, not smaller: the on-screen labels' placement searches far
+# longer in a tiny frame (about 0.35 s a frame at 160x96, 0.06 s at 320x240, on a busy 2-core machine).
+FILM = dict(size=(320, 240), fps=10, seconds=1.2)
 
 
 @pytest.fixture(scope="module")
@@ -344,6 +365,16 @@ def landscape_file(local, tmp_path_factory):
     path = tmp_path_factory.mktemp("film") / "landscape.npz"
     reproducible(local).save(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def frames_alone(landscape_file):
+    """The film's frames rendered in this process, once, for the tests that kill a worker mid-film."""
+    from lossfilm.api import film_spec
+    from lossfilm.render.filming.workers import render_frames
+
+    with render_frames(film_spec("descent", landscape_file, **FILM), 1) as frames:
+        return [frame.tobytes() for frame in frames]
 
 
 def png_frames(folder):
@@ -364,7 +395,7 @@ def test_a_film_rendered_on_the_cluster_is_the_same_film(client, landscape_file,
     here = [tmp_path / "here.mp4", f"{tmp_path / 'here'}/"]
     lossfilm.film("descent", landscape_file, here, progress=False, **FILM)
     capsys.readouterr()
-    assert cli(["render", "descent", "--landscape", str(landscape_file), "--size", "160x96", "--fps", "10",
+    assert cli(["render", "descent", "--landscape", str(landscape_file), "--size", "320x240", "--fps", "10",
                 "--seconds", "1.2", "-o", str(tmp_path / "there.mp4"), "-o", f"{tmp_path / 'there'}/", "--quiet",
                 "--scheduler", client.scheduler.address]) == 0
     alone, together = png_frames(tmp_path / "here"), png_frames(tmp_path / "there")
@@ -377,14 +408,12 @@ def test_a_film_rendered_on_the_cluster_is_the_same_film(client, landscape_file,
     assert all(a.tobytes() == b.tobytes() for a, b in zip(encoded_here, encoded_there))
 
 
-def test_a_worker_killed_mid_film_is_retried_and_no_frame_is_lost(spare, landscape_file):
+def test_a_worker_killed_mid_film_is_retried_and_no_frame_is_lost(spare, landscape_file, frames_alone):
     from lossfilm.api import film_spec
     from lossfilm.render.filming.frames_cluster import cluster_frames
-    from lossfilm.render.filming.workers import render_frames
 
     spec = film_spec("descent", landscape_file, **FILM)
-    with render_frames(spec, 1) as frames:
-        alone = list(frames)
+    alone = frames_alone
     victim = next(iter(spare.run(os.getpid).values()))
     together = []
     with cluster_frames(spec, spare, block=2) as frames:
@@ -394,24 +423,22 @@ def test_a_worker_killed_mid_film_is_retried_and_no_frame_is_lost(spare, landsca
             together.append(frame)
     assert len(together) == len(alone) == 12
     for index, (a, b) in enumerate(zip(alone, together)):
-        assert a.tobytes() == b.tobytes(), f"frame {index}"
+        assert a == b.tobytes(), f"frame {index}"
 
 
-def test_a_film_shipment_lost_with_the_only_worker_holding_it_is_scattered_again(spare, landscape_file):
+def test_a_film_shipment_lost_with_the_only_worker_holding_it_is_scattered_again(spare, landscape_file,
+                                                                                   frames_alone):
     from lossfilm.api import film_spec
     from lossfilm.render.filming.frames_cluster import FilmShipment, cluster_frames
-    from lossfilm.render.filming.workers import render_frames
 
     spec = film_spec("descent", landscape_file, **FILM)
-    with render_frames(spec, 1) as frames:
-        alone = [frame.tobytes() for frame in frames]
     victim = sorted(spare.nthreads())[0]
     pid = spare.run(os.getpid, workers=[victim])[victim]
     with cluster_frames(spec, spare) as frames:
         frames._shipment = spare.scatter(FilmShipment(spec), workers=[victim], hash=False)  # the only copy
         os.kill(pid, signal.SIGKILL)
         together = [frame.tobytes() for frame in frames]
-    assert together == alone
+    assert together == frames_alone
 
 
 def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file, tmp_path):
@@ -436,7 +463,8 @@ def test_a_worker_without_an_off_screen_back_end_says_so(client, landscape_file,
     assert not (tmp_path / "film.mp4").exists()
 
 
-def test_a_scheduler_lost_mid_grid_is_one_line_and_keeps_the_finished_nodes(dask_processes, run_file, tmp_path):
+def test_a_scheduler_lost_mid_grid_is_one_line_and_keeps_the_finished_nodes(own_dask_processes, run_file,
+                                                                             tmp_path):
     from tests.helpers import Cli
 
     mine = tmp_path / "mine"
@@ -444,9 +472,9 @@ def test_a_scheduler_lost_mid_grid_is_one_line_and_keeps_the_finished_nodes(dask
     (mine / "slow_loss.py").write_text(SLOW_LOSS)
     out = tmp_path / "landscape.npz"
     client = Cli("landscape", run_file, "--loss", f"{mine / 'slow_loss.py'}:loss_fn", "--resolution", "25",
-                 "--max-path", "6", "-o", out, "--scheduler", dask_processes)
+                 "--max-path", "6", "-o", out, "--scheduler", own_dask_processes)
     client.wait_for(lambda: client.progress("loss grid")[0] >= 40, "40 grid nodes done on the cluster")
-    dask_processes.scheduler.kill()
+    own_dask_processes.scheduler.kill()
     assert client.process.wait(timeout=60) == 2, client.stderr
     last = client.stderr.strip().splitlines()[-1]
     assert last.startswith("lossfilm landscape: error: the Dask cluster at ") and "stopped answering" in last

@@ -25,7 +25,9 @@ from lossfilm.cli import main
 from lossfilm.format.errors import ConfigError
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-FILM = ["--size", "160x120", "--fps", "4", "--seconds", "1"]  # a film of 4 frames: the command runs, quickly
+# A film of 4 frames: the command runs, quickly. 320x240, not smaller: in a tinier frame the on-screen labels'
+# placement searches several times longer a frame.
+FILM = ["--size", "320x240", "--fps", "4", "--seconds", "1"]
 
 
 def readme_blocks(text=None):
@@ -160,12 +162,12 @@ BLOCKS = {
         slow=True, subs=[("--gif", "--gif --epochs 1 --resolution 7 --seconds 1 --draft --still-size 160x120 "
                           "--gif-width 80 --gif-fps 4")]),
     "lossfilm classic rosenbrock": dict(
-        slow=True, subs=[(" rosenbrock", " rosenbrock --resolution 9 --steps 20 --seconds 1 --draft "
+        slow=True, subs=[(" rosenbrock", " rosenbrock --resolution 9 --steps 20 --seconds 0.4 --draft "
                           "--still-size 160x120"),
-                         ("--lr adam=0.05", "--lr adam=0.05 --resolution 9 --steps 20 --seconds 1 --draft "
+                         ("--lr adam=0.05", "--lr adam=0.05 --resolution 9 --steps 20 --seconds 0.4 --draft "
                           "--still-size 160x120"),
-                         ("--name my-rosenbrock", "--name my-rosenbrock --resolution 9 --steps 20 --seconds 1 --draft "
-                          "--still-size 160x120")]),
+                         ("--name my-rosenbrock", "--name my-rosenbrock --resolution 9 --steps 20 --seconds 0.4 "
+                          "--draft --still-size 160x120")]),
     "lossfilm train --batch-size 2000 --lr 1 --epochs 300 -o media/cache/gd.npz   # full-batch GD on digits": dict(
         prelude=_cache_folder, slow=True, subs=[("--epochs 300", "--epochs 4"), ("--sharpness 60", "--sharpness 3 --resolution 7"),
                          ("--frame 100", "--frame 3"), ("--size 1280x720", "--size 320x180")]),
@@ -181,7 +183,7 @@ BLOCKS = {
     "--title": dict(prelude=_view_landscapes, subs=[]),
     "lossfilm render descent --transparent --fps 60 --quality high -o descent.mov -o descent.webm": dict(
         prelude=lambda folder: _bowl_landscape(folder / "lossfilm-out" / "cache" / "landscape.npz"), slow=True,
-        subs=[("--quality high", "--size 160x120 --seconds 0.2 --draft"),
+        subs=[("--quality high", "--size 320x240 --seconds 0.2 --draft"),
               ("--size 3840x2160", "--size 160x120")]),
     "lossfilm inspect media/descent.png          # prints it (--json for the raw record)": dict(
         prelude=_still_with_provenance, slow=True, subs=[("-o /tmp/again.png", "-o again.png")]),
@@ -193,9 +195,9 @@ PYTHON_BLOCKS = {
         prelude="import lossfilm\nfrom tests.viewer import landscapes\nlandscape = landscapes.bowl()\n", subs=[]),
     'landscape = lossfilm.Landscape.load("lossfilm-out/cache/landscape.npz")   # or Landscape.from_trajectory(...)': dict(
         prelude=lambda folder: _bowl_landscape(folder / "lossfilm-out" / "cache" / "landscape.npz"), slow=True,
-        subs=[('quality="high"', 'size=(160, 120), fps=4, seconds=1, draft=True'),
+        subs=[('quality="high"', 'size=(320, 240), fps=4, seconds=1, draft=True'),
               ("size=(3840, 2160)", "size=(320, 180)"),
-              ("size=(1280, 720)", "size=(160, 120), fps=4, seconds=1, draft=True")]),
+              ("size=(1280, 720)", "size=(320, 240), fps=4, seconds=1, draft=True")]),
     '# history: [{"W1": ..., "b1": ..., "W2": ..., "b2": ...}, ...] saved during your training loop': dict(
         prelude=_user_run(), slow=True, subs=[("resolution=41", "resolution=7"),
                                               ('"descent.mp4")', '"descent.mp4", size=(160, 120), fps=4, '
@@ -206,7 +208,7 @@ PYTHON_BLOCKS = {
         prelude=_torch_run(), slow=True, cuda=True,
         subs=[("...                                                # your training step", _training_step()),
               ("samples=2000", "samples=40, resolution=5"),
-              ('"descent.mp4")', '"descent.mp4", size=(160, 120), fps=4, seconds=1, draft=True)')]),
+              ('"descent.mp4")', '"descent.mp4", size=(320, 240), fps=4, seconds=1, draft=True)')]),
 }
 
 

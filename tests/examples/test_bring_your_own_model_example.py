@@ -23,11 +23,11 @@ def test_the_example_makes_a_film_and_a_still(tmp_path):
     from lossfilm.training.landscape.pipeline import Landscape
 
     example = _example()
-    outputs = example.main(["--epochs", "2", "--samples", "200", "--resolution", "7", "--size", "160x120",
+    outputs = example.main(["--epochs", "2", "--samples", "200", "--resolution", "7", "--size", "320x240",
                             "--fps", "5", "--seconds", "1", "--out", str(tmp_path / "byom")])
-    assert iio.imread(outputs["film"], plugin="FFMPEG").shape == (5, 120, 160, 3)
+    assert iio.imread(outputs["film"], plugin="FFMPEG").shape == (5, 240, 320, 3)
     still = iio.imread(outputs["still"])
-    assert still.shape == (120, 160, 3) and still.std() > 10  # a picture, not a blank frame
+    assert still.shape == (240, 320, 3) and still.std() > 10  # a picture, not a blank frame
     land = Landscape.load(outputs["landscape"])
     assert land.path_loss_true[-1] < land.path_loss_true[0]
     assert len(land.line_t) == 61 and land.line_loss[list(land.line_t).index(0.0)] == pytest.approx(

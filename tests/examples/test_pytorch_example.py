@@ -27,7 +27,7 @@ def test_the_cnn_example_records_trains_and_films(tmp_path):
 
     threads = torch.get_num_threads()
     try:
-        outputs = _example().main(["--epochs", "2", "--resolution", "7", "--samples", "200", "--size", "160x120",
+        outputs = _example().main(["--epochs", "2", "--resolution", "7", "--samples", "200", "--size", "320x240",
                                    "--fps", "5", "--seconds", "1", "--out", str(tmp_path / "cnn")])
     finally:
         torch.set_num_threads(threads)  # the example sets its own
@@ -38,9 +38,9 @@ def test_the_cnn_example_records_trains_and_films(tmp_path):
     land = Landscape.load(outputs["landscape"])
     assert land.path_loss_true[-1] < 0.5 * land.path_loss_true[0] and np.isfinite(land.loss).all()
     assert land.settings["evaluation"].startswith("torch:") and land.settings["stats"]["samples"] == 200
-    assert iio.imread(outputs["film"], plugin="FFMPEG").shape == (5, 120, 160, 3)
+    assert iio.imread(outputs["film"], plugin="FFMPEG").shape == (5, 240, 320, 3)
     still = iio.imread(outputs["still"])
-    assert still.shape == (120, 160, 3) and still.std() > 10  # a picture, not a blank frame
+    assert still.shape == (240, 320, 3) and still.std() > 10  # a picture, not a blank frame
     # the sharpness along the run, by the model's exact Hessian-vector products, and its still
     assert len(land.sharpness) == 8 and np.isfinite(land.sharpness).all() and land.sharpness.max() > 0
     assert land.settings["curvature"]["threshold"]["rule"] == "(2+2 beta)/eta"

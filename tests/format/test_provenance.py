@@ -40,14 +40,15 @@ def test_png_and_gif_metadata_round_trip_through_their_block_structure():
 
 def test_every_output_format_carries_the_call_keys_and_renderer(landscape_file, tmp_path, capsys):
     outputs = [tmp_path / "film.mp4", tmp_path / "film.gif", f"{tmp_path / 'frames'}/"]
-    argv = ["render", "descent", "--landscape", str(landscape_file), "--size", "96x64", "--seconds", "0.5",
+    # 320x240, not smaller: in a tiny frame the on-screen labels' placement searches several times longer
+    argv = ["render", "descent", "--landscape", str(landscape_file), "--size", "320x240", "--seconds", "0.5",
             "--quiet", "--option", "title=none"] + [a for out in outputs for a in ("-o", str(out))]
     assert main(argv) == 0
     for out in outputs:
         made = read_provenance(out)
         assert made["lossfilm"] == __version__ and made["call"] == "film" and made["scene"] == "descent"
         assert made["command"] == "lossfilm " + " ".join(argv)
-        assert made["settings"]["size"] == [96, 64] and made["settings"]["seconds"] == 0.5
+        assert made["settings"]["size"] == [320, 240] and made["settings"]["seconds"] == 0.5
         assert made["settings"]["options"] == {"title": "none"}
         assert made["landscape"]["key"] == "0123456789abcdef"
         folder = os.path.dirname(os.path.abspath(str(out).rstrip("/")))

@@ -141,6 +141,27 @@ class Browser:
         self.wait_for("document.body && document.body.dataset.ready === '1'")
         self.settle()
 
+    def revisit(self, path, fragment=""):
+        """Show the file at ``path`` as :meth:`open` would, without loading it again when it is the page open now.
+
+        Loading the viewer costs seconds (the browser compiles plotly.js anew each time), so the tests that set
+        the state they check share one load: the page is put back as it opens, at the step ``fragment`` names
+        (``step=N``) or the last, paused at 1x speed, with the opening camera and no hover read-out.
+        """
+        url = Path(path).resolve().as_uri()
+        if not self.evaluate(f"location.href.split('#')[0] === {json.dumps(url)} && "
+                             "document.body !== null && document.body.dataset.ready === '1'"):
+            self.open(path, fragment)
+            return
+        step = dict(part.split("=") for part in fragment.split("&") if part).get("step")
+        self.mouse("mouseMoved", 1, 1)  # off the surface: plotly drops its hover label
+        self.evaluate("(async () => { const v = window.lossfilmViewer; v.pause(); "
+                      "document.getElementById('speed').value = '1'; "
+                      "await v.camera('three-quarter'); "
+                      f"await v.show({int(step) if step is not None else 'v.frames - 1'}); "
+                      "document.getElementById('readout').textContent = ''; return 0; })()")
+        self.settle()
+
     def wait_for(self, condition, timeout=None):
         deadline = time.monotonic() + (timeout or self.timeout)
         while time.monotonic() < deadline:

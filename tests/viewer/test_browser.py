@@ -5,6 +5,11 @@ with the slider (and nothing else in the picture moves), a HUD that prints the
 landscape file's numbers, the keyboard, the camera presets, the mouse orbit,
 the hover read-out, a race's legend, and the odd landscapes. Skipped, with
 one line saying why, where no Chromium can be had (.ci/run installs it).
+
+One browser serves the module. A load costs seconds, so the tests that check
+what opening does (drawn, no errors, the step a link names) load the page,
+and the tests that set their own step, camera or speed revisit it: the same
+page put back as it opens (``Browser.revisit``).
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ def test_the_page_opens_drawn_without_errors_and_fetches_nothing(browser, bowl_p
 
 def test_the_slider_moves_the_ball_and_nothing_else(browser, bowl_page):
     land, path = bowl_page
-    browser.open(path)
+    browser.revisit(path)
     shots = []
     for frame in (40, 46):
         browser.evaluate(f"(() => {{ const s = document.getElementById('step'); s.value = {frame}; "
@@ -118,7 +123,7 @@ def test_the_hud_prints_the_landscape_file_s_numbers(browser, bowl_page):
 
 
 def test_the_page_formats_numbers_as_the_film_does(browser, bowl_page):
-    browser.open(bowl_page[1])
+    browser.revisit(bowl_page[1])
     values = [0.23456, 2.3e-5, 4.2e300, 0.5, 1234.4, 99999.0, 1e6, 0.001, -0.0123, 12.5, 0.00099951, 999.4,
               0.5625, 0.5635, 2.375, 1234.5, 1235.5, 0.0, 999.96, 12.25]  # exact halves round to even, as Python
     printed = browser.evaluate(f"{values}.map(window.lossfilmViewer.formatLoss)")
@@ -130,7 +135,7 @@ def test_the_page_formats_numbers_as_the_film_does(browser, bowl_page):
 
 
 def test_keyboard_plays_and_steps(browser, bowl_page):
-    browser.open(bowl_page[1], "step=30")
+    browser.revisit(bowl_page[1], "step=30")
     browser.key("ArrowRight", "ArrowRight", 39)
     assert browser.evaluate("window.lossfilmViewer.frame()") == 31
     browser.key("ArrowLeft", "ArrowLeft", 37)
@@ -146,7 +151,7 @@ def test_keyboard_plays_and_steps(browser, bowl_page):
 
 
 def test_camera_presets_and_the_mouse_turn_the_view(browser, bowl_page):
-    browser.open(bowl_page[1])
+    browser.revisit(bowl_page[1])
     eye = "JSON.parse(JSON.stringify(document.getElementById('plot')._fullLayout.scene.camera.eye))"
     before = browser.evaluate(eye)
     browser.drag((600, 420), (700, 400), steps=3)
@@ -162,7 +167,7 @@ def test_camera_presets_and_the_mouse_turn_the_view(browser, bowl_page):
 
 def test_hovering_the_surface_reads_out_a_b_and_the_loss(browser, bowl_page):
     land, path = bowl_page
-    browser.open(path, "step=0")
+    browser.revisit(path, "step=0")
     for x, y in ((600, 470), (560, 440), (650, 480)):
         browser.mouse("mouseMoved", x, y)
         browser.settle()

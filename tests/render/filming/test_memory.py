@@ -1,6 +1,7 @@
 """Memory stays flat as runs and films get longer: snapshots stream to disk, frames stream to ffmpeg.
 
-Each run is a child process that reports its peak RSS (``ru_maxrss``).
+Each run is a child process that reports its peak RSS (``ru_maxrss``); the
+short and the long run of a comparison run at the same time.
 Recording: 1,000 and 8,000 snapshots of a 2,125-parameter network, 8.5 MB
 and 68 MB of parameters, also measured with tracemalloc (numpy's buffers;
 the memory-mapped snapshot file is on disk, not traced). Rendering: its
@@ -51,18 +52,28 @@ RECORD = textwrap.dedent("""
 """)
 
 
-def recording_peak(tmp_path, snapshots):
+def reports(*argvs, **options):
+    """The last line of each child's output, as JSON; the children run at the same time.
+
+    Each peak is its own process's (and its own children's), so the short and the long run need not take turns.
+    """
+    children = [subprocess.Popen([str(arg) for arg in argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, **options) for argv in argvs]
+    said = [child.communicate() for child in children]
+    for child, (_, stderr) in zip(children, said):
+        assert child.returncode == 0, stderr
+    return [json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in said]
+
+
+def recording_peaks(tmp_path, *snapshots):
     script = tmp_path / "record_peak.py"
     script.write_text(RECORD.format(repo=str(REPO)))
-    result = subprocess.run([sys.executable, str(script), str(snapshots), str(tmp_path / f"t{snapshots}.npz")],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return reports(*([sys.executable, script, n, tmp_path / f"t{n}.npz"] for n in snapshots))
 
 
 @pytest.mark.slow
 def test_recording_memory_does_not_grow_with_the_number_of_snapshots(tmp_path):
-    short, long = recording_peak(tmp_path, 1000), recording_peak(tmp_path, 8000)
+    short, long = recording_peaks(tmp_path, 1000, 8000)
     print(f"recording {short['bytes'] / MB:.1f} MB vs {long['bytes'] / MB:.1f} MB of snapshots: traced peak "
           f"{short['traced'] / MB:.1f} -> {long['traced'] / MB:.1f} MB, peak RSS {short['rss'] / MB:.0f} -> "
           f"{long['rss'] / MB:.0f} MB")
@@ -156,13 +167,12 @@ RENDER = textwrap.dedent("""
 """)
 
 
-def render_peak(tmp_path, mode, frames, *extra):
+def render_peaks(tmp_path, mode, frames, *extra):
+    """The peaks of one child per number of ``frames``, run at the same time."""
     script = tmp_path / "render_peak.py"
     script.write_text(RENDER.format(repo=str(REPO)))
-    result = subprocess.run([sys.executable, str(script), mode, str(frames), str(tmp_path / f"film{frames}"),
-                             *map(str, extra)], capture_output=True, text=True, env=dict(os.environ))
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return reports(*([sys.executable, script, mode, n, tmp_path / f"film{n}", *extra] for n in frames),
+                   env=dict(os.environ))
 
 
 def assert_flat(short, long, what):
@@ -174,8 +184,7 @@ def assert_flat(short, long, what):
 
 def test_encoding_memory_does_not_grow_with_the_number_of_frames(tmp_path):
     # 300 frames of 320x240 are 69 MB of pixels: an MP4 + GIF pipeline that buffered them would show it
-    assert_flat(render_peak(tmp_path, "synthetic", 30), render_peak(tmp_path, "synthetic", 300),
-                "encoding 30 vs 300 frames, MP4 + GIF")
+    assert_flat(*render_peaks(tmp_path, "synthetic", (30, 300)), "encoding 30 vs 300 frames, MP4 + GIF")
 
 
 @pytest.mark.slow
@@ -188,5 +197,4 @@ def test_rendering_memory_does_not_grow_with_the_number_of_frames(tmp_path):
     except Exception as error:
         pytest.skip(f"no off-screen OpenGL here: {error}")
     landscape = rippled_bowl_landscape(tmp_path / "landscape.npz", resolution=41, snapshots=40)
-    assert_flat(render_peak(tmp_path, "real", 15, landscape), render_peak(tmp_path, "real", 120, landscape),
-                "rendering descent 15 vs 120 frames at 320x240")
+    assert_flat(*render_peaks(tmp_path, "real", (15, 120), landscape), "rendering descent 15 vs 120 frames at 320x240")

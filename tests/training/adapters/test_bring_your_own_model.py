@@ -54,9 +54,10 @@ def test_users_snapshots_become_a_film_and_a_still(tmp_path):
     assert np.isclose(landscape.path_loss_plane[-1], loss_fn(trajectory.layout.unflatten(last)), rtol=1e-4)
     assert landscape.path_loss_plane[-1] < landscape.path_loss_plane[0]
 
-    spec = FilmSpec(scene_class("descent"), str(tmp_path / "landscape.npz"), size=(160, 120), fps=5, seconds=2, supersample=1.0)
+    # 320x240: in a smaller frame the on-screen labels' placement searches several times longer
+    spec = FilmSpec(scene_class("descent"), str(tmp_path / "landscape.npz"), size=(320, 240), fps=5, seconds=2, supersample=1.0)
     render_film(spec, tmp_path / "film.mp4", progress=False)
     render_still(spec, tmp_path / "still.png")
-    assert iio.imread(tmp_path / "film.mp4", plugin="FFMPEG").shape == (10, 120, 160, 3)
+    assert iio.imread(tmp_path / "film.mp4", plugin="FFMPEG").shape == (10, 240, 320, 3)
     still = iio.imread(tmp_path / "still.png")
-    assert still.shape == (120, 160, 3) and still.std() > 10  # a picture, not a blank frame
+    assert still.shape == (240, 320, 3) and still.std() > 10  # a picture, not a blank frame
