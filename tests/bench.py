@@ -239,8 +239,9 @@ def bench_demo(folder, rounds=1, baseline=None):
         for name, code in codes.items():
             out = folder / f"demo-{len(runs[name])}-{'base' if code != REPO else 'new'}"
             env = dict(os.environ, PYTHONPATH=str(code))
+            # run from the code's own folder: `python -m` puts the working folder first on the path
             result = subprocess.run([sys.executable, "-c", _DEMO, str(out)], capture_output=True, text=True,
-                                    env=env, cwd=REPO)
+                                    env=env, cwd=code)
             report = json.loads(result.stdout.strip().splitlines()[-1])
             runs[name].append(report)
             say(f"  round {round_ + 1}, {name}: {report['seconds']:.1f} s wall, {report['cpu']:.1f} s CPU")

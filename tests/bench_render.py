@@ -153,8 +153,9 @@ def frame_profile(spec, frames, quality):
 
     preset = QUALITIES[quality]
     times = {"seek": 0.0, "render": 0.0, "read-back": 0.0, "text": 0.0}
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory() as folder, open_film(spec) as film:
+        # after the film is open: the back-end probe's child, waited for there, is not the encoder
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         count = min(frames, film.n_frames)
         indices = np.linspace(0, film.n_frames - 1, count).round().astype(int)
         with open_sink(Path(folder) / "profile.mp4", spec.size, spec.fps, crf=preset.crf, preset=preset.preset,
