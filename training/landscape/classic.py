@@ -542,18 +542,26 @@ def suggested_lrs(value, gradient, start, domain):
     (0.05, 0.04)
     """
     x, y = (float(v) for v in start)
-    span = max(domain[1] - domain[0], domain[3] - domain[2])
-    h = 1e-4 * span
+    span = np.float64(max(domain[1] - domain[0], domain[3] - domain[2]))
+    h = np.float64(1e-4) * span
+    # NumPy floats throughout: a square of 1e154 or of 1e-300 overflows or underflows to inf or 0, never an
+    # OverflowError or a ZeroDivisionError (Hypothesis found both); what is left is checked below.
     with np.errstate(all="ignore"):
-        f = [[float(value(x + i * h, y + j * h)) for j in (-1, 0, 1)] for i in (-1, 0, 1)]
-    fxx = (f[2][1] - 2 * f[1][1] + f[0][1]) / h ** 2
-    fyy = (f[1][2] - 2 * f[1][1] + f[1][0]) / h ** 2
-    fxy = (f[2][2] - f[2][0] - f[0][2] + f[0][0]) / (4 * h ** 2)
-    hessian = np.array([[fxx, fxy], [fxy, fyy]])
-    curvature = float(np.abs(np.linalg.eigvalsh(hessian)).max()) if np.isfinite(hessian).all() else 0.0
-    curvature = max(curvature, 1e-3 / span ** 2)  # a flat start: steps of a tenth of the domain or so
-    return {"sgd": 1.0 / curvature, "momentum": 0.1 / curvature, "nesterov": 0.1 / curvature,
-            "rmsprop": span / 100.0, "adam": span / 100.0}
+        f = np.array([[float(value(x + i * h, y + j * h)) for j in (-1, 0, 1)] for i in (-1, 0, 1)])
+        h2 = h * h
+        fxx = (f[2, 1] - 2 * f[1, 1] + f[0, 1]) / h2
+        fyy = (f[1, 2] - 2 * f[1, 1] + f[1, 0]) / h2
+        fxy = (f[2, 2] - f[2, 0] - f[0, 2] + f[0, 0]) / (4 * h2)
+        flat = np.float64(1e-3) / (span * span)  # a flat start: steps of a tenth of the domain or so
+        hessian = np.array([[fxx, fxy], [fxy, fyy]])
+        curvature = float(np.abs(np.linalg.eigvalsh(hessian)).max()) if np.isfinite(hessian).all() else 0.0
+        curvature = max(curvature, float(flat)) if np.isfinite(flat) else curvature
+        lrs = {"sgd": 1.0 / np.float64(curvature), "momentum": 0.1 / np.float64(curvature),
+               "nesterov": 0.1 / np.float64(curvature), "rmsprop": span / 100.0, "adam": span / 100.0}
+    if not all(np.isfinite(lr) and lr > 0 for lr in lrs.values()):
+        raise ConfigError(f"domain {[float(v) for v in domain]}: no learning rate can be suggested on a square this "
+                          "large or this small; give each optimizer's with --lr NAME=VALUE")
+    return {name: float(lr) for name, lr in lrs.items()}
 
 
 def classic_landscape(function, *, optimizers=DEFAULT_OPTIMIZERS, steps=DEFAULT_STEPS, lrs=None, start=None,

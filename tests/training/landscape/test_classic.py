@@ -235,3 +235,15 @@ def test_the_classic_command_films_a_diverging_race_and_refuses_unsafe_input(tmp
     assert cli(["classic", "rosenbrock", "--expr", "x", "--domain", "-1,1,-1,1", "--out-dir", str(out)]) == 2
     assert "not both" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["cache", "classic-bowl.mp4", "classic-bowl.png"]
+
+
+@pytest.mark.parametrize("domain", [(-1.0, 0.0, 0.0, 1.3407807929942597e+158), (-1.0, 0.0, 0.0, 1.3407807929942597e+154),
+                                    (0.0, 1e-300, 0.0, 1e-300)])
+def test_a_square_too_large_or_too_small_for_suggested_learning_rates_is_one_line(domain):
+    """Found by Hypothesis in the hostile command-line fuzz: OverflowError (h ** 2, span ** 2) and, for a tiny
+    square, a division by zero, where the suggested learning rates are computed."""
+    from lossfilm.format.errors import ConfigError
+    from lossfilm.training.landscape.classic import from_expression
+
+    with pytest.raises(ConfigError, match="no learning rate can be suggested"):
+        from_expression("x**1e10", domain=domain)
